@@ -1,0 +1,120 @@
+# cronflux — build, test, bench, install.
+#   make            build bin/*
+#   make test       unit tests (plain and ASan+UBSan), lints, integration tests
+#   make bench      performance figures as a table
+#   make demo       run every job end to end on this machine
+#   make install    PREFIX=/usr/local DESTDIR=
+
+VERSION  := 0.1.0
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+CC       ?= cc
+BUILD    ?= build
+BINDIR   ?= bin
+PKGS     := oauth libcurl jansson sqlite3 zlib
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -Wall -Wextra -Werror -Wformat=2 -Wno-format-nonliteral -fno-common
+CPPFLAGS += -D_GNU_SOURCE -DCF_VERSION=\"$(VERSION)\" $(shell pkg-config --cflags $(PKGS))
+LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lm
+
+ifeq ($(SAN),1)
+CFLAGS   += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+endif
+
+RUNTIME_SRC := $(wildcard jobs/runtime/*.c)
+STORE_SRC   := $(wildcard store/*.c)
+JOB_DIRS    := $(patsubst %/main.c,%,$(wildcard jobs/*/main.c))
+JOBLIB_SRC  := $(filter-out %/main.c,$(wildcard jobs/twitter/*.c jobs/cluster/*.c jobs/prometheus/*.c jobs/cronflux/*.c))
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+BENCH_SRC   := $(wildcard bench/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+
+LIBRUNTIME := $(BUILD)/libcfruntime.a
+LIBSTORE   := $(BUILD)/libcfstore.a
+LIBJOBS    := $(BUILD)/libcfjobs.a
+LIBS       := $(LIBJOBS) $(LIBSTORE) $(LIBRUNTIME)
+
+# binary name of each job folder
+name_twitter    := twitter-stats
+name_cluster    := cluster-metrics
+name_prometheus := prom-metrics
+name_cronflux   := cronflux
+BINS := $(foreach d,$(JOB_DIRS),$(BINDIR)/$(name_$(notdir $(d))))
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+
+.PHONY: all test unit-test asan-test integration-test lint bench demo install clean valgrind
+.DEFAULT_GOAL := all
+
+all: $(BINS) $(UNIT_BINS) $(BENCH_BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIBRUNTIME): $(call obj,$(RUNTIME_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+$(LIBSTORE): $(call obj,$(STORE_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+$(LIBJOBS): $(call obj,$(JOBLIB_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^ $(if $^,,$(BUILD)/empty.o)
+
+$(BUILD)/empty.o:
+	@mkdir -p $(dir $@)
+	printf 'typedef int cf_empty_unit;\n' | $(CC) -x c -c -o $@ -
+
+$(LIBJOBS): | $(BUILD)/empty.o
+
+define job_rule
+$(BINDIR)/$(name_$(notdir $(1))): $(call obj,$(1)/main.c) $(LIBS)
+	@mkdir -p $(BINDIR)
+	$(CC) $(LDFLAGS) -o $$@ $$< $(LIBS) $(LDLIBS)
+endef
+$(foreach d,$(JOB_DIRS),$(eval $(call job_rule,$(d))))
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS)
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS)
+
+unit-test: $(UNIT_BINS)
+	@fail=0; for t in $(UNIT_BINS); do $$t || fail=1; done; exit $$fail
+
+asan-test:
+	$(MAKE) SAN=1 BUILD=build/asan BINDIR=build/asan/bin unit-test
+
+lint:
+	tests/lint.sh
+
+integration-test: $(BINS)
+	tests/integration/run.sh
+
+test: all unit-test asan-test lint integration-test
+
+valgrind: $(UNIT_BINS)
+	@fail=0; for t in $(UNIT_BINS); do \
+	  valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=9 $$t >/dev/null || fail=1; done; exit $$fail
+
+bench: all
+	bench/run.sh
+
+demo: all
+	tests/demo.sh
+
+install: $(BINS)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+
+clean:
+	rm -rf build bin
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

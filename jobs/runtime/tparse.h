@@ -1,0 +1,31 @@
+/* tparse: times and durations as the CLI contract spells them.
+ *
+ * A time is RFC 3339 ("2026-11-01T00:00:00Z", "2026-11-01T00:00:00.5+02:00"),
+ * a Unix time in seconds ("1700000000"), or relative to now ("-7d", "-36h", "-90m",
+ * "-30s", "now"). A duration is a number with a unit: ns, us, ms, s, m, h, d, w
+ * ("30s", "5m", "1h", "7d", also "1h30m"). All results are nanoseconds since the epoch.
+ */
+#ifndef CF_TPARSE_H
+#define CF_TPARSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TPARSE_NS_PER_S INT64_C(1000000000)
+
+/* Current wall-clock time in ns (CLOCK_REALTIME). */
+int64_t tparse_now_ns(void);
+/* Monotonic clock in ns, for measuring durations. */
+int64_t tparse_mono_ns(void);
+
+/* Parse a time; relative forms are taken from now_ns. 0 or -1 (err: what was wrong). */
+int tparse_time(const char *s, int64_t now_ns, int64_t *out_ns, char *err, size_t errlen);
+/* Parse a duration (> 0). 0 or -1. */
+int tparse_duration(const char *s, int64_t *out_ns, char *err, size_t errlen);
+/* Format ns since epoch as RFC 3339 UTC with seconds ("2026-11-01T00:00:00Z"), into out[cap].
+ * Returns out. */
+char *tparse_format(int64_t ns, char *out, size_t cap);
+/* Truncate t to a multiple of `align_ns` (align_ns <= 0: t unchanged). */
+int64_t tparse_align(int64_t t_ns, int64_t align_ns);
+
+#endif

@@ -1,0 +1,108 @@
+/* lp: the point model and InfluxDB line protocol (encoder and parser).
+ *
+ * The rule for every choice here: a point written to a real InfluxDB 1.6.7 and read back
+ * must equal the point given (see ../shared/fixtures/README.md).
+ *  - measurement: escape ',' and ' '; tag keys/values and field keys: escape ',', '=', ' ';
+ *    string field values: escape '"' and '\'; a newline inside a string field is written as is.
+ *  - a newline/CR in a measurement, tag key or tag value cannot be stored: it is replaced
+ *    by a space and counted (lp_encoder.replaced), never allowed to break the line.
+ *  - a tag with an empty value is dropped; an empty measurement, tag key or field key is an
+ *    error for that point; NaN/±Inf floats are an error for that field; a point with no
+ *    field left is rejected with a reason.
+ *  - floats: the shortest form that parses back to the same double (always with a '.', 'e'
+ *    or written so that InfluxDB reads a float, never mistaken for an integer);
+ *    integers "123i"; unsigned values are written as integers ("i") when they fit in int64,
+ *    else the point is rejected (stock InfluxDB 1.x refuses "u"); booleans true/false.
+ *  - tags are written sorted by key (InfluxDB's canonical order).
+ *
+ * Nothing here allocates per point on the encode path except the output buffer growth.
+ */
+#ifndef CF_LP_H
+#define CF_LP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../jobs/runtime/buf.h"
+
+typedef enum lp_type { LP_FLOAT, LP_INT, LP_UINT, LP_STRING, LP_BOOL } lp_type;
+
+typedef struct lp_tag {
+    const char *key;
+    const char *value;
+} lp_tag;
+
+typedef struct lp_field {
+    const char *key;
+    lp_type type;
+    union {
+        double f;
+        int64_t i;
+        uint64_t u;
+        bool b;
+        struct { const char *p; size_t len; } s;   /* string field (may hold NUL-free bytes) */
+    } v;
+} lp_field;
+
+typedef struct lp_point {
+    const char *measurement;
+    const lp_tag *tags;
+    size_t ntags;
+    const lp_field *fields;
+    size_t nfields;
+    int64_t time_ns;    /* nanoseconds since the epoch */
+    bool has_time;      /* false: no timestamp written (the server's "now") */
+} lp_point;
+
+typedef enum lp_precision { LP_NS = 0, LP_US, LP_MS, LP_S } lp_precision;
+
+/* Field constructors, for readable sources: lp_int("followers", n). */
+static inline lp_field lp_f_int(const char *k, int64_t i)
+{ lp_field f = { .key = k, .type = LP_INT }; f.v.i = i; return f; }
+static inline lp_field lp_f_float(const char *k, double d)
+{ lp_field f = { .key = k, .type = LP_FLOAT }; f.v.f = d; return f; }
+static inline lp_field lp_f_bool(const char *k, bool b)
+{ lp_field f = { .key = k, .type = LP_BOOL }; f.v.b = b; return f; }
+static inline lp_field lp_f_str(const char *k, const char *s, size_t len)
+{ lp_field f = { .key = k, .type = LP_STRING }; f.v.s.p = s; f.v.s.len = len; return f; }
+
+/* "ns"/"n", "us"/"u", "ms", "s" -> precision. 0 or -1. */
+int lp_precision_parse(const char *s, lp_precision *out);
+const char *lp_precision_name(lp_precision p);   /* "ns", "us", "ms", "s" (InfluxDB 1.x: "n","u","ms","s" via lp_precision_influx1) */
+const char *lp_precision_influx1(lp_precision p);
+
+/* Append one encoded line (with a trailing '\n') for p to out, timestamp written in
+ * precision `prec` (truncated toward zero). On error returns -1, leaves out unchanged and
+ * fills err with the reason ("field \"x\": NaN cannot be stored"). `replaced`, if not NULL,
+ * is incremented by the number of newline/CR characters replaced in names and tags. */
+int lp_encode(const lp_point *p, lp_precision prec, buf *out, size_t *replaced,
+              char *err, size_t errlen);
+
+/* Parsing (for `cronflux push --format lp` and for reading spooled lines back).
+ * The parsed point's strings point into `scratch`, which the parser fills; keep it alive
+ * while the point is used. tags/fields arrays are owned by the lp_parsed. */
+typedef struct lp_parsed {
+    lp_point pt;
+    lp_tag *tags;
+    size_t tags_cap;
+    lp_field *fields;
+    size_t fields_cap;
+    buf scratch;
+} lp_parsed;
+
+void lp_parsed_init(lp_parsed *pp);
+void lp_parsed_free(lp_parsed *pp);   /* accepts NULL */
+
+/* Parse one line (without its '\n'; a trailing '\r' is not allowed) as InfluxDB 1.6.7 does.
+ * A timestamp is read in precision `prec`; a line without one gets default_ns.
+ * Returns 1 for a point, 0 for a blank or comment line ('#'), -1 on error with err set to a
+ * reason with the byte column ("column 12: invalid field format"). */
+int lp_parse(const char *line, size_t len, lp_precision prec, int64_t default_ns,
+             lp_parsed *out, char *err, size_t errlen);
+
+/* The timestamp (ns) at the end of an encoded ns-precision line, or -1 if it has none.
+ * Used by the store to filter spooled lines by time without a full parse. */
+int lp_line_time_ns(const char *line, size_t len, int64_t *out_ns);
+
+#endif

@@ -1,0 +1,83 @@
+/* sink: the one write path every job uses: points -> spool (sqlite) -> InfluxDB.
+ *
+ * A job opens a sink, adds points, and finishes it. sink_add encodes each point into the
+ * current batch; a full batch (batch_lines, default 5000) is committed to the spool at
+ * once, so memory stays bounded however many points a job reads. sink_commit commits the
+ * partial batch (a job calls it before a checkpoint, so a checkpoint never runs ahead of
+ * the points it covers). sink_finish commits, sends everything pending (this run's and any
+ * earlier run's) when InfluxDB is configured, records the run in the ledger and the job's
+ * own `cronflux_job` point, and returns the exit code to use.
+ *
+ * With --dry-run the sink prints each line to stdout and touches no file or server.
+ */
+#ifndef CF_SINK_H
+#define CF_SINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "influx.h"
+#include "lp.h"
+#include "spool.h"
+
+#define SINK_ERR_MAX 512
+
+typedef struct sink_opts {
+    const char *job;          /* "twitter-stats", ...: the cronflux_job tag and ledger key */
+    const char *state_path;   /* --state / CRONFLUX_STATE / ./cronflux.db */
+    bool dry_run;
+    size_t batch_lines;       /* 0: CRONFLUX_BATCH or 5000 */
+    bool no_send;             /* commit only, never contact InfluxDB (e.g. push --no-flush) */
+} sink_opts;
+
+typedef struct sink_stats {
+    int64_t points;           /* points accepted by sink_add */
+    int64_t rejected;         /* points the encoder refused */
+    int64_t replaced;         /* newline characters replaced in names/tags */
+    int64_t spooled;          /* points committed to the spool by this run */
+    int64_t sent;             /* points InfluxDB accepted during this run (any run's) */
+    int64_t dead_letters;     /* lines InfluxDB refused during this run */
+    int64_t batches_sent;
+    int64_t pending_points;   /* left in the spool at the end */
+} sink_stats;
+
+typedef struct sink sink;
+
+/* Open the sink: state file, InfluxDB config from the environment, a run in the ledger.
+ * NULL on error with *exit_code set (78 configuration, 73/75 state file) and err set. */
+sink *sink_open(const sink_opts *o, int *exit_code, char *err, size_t errlen);
+
+/* Encode p into the current batch (committing the batch when full).
+ * 0 added; 1 the point was refused by the encoder (err says why; the job goes on and
+ * counts it); -1 a store error (err set; the job should stop with 75/73). */
+int sink_add(sink *s, const lp_point *p, char *err, size_t errlen);
+
+/* Commit the current partial batch to the spool. 0 or -1. */
+int sink_commit(sink *s, char *err, size_t errlen);
+
+/* The spool, for checkpoints (NULL in dry-run). */
+spool *sink_spool(sink *s);
+const char *sink_job(const sink *s);
+bool sink_dry_run(const sink *s);
+bool sink_influx_configured(const sink *s);
+const sink_stats *sink_get_stats(const sink *s);
+
+/* Send what the spool holds (any job's batches) to InfluxDB. Returns the exit code:
+ * 0 all sent (or InfluxDB not configured), 75 some left for the next run, 77 credentials
+ * refused, 78 configuration wrong. err describes the first failure. */
+int sink_flush(sink *s, char *err, size_t errlen);
+
+/* End the run: commit, flush (unless no_send/dry-run), record the ledger row and the
+ * cronflux_job point (job, status; duration_ms, points, spooled, sent, dead_letters,
+ * exit_code), and free the sink. `job_rc` is the exit code the job's own work came to;
+ * `message` a one-line summary or NULL. Returns the process exit code: job_rc if it is
+ * not 0, else the flush's. Accepts NULL s (returns job_rc). */
+int sink_finish(sink *s, int job_rc, const char *message, char *err, size_t errlen);
+
+/* Points/lines that could not be stored: the job's own timestamp for a scheduled run,
+ * truncated to --align when set (env CRONFLUX_ALIGN). */
+int64_t sink_run_time_ns(const sink *s);
+void sink_set_align(sink *s, int64_t align_ns);
+
+#endif

@@ -1,0 +1,116 @@
+/* spool: the sqlite3 store that keeps every point safe until InfluxDB has it.
+ *
+ * A batch is a block of line-protocol lines (ns precision, '\n'-terminated) committed to
+ * sqlite (WAL, synchronous=FULL) before any network write. Its life:
+ *   pending --claim--> claimed --mark_sent--> sent --(retention)--> deleted
+ *                        \--release--> pending
+ * A claim names its owner (host + pid) and a lease; another process may take over a
+ * claim whose lease has run out, or whose owner is on this host and no longer alive
+ * (kill -9). Two processes never hold a claim on the same batch, so no batch is sent
+ * twice by two flushes at once. All writes run in BEGIN IMMEDIATE transactions with a
+ * busy timeout, so a CronJob and a manual backfill can share one file.
+ *
+ * Also here: dead letters (lines InfluxDB refused, with its reason), checkpoints per job
+ * (key -> value, for resumable backfills), and a run ledger (one row per job run).
+ *
+ * Errors: 0 / -1 (or a count) with err = "spool PATH: reason".
+ */
+#ifndef CF_SPOOL_H
+#define CF_SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SPOOL_ERR_MAX 512
+
+typedef struct spool spool;
+
+/* Open (and create or migrate) the state file. busy_timeout_ms 0: 30000. NULL on error. */
+spool *spool_open(const char *path, int busy_timeout_ms, char *err, size_t errlen);
+void spool_close(spool *sp);   /* accepts NULL */
+const char *spool_path(const spool *sp);
+
+/* Commit one batch as pending. body[len] is '\n'-terminated lines. min/max_ns: the range
+ * of the lines' timestamps. Returns the new batch id (> 0) or -1. */
+int64_t spool_add(spool *sp, const char *job, const char *body, size_t len, size_t nlines,
+                  int64_t min_ns, int64_t max_ns, char *err, size_t errlen);
+
+typedef struct spool_batch {
+    int64_t id;
+    char *body;        /* malloc'd, owned by the batch; free with spool_batch_free */
+    size_t len;
+    size_t nlines;
+    int attempts;      /* sends tried before this claim */
+    char job[64];
+} spool_batch;
+
+void spool_batch_free(spool_batch *b);   /* frees body; accepts NULL */
+
+/* Claim the oldest pending batch (or a claim that may be taken over) for lease_s seconds.
+ * 1: claimed into *out; 0: nothing to send; -1: error. */
+int spool_claim(spool *sp, int lease_s, spool_batch *out, char *err, size_t errlen);
+/* The claimed batch was accepted (2xx): it becomes sent (kept for replay). */
+int spool_mark_sent(spool *sp, int64_t id, char *err, size_t errlen);
+/* Give a claimed batch back as pending (after a failed send), recording the reason. */
+int spool_release(spool *sp, int64_t id, const char *why, char *err, size_t errlen);
+/* Replace a claimed batch's body (after dead-lettering or splitting); still claimed. */
+int spool_rewrite(spool *sp, int64_t id, const char *body, size_t len, size_t nlines,
+                  char *err, size_t errlen);
+/* Split a claimed batch in two pending halves (413); the original is deleted.
+ * body[len] is the batch's current body. */
+int spool_split(spool *sp, int64_t id, const char *body, size_t len, char *err, size_t errlen);
+/* Record one refused line with InfluxDB's reason. */
+int spool_dead_letter(spool *sp, int64_t batch_id, const char *job, const char *line, size_t len,
+                      const char *why, char *err, size_t errlen);
+
+/* Checkpoints: (job, key) -> value. get: 1 found (copied into out[cap]), 0 absent, -1 error. */
+int spool_checkpoint_get(spool *sp, const char *job, const char *key, char *out, size_t cap,
+                         char *err, size_t errlen);
+int spool_checkpoint_set(spool *sp, const char *job, const char *key, const char *value,
+                         char *err, size_t errlen);
+
+/* Run ledger. begin returns the run id (> 0) or -1; end records the outcome. */
+int64_t spool_run_begin(spool *sp, const char *job, int64_t started_ns, char *err, size_t errlen);
+typedef struct spool_run_result {
+    int exit_code;
+    const char *status;     /* "ok", "partial", "failed", "spooled" */
+    int64_t duration_ms;
+    int64_t points, spooled, sent, dead_letters;
+    const char *message;    /* one line, may be NULL; never a secret */
+} spool_run_result;
+int spool_run_end(spool *sp, int64_t run_id, const spool_run_result *r, char *err, size_t errlen);
+
+typedef struct spool_last_run {
+    char job[64];
+    int64_t started_ns, finished_ns;
+    int exit_code;
+    char status[16];
+    int64_t points;
+    char message[256];
+} spool_last_run;
+
+typedef struct spool_stats {
+    int64_t pending_batches, pending_points;
+    int64_t oldest_pending_ns;        /* created time of the oldest pending batch; 0 if none */
+    int64_t claimed_batches;
+    int64_t sent_batches, sent_points;
+    int64_t dead_letters;
+    spool_last_run *runs;             /* the last run of each job, malloc'd */
+    size_t nruns;
+} spool_stats;
+int spool_status(spool *sp, spool_stats *st, char *err, size_t errlen);
+void spool_stats_free(spool_stats *st);   /* accepts NULL */
+
+/* Delete sent batches sent before cutoff_ns. Returns how many, or -1. */
+int64_t spool_prune(spool *sp, int64_t cutoff_ns, char *err, size_t errlen);
+/* Put sent batches whose time range overlaps [from_ns, to_ns] back to pending (replay).
+ * Returns how many, or -1. */
+int64_t spool_requeue(spool *sp, int64_t from_ns, int64_t to_ns, char *err, size_t errlen);
+
+/* Visit every stored batch (pending, claimed and sent) whose range overlaps [from, to],
+ * oldest first. The callback returns 0 to go on, -1 to stop (the -1 is returned). */
+typedef int (*spool_visit_fn)(void *ctx, const char *body, size_t len);
+int spool_foreach(spool *sp, int64_t from_ns, int64_t to_ns, spool_visit_fn fn, void *ctx,
+                  char *err, size_t errlen);
+
+#endif
