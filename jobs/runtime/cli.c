@@ -1,0 +1,77 @@
+/* cli: the flags every job binary shares (see cli.h). */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "cfg.h"
+#include "tparse.h"
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        err[0] = '\0';
+}
+
+int cli_common_opt(cli_common *c, int opt, const char *arg, char *err, size_t errlen)
+{
+    char why[256];
+    switch (opt) {
+    case CLI_OPT_HELP:
+        c->help = true;
+        return 1;
+    case CLI_OPT_VERSION:
+        c->version = true;
+        return 1;
+    case CLI_OPT_DRY_RUN:
+        c->dry_run = true;
+        return 1;
+    case CLI_OPT_STATE:
+        if (!arg || !*arg) {
+            seterr(err, errlen, "--state: needs a file path");
+            return -1;
+        }
+        c->state = arg;
+        return 1;
+    case CLI_OPT_ALIGN: {
+        int64_t d;
+        if (!arg || tparse_duration(arg, &d, why, sizeof why) != 0) {
+            seterr(err, errlen, "--align: %s", arg ? why : "needs a duration");
+            return -1;
+        }
+        c->align_ns = d;
+        return 1;
+    }
+    default:
+        return 0;
+    }
+}
+
+int cli_common_env(cli_common *c, char *err, size_t errlen)
+{
+    char why[256];
+    if (!c->state) {
+        const char *s = cfg_env("CRONFLUX_STATE");
+        c->state = s ? s : "./cronflux.db";
+    }
+    if (c->align_ns == 0) {
+        const char *a = cfg_env("CRONFLUX_ALIGN");
+        int64_t d;
+        if (a) {
+            if (tparse_duration(a, &d, why, sizeof why) != 0) {
+                seterr(err, errlen, "CRONFLUX_ALIGN: %s", why);
+                return -1;
+            }
+            c->align_ns = d;
+        }
+    }
+    return 0;
+}
