@@ -1,0 +1,596 @@
+/* http: the one HTTP client over libcurl (see http.h). */
+#include "http.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "cfg.h"
+#include "log.h"
+#include "tparse.h"
+
+#ifndef CF_VERSION
+#define CF_VERSION "0.0.0-dev"
+#endif
+
+#define HTTP_URL_SHOW_MAX 256   /* longest URL shown in a message */
+#define HTTP_HEADER_LINE_MAX 16384
+
+struct http_client {
+    CURL *h;
+    long connect_timeout_ms;
+    long timeout_ms;
+    size_t body_max;
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+/* Per-request state the callbacks see. */
+typedef struct {
+    http_resp *r;
+    size_t max;
+} http_ctx;
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        err[0] = '\0';
+}
+
+/* Copy at most cap-1 bytes of s[n] into out, NUL-terminated. */
+static void copy_cut(char *out, size_t cap, const char *s, size_t n)
+{
+    if (cap == 0)
+        return;
+    if (n > cap - 1)
+        n = cap - 1;
+    memcpy(out, s, n);
+    out[n] = '\0';
+}
+
+/* Replace every occurrence of needle in s (a NUL-terminated string in a buffer of cap
+ * bytes) by "***". The result never grows past cap-1. */
+static void scrub(char *s, size_t cap, const char *needle)
+{
+    if (!needle || !*needle || !s)
+        return;
+    size_t nl = strlen(needle);
+    char out[1024];
+    if (cap > sizeof out)
+        cap = sizeof out;
+    size_t o = 0;
+    const char *p = s;
+    int changed = 0;
+    while (*p && o + 1 < cap) {
+        if (strncmp(p, needle, nl) == 0) {
+            const char *mask = "***";
+            for (const char *m = mask; *m && o + 1 < cap; m++)
+                out[o++] = *m;
+            p += nl;
+            changed = 1;
+        } else {
+            out[o++] = *p++;
+        }
+    }
+    if (!changed)
+        return;
+    out[o] = '\0';
+    memcpy(s, out, o + 1);
+}
+
+/* The URL as it may be shown: no user:password@, no ?query, no #fragment, and the
+ * redact string masked. */
+static void url_show(const char *url, const char *redact, char *out, size_t cap)
+{
+    if (cap == 0)
+        return;
+    out[0] = '\0';
+    if (!url)
+        return;
+    size_t end = strcspn(url, "?#");
+    const char *scheme_end = strstr(url, "://");
+    size_t o = 0;
+    size_t i = 0;
+    if (scheme_end && (size_t)(scheme_end - url) < end) {
+        size_t auth = (size_t)(scheme_end - url) + 3;
+        size_t auth_end = auth + strcspn(url + auth, "/?#");
+        /* the last '@' in the authority ends the userinfo */
+        size_t at = 0;
+        for (size_t k = auth; k < auth_end; k++)
+            if (url[k] == '@')
+                at = k + 1;
+        size_t head = auth; /* "scheme://" */
+        if (head > cap - 1)
+            head = cap - 1;
+        memcpy(out, url, head);
+        o = head;
+        i = at ? at : auth;
+    }
+    while (i < end && o + 1 < cap)
+        out[o++] = url[i++];
+    out[o] = '\0';
+    if (i < end && cap > 4) {
+        /* cut: say so */
+        memcpy(out + cap - 4, "...", 4);
+    }
+    scrub(out, cap, redact);
+}
+
+int http_global_init(char *err, size_t errlen)
+{
+    CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (rc != CURLE_OK) {
+        seterr(err, errlen, "libcurl: global init: %s", curl_easy_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+void http_global_cleanup(void)
+{
+    curl_global_cleanup();
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    http_ctx *x = userdata;
+    size_t n = size * nmemb;
+    http_resp *r = x->r;
+    if (n > x->max - r->body.len) {
+        /* keep what fits, then stop the transfer */
+        size_t fit = x->max - r->body.len;
+        if (fit)
+            (void)buf_add(&r->body, data, fit);
+        r->truncated = 1;
+        return 0;
+    }
+    if (buf_add(&r->body, data, n) != 0)
+        return 0; /* out of memory */
+    return n;
+}
+
+static void trim(const char **s, size_t *n)
+{
+    while (*n && (**s == ' ' || **s == '\t')) {
+        (*s)++;
+        (*n)--;
+    }
+    while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t' || (*s)[*n - 1] == '\r' ||
+                  (*s)[*n - 1] == '\n'))
+        (*n)--;
+}
+
+static void clear_headers(http_resp *r)
+{
+    r->content_type[0] = '\0';
+    r->retry_after[0] = '\0';
+    r->rate_limit[0] = '\0';
+    r->rate_remaining[0] = '\0';
+    r->rate_reset[0] = '\0';
+    r->influx_error[0] = '\0';
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    http_ctx *x = userdata;
+    http_resp *r = x->r;
+    size_t n = size * nmemb;
+    /* a new status line (after a 1xx, say): forget headers of the previous response */
+    if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+        clear_headers(r);
+        return n;
+    }
+    const char *colon = memchr(data, ':', n);
+    if (!colon)
+        return n;
+    const char *name = data;
+    size_t nl = (size_t)(colon - data);
+    const char *val = colon + 1;
+    size_t vl = n - nl - 1;
+    trim(&name, &nl);
+    trim(&val, &vl);
+    static const struct {
+        const char *name;
+        size_t off, cap;
+    } want[] = {
+        { "content-type", offsetof(http_resp, content_type), sizeof(((http_resp *)0)->content_type) },
+        { "retry-after", offsetof(http_resp, retry_after), sizeof(((http_resp *)0)->retry_after) },
+        { "x-rate-limit-limit", offsetof(http_resp, rate_limit), sizeof(((http_resp *)0)->rate_limit) },
+        { "x-rate-limit-remaining", offsetof(http_resp, rate_remaining),
+          sizeof(((http_resp *)0)->rate_remaining) },
+        { "x-rate-limit-reset", offsetof(http_resp, rate_reset), sizeof(((http_resp *)0)->rate_reset) },
+        { "x-influxdb-error", offsetof(http_resp, influx_error),
+          sizeof(((http_resp *)0)->influx_error) },
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        if (strlen(want[i].name) == nl && strncasecmp(name, want[i].name, nl) == 0) {
+            copy_cut((char *)r + want[i].off, want[i].cap, val, vl);
+            break;
+        }
+    }
+    return n;
+}
+
+http_client *http_new(const http_opts *opts, char *err, size_t errlen)
+{
+    http_opts o;
+    memset(&o, 0, sizeof o);
+    if (opts)
+        o = *opts;
+    http_client *c = calloc(1, sizeof *c);
+    if (!c) {
+        seterr(err, errlen, "http: out of memory");
+        return NULL;
+    }
+    c->connect_timeout_ms = o.connect_timeout_ms > 0 ? o.connect_timeout_ms : 10000;
+    c->timeout_ms = o.timeout_ms > 0 ? o.timeout_ms : 60000;
+    c->body_max = o.body_max > 0 ? o.body_max : HTTP_BODY_MAX_DEFAULT;
+    c->h = curl_easy_init();
+    if (!c->h) {
+        seterr(err, errlen, "http: curl_easy_init failed");
+        free(c);
+        return NULL;
+    }
+    CURL *h = c->h;
+    CURLcode rc = CURLE_OK;
+    const char *what = "";
+#define SET(opt, val)                                   \
+    do {                                                \
+        if (rc == CURLE_OK) {                           \
+            rc = curl_easy_setopt(h, opt, val);         \
+            what = #opt;                                \
+        }                                               \
+    } while (0)
+    SET(CURLOPT_NOSIGNAL, 1L);
+    SET(CURLOPT_ERRORBUFFER, c->errbuf);
+    SET(CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+    SET(CURLOPT_TIMEOUT_MS, c->timeout_ms);
+    SET(CURLOPT_USERAGENT, o.user_agent ? o.user_agent : "cronflux/" CF_VERSION);
+    SET(CURLOPT_SSL_VERIFYPEER, o.insecure ? 0L : 1L);
+    SET(CURLOPT_SSL_VERIFYHOST, o.insecure ? 0L : 2L);
+    if (o.ca_file && *o.ca_file)
+        SET(CURLOPT_CAINFO, o.ca_file);
+    SET(CURLOPT_ACCEPT_ENCODING, "");
+    SET(CURLOPT_TCP_KEEPALIVE, 1L);
+    SET(CURLOPT_FOLLOWLOCATION, 0L);
+    SET(CURLOPT_PROTOCOLS_STR, "http,https");
+    SET(CURLOPT_WRITEFUNCTION, on_body);
+    SET(CURLOPT_HEADERFUNCTION, on_header);
+#undef SET
+    if (rc != CURLE_OK) {
+        seterr(err, errlen, "http: libcurl option %s: %s", what, curl_easy_strerror(rc));
+        curl_easy_cleanup(h);
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void http_free(http_client *c)
+{
+    if (!c)
+        return;
+    if (c->h)
+        curl_easy_cleanup(c->h);
+    free(c);
+}
+
+void http_resp_init(http_resp *r)
+{
+    memset(r, 0, sizeof *r);
+    buf_init(&r->body, HTTP_BODY_MAX_DEFAULT);
+}
+
+void http_resp_free(http_resp *r)
+{
+    if (!r)
+        return;
+    buf_free(&r->body);
+    r->status = 0;
+    r->truncated = 0;
+    clear_headers(r);
+}
+
+static int valid_token(const char *s)
+{
+    if (!s || !*s)
+        return 0;
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch <= 0x20 || ch >= 0x7F || strchr("()<>@,;:\\\"/[]?={}", ch))
+            return 0;
+    }
+    return 1;
+}
+
+static int has_crlf(const char *s)
+{
+    return s && strpbrk(s, "\r\n") != NULL;
+}
+
+/* Build the request header list into *out (the caller frees it with curl_slist_free_all).
+ * 0, or -1 with err set and *out NULL. Header lines are wiped after use: they may carry
+ * an Authorization value. */
+static int build_headers(const http_req *req, struct curl_slist **out, char *err,
+                         size_t errlen, const char *method, const char *shown)
+{
+    struct curl_slist *list = NULL;
+    int has_expect = 0;
+    buf line;
+    buf_init(&line, HTTP_HEADER_LINE_MAX);
+    int rc = -1;
+    for (size_t i = 0; i < req->nheaders; i++) {
+        const http_header *hd = &req->headers[i];
+        if (!valid_token(hd->name) || !hd->value || has_crlf(hd->value)) {
+            seterr(err, errlen, "%s %s: request header #%zu (%.64s) is malformed", method,
+                   shown, i + 1, hd->name && !has_crlf(hd->name) ? hd->name : "?");
+            goto done;
+        }
+        if (strcasecmp(hd->name, "Expect") == 0)
+            has_expect = 1;
+        buf_reset(&line);
+        /* "Name:" with an empty value tells curl to drop a header; "Name;" sends it empty */
+        int e = *hd->value ? buf_printf(&line, "%s: %s", hd->name, hd->value)
+                           : buf_printf(&line, "%s;", hd->name);
+        if (e != 0) {
+            seterr(err, errlen, "%s %s: request header %.64s is too long", method, shown,
+                   hd->name);
+            goto done;
+        }
+        struct curl_slist *nl = curl_slist_append(list, line.p);
+        if (!nl) {
+            seterr(err, errlen, "%s %s: out of memory", method, shown);
+            goto done;
+        }
+        list = nl;
+    }
+    if (!has_expect) {
+        /* no "Expect: 100-continue" round trip on larger bodies */
+        struct curl_slist *nl = curl_slist_append(list, "Expect:");
+        if (!nl) {
+            seterr(err, errlen, "%s %s: out of memory", method, shown);
+            goto done;
+        }
+        list = nl;
+    }
+    rc = 0;
+done:
+    if (line.p)
+        cfg_wipe(line.p, line.cap);
+    buf_free(&line);
+    if (rc != 0) {
+        curl_slist_free_all(list);
+        list = NULL;
+    }
+    *out = list;
+    return rc;
+}
+
+/* Set the per-request options. CURLE_OK or the first failure (*what names it). */
+static CURLcode set_request(CURL *h, const http_req *req, const char *method,
+                            struct curl_slist *headers, http_ctx *x, const char **what)
+{
+    CURLcode rc = CURLE_OK;
+#define SET(opt, val)                                   \
+    do {                                                \
+        if (rc == CURLE_OK) {                           \
+            rc = curl_easy_setopt(h, opt, val);         \
+            *what = #opt;                               \
+        }                                               \
+    } while (0)
+    int is_get = strcmp(method, "GET") == 0;
+    int is_post = strcmp(method, "POST") == 0;
+    int is_head = strcmp(method, "HEAD") == 0;
+    SET(CURLOPT_URL, req->url);
+    /* NOBODY first: clearing it would turn a POST back into a GET */
+    SET(CURLOPT_NOBODY, is_head ? 1L : 0L);
+    if (!is_get && !is_head && (req->body || is_post)) {
+        SET(CURLOPT_POSTFIELDS, req->body ? req->body : "");
+        SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(req->body ? req->body_len : 0));
+    } else if (!is_head) {
+        SET(CURLOPT_HTTPGET, 1L);
+    }
+    SET(CURLOPT_CUSTOMREQUEST, (is_get || is_post || is_head) ? NULL : method);
+    SET(CURLOPT_HTTPHEADER, headers);
+    SET(CURLOPT_USERPWD, req->userpwd);
+    if (req->userpwd)
+        SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+    SET(CURLOPT_WRITEDATA, x);
+    SET(CURLOPT_HEADERDATA, x);
+#undef SET
+    return rc;
+}
+
+/* Remove what must never be shown from a message curl wrote. */
+static void scrub_secrets(char *s, size_t cap, const http_req *req)
+{
+    const char *q = req->url ? strpbrk(req->url, "?#") : NULL;
+    if (q && q[1]) {
+        char query[512];
+        copy_cut(query, sizeof query, q + 1, strlen(q + 1));
+        scrub(s, cap, query);
+    }
+    if (req->userpwd) {
+        const char *pw = strchr(req->userpwd, ':');
+        if (pw && pw[1])
+            scrub(s, cap, pw + 1);
+        scrub(s, cap, req->userpwd);
+    }
+    scrub(s, cap, req->redact);
+}
+
+int http_request(http_client *c, const http_req *req, http_resp *r, char *err, size_t errlen)
+{
+    if (!r) {
+        seterr(err, errlen, "http: no response structure");
+        return -1;
+    }
+    r->status = 0;
+    r->truncated = 0;
+    clear_headers(r);
+    buf_reset(&r->body);
+    if (!c || !c->h || !req || !req->url || !*req->url) {
+        seterr(err, errlen, "http: no client or no URL");
+        return -1;
+    }
+    r->body.max = c->body_max;
+    const char *method = req->method && *req->method ? req->method : "GET";
+    char shown[HTTP_URL_SHOW_MAX];
+    url_show(req->url, req->redact, shown, sizeof shown);
+    if (!valid_token(method)) {
+        seterr(err, errlen, "http: %s: bad method", shown);
+        return -1;
+    }
+    if (req->nheaders && !req->headers) {
+        seterr(err, errlen, "%s %s: headers missing", method, shown);
+        return -1;
+    }
+
+    struct curl_slist *headers = NULL;
+    if (build_headers(req, &headers, err, errlen, method, shown) != 0)
+        return -1;
+
+    http_ctx x = { r, c->body_max };
+    int ret = -1;
+    const char *what = "";
+    CURLcode rc = set_request(c->h, req, method, headers, &x, &what);
+    if (rc != CURLE_OK) {
+        seterr(err, errlen, "%s %s: libcurl option %s: %s", method, shown, what,
+               curl_easy_strerror(rc));
+        goto done;
+    }
+
+    c->errbuf[0] = '\0';
+    int64_t t0 = tparse_mono_ns();
+    rc = curl_easy_perform(c->h);
+    long ms = (long)((tparse_mono_ns() - t0) / 1000000);
+    long status = 0;
+    if (curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK)
+        r->status = status;
+
+    if (rc == CURLE_OK) {
+        ret = 0;
+        if (log_debug_enabled())
+            log_debug("http: %s %s -> %ld, %zu bytes, %ld ms", method, shown, r->status,
+                      r->body.len, ms);
+        goto done;
+    }
+
+    char reason[CURL_ERROR_SIZE + 64];
+    if (r->truncated)
+        seterr(reason, sizeof reason, "response body over %zu bytes", c->body_max);
+    else if (rc == CURLE_WRITE_ERROR)
+        seterr(reason, sizeof reason, "out of memory storing the response body");
+    else
+        seterr(reason, sizeof reason, "%s", c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
+    scrub_secrets(reason, sizeof reason, req);
+    seterr(err, errlen, "%s %s: %s", method, shown, reason);
+    if (log_debug_enabled())
+        log_debug("http: %s %s -> %ld, %zu bytes, %ld ms, failed: %s", method, shown,
+                  r->status, r->body.len, ms, reason);
+
+done:
+    /* the handle must not keep pointers to what is freed or owned by the caller */
+    (void)curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+    (void)curl_easy_setopt(c->h, CURLOPT_USERPWD, (char *)NULL);
+    (void)curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, (char *)NULL);
+    curl_slist_free_all(headers);
+    return ret;
+}
+
+long http_retry_after_s(const http_resp *r)
+{
+    if (!r || !r->retry_after[0])
+        return -1;
+    const char *s = r->retry_after;
+    if (s[0] >= '0' && s[0] <= '9') {
+        long v = 0;
+        for (; *s >= '0' && *s <= '9'; s++) {
+            if (v > (LONG_MAX - 9) / 10)
+                return -1;
+            v = v * 10 + (*s - '0');
+        }
+        while (*s == ' ' || *s == '\t')
+            s++;
+        return *s ? -1 : v;
+    }
+    time_t t = curl_getdate(s, NULL);
+    if (t == (time_t)-1)
+        return -1;
+    time_t now = time(NULL);
+    return t > now ? (long)(t - now) : 0;
+}
+
+long http_backoff_ms(int attempt, long base_ms, long max_ms)
+{
+    if (base_ms <= 0)
+        return 0;
+    if (attempt < 1)
+        attempt = 1;
+    long ceiling = base_ms;
+    for (int i = 1; i < attempt; i++) {
+        if ((max_ms > 0 && ceiling >= max_ms) || ceiling > LONG_MAX / 2)
+            break;
+        ceiling *= 2;
+    }
+    if (max_ms > 0 && ceiling > max_ms)
+        ceiling = max_ms;
+    uint64_t rnd = 0;
+    ssize_t got = getrandom(&rnd, sizeof rnd, GRND_NONBLOCK);
+    if (got != (ssize_t)sizeof rnd) {
+        /* no entropy yet (very early boot): fall back to the clock's low bits */
+        rnd = (uint64_t)tparse_mono_ns() * UINT64_C(0x9E3779B97F4A7C15);
+    }
+    /* full jitter: uniform in [0, ceiling] */
+    return (long)(rnd % ((uint64_t)ceiling + 1));
+}
+
+void http_sleep_ms(long ms)
+{
+    if (ms <= 0)
+        return;
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    struct timespec rem;
+    while (nanosleep(&ts, &rem) != 0 && errno == EINTR)
+        ts = rem;
+}
+
+int http_urlencode(buf *out, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t start = out->len;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        unsigned char ch = *p;
+        int rc;
+        if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+            ch == '-' || ch == '.' || ch == '_' || ch == '~') {
+            rc = buf_addc(out, (char)ch);
+        } else {
+            char enc[3] = { '%', hex[ch >> 4], hex[ch & 15] };
+            rc = buf_add(out, enc, sizeof enc);
+        }
+        if (rc != 0) {
+            /* leave the buffer as it was */
+            out->len = start;
+            if (out->p)
+                out->p[start] = '\0';
+            return -1;
+        }
+    }
+    return 0;
+}
