@@ -118,3 +118,8 @@ clean:
 	rm -rf build bin
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# Render a backfill Job: make backfill JOB=prom-metrics FROM=-30d TO=now [SLICES=6] | kubectl apply -f -
+backfill:
+	@k8s/backfill/render.sh "$(JOB)" "$(FROM)" "$(TO)" "$(or $(SLICES),1)" "$(or $(PARALLEL),2)"
+.PHONY: backfill
