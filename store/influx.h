@@ -84,4 +84,25 @@ int influx_write(influx *w, const char *body, size_t len, size_t nlines, influx_
 /* GET /ping (1.x and 2.x): 0 reachable, -1 not (err set). */
 int influx_ping(influx *w, char *err, size_t errlen);
 
+/* The pieces of influx_write that read InfluxDB's answers, exposed for tests. */
+
+/* InfluxDB's error text of an answer: the JSON "error" (1.x) or "message" (2.x) of
+ * body[len], else the X-Influxdb-Error header value (may be NULL), else the body itself
+ * (at most 4 KiB). Newlines inside are kept (1.x separates several bad lines with them).
+ * A malloc'd string the caller frees ("" when there is none), NULL when out of memory. */
+char *influx_error_text(const char *body, size_t len, const char *header);
+
+/* Name the refused lines of a 400/422 answer whose error text is msg, for the batch
+ * body[len] of nlines '\n'-terminated lines:
+ *  - "unable to parse 'LINE': reason" (1.x and 2.x; several, one a line): each quoted LINE
+ *    is matched back to every batch line equal to it;
+ *  - "field type conflict: input field "F" on measurement "M" is type T, already exists
+ *    as type U": every batch line of measurement M with field F of type T;
+ *  - "... dropped=N" with N = nlines and nothing named: every line.
+ * Sets res->outcome to INFLUX_PARTIAL with res->bad (ascending, unique indexes) when at
+ * least one line is named, else INFLUX_BAD_BATCH; res->message keeps its value.
+ * res->bad must be NULL on entry. 0, or -1 when out of memory. */
+int influx_classify_400(const char *msg, const char *body, size_t len, size_t nlines,
+                        influx_result *res);
+
 #endif

@@ -1,0 +1,1066 @@
+/* influx: the InfluxDB writer (see influx.h).
+ *
+ * Answers of a real InfluxDB 1.6.7 this file reads (JSON body {"error":"..."}; the same
+ * text, newlines turned into spaces, in the X-Influxdb-Error header):
+ *   204                      stored
+ *   400 partial write: unable to parse 'LINE': REASON\nunable to parse 'LINE2': REASON dropped=0
+ *   400 unable to parse 'LINE': REASON            (no line of the batch could be parsed)
+ *   400 partial write: field type conflict: input field "F" on measurement "M" is type T,
+ *       already exists as type U dropped=N
+ *   400 field type conflict                       (two types inside one batch: none stored)
+ *   400 partial write: points beyond retention policy dropped=N
+ *   401 authorization failed / unable to parse authentication credentials
+ *   403 "bob" user is not authorized to write to database "d"
+ *   404 database not found: "d"
+ *   413 Request Entity Too Large
+ *   500 retention policy not found: RP
+ * InfluxDB 2.x answers {"code":"invalid","message":"..."} with the same texts inside, and
+ * 422 for a field type conflict.
+ */
+#include "influx.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <jansson.h>
+
+#include "../jobs/runtime/cfg.h"
+#include "../jobs/runtime/log.h"
+#include "lp.h"
+
+#define INFLUX_BACKOFF_BASE_MS 500
+#define INFLUX_BACKOFF_MAX_MS 30000
+#define INFLUX_URL_MAX 4096
+#define INFLUX_ERRTEXT_MAX 4096          /* raw body kept as an error text */
+#define INFLUX_GZIP_MAX ((size_t)1 << 31) /* cap on a compressed body */
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        err[0] = '\0';
+}
+
+/* Copy at most cap-1 bytes of s[n] into out as one line (control characters -> ' '). */
+static void one_line(char *out, size_t cap, const char *s, size_t n)
+{
+    if (cap == 0)
+        return;
+    size_t k = 0;
+    for (size_t i = 0; i < n && k + 1 < cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+        out[k++] = (c < 0x20 || c == 0x7F) ? ' ' : (char)c;
+    }
+    out[k] = '\0';
+}
+
+/* ---------------------------------------------------------------- configuration */
+
+static int copy_env(char *out, size_t cap, const char *name, const char *v, char *err,
+                    size_t errlen)
+{
+    size_t n = strlen(v);
+    if (n >= cap) {
+        seterr(err, errlen, "%s: longer than %zu bytes", name, cap - 1);
+        return -1;
+    }
+    memcpy(out, v, n + 1);
+    return 0;
+}
+
+static bool env_false(const char *v)
+{
+    return strcmp(v, "0") == 0 || strcasecmp(v, "false") == 0 || strcasecmp(v, "no") == 0 ||
+           strcasecmp(v, "off") == 0;
+}
+
+static int env_long(const char *name, long lo, long hi, long *out, char *err, size_t errlen)
+{
+    const char *v = cfg_env(name);
+    if (!v)
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (errno || end == v || *end || x < lo || x > hi) {
+        seterr(err, errlen, "%s: \"%s\" is not a whole number from %ld to %ld", name, v, lo, hi);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+/* Secret `name` (or name_FILE) into out: 1 set, 0 not, -1 error (names the variable). */
+static int read_secret(const char *name, char *out, size_t cap, char *err, size_t errlen)
+{
+    char e[512];
+    int rc = cfg_secret(name, out, cap, e, sizeof e);
+    if (rc < 0)
+        seterr(err, errlen, "%s", e);
+    return rc;
+}
+
+static int base_url(influx_cfg *cfg, char *err, size_t errlen)
+{
+    const char *url = cfg_env("INFLUXDB_URL");
+    if (url) {
+        if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0) {
+            seterr(err, errlen, "INFLUXDB_URL: must start with http:// or https:// "
+                                "(e.g. http://influxdb:8086)");
+            return -1;
+        }
+        if (strchr(url, '?') || strchr(url, '#') || strpbrk(url, " \t\r\n")) {
+            seterr(err, errlen, "INFLUXDB_URL: give the base URL only (no query, fragment "
+                                "or spaces), e.g. http://influxdb:8086");
+            return -1;
+        }
+        if (copy_env(cfg->url, sizeof cfg->url, "INFLUXDB_URL", url, err, errlen) != 0)
+            return -1;
+    } else {
+        const char *host = cfg_env("INFLUXDB_HOST");
+        if (!host)
+            return 0;
+        if (strstr(host, "://") || strpbrk(host, "/?#@ \t\r\n")) {
+            seterr(err, errlen, "INFLUXDB_HOST: give a host name or address only "
+                                "(or a full URL in INFLUXDB_URL)");
+            return -1;
+        }
+        long port = 8086;
+        if (env_long("INFLUXDB_PORT", 1, 65535, &port, err, errlen) != 0)
+            return -1;
+        bool v6 = strchr(host, ':') && host[0] != '[';
+        int n = snprintf(cfg->url, sizeof cfg->url, "http://%s%s%s:%ld", v6 ? "[" : "", host,
+                         v6 ? "]" : "", port);
+        if (n < 0 || (size_t)n >= sizeof cfg->url) {
+            seterr(err, errlen, "INFLUXDB_HOST: too long");
+            return -1;
+        }
+    }
+    size_t n = strlen(cfg->url);
+    while (n > 0 && cfg->url[n - 1] == '/')
+        cfg->url[--n] = '\0';
+    const char *hostpart = strstr(cfg->url, "://");
+    if (!hostpart || !hostpart[3]) {
+        seterr(err, errlen, "%s: no host in the URL", url ? "INFLUXDB_URL" : "INFLUXDB_HOST");
+        return -1;
+    }
+    return 1;
+}
+
+int influx_cfg_from_env(influx_cfg *cfg, char *err, size_t errlen)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->gzip = 1;
+    cfg->timeout_ms = 30000;
+    cfg->max_retries = 3;
+    cfg->max_wait_s = 60;
+    if (err && errlen)
+        err[0] = '\0';
+
+    /* settings of the writer itself, checked even when InfluxDB is not configured */
+    const char *gz = cfg_env("CRONFLUX_GZIP");
+    if (gz) {
+        if (env_false(gz)) {
+            cfg->gzip = 0;
+        } else if (strlen(gz) == 1 && gz[0] >= '1' && gz[0] <= '9') {
+            cfg->gzip = gz[0] - '0';
+        } else if (strcmp(gz, "true") == 0 || strcmp(gz, "yes") == 0 || strcmp(gz, "on") == 0) {
+            cfg->gzip = 1;
+        } else {
+            seterr(err, errlen, "CRONFLUX_GZIP: \"%s\" is not 0/1 (or a level 1-9)", gz);
+            goto fail;
+        }
+    }
+    long retries = cfg->max_retries;
+    if (env_long("CRONFLUX_RETRIES", 0, 100, &retries, err, errlen) != 0)
+        goto fail;
+    cfg->max_retries = (int)retries;
+    if (env_long("CRONFLUX_MAX_WAIT", 0, 86400, &cfg->max_wait_s, err, errlen) != 0)
+        goto fail;
+    long tsec = cfg->timeout_ms / 1000;
+    if (env_long("CRONFLUX_INFLUX_TIMEOUT", 1, 3600, &tsec, err, errlen) != 0)
+        goto fail;
+    cfg->timeout_ms = tsec * 1000;
+
+    int rc = base_url(cfg, err, errlen);
+    if (rc <= 0) {
+        if (rc < 0)
+            goto fail;
+        cfg->url[0] = '\0';
+        return 0;
+    }
+
+    const char *v;
+    if ((v = cfg_env("INFLUXDB_CA_FILE"))) {
+        if (copy_env(cfg->ca_file, sizeof cfg->ca_file, "INFLUXDB_CA_FILE", v, err, errlen))
+            goto fail;
+        if (access(v, R_OK) != 0) {
+            seterr(err, errlen, "INFLUXDB_CA_FILE: %s: %s", v, strerror(errno));
+            goto fail;
+        }
+    }
+
+    rc = read_secret("INFLUXDB_TOKEN", cfg->token, sizeof cfg->token, err, errlen);
+    if (rc < 0)
+        goto fail;
+    if (rc == 1) {
+        cfg->v2 = 1;
+        if (!(v = cfg_env("INFLUXDB_ORG"))) {
+            seterr(err, errlen, "INFLUXDB_ORG is not set (the 2.x API, chosen by "
+                                "INFLUXDB_TOKEN, needs INFLUXDB_ORG and INFLUXDB_BUCKET)");
+            goto fail;
+        }
+        if (copy_env(cfg->org, sizeof cfg->org, "INFLUXDB_ORG", v, err, errlen))
+            goto fail;
+        if (!(v = cfg_env("INFLUXDB_BUCKET"))) {
+            seterr(err, errlen, "INFLUXDB_BUCKET is not set (the 2.x API, chosen by "
+                                "INFLUXDB_TOKEN, needs INFLUXDB_ORG and INFLUXDB_BUCKET)");
+            goto fail;
+        }
+        if (copy_env(cfg->bucket, sizeof cfg->bucket, "INFLUXDB_BUCKET", v, err, errlen))
+            goto fail;
+        return 1;
+    }
+
+    if (!(v = cfg_env("INFLUXDB_DATABASE"))) {
+        seterr(err, errlen, "INFLUXDB_DATABASE is not set (InfluxDB 1.x at %s needs a "
+                            "database; for the 2.x API set INFLUXDB_TOKEN, INFLUXDB_ORG, "
+                            "INFLUXDB_BUCKET)", cfg->url);
+        goto fail;
+    }
+    if (copy_env(cfg->database, sizeof cfg->database, "INFLUXDB_DATABASE", v, err, errlen))
+        goto fail;
+    if ((v = cfg_env("INFLUXDB_RETENTION_POLICY")) &&
+        copy_env(cfg->rp, sizeof cfg->rp, "INFLUXDB_RETENTION_POLICY", v, err, errlen))
+        goto fail;
+    if ((v = cfg_env("INFLUXDB_USERNAME")) &&
+        copy_env(cfg->username, sizeof cfg->username, "INFLUXDB_USERNAME", v, err, errlen))
+        goto fail;
+    if (strchr(cfg->username, ':')) {
+        seterr(err, errlen, "INFLUXDB_USERNAME: a user name cannot hold ':'");
+        goto fail;
+    }
+    if (read_secret("INFLUXDB_PASSWORD", cfg->password, sizeof cfg->password, err, errlen) < 0)
+        goto fail;
+    if (cfg->password[0] && !cfg->username[0]) {
+        seterr(err, errlen, "INFLUXDB_PASSWORD is set but INFLUXDB_USERNAME is not");
+        goto fail;
+    }
+    return 1;
+
+fail:
+    influx_cfg_wipe(cfg);
+    cfg->url[0] = '\0';
+    return -1;
+}
+
+void influx_cfg_wipe(influx_cfg *cfg)
+{
+    if (!cfg)
+        return;
+    cfg_wipe(cfg->password, sizeof cfg->password);
+    cfg_wipe(cfg->token, sizeof cfg->token);
+}
+
+/* The URL without any "user:password@" part. */
+static void url_public(const char *url, char *out, size_t cap)
+{
+    const char *p = strstr(url, "://");
+    const char *host = p ? p + 3 : url;
+    const char *end = host + strcspn(host, "/");
+    const char *at = NULL;
+    for (const char *q = host; q < end; q++)
+        if (*q == '@')
+            at = q;
+    int n;
+    if (at)
+        n = snprintf(out, cap, "%.*s%s", (int)(host - url), url, at + 1);
+    else
+        n = snprintf(out, cap, "%s", url);
+    if (n < 0)
+        out[0] = '\0';
+}
+
+const char *influx_cfg_describe(const influx_cfg *cfg, char *out, size_t cap)
+{
+    if (!out || cap == 0)
+        return "";
+    if (!cfg->url[0]) {
+        snprintf(out, cap, "not configured");
+        return out;
+    }
+    char u[sizeof cfg->url];
+    url_public(cfg->url, u, sizeof u);
+    int n;
+    if (cfg->v2)
+        n = snprintf(out, cap, "%s org=%s bucket=%s (2.x API)", u, cfg->org, cfg->bucket);
+    else
+        n = snprintf(out, cap, "%s db=%s%s%s%s%s", u, cfg->database, cfg->rp[0] ? " rp=" : "",
+                     cfg->rp, cfg->username[0] ? " user=" : "", cfg->username);
+    if (n < 0)
+        out[0] = '\0';
+    return out;
+}
+
+/* ---------------------------------------------------------------- the writer */
+
+struct influx {
+    influx_cfg cfg;
+    http_client *c;
+    char write_url[INFLUX_URL_MAX];
+    char public_url[INFLUX_URL_MAX];   /* for messages: base URL without userinfo */
+    char auth_header[1100];            /* "Token ..." (2.x) */
+    char userpwd[1300];                /* "user:password" (1.x) */
+    buf gz;                            /* compressed body, reused */
+    bool create_tried;
+};
+
+static int build_url(influx *w, char *err, size_t errlen)
+{
+    buf u;
+    buf_init(&u, INFLUX_URL_MAX - 1);
+    int rc = -1;
+    if (buf_adds(&u, w->cfg.url) != 0)
+        goto done;
+    if (w->cfg.v2) {
+        if (buf_adds(&u, "/api/v2/write?org=") || http_urlencode(&u, w->cfg.org) ||
+            buf_adds(&u, "&bucket=") || http_urlencode(&u, w->cfg.bucket) ||
+            buf_adds(&u, "&precision=ns"))
+            goto done;
+    } else {
+        if (buf_adds(&u, "/write?db=") || http_urlencode(&u, w->cfg.database))
+            goto done;
+        if (w->cfg.rp[0] && (buf_adds(&u, "&rp=") || http_urlencode(&u, w->cfg.rp)))
+            goto done;
+        if (buf_adds(&u, "&precision=n"))
+            goto done;
+    }
+    memcpy(w->write_url, u.p, u.len + 1);
+    rc = 0;
+done:
+    if (rc != 0)
+        seterr(err, errlen, "InfluxDB write URL too long");
+    buf_free(&u);
+    return rc;
+}
+
+influx *influx_new(const influx_cfg *cfg, http_client *c, char *err, size_t errlen)
+{
+    if (!cfg || !cfg->url[0] || !c) {
+        seterr(err, errlen, "InfluxDB is not configured");
+        return NULL;
+    }
+    influx *w = calloc(1, sizeof *w);
+    if (!w) {
+        seterr(err, errlen, "out of memory");
+        return NULL;
+    }
+    w->cfg = *cfg;
+    w->c = c;
+    buf_init(&w->gz, INFLUX_GZIP_MAX);
+    url_public(cfg->url, w->public_url, sizeof w->public_url);
+    if (build_url(w, err, errlen) != 0)
+        goto fail;
+    if (cfg->v2) {
+        int n = snprintf(w->auth_header, sizeof w->auth_header, "Token %s", cfg->token);
+        if (n < 0 || (size_t)n >= sizeof w->auth_header) {
+            seterr(err, errlen, "INFLUXDB_TOKEN: too long");
+            goto fail;
+        }
+    } else if (cfg->username[0]) {
+        int n = snprintf(w->userpwd, sizeof w->userpwd, "%s:%s", cfg->username, cfg->password);
+        if (n < 0 || (size_t)n >= sizeof w->userpwd) {
+            seterr(err, errlen, "INFLUXDB_USERNAME/INFLUXDB_PASSWORD: too long");
+            goto fail;
+        }
+    }
+    return w;
+fail:
+    influx_free(w);
+    return NULL;
+}
+
+void influx_free(influx *w)
+{
+    if (!w)
+        return;
+    influx_cfg_wipe(&w->cfg);
+    cfg_wipe(w->auth_header, sizeof w->auth_header);
+    cfg_wipe(w->userpwd, sizeof w->userpwd);
+    buf_free(&w->gz);
+    free(w);
+}
+
+void influx_result_free(influx_result *r)
+{
+    if (!r)
+        return;
+    free(r->bad);
+    r->bad = NULL;
+    r->nbad = 0;
+}
+
+static int gzip_body(buf *out, const char *in, size_t len, int level)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return -1;
+    int rc = -1;
+    buf_reset(out);
+    uLong bound = deflateBound(&zs, (uLong)len);
+    if (bound > out->max || buf_reserve(out, (size_t)bound) != 0)
+        goto done;
+    zs.next_in = (Bytef *)(uintptr_t)in;
+    zs.next_out = (Bytef *)out->p;
+    size_t left = len, room = out->cap - 1;
+    for (;;) {
+        if (zs.avail_in == 0 && left > 0) {
+            uInt chunk = left > (1u << 30) ? (1u << 30) : (uInt)left;
+            zs.avail_in = chunk;
+            left -= chunk;
+        }
+        if (zs.avail_out == 0) {
+            size_t used = (size_t)(zs.next_out - (Bytef *)out->p);
+            size_t r = room - used;
+            if (r == 0)
+                goto done;
+            zs.avail_out = r > (1u << 30) ? (1u << 30) : (uInt)r;
+        }
+        int z = deflate(&zs, left == 0 ? Z_FINISH : Z_NO_FLUSH);
+        if (z == Z_STREAM_END)
+            break;
+        if (z != Z_OK && z != Z_BUF_ERROR)
+            goto done;
+    }
+    out->len = (size_t)(zs.next_out - (Bytef *)out->p);
+    out->p[out->len] = '\0';
+    rc = 0;
+done:
+    deflateEnd(&zs);
+    return rc;
+}
+
+/* ------------------------------------------------------- reading InfluxDB's answers */
+
+char *influx_error_text(const char *body, size_t len, const char *header)
+{
+    if (body && len > 0) {
+        json_error_t je;
+        json_t *root = json_loadb(body, len, 0, &je);
+        if (root && json_is_object(root)) {
+            json_t *m = json_object_get(root, "error");
+            if (!json_is_string(m))
+                m = json_object_get(root, "message");
+            if (json_is_string(m)) {
+                char *s = strndup(json_string_value(m), json_string_length(m));
+                json_decref(root);
+                return s;
+            }
+        }
+        json_decref(root);
+    }
+    if (header && *header)
+        return strdup(header);
+    if (body && len > 0) {
+        size_t n = len > INFLUX_ERRTEXT_MAX ? INFLUX_ERRTEXT_MAX : len;
+        while (n > 0 && (body[n - 1] == '\n' || body[n - 1] == '\r' || body[n - 1] == ' '))
+            n--;
+        return strndup(body, n);
+    }
+    return strdup("");
+}
+
+/* An index of the batch's lines, for matching quoted line text back to line numbers. */
+typedef struct line_ref {
+    const char *p;
+    size_t len;
+    size_t index;
+} line_ref;
+
+typedef struct line_index {
+    line_ref *lines;     /* in batch order */
+    size_t n;
+    size_t *slots;       /* open addressing: position+1 in lines, 0 = empty */
+    size_t nslots;
+} line_index;
+
+static uint64_t hash_bytes(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)p[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+static void line_index_free(line_index *ix)
+{
+    free(ix->lines);
+    free(ix->slots);
+    memset(ix, 0, sizeof *ix);
+}
+
+static int line_index_build(line_index *ix, const char *body, size_t len, size_t nlines)
+{
+    memset(ix, 0, sizeof *ix);
+    size_t cap = nlines ? nlines : 1;
+    ix->lines = malloc(cap * sizeof *ix->lines);
+    if (!ix->lines)
+        return -1;
+    size_t pos = 0;
+    while (pos < len) {
+        const char *nl = memchr(body + pos, '\n', len - pos);
+        size_t l = nl ? (size_t)(nl - (body + pos)) : len - pos;
+        if (ix->n == cap) {
+            size_t ncap = cap * 2;
+            line_ref *nv = realloc(ix->lines, ncap * sizeof *nv);
+            if (!nv)
+                goto oom;
+            ix->lines = nv;
+            cap = ncap;
+        }
+        ix->lines[ix->n] = (line_ref){ body + pos, l, ix->n };
+        ix->n++;
+        pos += l + 1;
+    }
+    ix->nslots = 16;
+    while (ix->nslots < ix->n * 2)
+        ix->nslots *= 2;
+    ix->slots = calloc(ix->nslots, sizeof *ix->slots);
+    if (!ix->slots)
+        goto oom;
+    for (size_t i = 0; i < ix->n; i++) {
+        size_t s = (size_t)hash_bytes(ix->lines[i].p, ix->lines[i].len) & (ix->nslots - 1);
+        while (ix->slots[s])
+            s = (s + 1) & (ix->nslots - 1);
+        ix->slots[s] = i + 1;
+    }
+    return 0;
+oom:
+    line_index_free(ix);
+    return -1;
+}
+
+/* A growing list of bad lines (flag per line to keep them unique). */
+typedef struct bad_list {
+    influx_bad_line *v;
+    size_t n, cap;
+    unsigned char *seen;   /* one flag per batch line */
+    size_t nseen;
+} bad_list;
+
+static int bad_add(bad_list *b, size_t index, const char *reason, size_t rlen)
+{
+    if (index >= b->nseen || b->seen[index])
+        return 0;
+    if (b->n == b->cap) {
+        size_t ncap = b->cap ? b->cap * 2 : 16;
+        influx_bad_line *nv = realloc(b->v, ncap * sizeof *nv);
+        if (!nv)
+            return -1;
+        b->v = nv;
+        b->cap = ncap;
+    }
+    b->seen[index] = 1;
+    b->v[b->n].index = index;
+    one_line(b->v[b->n].reason, sizeof b->v[b->n].reason, reason, rlen);
+    b->n++;
+    return 0;
+}
+
+/* Mark every batch line equal to text[n]; returns how many, -1 out of memory. */
+static long mark_lines(line_index *ix, bad_list *b, const char *text, size_t n,
+                       const char *reason, size_t rlen)
+{
+    long found = 0;
+    size_t s = (size_t)hash_bytes(text, n) & (ix->nslots - 1);
+    while (ix->slots[s]) {
+        const line_ref *r = &ix->lines[ix->slots[s] - 1];
+        if (r->len == n && memcmp(r->p, text, n) == 0) {
+            if (bad_add(b, r->index, reason, rlen) != 0)
+                return -1;
+            found++;
+        }
+        s = (s + 1) & (ix->nslots - 1);
+    }
+    return found;
+}
+
+static const char UNABLE[] = "unable to parse '";
+
+/* End of one reason: the next newline, the next " unable to parse '" (header form) or a
+ * final " dropped=N". */
+static size_t reason_len(const char *r)
+{
+    size_t n = strcspn(r, "\n");
+    const char *next = strstr(r, " unable to parse '");
+    if (next && (size_t)(next - r) < n)
+        n = (size_t)(next - r);
+    const char *d = strstr(r, " dropped=");
+    while (d && (size_t)(d - r) < n) {
+        const char *q = d + 9;
+        while (*q >= '0' && *q <= '9')
+            q++;
+        if (*q == '\0' || *q == '\n') {
+            n = (size_t)(d - r);
+            break;
+        }
+        d = strstr(d + 1, " dropped=");
+    }
+    return n;
+}
+
+static int classify_unparsable(const char *msg, line_index *ix, bad_list *b)
+{
+    const char *p = msg;
+    while ((p = strstr(p, UNABLE)) != NULL) {
+        const char *start = p + sizeof UNABLE - 1;
+        const char *next = strstr(start, UNABLE);
+        /* the quoted line ends at a "': " — the line itself may hold one, so try each
+         * up to the next report until one names a batch line */
+        const char *q = start;
+        while ((q = strstr(q, "': ")) != NULL && (!next || q < next)) {
+            const char *reason = q + 3;
+            long k = mark_lines(ix, b, start, (size_t)(q - start), reason, reason_len(reason));
+            if (k < 0)
+                return -1;
+            if (k > 0)
+                break;
+            q++;
+        }
+        if (!next)
+            break;
+        p = next;
+    }
+    return 0;
+}
+
+static int type_of(const char *t, size_t n, lp_type *out)
+{
+    static const struct { const char *name; lp_type type; } types[] = {
+        { "float", LP_FLOAT }, { "integer", LP_INT }, { "string", LP_STRING },
+        { "boolean", LP_BOOL }, { "unsigned", LP_UINT },
+    };
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (strlen(types[i].name) == n && memcmp(types[i].name, t, n) == 0) {
+            *out = types[i].type;
+            return 0;
+        }
+    return -1;
+}
+
+/* "field type conflict: input field "F" on measurement "M" is type T, already exists as
+ * type U": every line of M with field F of type T was dropped. */
+static int classify_conflict(const char *msg, line_index *ix, bad_list *b)
+{
+    const char *c = strstr(msg, "field type conflict: input field \"");
+    if (!c)
+        return 0;
+    c += strlen("field type conflict: input field \"");
+    const char *on = strstr(c, "\" on measurement \"");
+    if (!on)
+        return 0;
+    const char *meas = on + strlen("\" on measurement \"");
+    /* the last "\" is type " before the end of this report */
+    const char *is = NULL, *s = meas;
+    while ((s = strstr(s, "\" is type ")) != NULL) {
+        is = s;
+        s++;
+    }
+    if (!is)
+        return 0;
+    const char *tname = is + strlen("\" is type ");
+    size_t tlen = strcspn(tname, ", \n");
+    lp_type want;
+    if (type_of(tname, tlen, &want) != 0)
+        return 0;
+    size_t flen = (size_t)(on - c), mlen = (size_t)(is - meas);
+    const char *reason = strstr(msg, "field type conflict: input field \"");
+    size_t rlen = reason_len(reason);
+
+    lp_parsed pp;
+    lp_parsed_init(&pp);
+    char perr[128];
+    int rc = 0;
+    for (size_t i = 0; i < ix->n; i++) {
+        const line_ref *r = &ix->lines[i];
+        if (r->len < mlen || memcmp(r->p, meas, mlen) != 0) {
+            /* a measurement with escapes does not start with its plain name: parse it */
+            if (!memchr(r->p, '\\', r->len))
+                continue;
+        }
+        if (lp_parse(r->p, r->len, LP_NS, 0, &pp, perr, sizeof perr) != 1)
+            continue;
+        if (strlen(pp.pt.measurement) != mlen || memcmp(pp.pt.measurement, meas, mlen) != 0)
+            continue;
+        for (size_t f = 0; f < pp.pt.nfields; f++) {
+            const lp_field *fd = &pp.pt.fields[f];
+            if (fd->type == want && strlen(fd->key) == flen && memcmp(fd->key, c, flen) == 0) {
+                if (bad_add(b, r->index, reason, rlen) != 0)
+                    rc = -1;
+                break;
+            }
+        }
+        if (rc != 0)
+            break;
+    }
+    lp_parsed_free(&pp);
+    return rc;
+}
+
+/* "... dropped=N" at the end of msg: N, or -1. */
+static long dropped_count(const char *msg)
+{
+    const char *d = NULL, *s = msg;
+    while ((s = strstr(s, "dropped=")) != NULL) {
+        d = s;
+        s++;
+    }
+    if (!d)
+        return -1;
+    d += 8;
+    char *end = NULL;
+    errno = 0;
+    long n = strtol(d, &end, 10);
+    if (errno || end == d || n < 0)
+        return -1;
+    while (*end == ' ' || *end == '\n' || *end == '\r')
+        end++;
+    return *end ? -1 : n;
+}
+
+static int cmp_bad(const void *a, const void *b)
+{
+    size_t x = ((const influx_bad_line *)a)->index, y = ((const influx_bad_line *)b)->index;
+    return x < y ? -1 : x > y;
+}
+
+int influx_classify_400(const char *msg, const char *body, size_t len, size_t nlines,
+                        influx_result *res)
+{
+    res->outcome = INFLUX_BAD_BATCH;
+    res->bad = NULL;
+    res->nbad = 0;
+    if (!msg || !body || len == 0)
+        return 0;
+
+    line_index ix;
+    bad_list b;
+    memset(&b, 0, sizeof b);
+    if (line_index_build(&ix, body, len, nlines) != 0)
+        return -1;
+    int rc = -1;
+    b.nseen = ix.n;
+    b.seen = calloc(ix.n ? ix.n : 1, 1);
+    if (!b.seen)
+        goto done;
+    if (classify_unparsable(msg, &ix, &b) != 0 || classify_conflict(msg, &ix, &b) != 0)
+        goto done;
+    if (b.n == 0 && ix.n > 0 && dropped_count(msg) == (long)ix.n) {
+        /* every line refused, none named (e.g. all beyond the retention policy) */
+        const char *r = msg;
+        if (strncmp(r, "partial write: ", 15) == 0)
+            r += 15;
+        for (size_t i = 0; i < ix.n; i++)
+            if (bad_add(&b, i, r, reason_len(r)) != 0)
+                goto done;
+    }
+    if (b.n > 0) {
+        qsort(b.v, b.n, sizeof *b.v, cmp_bad);
+        res->outcome = INFLUX_PARTIAL;
+        res->bad = b.v;
+        res->nbad = b.n;
+        b.v = NULL;
+    }
+    rc = 0;
+done:
+    free(b.v);
+    free(b.seen);
+    line_index_free(&ix);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- requests */
+
+static void result_reset(influx_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->retry_after_s = -1;
+}
+
+static void set_message(influx_result *res, long status, const char *text)
+{
+    char line[sizeof res->message];
+    one_line(line, sizeof line, text, strlen(text));
+    int n;
+    if (status > 0)
+        n = snprintf(res->message, sizeof res->message, "HTTP %ld%s%s", status,
+                     line[0] ? ": " : "", line);
+    else
+        n = snprintf(res->message, sizeof res->message, "%s", line);
+    if (n < 0)
+        res->message[0] = '\0';
+}
+
+/* InfluxQL identifier in double quotes. */
+static int quote_ident(buf *q, const char *s)
+{
+    if (buf_addc(q, '"'))
+        return -1;
+    for (; *s; s++) {
+        if ((*s == '"' || *s == '\\') && buf_addc(q, '\\'))
+            return -1;
+        if (buf_addc(q, *s))
+            return -1;
+    }
+    return buf_addc(q, '"');
+}
+
+/* POST /query CREATE DATABASE (1.x). 0 created (or already there), -1 not (why set). */
+static int create_database(influx *w, char *why, size_t whylen)
+{
+    buf stmt, form, url;
+    buf_init(&stmt, 4096);
+    buf_init(&form, 16384);
+    buf_init(&url, INFLUX_URL_MAX - 1);
+    http_resp r;
+    http_resp_init(&r);
+    int rc = -1;
+    char herr[HTTP_ERR_MAX];
+    if (buf_adds(&stmt, "CREATE DATABASE ") || quote_ident(&stmt, w->cfg.database) ||
+        buf_adds(&form, "q=") || http_urlencode(&form, stmt.p) ||
+        buf_printf(&url, "%s/query", w->cfg.url)) {
+        seterr(why, whylen, "database name too long");
+        goto done;
+    }
+    http_header h[] = { { "Content-Type", "application/x-www-form-urlencoded" } };
+    http_req req = {
+        .method = "POST", .url = url.p, .headers = h, .nheaders = 1,
+        .body = form.p, .body_len = form.len,
+        .userpwd = w->userpwd[0] ? w->userpwd : NULL,
+        .redact = w->cfg.password[0] ? w->cfg.password : NULL,
+    };
+    if (http_request(w->c, &req, &r, herr, sizeof herr) != 0) {
+        seterr(why, whylen, "%s", herr);
+        goto done;
+    }
+    char *text = influx_error_text(r.body.p, r.body.len, r.influx_error);
+    if (r.status == 200 && (!r.body.p || !strstr(r.body.p, "\"error\""))) {
+        rc = 0;
+    } else if (r.status == 200) {
+        /* {"results":[{"statement_id":0,"error":"..."}]} */
+        const char *e = strstr(r.body.p, "\"error\":\"");
+        char line[256];
+        one_line(line, sizeof line, e ? e + 9 : r.body.p, strcspn(e ? e + 9 : r.body.p, "\""));
+        seterr(why, whylen, "CREATE DATABASE: %s", line);
+    } else {
+        char line[256];
+        one_line(line, sizeof line, text ? text : "", text ? strlen(text) : 0);
+        seterr(why, whylen, "CREATE DATABASE: HTTP %ld%s%s", r.status, line[0] ? ": " : "",
+               line);
+    }
+    free(text);
+done:
+    http_resp_free(&r);
+    buf_free(&stmt);
+    buf_free(&form);
+    buf_free(&url);
+    return rc;
+}
+
+int influx_write(influx *w, const char *body, size_t len, size_t nlines, influx_result *res,
+                 char *err, size_t errlen)
+{
+    result_reset(res);
+    if (!w || (!body && len > 0)) {
+        seterr(err, errlen, "influx_write: no writer");
+        return -1;
+    }
+    if (len == 0 || nlines == 0) {
+        res->outcome = INFLUX_OK;
+        return 0;
+    }
+
+    const char *send = body;
+    size_t send_len = len;
+    if (w->cfg.gzip) {
+        if (gzip_body(&w->gz, body, len, w->cfg.gzip) != 0) {
+            seterr(err, errlen, "gzip of a %zu-byte batch failed", len);
+            return -1;
+        }
+        send = w->gz.p;
+        send_len = w->gz.len;
+    }
+
+    http_header h[3];
+    size_t nh = 0;
+    h[nh++] = (http_header){ "Content-Type", "text/plain; charset=utf-8" };
+    if (w->cfg.gzip)
+        h[nh++] = (http_header){ "Content-Encoding", "gzip" };
+    if (w->cfg.v2)
+        h[nh++] = (http_header){ "Authorization", w->auth_header };
+    http_req req = {
+        .method = "POST", .url = w->write_url, .headers = h, .nheaders = nh,
+        .body = send, .body_len = send_len,
+        .userpwd = w->userpwd[0] ? w->userpwd : NULL,
+        .redact = w->cfg.v2 ? w->cfg.token : (w->cfg.password[0] ? w->cfg.password : NULL),
+    };
+
+    http_resp r;
+    http_resp_init(&r);
+    char herr[HTTP_ERR_MAX];
+    int attempt = 0, rc = 0;
+    for (;;) {
+        log_debug("influx: POST %s: %zu lines, %zu bytes (%zu on the wire)", w->public_url,
+                  nlines, len, send_len);
+        if (http_request(w->c, &req, &r, herr, sizeof herr) != 0) {
+            res->status = r.status;
+            if (attempt < w->cfg.max_retries) {
+                attempt++;
+                long ms = http_backoff_ms(attempt, INFLUX_BACKOFF_BASE_MS, INFLUX_BACKOFF_MAX_MS);
+                log_debug("influx: %s; retry %d in %ld ms", herr, attempt, ms);
+                http_sleep_ms(ms);
+                continue;
+            }
+            res->outcome = INFLUX_TEMP;
+            set_message(res, 0, herr);
+            break;
+        }
+        long st = r.status;
+        res->status = st;
+        if (st >= 200 && st < 300) {
+            res->outcome = INFLUX_OK;
+            break;
+        }
+        char *text = influx_error_text(r.body.p, r.body.len, r.influx_error);
+        if (!text) {
+            seterr(err, errlen, "out of memory");
+            rc = -1;
+            break;
+        }
+        set_message(res, st, text);
+        log_debug("influx: POST %s: HTTP %ld", w->public_url, st);
+
+        if (st == 400 || st == 422) {
+            if (influx_classify_400(text, body, len, nlines, res) != 0) {
+                free(text);
+                seterr(err, errlen, "out of memory");
+                rc = -1;
+                break;
+            }
+            free(text);
+            break;
+        }
+        if (st == 401 || st == 403) {
+            res->outcome = INFLUX_AUTH;
+            free(text);
+            break;
+        }
+        if (st == 413) {
+            res->outcome = INFLUX_TOO_LARGE;
+            free(text);
+            break;
+        }
+        if (st == 404) {
+            bool dbnf = strstr(text, "database not found") != NULL;
+            free(text);
+            if (!w->cfg.v2 && dbnf && !w->create_tried) {
+                w->create_tried = true;
+                char why[384];
+                if (create_database(w, why, sizeof why) == 0) {
+                    log_debug("influx: created database \"%s\"", w->cfg.database);
+                    continue;
+                }
+                char m[sizeof res->message];
+                int n = snprintf(m, sizeof m, "database \"%s\" not found and not created (%s)",
+                                 w->cfg.database, why);
+                if (n < 0)
+                    m[0] = '\0';
+                set_message(res, st, m);
+            }
+            res->outcome = INFLUX_CONFIG;
+            break;
+        }
+        if (st == 500 && (strstr(text, "retention policy not found") ||
+                          strstr(text, "database not found"))) {
+            free(text);
+            res->outcome = INFLUX_CONFIG;
+            break;
+        }
+        free(text);
+        if (st == 429 || st == 503) {
+            long ra = http_retry_after_s(&r);
+            res->retry_after_s = ra;
+            if (attempt < w->cfg.max_retries && ra <= w->cfg.max_wait_s) {
+                attempt++;
+                long ms = ra >= 0 ? ra * 1000
+                                  : http_backoff_ms(attempt, INFLUX_BACKOFF_BASE_MS,
+                                                    INFLUX_BACKOFF_MAX_MS);
+                log_debug("influx: HTTP %ld; retry %d in %ld ms", st, attempt, ms);
+                http_sleep_ms(ms);
+                continue;
+            }
+            res->outcome = INFLUX_TEMP;
+            break;
+        }
+        if (st >= 500 || st == 408) {
+            if (attempt < w->cfg.max_retries) {
+                attempt++;
+                long ms = http_backoff_ms(attempt, INFLUX_BACKOFF_BASE_MS, INFLUX_BACKOFF_MAX_MS);
+                log_debug("influx: HTTP %ld; retry %d in %ld ms", st, attempt, ms);
+                http_sleep_ms(ms);
+                continue;
+            }
+            res->outcome = INFLUX_TEMP;
+            break;
+        }
+        /* any other answer (3xx, 405, ...): the URL does not lead to InfluxDB's API */
+        res->outcome = INFLUX_CONFIG;
+        break;
+    }
+    http_resp_free(&r);
+    return rc;
+}
+
+int influx_ping(influx *w, char *err, size_t errlen)
+{
+    if (!w) {
+        seterr(err, errlen, "InfluxDB is not configured");
+        return -1;
+    }
+    char url[INFLUX_URL_MAX];
+    int n = snprintf(url, sizeof url, "%s/ping", w->cfg.url);
+    if (n < 0 || (size_t)n >= sizeof url) {
+        seterr(err, errlen, "InfluxDB URL too long");
+        return -1;
+    }
+    http_req req = { .method = "GET", .url = url };
+    http_resp r;
+    http_resp_init(&r);
+    char herr[HTTP_ERR_MAX];
+    int rc = -1;
+    if (http_request(w->c, &req, &r, herr, sizeof herr) != 0)
+        seterr(err, errlen, "%s", herr);
+    else if (r.status == 204 || r.status == 200)
+        rc = 0;
+    else
+        seterr(err, errlen, "GET %s/ping: HTTP %ld", w->public_url, r.status);
+    http_resp_free(&r);
+    return rc;
+}
