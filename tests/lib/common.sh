@@ -197,3 +197,206 @@ CONF
     done
     return 1
 }
+
+# ---------------------------------------------------------------------------------------
+# Store tool helpers (cronflux push/flush/status/replay/export, stand-ins, secrets).
+
+STANDINS=$ROOT/tests/standins
+STORE_CHECK=$ROOT/tests/lib/store_check.py
+
+# A test never inherits a developer's InfluxDB or state settings: every test sets what it
+# needs, so nothing is ever sent to a server the test did not start.
+_cf_clean_env() {
+    local v
+    for v in $(compgen -e); do
+        case "$v" in
+            CRONFLUX_BIN | CRONFLUX_FIXTURES) ;;
+            INFLUXDB_* | CRONFLUX_*) unset "$v" ;;
+        esac
+    done
+    unset DEBUG
+}
+_cf_clean_env
+
+now_ns() { date +%s%N; }
+
+# cf NAME [args...]: run $BIN/cronflux with args; stdin is passed through. Every run's stdout
+# and stderr are kept under $T/out (so no_secrets can check them all): CF_OUT, CF_ERR name
+# this run's files, CF_RC its exit code. Always returns 0.
+_cf_n=0
+cf() {
+    local name=$1
+    shift
+    _cf_n=$((_cf_n + 1))
+    mkdir -p "$T/out"
+    CF_OUT=$T/out/$(printf '%03d' "$_cf_n")-$name.out
+    CF_ERR=$T/out/$(printf '%03d' "$_cf_n")-$name.err
+    "$BIN/cronflux" "$@" >"$CF_OUT" 2>"$CF_ERR"
+    CF_RC=$?
+    return 0
+}
+# cf_bg NAME [args...]: the same in the background; sets CF_BG_PID (not tracked: wait for it).
+cf_bg() {
+    local name=$1
+    shift
+    _cf_n=$((_cf_n + 1))
+    mkdir -p "$T/out"
+    CF_OUT=$T/out/$(printf '%03d' "$_cf_n")-$name.out
+    CF_ERR=$T/out/$(printf '%03d' "$_cf_n")-$name.err
+    "$BIN/cronflux" "$@" >"$CF_OUT" 2>"$CF_ERR" &
+    CF_BG_PID=$!
+}
+# keep_output NAME FILE...: add other programs' captured output to what no_secrets checks.
+keep_output() {
+    local name=$1 f
+    shift
+    mkdir -p "$T/out"
+    for f in "$@"; do
+        _cf_n=$((_cf_n + 1))
+        cp "$f" "$T/out/$(printf '%03d' "$_cf_n")-$name-$(basename "$f")" 2>/dev/null
+    done
+}
+# check_rc "description" WANT: checks CF_RC, showing the run's stderr on failure.
+check_rc() {
+    if [ "$CF_RC" = "$2" ]; then
+        ok "$1"
+    else
+        not_ok "$1 (exit $CF_RC, want $2; stderr: $(head -c 400 "$CF_ERR" | tr '\n' ' '))"
+    fi
+}
+# no_secrets "description" SECRET...: ok when no captured output (cf runs, keep_output)
+# contains any of the secrets. Names the file, never the secret.
+no_secrets() {
+    local d=$1 s f hit=
+    shift
+    mkdir -p "$T/out"
+    for s in "$@"; do
+        [ -n "$s" ] || continue
+        f=$(grep -rlF -- "$s" "$T/out" 2>/dev/null | head -3 | tr '\n' ' ')
+        [ -n "$f" ] && hit="$hit $f"
+    done
+    if [ -z "$hit" ]; then ok "$d"; else not_ok "$d (a secret appears in:$hit)"; fi
+}
+
+# influx_scalar DB QUERY: the first value of the first series (0 when there is none).
+influx_scalar() {
+    "$PY" "$STORE_CHECK" scalar "$INFLUX_URL" "$1" "$2"
+}
+# influx_sum DB MEASUREMENT FIELD
+influx_sum() {
+    influx_scalar "$1" "SELECT sum(\"$3\") FROM \"$2\""
+}
+# influx_expect DB EXPECTED.json [--now A B]: store_check's comparison; one ok/not_ok a point.
+influx_expect() {
+    local db=$1 exp=$2 line
+    shift 2
+    while IFS= read -r line; do
+        case "$line" in
+            PASS\ *) ok "$db: ${line#PASS }" ;;
+            FAIL\ *) not_ok "$db: ${line#FAIL }" ;;
+            *) not_ok "$db: store_check: $line" ;;
+        esac
+    done < <("$PY" "$STORE_CHECK" expect "$INFLUX_URL" "$db" "$exp" "$@" 2>&1)
+}
+
+# wait_file FILE [seconds]: until FILE exists and is not empty.
+wait_file() {
+    local f=$1 n=${2:-30} i
+    for ((i = 0; i < n * 10; i++)); do
+        [ -s "$f" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# start_proxy NAME UPSTREAM_URL [counting_proxy args...]: the counting proxy in front of
+# UPSTREAM_URL. Sets PROXY_URL, PROXY_LOG, PROXY_PID (and PROXY_URL_<NAME>).
+start_proxy() {
+    local name=$1 up=$2
+    shift 2
+    mkdir -p "$T/$name"
+    rm -f "$T/$name/port"
+    "$PY" "$STANDINS/counting_proxy.py" --upstream "$up" --log "$T/$name/requests.jsonl" \
+        --port-file "$T/$name/port" "$@" 2>"$T/$name/proxy.err" &
+    PROXY_PID=$!
+    track "$PROXY_PID"
+    wait_file "$T/$name/port" 10 || { cat "$T/$name/proxy.err" >&2; return 1; }
+    PROXY_URL="http://127.0.0.1:$(cat "$T/$name/port")"
+    PROXY_LOG=$T/$name/requests.jsonl
+    touch "$PROXY_LOG"
+    printf -v "PROXY_URL_$name" '%s' "$PROXY_URL"
+    kill -0 "$PROXY_PID" 2>/dev/null
+}
+# proxy_set key=value...: change the proxy's fault injection at run time.
+proxy_set() {
+    local q
+    q=$(IFS='&'; echo "$*")
+    curl -sS -m 5 -o /dev/null "$PROXY_URL/__proxy__/set?$q"
+}
+# proxy_writes [LOG]: summary of the write requests in the proxy log, as "key=value" words:
+# total, ok (2xx), distinct_ok (distinct 2xx bodies), dup_ok (2xx bodies seen more than
+# once), lines_ok (lines in 2xx writes), status counts s503=.. s413=.. etc.
+proxy_writes() {
+    "$PY" - "${1:-$PROXY_LOG}" <<'PYEOF'
+import collections, json, sys
+tot = 0; ok = collections.Counter(); lines_ok = 0; st = collections.Counter()
+for ln in open(sys.argv[1], encoding="utf-8"):
+    e = json.loads(ln)
+    if e.get("method") != "POST" or e.get("path") not in ("/write", "/api/v2/write"):
+        continue
+    tot += 1
+    st[e["status"]] += 1
+    if 200 <= e["status"] < 300:
+        ok[e["sha256"]] += 1
+        lines_ok += e["lines"]
+print("total=%d ok=%d distinct_ok=%d dup_ok=%d lines_ok=%d %s" % (
+    tot, sum(ok.values()), len(ok), sum(1 for v in ok.values() if v > 1), lines_ok,
+    " ".join("s%d=%d" % kv for kv in sorted(st.items()))))
+PYEOF
+}
+# kv WORD KEY: the value of KEY in a "k=v k=v" string (empty when absent).
+kv() {
+    local w
+    for w in $1; do
+        case "$w" in "$2="*) echo "${w#*=}"; return 0 ;; esac
+    done
+    echo ""
+}
+
+# start_influx2 NAME TOKEN ORG BUCKET... : the InfluxDB 2.x write stand-in. Sets INFLUX2_URL,
+# INFLUX2_LINES (one JSON {"bucket":..,"line":..} per received line), INFLUX2_LOG, INFLUX2_PID.
+# INFLUX2_ARGS adds stand-in flags (e.g. --require-gzip).
+start_influx2() {
+    local name=$1 token=$2 org=$3 b args=()
+    shift 3
+    for b in "$@"; do args+=(--bucket "$b"); done
+    mkdir -p "$T/$name"
+    printf '%s\n' "$token" >"$T/$name/token"
+    chmod 600 "$T/$name/token"
+    rm -f "$T/$name/port"
+    : >"$T/$name/lines"
+    : >"$T/$name/requests.jsonl"
+    "$PY" "$STANDINS/influx2_standin.py" --token "@$T/$name/token" --org "$org" "${args[@]}" \
+        --lines "$T/$name/lines" --log "$T/$name/requests.jsonl" --port-file "$T/$name/port" \
+        ${INFLUX2_ARGS:-} 2>"$T/$name/standin.err" &
+    INFLUX2_PID=$!
+    track "$INFLUX2_PID"
+    wait_file "$T/$name/port" 10 || { cat "$T/$name/standin.err" >&2; return 1; }
+    INFLUX2_URL="http://127.0.0.1:$(cat "$T/$name/port")"
+    INFLUX2_LINES=$T/$name/lines
+    INFLUX2_LOG=$T/$name/requests.jsonl
+    kill -0 "$INFLUX2_PID" 2>/dev/null
+}
+
+# influx_create_admin USER PASSWORD: the first admin user of an auth-enabled influxd.
+influx_create_admin() {
+    curl -sS -o /dev/null -XPOST "$INFLUX_URL/query" \
+        --data-urlencode "q=CREATE USER \"$1\" WITH PASSWORD '$2' WITH ALL PRIVILEGES"
+}
+
+# use_influx DB [URL]: point cronflux at an InfluxDB 1.x database (the last started influxd
+# unless URL is given).
+use_influx() {
+    export INFLUXDB_URL=${2:-$INFLUX_URL}
+    export INFLUXDB_DATABASE=$1
+}
