@@ -27,7 +27,18 @@ typedef struct spool spool;
 
 /* Open (and create or migrate) the state file. busy_timeout_ms 0: 30000. NULL on error. */
 spool *spool_open(const char *path, int busy_timeout_ms, char *err, size_t errlen);
-void spool_close(spool *sp);   /* accepts NULL */
+/* The same, and says why it failed in *why (may be NULL), so the caller can pick its exit code. */
+enum spool_open_why {
+    SPOOL_OPEN_OK = 0,
+    SPOOL_OPEN_CANTCREATE,   /* cannot create/open/write the file or its directory (EX_CANTCREAT) */
+    SPOOL_OPEN_BUSY,         /* locked by another process past the busy timeout (EX_TEMPFAIL) */
+    SPOOL_OPEN_BADFILE,      /* a directory, not sqlite, corrupt, another program's database,
+                                or a newer schema (EX_CONFIG) */
+};
+spool *spool_open_ex(const char *path, int busy_timeout_ms, int *why, char *err, size_t errlen);
+/* Close; claims this handle still holds go back to pending (best effort). Accepts NULL.
+ * Handles are per process (open after fork) and per thread (open/close from one thread). */
+void spool_close(spool *sp);
 const char *spool_path(const spool *sp);
 
 /* Commit one batch as pending. body[len] is '\n'-terminated lines. min/max_ns: the range
@@ -46,8 +57,10 @@ typedef struct spool_batch {
 
 void spool_batch_free(spool_batch *b);   /* frees body; accepts NULL */
 
-/* Claim the oldest pending batch (or a claim that may be taken over) for lease_s seconds.
- * 1: claimed into *out; 0: nothing to send; -1: error. */
+/* Claim the oldest pending batch (or a claim that may be taken over) for lease_s seconds
+ * (lease_s <= 0: the lease has run out at once; others may take the batch over).
+ * 1: claimed into *out; 0: nothing to send; -1: error. mark_sent, release, rewrite and
+ * split act only on a batch this handle still holds; otherwise -1 ("claimed by ..."). */
 int spool_claim(spool *sp, int lease_s, spool_batch *out, char *err, size_t errlen);
 /* The claimed batch was accepted (2xx): it becomes sent (kept for replay). */
 int spool_mark_sent(spool *sp, int64_t id, char *err, size_t errlen);

@@ -1,0 +1,1473 @@
+/* spool: the sqlite3 store. See spool.h for the contract.
+ *
+ * One connection a handle, WAL, synchronous=FULL, foreign keys on, a busy timeout, and
+ * every write in a BEGIN IMMEDIATE transaction. Statements are prepared once and kept in
+ * the handle.
+ *
+ * Claims. A claim records its owner: the host name, the id of the pid namespace and boot
+ * ("pid space": two pids are only comparable inside one), the pid, and a random token of
+ * the handle, plus a lease end (wall clock, ns). spool_claim takes, inside one
+ * BEGIN IMMEDIATE transaction (so no other writer runs between the look and the take):
+ *   - the oldest pending batch, or
+ *   - an older claimed batch whose lease has run out, or whose owner is gone: same host
+ *     and pid space, and the pid no longer exists (or is a zombie), or the pid is ours
+ *     but the token belongs to no handle open in this process (a closed handle, or an
+ *     earlier process that had our pid, e.g. a restarted container).
+ * mark_sent / release / rewrite / split only act on a batch this handle still holds
+ * (state claimed and our token), so a process whose claim was taken over can not undo
+ * the new owner's work.
+ */
+#include "spool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#define SCHEMA_VERSION 1
+#define APPLICATION_ID 0x43464c58 /* "CFLX" */
+#define DEFAULT_BUSY_MS 30000
+#define JOB_MAX 63                /* spool_batch.job and spool_last_run.job hold 64 bytes */
+#define RUN_MESSAGE_MAX 1024
+
+enum st_id {
+    ST_BEGIN_IMMEDIATE,
+    ST_BEGIN_READ,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_ADD,
+    ST_PICK_PENDING,
+    ST_LIST_CLAIMED,
+    ST_TAKE,
+    ST_STATE_OF,
+    ST_MARK_SENT,
+    ST_RELEASE,
+    ST_RELEASE_ALL_MINE,
+    ST_REWRITE,
+    ST_GET_MINE,
+    ST_DELETE,
+    ST_DEAD_LETTER,
+    ST_CP_GET,
+    ST_CP_SET,
+    ST_RUN_BEGIN,
+    ST_RUN_END,
+    ST_STAT_BATCHES,
+    ST_STAT_DEAD,
+    ST_STAT_RUNS,
+    ST_PRUNE,
+    ST_REQUEUE,
+    ST_FOREACH,
+    ST_COUNT
+};
+
+/* Ownership test shared by every statement that acts on "my" claimed batch:
+ * ?1 id, ?2 token, ?3 pid. */
+#define MINE "id = ?1 AND state = 'claimed' AND claim_token = ?2 AND claim_pid = ?3"
+
+static const char *const st_sql[ST_COUNT] = {
+    [ST_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
+    [ST_BEGIN_READ] = "BEGIN",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_ADD] = "INSERT INTO batches(job, created_ns, lines, bytes, min_ns, max_ns, state, attempts, body)"
+               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, ?7) RETURNING id",
+    [ST_PICK_PENDING] = "SELECT id FROM batches WHERE state = 'pending' ORDER BY id LIMIT 1",
+    [ST_LIST_CLAIMED] = "SELECT id, claim_host, claim_pidns, claim_pid, claim_token, claim_until_ns"
+                        " FROM batches WHERE state = 'claimed' AND id < ?1 ORDER BY id",
+    [ST_TAKE] = "UPDATE batches SET state = 'claimed', claim_host = ?2, claim_pidns = ?3,"
+                " claim_pid = ?4, claim_token = ?5, claim_until_ns = ?6, attempts = attempts + 1"
+                " WHERE id = ?1 RETURNING job, lines, attempts, body",
+    [ST_STATE_OF] = "SELECT state, claim_host, claim_pid FROM batches WHERE id = ?1",
+    [ST_MARK_SENT] = "UPDATE batches SET state = 'sent', sent_ns = ?4, claim_until_ns = NULL,"
+                     " claim_token = NULL, last_error = NULL WHERE " MINE,
+    [ST_RELEASE] = "UPDATE batches SET state = 'pending', claim_host = NULL, claim_pidns = NULL,"
+                   " claim_pid = NULL, claim_token = NULL, claim_until_ns = NULL, last_error = ?4"
+                   " WHERE " MINE,
+    [ST_RELEASE_ALL_MINE] = "UPDATE batches SET state = 'pending', claim_host = NULL,"
+                            " claim_pidns = NULL, claim_pid = NULL, claim_token = NULL,"
+                            " claim_until_ns = NULL"
+                            " WHERE state = 'claimed' AND claim_token = ?1 AND claim_pid = ?2",
+    [ST_REWRITE] = "UPDATE batches SET body = ?4, bytes = ?5, lines = ?6 WHERE " MINE,
+    [ST_GET_MINE] = "SELECT job, created_ns, min_ns, max_ns FROM batches WHERE " MINE,
+    [ST_DELETE] = "DELETE FROM batches WHERE id = ?1",
+    [ST_DEAD_LETTER] = "INSERT INTO dead_letters(batch_id, job, line, error, created_ns)"
+                       " VALUES ((SELECT id FROM batches WHERE id = ?1), ?2, ?3, ?4, ?5)",
+    [ST_CP_GET] = "SELECT value FROM checkpoints WHERE job = ?1 AND key = ?2",
+    [ST_CP_SET] = "INSERT INTO checkpoints(job, key, value, updated_ns) VALUES (?1, ?2, ?3, ?4)"
+                  " ON CONFLICT(job, key) DO UPDATE SET value = excluded.value,"
+                  " updated_ns = excluded.updated_ns",
+    [ST_RUN_BEGIN] = "INSERT INTO runs(job, started_ns, status) VALUES (?1, ?2, 'running') RETURNING id",
+    [ST_RUN_END] = "UPDATE runs SET finished_ns = ?2, exit_code = ?3, status = ?4, duration_ms = ?5,"
+                   " points = ?6, spooled = ?7, sent = ?8, dead_letters = ?9, message = ?10"
+                   " WHERE id = ?1",
+    [ST_STAT_BATCHES] = "SELECT state, count(*), coalesce(sum(lines), 0), coalesce(min(created_ns), 0)"
+                        " FROM batches GROUP BY state",
+    [ST_STAT_DEAD] = "SELECT count(*) FROM dead_letters",
+    [ST_STAT_RUNS] = "SELECT job, started_ns, coalesce(finished_ns, 0), coalesce(exit_code, 0),"
+                     " status, coalesce(points, 0), coalesce(message, '')"
+                     " FROM runs WHERE id IN (SELECT max(id) FROM runs GROUP BY job) ORDER BY job",
+    [ST_PRUNE] = "DELETE FROM batches WHERE state = 'sent' AND sent_ns < ?1",
+    [ST_REQUEUE] = "UPDATE batches SET state = 'pending', sent_ns = NULL, claim_host = NULL,"
+                   " claim_pidns = NULL, claim_pid = NULL, claim_token = NULL,"
+                   " claim_until_ns = NULL, attempts = 0, last_error = NULL"
+                   " WHERE state = 'sent' AND max_ns >= ?1 AND min_ns <= ?2",
+    [ST_FOREACH] = "SELECT body FROM batches WHERE max_ns >= ?1 AND min_ns <= ?2 ORDER BY id",
+};
+
+/* Schema steps: migrations[v] takes user_version v to v + 1. The body column is last in
+ * batches so that scans over the small columns never read a body's overflow pages. */
+static const char *const migrations[SCHEMA_VERSION] = {
+    "CREATE TABLE batches ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  job TEXT NOT NULL,"
+    "  created_ns INTEGER NOT NULL,"
+    "  lines INTEGER NOT NULL CHECK (lines >= 0),"
+    "  bytes INTEGER NOT NULL CHECK (bytes >= 0),"
+    "  min_ns INTEGER NOT NULL,"
+    "  max_ns INTEGER NOT NULL,"
+    "  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'claimed', 'sent')),"
+    "  claim_host TEXT,"
+    "  claim_pidns TEXT,"
+    "  claim_pid INTEGER,"
+    "  claim_token INTEGER,"
+    "  claim_until_ns INTEGER,"
+    "  sent_ns INTEGER,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  last_error TEXT,"
+    "  body BLOB NOT NULL"
+    ");"
+    "CREATE INDEX batches_claim ON batches(state, id);"
+    "CREATE INDEX batches_sent ON batches(state, sent_ns);"
+    "CREATE INDEX batches_range ON batches(max_ns, min_ns);"
+    "CREATE TABLE dead_letters ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  batch_id INTEGER REFERENCES batches(id) ON DELETE SET NULL,"
+    "  job TEXT NOT NULL,"
+    "  line TEXT NOT NULL,"
+    "  error TEXT NOT NULL,"
+    "  created_ns INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX dead_letters_batch ON dead_letters(batch_id);"
+    "CREATE INDEX dead_letters_created ON dead_letters(created_ns);"
+    "CREATE TABLE checkpoints ("
+    "  job TEXT NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  value TEXT NOT NULL,"
+    "  updated_ns INTEGER NOT NULL,"
+    "  PRIMARY KEY (job, key)"
+    ");"
+    "CREATE TABLE runs ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  job TEXT NOT NULL,"
+    "  started_ns INTEGER NOT NULL,"
+    "  finished_ns INTEGER,"
+    "  exit_code INTEGER,"
+    "  status TEXT NOT NULL,"
+    "  duration_ms INTEGER,"
+    "  points INTEGER,"
+    "  spooled INTEGER,"
+    "  sent INTEGER,"
+    "  dead_letters INTEGER,"
+    "  message TEXT"
+    ");"
+    "CREATE INDEX runs_job ON runs(job, id);"
+    "CREATE INDEX runs_started ON runs(started_ns);",
+};
+
+struct spool {
+    sqlite3 *db;
+    char *path;
+    int busy_ms;
+    char host[256];        /* gethostname() */
+    char pidns[96];        /* pid namespace + boot id: where our pids mean something */
+    int64_t token;         /* random, this handle's claims */
+    bool claimed_any;      /* close gives back what this handle still holds */
+    bool in_foreach;
+    sqlite3_stmt *st[ST_COUNT];
+    struct spool *next_open;
+};
+
+/* Handles open in this process: a claim with our pid whose token is none of these has no
+ * live owner. Not thread-safe: open and close handles from one thread. */
+static spool *open_handles;
+
+/* ---- errors ---------------------------------------------------------------------- */
+
+__attribute__((format(printf, 3, 4)))
+static void errf(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        err[0] = '\0';
+        return;
+    }
+    if ((size_t)n >= errlen && errlen > 4)
+        memcpy(err + errlen - 4, "...", 4);
+}
+
+static bool is_busy(int rc)
+{
+    return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
+}
+
+/* "spool PATH: what: sqlite message" from the connection's last error. */
+static void db_err(const spool *sp, char *err, size_t errlen, const char *what)
+{
+    int rc = sqlite3_extended_errcode(sp->db);
+    if (is_busy(rc))
+        errf(err, errlen,
+             "spool %s: %s: %s (another process held the state file longer than the %d ms"
+             " busy timeout; try again)",
+             sp->path, what, sqlite3_errmsg(sp->db), sp->busy_ms);
+    else
+        errf(err, errlen, "spool %s: %s: %s", sp->path, what, sqlite3_errmsg(sp->db));
+}
+
+static bool bad_handle(const spool *sp, char *err, size_t errlen)
+{
+    if (sp && sp->db)
+        return false;
+    errf(err, errlen, "spool: no open state file");
+    return true;
+}
+
+/* ---- clocks and owner identity ----------------------------------------------------- */
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+        ;
+}
+
+/* Read at most cap-1 bytes of a small file, NUL-terminated; trailing newline dropped. */
+static int read_small(const char *path, char *out, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, out, cap - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    out[n] = '\0';
+    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+        out[--n] = '\0';
+    return 0;
+}
+
+static void owner_identity(spool *sp)
+{
+    if (gethostname(sp->host, sizeof sp->host - 1) != 0 || sp->host[0] == '\0') {
+        int n = snprintf(sp->host, sizeof sp->host, "%s", "unknown-host");
+        if (n < 0)
+            sp->host[0] = '\0';
+    }
+    sp->host[sizeof sp->host - 1] = '\0';
+
+    char ns[48] = "", boot[48] = "";
+    ssize_t n = readlink("/proc/self/ns/pid", ns, sizeof ns - 1);
+    ns[n > 0 ? n : 0] = '\0';
+    if (read_small("/proc/sys/kernel/random/boot_id", boot, sizeof boot) != 0)
+        boot[0] = '\0';
+    int m = snprintf(sp->pidns, sizeof sp->pidns, "%s %s", ns, boot);
+    if (m < 0 || (size_t)m >= sizeof sp->pidns)
+        sp->pidns[0] = '\0';
+
+    int64_t t = 0;
+    if (getrandom(&t, sizeof t, GRND_NONBLOCK) != (ssize_t)sizeof t)
+        t = now_ns() ^ ((int64_t)getpid() << 32) ^ (int64_t)(intptr_t)sp;
+    t &= INT64_MAX;
+    sp->token = t ? t : 1;
+}
+
+static bool token_is_open(int64_t token)
+{
+    for (const spool *p = open_handles; p; p = p->next_open)
+        if (p->token == token)
+            return true;
+    return false;
+}
+
+/* A process that kill(2) still finds may be a zombie (dead, not yet reaped). */
+static bool pid_is_zombie(pid_t pid)
+{
+    char path[64], stat[512];
+    int n = snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    if (n < 0 || (size_t)n >= sizeof path || read_small(path, stat, sizeof stat) != 0)
+        return false;
+    const char *rp = strrchr(stat, ')');
+    return rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X');
+}
+
+/* True when the claim's owner can be known to be gone for good. */
+static bool owner_gone(const spool *sp, const char *host, const char *pidns, int64_t pid,
+                       int64_t token)
+{
+    if (!host || pid <= 0)
+        return true; /* a claim without an owner: nobody will finish it */
+    if (strcmp(host, sp->host) != 0 || !pidns || strcmp(pidns, sp->pidns) != 0)
+        return false; /* another machine or pid namespace: only the lease tells */
+    if (pid > INT_MAX)
+        return true;
+    if (pid == (int64_t)getpid())
+        return !token_is_open(token);
+    if (kill((pid_t)pid, 0) == -1 && errno == ESRCH)
+        return true;
+    return pid_is_zombie((pid_t)pid);
+}
+
+/* ---- statements and transactions --------------------------------------------------- */
+
+static sqlite3_stmt *stmt(spool *sp, enum st_id id, char *err, size_t errlen)
+{
+    if (!sp->st[id]) {
+        int rc = sqlite3_prepare_v3(sp->db, st_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+                                    &sp->st[id], NULL);
+        if (rc != SQLITE_OK) {
+            db_err(sp, err, errlen, "prepare");
+            sqlite3_finalize(sp->st[id]);
+            sp->st[id] = NULL;
+            return NULL;
+        }
+    }
+    return sp->st[id];
+}
+
+static void done(sqlite3_stmt *s)
+{
+    if (s) {
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+    }
+}
+
+static int exec1(spool *sp, enum st_id id, const char *what, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = stmt(sp, id, err, errlen);
+    if (!s)
+        return -1;
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        db_err(sp, err, errlen, what);
+        done(s);
+        return -1;
+    }
+    done(s);
+    return 0;
+}
+
+/* BEGIN IMMEDIATE: the busy handler waits up to the busy timeout; a BUSY that comes back
+ * without waiting (e.g. during WAL recovery by another process) is retried here until
+ * the same deadline. */
+static int tx_begin(spool *sp, const char *what, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = stmt(sp, ST_BEGIN_IMMEDIATE, err, errlen);
+    if (!s)
+        return -1;
+    int64_t deadline = mono_ms() + sp->busy_ms;
+    for (;;) {
+        int rc = sqlite3_step(s);
+        if (rc == SQLITE_DONE) {
+            done(s);
+            return 0;
+        }
+        if (is_busy(rc) && mono_ms() < deadline) {
+            done(s);
+            sleep_ms(20);
+            continue;
+        }
+        char w[128];
+        int n = snprintf(w, sizeof w, "%s: begin", what);
+        db_err(sp, err, errlen, n > 0 && (size_t)n < sizeof w ? w : what);
+        done(s);
+        return -1;
+    }
+}
+
+static void tx_rollback(spool *sp)
+{
+    if (sqlite3_get_autocommit(sp->db))
+        return;
+    char ignored[8];
+    if (exec1(sp, ST_ROLLBACK, "rollback", ignored, sizeof ignored) != 0 &&
+        !sqlite3_get_autocommit(sp->db))
+        sqlite3_exec(sp->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int tx_commit(spool *sp, const char *what, char *err, size_t errlen)
+{
+    char w[128];
+    int n = snprintf(w, sizeof w, "%s: commit", what);
+    if (exec1(sp, ST_COMMIT, n > 0 && (size_t)n < sizeof w ? w : what, err, errlen) != 0) {
+        tx_rollback(sp);
+        return -1;
+    }
+    return 0;
+}
+
+/* Bind a blob that is never NULL (sqlite binds a NULL pointer as SQL NULL). */
+static int bind_body(sqlite3_stmt *s, int i, const char *body, size_t len)
+{
+    static const char empty[1] = "";
+    return sqlite3_bind_blob64(s, i, len ? body : empty, len, SQLITE_TRANSIENT);
+}
+
+static int bind_text(sqlite3_stmt *s, int i, const char *t, size_t len)
+{
+    return sqlite3_bind_text64(s, i, t ? t : "", t ? len : 0, SQLITE_TRANSIENT, SQLITE_UTF8);
+}
+
+/* Explain why an ownership statement changed no row. */
+static void not_mine_err(spool *sp, int64_t id, const char *what, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = stmt(sp, ST_STATE_OF, err, errlen);
+    if (!s)
+        return;
+    sqlite3_bind_int64(s, 1, id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        const char *state = (const char *)sqlite3_column_text(s, 0);
+        const char *host = (const char *)sqlite3_column_text(s, 1);
+        int64_t pid = sqlite3_column_int64(s, 2);
+        if (state && strcmp(state, "claimed") == 0)
+            errf(err, errlen,
+                 "spool %s: %s batch %lld: claimed by %s pid %lld, not by this process"
+                 " (our lease ran out and it was taken over)",
+                 sp->path, what, (long long)id, host ? host : "?", (long long)pid);
+        else
+            errf(err, errlen, "spool %s: %s batch %lld: not claimed by this process (it is %s)",
+                 sp->path, what, (long long)id, state ? state : "?");
+    } else if (rc == SQLITE_DONE) {
+        errf(err, errlen, "spool %s: %s batch %lld: no such batch", sp->path, what, (long long)id);
+    } else {
+        db_err(sp, err, errlen, what);
+    }
+    done(s);
+}
+
+/* Run an UPDATE on a batch this handle must hold (?1 id, ?2 token, ?3 pid already bound
+ * by this function; the caller binds the rest), in its own transaction. */
+static int update_mine(spool *sp, sqlite3_stmt *s, int64_t id, const char *what, char *err,
+                       size_t errlen)
+{
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, sp->token);
+    sqlite3_bind_int64(s, 3, (int64_t)getpid());
+    if (tx_begin(sp, what, err, errlen) != 0) {
+        done(s);
+        return -1;
+    }
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE) {
+        db_err(sp, err, errlen, what);
+        done(s);
+        tx_rollback(sp);
+        return -1;
+    }
+    done(s);
+    if (sqlite3_changes64(sp->db) != 1) {
+        not_mine_err(sp, id, what, err, errlen);
+        tx_rollback(sp);
+        return -1;
+    }
+    return tx_commit(sp, what, err, errlen);
+}
+
+/* ---- open / close ------------------------------------------------------------------ */
+
+static int classify(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+    case SQLITE_FORMAT:
+        return SPOOL_OPEN_BADFILE;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return SPOOL_OPEN_BUSY;
+    default:
+        return SPOOL_OPEN_CANTCREATE;
+    }
+}
+
+static int pragma_int(spool *sp, const char *sql, int64_t *out)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(sp->db, sql, -1, &s, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW) {
+            *out = sqlite3_column_int64(s, 0);
+            rc = SQLITE_OK;
+        }
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* Create or migrate the schema, in one write transaction. */
+static int migrate(spool *sp, int *why, char *err, size_t errlen)
+{
+    int64_t version = 0, app = 0, tables = 0;
+    int rc;
+    if (tx_begin(sp, "open", err, errlen) != 0) {
+        *why = classify(sqlite3_extended_errcode(sp->db));
+        return -1;
+    }
+    if ((rc = pragma_int(sp, "PRAGMA user_version", &version)) != SQLITE_OK ||
+        (rc = pragma_int(sp, "PRAGMA application_id", &app)) != SQLITE_OK ||
+        (rc = pragma_int(sp, "SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'",
+                         &tables)) != SQLITE_OK) {
+        db_err(sp, err, errlen, "read schema");
+        *why = classify(rc);
+        goto fail;
+    }
+    if ((app != 0 && app != APPLICATION_ID) || (version == 0 && tables > 0)) {
+        errf(err, errlen,
+             "spool %s: a sqlite database of another program, not a cronflux state file;"
+             " point --state / CRONFLUX_STATE at a new or cronflux file",
+             sp->path);
+        *why = SPOOL_OPEN_BADFILE;
+        goto fail;
+    }
+    if (version > SCHEMA_VERSION) {
+        errf(err, errlen,
+             "spool %s: state file has schema version %lld, newer than this cronflux knows"
+             " (%d); upgrade cronflux",
+             sp->path, (long long)version, SCHEMA_VERSION);
+        *why = SPOOL_OPEN_BADFILE;
+        goto fail;
+    }
+    for (int64_t v = version; v < SCHEMA_VERSION; v++) {
+        char sql[96];
+        int n = snprintf(sql, sizeof sql, "PRAGMA user_version = %lld; PRAGMA application_id = %d",
+                         (long long)(v + 1), APPLICATION_ID);
+        if (n < 0 || (size_t)n >= sizeof sql)
+            goto fail;
+        rc = sqlite3_exec(sp->db, migrations[v], NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_exec(sp->db, sql, NULL, NULL, NULL);
+        if (rc != SQLITE_OK) {
+            db_err(sp, err, errlen, "create schema");
+            *why = classify(rc);
+            goto fail;
+        }
+    }
+    if (tx_commit(sp, "open", err, errlen) != 0) {
+        *why = classify(sqlite3_extended_errcode(sp->db));
+        return -1;
+    }
+    return 0;
+fail:
+    tx_rollback(sp);
+    return -1;
+}
+
+static void free_handle(spool *sp)
+{
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(sp->st[i]);
+    sqlite3_close(sp->db);
+    free(sp->path);
+    free(sp);
+}
+
+spool *spool_open_ex(const char *path, int busy_timeout_ms, int *why_out, char *err,
+                     size_t errlen)
+{
+    int why_local = SPOOL_OPEN_OK;
+    int *why = why_out ? why_out : &why_local;
+    *why = SPOOL_OPEN_OK;
+    if (!path || !*path) {
+        errf(err, errlen, "spool: no state file path (set --state or CRONFLUX_STATE)");
+        *why = SPOOL_OPEN_BADFILE;
+        return NULL;
+    }
+    struct stat stb;
+    if (stat(path, &stb) == 0 && S_ISDIR(stb.st_mode)) {
+        errf(err, errlen, "spool %s: is a directory; the state path names a file (e.g. %s/cronflux.db)",
+             path, path);
+        *why = SPOOL_OPEN_BADFILE;
+        return NULL;
+    }
+    spool *sp = calloc(1, sizeof *sp);
+    if (!sp || !(sp->path = strdup(path))) {
+        free(sp);
+        errf(err, errlen, "spool %s: out of memory", path);
+        *why = SPOOL_OPEN_CANTCREATE;
+        return NULL;
+    }
+    sp->busy_ms = busy_timeout_ms > 0 ? busy_timeout_ms : DEFAULT_BUSY_MS;
+    owner_identity(sp);
+
+    int rc = sqlite3_open_v2(path, &sp->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_EXRESCODE,
+                             NULL);
+    if (rc != SQLITE_OK) {
+        int e = sp->db ? sqlite3_system_errno(sp->db) : 0;
+        if (sp->db)
+            errf(err, errlen, "spool %s: cannot open or create: %s%s%s; check that the directory"
+                 " exists and is writable", path, sqlite3_errmsg(sp->db), e ? ": " : "",
+                 e ? strerror(e) : "");
+        else
+            errf(err, errlen, "spool %s: cannot open: out of memory", path);
+        *why = classify(rc);
+        goto fail;
+    }
+    sqlite3_extended_result_codes(sp->db, 1);
+    sqlite3_busy_timeout(sp->db, sp->busy_ms);
+
+    /* The first real read: a file that is not a database fails here. */
+    sqlite3_stmt *s = NULL;
+    rc = sqlite3_prepare_v2(sp->db, "PRAGMA journal_mode=WAL", -1, &s, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        int e = sqlite3_system_errno(sp->db);
+        *why = classify(rc);
+        if (*why == SPOOL_OPEN_BADFILE)
+            errf(err, errlen, "spool %s: not a cronflux state file: %s; point --state /"
+                 " CRONFLUX_STATE at a new or cronflux file", path, sqlite3_errmsg(sp->db));
+        else if (*why == SPOOL_OPEN_BUSY)
+            db_err(sp, err, errlen, "open");
+        else
+            errf(err, errlen, "spool %s: cannot open or create: %s%s%s; check that the"
+                 " directory exists and is writable", path, sqlite3_errmsg(sp->db),
+                 e ? ": " : "", e ? strerror(e) : "");
+        sqlite3_finalize(s);
+        goto fail;
+    }
+    const char *mode = (const char *)sqlite3_column_text(s, 0);
+    bool wal = mode && (strcmp(mode, "wal") == 0 || strcmp(mode, "memory") == 0);
+    char modebuf[16];
+    int n = snprintf(modebuf, sizeof modebuf, "%s", mode ? mode : "?");
+    if (n < 0)
+        modebuf[0] = '\0';
+    sqlite3_finalize(s);
+    if (!wal) {
+        errf(err, errlen, "spool %s: cannot use write-ahead logging (journal mode stays %s);"
+             " put the state file on a local file system", path, modebuf);
+        *why = SPOOL_OPEN_CANTCREATE;
+        goto fail;
+    }
+    rc = sqlite3_exec(sp->db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        db_err(sp, err, errlen, "open");
+        *why = classify(rc);
+        goto fail;
+    }
+    if (migrate(sp, why, err, errlen) != 0) {
+        if (*why == SPOOL_OPEN_OK)
+            *why = SPOOL_OPEN_CANTCREATE;
+        goto fail;
+    }
+    sp->next_open = open_handles;
+    open_handles = sp;
+    return sp;
+fail:
+    free_handle(sp);
+    return NULL;
+}
+
+spool *spool_open(const char *path, int busy_timeout_ms, char *err, size_t errlen)
+{
+    return spool_open_ex(path, busy_timeout_ms, NULL, err, errlen);
+}
+
+void spool_close(spool *sp)
+{
+    if (!sp)
+        return;
+    for (spool **pp = &open_handles; *pp; pp = &(*pp)->next_open) {
+        if (*pp == sp) {
+            *pp = sp->next_open;
+            break;
+        }
+    }
+    if (sp->db && sp->claimed_any) {
+        /* Best effort: give back what this handle still holds, so the next flush need not
+         * wait for a lease. A failure leaves the claims to expire or be taken over. */
+        char ignored[SPOOL_ERR_MAX];
+        sqlite3_stmt *s = stmt(sp, ST_RELEASE_ALL_MINE, ignored, sizeof ignored);
+        if (s && tx_begin(sp, "close", ignored, sizeof ignored) == 0) {
+            sqlite3_bind_int64(s, 1, sp->token);
+            sqlite3_bind_int64(s, 2, (int64_t)getpid());
+            int rc = sqlite3_step(s);
+            done(s);
+            if (rc == SQLITE_DONE)
+                tx_commit(sp, "close", ignored, sizeof ignored);
+            else
+                tx_rollback(sp);
+        }
+    }
+    free_handle(sp);
+}
+
+const char *spool_path(const spool *sp)
+{
+    return sp ? sp->path : NULL;
+}
+
+/* ---- batches ----------------------------------------------------------------------- */
+
+static bool job_ok(const spool *sp, const char *job, char *err, size_t errlen)
+{
+    size_t n = job ? strnlen(job, JOB_MAX + 1) : 0;
+    if (n == 0 || n > JOB_MAX) {
+        errf(err, errlen, "spool %s: job name must be 1..%d bytes", sp->path, JOB_MAX);
+        return false;
+    }
+    return true;
+}
+
+/* Insert one pending batch inside the caller's transaction. */
+static int64_t insert_batch(spool *sp, const char *job, int64_t created_ns, const char *body,
+                            size_t len, size_t nlines, int64_t min_ns, int64_t max_ns,
+                            const char *what, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = stmt(sp, ST_ADD, err, errlen);
+    if (!s)
+        return -1;
+    sqlite3_bind_text(s, 1, job, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 2, created_ns);
+    sqlite3_bind_int64(s, 3, (int64_t)nlines);
+    sqlite3_bind_int64(s, 4, (int64_t)len);
+    sqlite3_bind_int64(s, 5, min_ns);
+    sqlite3_bind_int64(s, 6, max_ns);
+    bind_body(s, 7, body, len);
+    int64_t id = -1;
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        id = sqlite3_column_int64(s, 0);
+        rc = sqlite3_step(s);
+    }
+    if (rc != SQLITE_DONE) {
+        db_err(sp, err, errlen, what);
+        id = -1;
+    }
+    done(s);
+    return id;
+}
+
+int64_t spool_add(spool *sp, const char *job, const char *body, size_t len, size_t nlines,
+                  int64_t min_ns, int64_t max_ns, char *err, size_t errlen)
+{
+    if (bad_handle(sp, err, errlen) || !job_ok(sp, job, err, errlen))
+        return -1;
+    if (!body || len == 0 || nlines == 0) {
+        errf(err, errlen, "spool %s: add: empty batch", sp->path);
+        return -1;
+    }
+    if (min_ns > max_ns) {
+        errf(err, errlen, "spool %s: add: time range is backwards (min %lld > max %lld)",
+             sp->path, (long long)min_ns, (long long)max_ns);
+        return -1;
+    }
+    if (tx_begin(sp, "add batch", err, errlen) != 0)
+        return -1;
+    int64_t id = insert_batch(sp, job, now_ns(), body, len, nlines, min_ns, max_ns, "add batch",
+                              err, errlen);
+    if (id < 0) {
+        tx_rollback(sp);
+        return -1;
+    }
+    if (tx_commit(sp, "add batch", err, errlen) != 0)
+        return -1;
+    return id;
+}
+
+void spool_batch_free(spool_batch *b)
+{
+    if (!b)
+        return;
+    free(b->body);
+    b->body = NULL;
+    b->len = 0;
+}
+
+int spool_claim(spool *sp, int lease_s, spool_batch *out, char *err, size_t errlen)
+{
+    if (!out) {
+        errf(err, errlen, "spool: claim: no batch to fill");
+        return -1;
+    }
+    memset(out, 0, sizeof *out);
+    if (bad_handle(sp, err, errlen))
+        return -1;
+    sqlite3_stmt *pick = stmt(sp, ST_PICK_PENDING, err, errlen);
+    sqlite3_stmt *list = pick ? stmt(sp, ST_LIST_CLAIMED, err, errlen) : NULL;
+    sqlite3_stmt *take = list ? stmt(sp, ST_TAKE, err, errlen) : NULL;
+    if (!take)
+        return -1;
+    if (tx_begin(sp, "claim", err, errlen) != 0)
+        return -1;
+
+    int64_t now = now_ns(), id = 0;
+    int rc = sqlite3_step(pick);
+    if (rc == SQLITE_ROW)
+        id = sqlite3_column_int64(pick, 0);
+    else if (rc != SQLITE_DONE)
+        goto db_fail;
+    done(pick);
+
+    /* An older claim that may be taken over comes first. */
+    sqlite3_bind_int64(list, 1, id ? id : INT64_MAX);
+    while ((rc = sqlite3_step(list)) == SQLITE_ROW) {
+        bool expired = sqlite3_column_type(list, 5) == SQLITE_NULL ||
+                       sqlite3_column_int64(list, 5) <= now;
+        if (expired || owner_gone(sp, (const char *)sqlite3_column_text(list, 1),
+                                  (const char *)sqlite3_column_text(list, 2),
+                                  sqlite3_column_int64(list, 3), sqlite3_column_int64(list, 4))) {
+            id = sqlite3_column_int64(list, 0);
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    if (rc != SQLITE_DONE)
+        goto db_fail;
+    done(list);
+
+    if (id == 0) {
+        tx_rollback(sp);
+        return 0;
+    }
+
+    sqlite3_bind_int64(take, 1, id);
+    sqlite3_bind_text(take, 2, sp->host, -1, SQLITE_STATIC);
+    sqlite3_bind_text(take, 3, sp->pidns, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(take, 4, (int64_t)getpid());
+    sqlite3_bind_int64(take, 5, sp->token);
+    sqlite3_bind_int64(take, 6, now + (int64_t)lease_s * 1000000000);
+    rc = sqlite3_step(take);
+    if (rc != SQLITE_ROW)
+        goto db_fail;
+    const char *job = (const char *)sqlite3_column_text(take, 0);
+    int n = snprintf(out->job, sizeof out->job, "%s", job ? job : "");
+    if (n < 0)
+        out->job[0] = '\0';
+    out->nlines = (size_t)sqlite3_column_int64(take, 1);
+    out->attempts = sqlite3_column_int(take, 2) - 1;
+    const void *blob = sqlite3_column_blob(take, 3);
+    int blen = sqlite3_column_bytes(take, 3);
+    out->id = id;
+    out->len = blen > 0 ? (size_t)blen : 0;
+    out->body = malloc(out->len + 1);
+    if (!out->body) {
+        done(take);
+        tx_rollback(sp);
+        memset(out, 0, sizeof *out);
+        errf(err, errlen, "spool %s: claim batch %lld: out of memory", sp->path, (long long)id);
+        return -1;
+    }
+    if (out->len)
+        memcpy(out->body, blob, out->len);
+    out->body[out->len] = '\0';
+    rc = sqlite3_step(take);
+    if (rc != SQLITE_DONE)
+        goto db_fail;
+    done(take);
+    sp->claimed_any = true;
+    if (tx_commit(sp, "claim", err, errlen) != 0) {
+        spool_batch_free(out);
+        memset(out, 0, sizeof *out);
+        return -1;
+    }
+    return 1;
+
+db_fail:
+    db_err(sp, err, errlen, "claim");
+    done(pick);
+    done(list);
+    done(take);
+    tx_rollback(sp);
+    spool_batch_free(out);
+    memset(out, 0, sizeof *out);
+    return -1;
+}
+
+int spool_mark_sent(spool *sp, int64_t id, char *err, size_t errlen)
+{
+    if (bad_handle(sp, err, errlen))
+        return -1;
+    sqlite3_stmt *s = stmt(sp, ST_MARK_SENT, err, errlen);
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 4, now_ns());
+    return update_mine(sp, s, id, "mark sent", err, errlen);
+}
+
+int spool_release(spool *sp, int64_t id, const char *why, char *err, size_t errlen)
+{
+    if (bad_handle(sp, err, errlen))
+        return -1;
+    sqlite3_stmt *s = stmt(sp, ST_RELEASE, err, errlen);
+    if (!s)
+        return -1;
+    if (why)
+        sqlite3_bind_text(s, 4, why, (int)strnlen(why, RUN_MESSAGE_MAX), SQLITE_TRANSIENT);
+    return update_mine(sp, s, id, "release", err, errlen);
+}
+
+int spool_rewrite(spool *sp, int64_t id, const char *body, size_t len, size_t nlines, char *err,
+                  size_t errlen)
+{
+    if (bad_handle(sp, err, errlen))
+        return -1;
+    if (!body && len) {
+        errf(err, errlen, "spool %s: rewrite batch %lld: no body", sp->path, (long long)id);
+        return -1;
+    }
+    sqlite3_stmt *s = stmt(sp, ST_REWRITE, err, errlen);
+    if (!s)
+        return -1;
+    bind_body(s, 4, body, len);
+    sqlite3_bind_int64(s, 5, (int64_t)len);
+    sqlite3_bind_int64(s, 6, (int64_t)nlines);
+    return update_mine(sp, s, id, "rewrite", err, errlen);
+}
+
+/* The time range of a block of lines from each line's trailing timestamp (the last
+ * space-separated token, digits only). -1 if some line has none. */
+static int lines_range(const char *p, size_t len, int64_t *mn, int64_t *mx)
+{
+    bool any = false;
+    size_t i = 0;
+    while (i < len) {
+        const char *nl = memchr(p + i, '\n', len - i);
+        size_t end = nl ? (size_t)(nl - p) : len;
+        size_t j = end;
+        while (j > i && p[j - 1] != ' ')
+            j--;
+        if (j == i || j == end)
+            return -1;
+        bool neg = p[j] == '-';
+        size_t k = j + (neg ? 1 : 0);
+        if (k == end)
+            return -1;
+        int64_t v = 0;
+        for (; k < end; k++) {
+            if (p[k] < '0' || p[k] > '9' || v > (INT64_MAX - 9) / 10)
+                return -1;
+            v = v * 10 + (p[k] - '0');
+        }
+        if (neg)
+            v = -v;
+        if (!any || v < *mn)
+            *mn = v;
+        if (!any || v > *mx)
+            *mx = v;
+        any = true;
+        i = end + 1;
+    }
+    return any ? 0 : -1;
+}
+
+static size_t count_lines(const char *p, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += p[i] == '\n';
+    if (len && p[len - 1] != '\n')
+        n++;
+    return n;
+}
+
+/* Where to cut: just after the newline nearest the middle that is not the last byte.
+ * 0 when the body holds a single line. */
+static size_t split_point(const char *body, size_t len)
+{
+    if (len < 2)
+        return 0;
+    size_t last = len - 2; /* a newline here or before ends a line with more after it */
+    size_t mid = len / 2 < last ? len / 2 : last;
+    for (size_t d = 0;; d++) {
+        bool in = false;
+        if (mid >= d) {
+            in = true;
+            if (body[mid - d] == '\n')
+                return mid - d + 1;
+        }
+        if (mid + d <= last) {
+            in = true;
+            if (body[mid + d] == '\n')
+                return mid + d + 1;
+        }
+        if (!in)
+            return 0;
+    }
+}
+
+int spool_split(spool *sp, int64_t id, const char *body, size_t len, char *err, size_t errlen)
+{
+    if (bad_handle(sp, err, errlen))
+        return -1;
+    if (!body || len == 0) {
+        errf(err, errlen, "spool %s: split batch %lld: empty body", sp->path, (long long)id);
+        return -1;
+    }
+    size_t cut = split_point(body, len);
+    if (cut == 0) {
+        errf(err, errlen,
+             "spool %s: split batch %lld: a single line (%zu bytes) cannot be split;"
+             " dead-letter it", sp->path, (long long)id, len);
+        return -1;
+    }
+    sqlite3_stmt *get = stmt(sp, ST_GET_MINE, err, errlen);
+    sqlite3_stmt *del = get ? stmt(sp, ST_DELETE, err, errlen) : NULL;
+    if (!del || !stmt(sp, ST_ADD, err, errlen))
+        return -1;
+    if (tx_begin(sp, "split", err, errlen) != 0)
+        return -1;
+
+    sqlite3_bind_int64(get, 1, id);
+    sqlite3_bind_int64(get, 2, sp->token);
+    sqlite3_bind_int64(get, 3, (int64_t)getpid());
+    int rc = sqlite3_step(get);
+    if (rc == SQLITE_DONE) {
+        done(get);
+        not_mine_err(sp, id, "split", err, errlen);
+        tx_rollback(sp);
+        return -1;
+    }
+    if (rc != SQLITE_ROW) {
+        db_err(sp, err, errlen, "split");
+        done(get);
+        tx_rollback(sp);
+        return -1;
+    }
+    char job[JOB_MAX + 1];
+    int n = snprintf(job, sizeof job, "%s", (const char *)sqlite3_column_text(get, 0));
+    if (n < 0)
+        job[0] = '\0';
+    int64_t created = sqlite3_column_int64(get, 1);
+    int64_t omin = sqlite3_column_int64(get, 2), omax = sqlite3_column_int64(get, 3);
+    done(get);
+
+    /* Both halves get new ids, first half first, so their order is kept; the created
+     * time stays the original's (its age is what status reports). A half whose lines
+     * do not all carry a timestamp keeps the original's range, which covers it. */
+    const char *part[2] = { body, body + cut };
+    size_t plen[2] = { cut, len - cut };
+    for (int h = 0; h < 2; h++) {
+        int64_t mn = omin, mx = omax;
+        if (lines_range(part[h], plen[h], &mn, &mx) != 0) {
+            mn = omin;
+            mx = omax;
+        }
+        if (insert_batch(sp, job, created, part[h], plen[h], count_lines(part[h], plen[h]), mn,
+                         mx, "split", err, errlen) < 0) {
+            tx_rollback(sp);
+            return -1;
+        }
+    }
+    sqlite3_bind_int64(del, 1, id);
+    rc = sqlite3_step(del);
+    if (rc != SQLITE_DONE) {
+        db_err(sp, err, errlen, "split");
+        done(del);
+        tx_rollback(sp);
+        return -1;
+    }
+    done(del);
+    return tx_commit(sp, "split", err, errlen);
+}
+
+int spool_dead_letter(spool *sp, int64_t batch_id, const char *job, const char *line, size_t len,
+                      const char *why, char *err, size_t errlen)
+{
+    if (bad_handle(sp, err, errlen) || !job_ok(sp, job, err, errlen))
+        return -1;
+    if (!line && len) {
+        errf(err, errlen, "spool %s: dead letter: no line", sp->path);
+        return -1;
+    }
+    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+        len--;
+    sqlite3_stmt *s = stmt(sp, ST_DEAD_LETTER, err, errlen);
+    if (!s)
+        return -1;
+    if (batch_id > 0)
+        sqlite3_bind_int64(s, 1, batch_id);
+    sqlite3_bind_text(s, 2, job, -1, SQLITE_TRANSIENT);
+    bind_text(s, 3, line, len);
+    bind_text(s, 4, why ? why : "refused", why ? strnlen(why, RUN_MESSAGE_MAX) : 7);
+    sqlite3_bind_int64(s, 5, now_ns());
+    if (tx_begin(sp, "dead letter", err, errlen) != 0) {
+        done(s);
+        return -1;
+    }
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE) {
+        db_err(sp, err, errlen, "dead letter");
+        done(s);
+        tx_rollback(sp);
+        return -1;
+    }
+    done(s);
+    return tx_commit(sp, "dead letter", err, errlen);
+}
+
+/* ---- checkpoints ------------------------------------------------------------------- */
+
+int spool_checkpoint_get(spool *sp, const char *job, const char *key, char *out, size_t cap,
+                         char *err, size_t errlen)
+{
+    if (bad_handle(sp, err, errlen) || !job_ok(sp, job, err, errlen))
+        return -1;
+    if (!key || !out || cap == 0) {
+        errf(err, errlen, "spool %s: checkpoint: no key or no room for the value", sp->path);
+        return -1;
+    }
+    out[0] = '\0';
+    sqlite3_stmt *s = stmt(sp, ST_CP_GET, err, errlen);
+    if (!s)
+        return -1;
+    sqlite3_bind_text(s, 1, job, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, key, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(s), ret;
+    if (rc == SQLITE_DONE) {
+        ret = 0;
+    } else if (rc == SQLITE_ROW) {
+        const unsigned char *v = sqlite3_column_text(s, 0);
+        size_t n = (size_t)sqlite3_column_bytes(s, 0);
+        if (n >= cap) {
+            errf(err, errlen, "spool %s: checkpoint %s/%s: value of %zu bytes does not fit in %zu",
+                 sp->path, job, key, n, cap - 1);
+            ret = -1;
+        } else {
+            if (n)
+                memcpy(out, v, n);
+            out[n] = '\0';
+            ret = 1;
+        }
+    } else {
+        db_err(sp, err, errlen, "checkpoint get");
+        ret = -1;
+    }
+    done(s);
+    return ret;
+}
+
+int spool_checkpoint_set(spool *sp, const char *job, const char *key, const char *value,
+                         char *err, size_t errlen)
+{
+    if (bad_handle(sp, err, errlen) || !job_ok(sp, job, err, errlen))
+        return -1;
+    if (!key || !*key || !value) {
+        errf(err, errlen, "spool %s: checkpoint: no key or value", sp->path);
+        return -1;
+    }
+    sqlite3_stmt *s = stmt(sp, ST_CP_SET, err, errlen);
+    if (!s)
+        return -1;
+    sqlite3_bind_text(s, 1, job, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 3, value, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 4, now_ns());
+    if (tx_begin(sp, "checkpoint set", err, errlen) != 0) {
+        done(s);
+        return -1;
+    }
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE) {
+        db_err(sp, err, errlen, "checkpoint set");
+        done(s);
+        tx_rollback(sp);
+        return -1;
+    }
+    done(s);
+    return tx_commit(sp, "checkpoint set", err, errlen);
+}
+
+/* ---- run ledger -------------------------------------------------------------------- */
+
+int64_t spool_run_begin(spool *sp, const char *job, int64_t started_ns, char *err, size_t errlen)
+{
+    if (bad_handle(sp, err, errlen) || !job_ok(sp, job, err, errlen))
+        return -1;
+    sqlite3_stmt *s = stmt(sp, ST_RUN_BEGIN, err, errlen);
+    if (!s)
+        return -1;
+    sqlite3_bind_text(s, 1, job, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 2, started_ns);
+    if (tx_begin(sp, "run begin", err, errlen) != 0) {
+        done(s);
+        return -1;
+    }
+    int64_t id = -1;
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        id = sqlite3_column_int64(s, 0);
+        rc = sqlite3_step(s);
+    }
+    if (rc != SQLITE_DONE) {
+        db_err(sp, err, errlen, "run begin");
+        done(s);
+        tx_rollback(sp);
+        return -1;
+    }
+    done(s);
+    if (tx_commit(sp, "run begin", err, errlen) != 0)
+        return -1;
+    return id;
+}
+
+int spool_run_end(spool *sp, int64_t run_id, const spool_run_result *r, char *err, size_t errlen)
+{
+    if (bad_handle(sp, err, errlen))
+        return -1;
+    if (!r) {
+        errf(err, errlen, "spool %s: run end: no result", sp->path);
+        return -1;
+    }
+    /* The message is one line: newlines become spaces, and it is capped. */
+    char msg[RUN_MESSAGE_MAX + 1];
+    size_t mlen = 0;
+    if (r->message) {
+        mlen = strnlen(r->message, RUN_MESSAGE_MAX);
+        for (size_t i = 0; i < mlen; i++)
+            msg[i] = (r->message[i] == '\n' || r->message[i] == '\r') ? ' ' : r->message[i];
+    }
+    msg[mlen] = '\0';
+    const char *status = r->status && *r->status ? r->status : "unknown";
+    sqlite3_stmt *s = stmt(sp, ST_RUN_END, err, errlen);
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, run_id);
+    sqlite3_bind_int64(s, 2, now_ns());
+    sqlite3_bind_int(s, 3, r->exit_code);
+    sqlite3_bind_text(s, 4, status, (int)strnlen(status, 15), SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 5, r->duration_ms);
+    sqlite3_bind_int64(s, 6, r->points);
+    sqlite3_bind_int64(s, 7, r->spooled);
+    sqlite3_bind_int64(s, 8, r->sent);
+    sqlite3_bind_int64(s, 9, r->dead_letters);
+    if (r->message)
+        sqlite3_bind_text(s, 10, msg, (int)mlen, SQLITE_TRANSIENT);
+    if (tx_begin(sp, "run end", err, errlen) != 0) {
+        done(s);
+        return -1;
+    }
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE) {
+        db_err(sp, err, errlen, "run end");
+        done(s);
+        tx_rollback(sp);
+        return -1;
+    }
+    done(s);
+    if (sqlite3_changes64(sp->db) != 1) {
+        errf(err, errlen, "spool %s: run end: no run %lld", sp->path, (long long)run_id);
+        tx_rollback(sp);
+        return -1;
+    }
+    return tx_commit(sp, "run end", err, errlen);
+}
+
+/* ---- status, prune, requeue, foreach ----------------------------------------------- */
+
+void spool_stats_free(spool_stats *st)
+{
+    if (!st)
+        return;
+    free(st->runs);
+    st->runs = NULL;
+    st->nruns = 0;
+}
+
+static void copy_col(char *dst, size_t cap, sqlite3_stmt *s, int col)
+{
+    const char *v = (const char *)sqlite3_column_text(s, col);
+    int n = snprintf(dst, cap, "%s", v ? v : "");
+    if (n < 0)
+        dst[0] = '\0';
+}
+
+int spool_status(spool *sp, spool_stats *st, char *err, size_t errlen)
+{
+    if (!st) {
+        errf(err, errlen, "spool: status: nothing to fill");
+        return -1;
+    }
+    memset(st, 0, sizeof *st);
+    if (bad_handle(sp, err, errlen))
+        return -1;
+    sqlite3_stmt *b = stmt(sp, ST_STAT_BATCHES, err, errlen);
+    sqlite3_stmt *d = b ? stmt(sp, ST_STAT_DEAD, err, errlen) : NULL;
+    sqlite3_stmt *r = d ? stmt(sp, ST_STAT_RUNS, err, errlen) : NULL;
+    if (!r)
+        return -1;
+    /* One read transaction: the three answers describe one moment. */
+    if (exec1(sp, ST_BEGIN_READ, "status", err, errlen) != 0)
+        return -1;
+    int rc;
+    size_t cap = 0;
+    while ((rc = sqlite3_step(b)) == SQLITE_ROW) {
+        const char *state = (const char *)sqlite3_column_text(b, 0);
+        int64_t count = sqlite3_column_int64(b, 1), lines = sqlite3_column_int64(b, 2);
+        if (!state)
+            continue;
+        if (strcmp(state, "pending") == 0) {
+            st->pending_batches = count;
+            st->pending_points = lines;
+            st->oldest_pending_ns = sqlite3_column_int64(b, 3);
+        } else if (strcmp(state, "claimed") == 0) {
+            st->claimed_batches = count;
+        } else if (strcmp(state, "sent") == 0) {
+            st->sent_batches = count;
+            st->sent_points = lines;
+        }
+    }
+    if (rc != SQLITE_DONE)
+        goto db_fail;
+    if ((rc = sqlite3_step(d)) != SQLITE_ROW)
+        goto db_fail;
+    st->dead_letters = sqlite3_column_int64(d, 0);
+    while ((rc = sqlite3_step(r)) == SQLITE_ROW) {
+        if (st->nruns == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            spool_last_run *nr = realloc(st->runs, ncap * sizeof *nr);
+            if (!nr) {
+                errf(err, errlen, "spool %s: status: out of memory", sp->path);
+                goto fail;
+            }
+            st->runs = nr;
+            cap = ncap;
+        }
+        spool_last_run *lr = &st->runs[st->nruns++];
+        memset(lr, 0, sizeof *lr);
+        copy_col(lr->job, sizeof lr->job, r, 0);
+        lr->started_ns = sqlite3_column_int64(r, 1);
+        lr->finished_ns = sqlite3_column_int64(r, 2);
+        lr->exit_code = sqlite3_column_int(r, 3);
+        copy_col(lr->status, sizeof lr->status, r, 4);
+        lr->points = sqlite3_column_int64(r, 5);
+        copy_col(lr->message, sizeof lr->message, r, 6);
+    }
+    if (rc != SQLITE_DONE)
+        goto db_fail;
+    done(b);
+    done(d);
+    done(r);
+    if (exec1(sp, ST_COMMIT, "status", err, errlen) != 0) {
+        tx_rollback(sp);
+        spool_stats_free(st);
+        return -1;
+    }
+    return 0;
+db_fail:
+    db_err(sp, err, errlen, "status");
+fail:
+    done(b);
+    done(d);
+    done(r);
+    tx_rollback(sp);
+    spool_stats_free(st);
+    return -1;
+}
+
+/* One write statement with two int64 parameters in its own transaction; returns the
+ * number of rows changed or -1. */
+static int64_t write_count(spool *sp, enum st_id id, int64_t a, int64_t b, int nparams,
+                           const char *what, char *err, size_t errlen)
+{
+    if (bad_handle(sp, err, errlen))
+        return -1;
+    sqlite3_stmt *s = stmt(sp, id, err, errlen);
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, a);
+    if (nparams > 1)
+        sqlite3_bind_int64(s, 2, b);
+    if (tx_begin(sp, what, err, errlen) != 0) {
+        done(s);
+        return -1;
+    }
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE) {
+        db_err(sp, err, errlen, what);
+        done(s);
+        tx_rollback(sp);
+        return -1;
+    }
+    done(s);
+    int64_t n = sqlite3_changes64(sp->db);
+    if (tx_commit(sp, what, err, errlen) != 0)
+        return -1;
+    return n;
+}
+
+int64_t spool_prune(spool *sp, int64_t cutoff_ns, char *err, size_t errlen)
+{
+    return write_count(sp, ST_PRUNE, cutoff_ns, 0, 1, "prune", err, errlen);
+}
+
+int64_t spool_requeue(spool *sp, int64_t from_ns, int64_t to_ns, char *err, size_t errlen)
+{
+    return write_count(sp, ST_REQUEUE, from_ns, to_ns, 2, "requeue", err, errlen);
+}
+
+int spool_foreach(spool *sp, int64_t from_ns, int64_t to_ns, spool_visit_fn fn, void *ctx,
+                  char *err, size_t errlen)
+{
+    if (bad_handle(sp, err, errlen))
+        return -1;
+    if (!fn || sp->in_foreach) {
+        errf(err, errlen, "spool %s: foreach: %s", sp->path,
+             fn ? "already visiting (no nested foreach on one handle)" : "no callback");
+        return -1;
+    }
+    sqlite3_stmt *s = stmt(sp, ST_FOREACH, err, errlen);
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, from_ns);
+    sqlite3_bind_int64(s, 2, to_ns);
+    sp->in_foreach = true;
+    int rc, ret = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *body = sqlite3_column_blob(s, 0);
+        int n = sqlite3_column_bytes(s, 0);
+        if (fn(ctx, body ? body : "", n > 0 ? (size_t)n : 0) != 0) {
+            ret = -1;
+            break;
+        }
+    }
+    if (ret == 0 && rc != SQLITE_DONE) {
+        db_err(sp, err, errlen, "foreach");
+        ret = -1;
+    }
+    done(s);
+    sp->in_foreach = false;
+    return ret;
+}
