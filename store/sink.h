@@ -74,6 +74,10 @@ int sink_flush(sink *s, char *err, size_t errlen);
  * `message` a one-line summary or NULL. Returns the process exit code: job_rc if it is
  * not 0, else the flush's. Accepts NULL s (returns job_rc). */
 int sink_finish(sink *s, int job_rc, const char *message, char *err, size_t errlen);
+/* sink_finish that also copies the run's final counters into *out (may be NULL) before
+ * the sink is freed, for a summary line. */
+int sink_finish_ex(sink *s, int job_rc, const char *message, sink_stats *out, char *err,
+                   size_t errlen);
 
 /* Points/lines that could not be stored: the job's own timestamp for a scheduled run,
  * truncated to --align when set (env CRONFLUX_ALIGN). */

@@ -1,0 +1,572 @@
+/* sink: points -> spool (sqlite) -> InfluxDB (see sink.h). */
+#include "sink.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../jobs/runtime/cfg.h"
+#include "../jobs/runtime/tparse.h"
+
+#define SINK_BATCH_DEFAULT 5000
+#define SINK_BATCH_LINES_MAX 1000000
+#define SINK_BATCH_BYTES ((size_t)8 << 20)   /* a batch is committed once it holds this much */
+#define SINK_BUF_MAX ((size_t)64 << 20)      /* hard cap on the batch buffer */
+#define SINK_LEASE_S 60
+#define SINK_MAX_PASSES 4                    /* partial-write passes before splitting */
+#define SINK_RETAIN_DEFAULT (7 * 24 * 3600 * TPARSE_NS_PER_S)
+
+struct sink {
+    char job[64];
+    bool dry_run, no_send;
+    size_t batch_lines;
+    spool *sp;
+    int64_t run_id;
+    influx_cfg icfg;
+    int configured;
+    http_client *hc;
+    influx *iw;
+    buf batch;              /* the current batch, '\n'-terminated ns lines */
+    size_t nlines;
+    int64_t min_ns, max_ns;
+    buf line;               /* dry-run: one encoded line */
+    int64_t start_ns, start_mono, align_ns, retain_ns;
+    sink_stats st;
+};
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        err[0] = '\0';
+}
+
+static int env_duration(const char *name, int64_t *out, int allow_zero, char *err, size_t errlen)
+{
+    const char *v = cfg_env(name);
+    if (!v)
+        return 0;
+    if (allow_zero && strcmp(v, "0") == 0) {
+        *out = 0;
+        return 0;
+    }
+    char why[256];
+    if (tparse_duration(v, out, why, sizeof why) != 0) {
+        seterr(err, errlen, "%s: %s", name, why);
+        return -1;
+    }
+    return 0;
+}
+
+static int env_batch(size_t *out, char *err, size_t errlen)
+{
+    const char *v = cfg_env("CRONFLUX_BATCH");
+    if (!v)
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (errno || end == v || *end || x < 1 || x > SINK_BATCH_LINES_MAX) {
+        seterr(err, errlen, "CRONFLUX_BATCH: \"%s\" is not a line count from 1 to %d", v,
+               SINK_BATCH_LINES_MAX);
+        return -1;
+    }
+    *out = (size_t)x;
+    return 0;
+}
+
+static void sink_free(sink *s)
+{
+    if (!s)
+        return;
+    influx_free(s->iw);
+    http_free(s->hc);
+    spool_close(s->sp);
+    influx_cfg_wipe(&s->icfg);
+    buf_free(&s->batch);
+    buf_free(&s->line);
+    free(s);
+}
+
+sink *sink_open(const sink_opts *o, int *exit_code, char *err, size_t errlen)
+{
+    int dummy;
+    if (!exit_code)
+        exit_code = &dummy;
+    *exit_code = 0;
+    if (!o || !o->job || !*o->job || strlen(o->job) >= sizeof(((sink *)0)->job)) {
+        seterr(err, errlen, "sink: a job name (1 to 63 bytes) is needed");
+        *exit_code = 70;
+        return NULL;
+    }
+    sink *s = calloc(1, sizeof *s);
+    if (!s) {
+        seterr(err, errlen, "out of memory");
+        *exit_code = 71;
+        return NULL;
+    }
+    memcpy(s->job, o->job, strlen(o->job) + 1);
+    s->dry_run = o->dry_run;
+    s->no_send = o->no_send;
+    s->start_ns = tparse_now_ns();
+    s->start_mono = tparse_mono_ns();
+    s->retain_ns = SINK_RETAIN_DEFAULT;
+    buf_init(&s->batch, SINK_BUF_MAX);
+    buf_init(&s->line, SINK_BUF_MAX);
+
+    s->batch_lines = SINK_BATCH_DEFAULT;
+    if (o->batch_lines > 0)
+        s->batch_lines = o->batch_lines > SINK_BATCH_LINES_MAX ? SINK_BATCH_LINES_MAX
+                                                                : o->batch_lines;
+    else if (env_batch(&s->batch_lines, err, errlen) != 0)
+        goto config;
+    if (env_duration("CRONFLUX_ALIGN", &s->align_ns, 0, err, errlen) != 0 ||
+        env_duration("CRONFLUX_RETAIN", &s->retain_ns, 1, err, errlen) != 0)
+        goto config;
+
+    char ierr[INFLUX_ERR_MAX];
+    int ic = influx_cfg_from_env(&s->icfg, ierr, sizeof ierr);
+    if (ic < 0 && !s->dry_run && !s->no_send) {
+        seterr(err, errlen, "%s", ierr);
+        goto config;
+    }
+    s->configured = ic == 1;
+    if (s->dry_run)
+        return s;
+
+    const char *path = o->state_path && *o->state_path ? o->state_path : cfg_env("CRONFLUX_STATE");
+    if (!path)
+        path = "./cronflux.db";
+    int why = SPOOL_OPEN_OK;
+    s->sp = spool_open_ex(path, 0, &why, err, errlen);
+    if (!s->sp) {
+        *exit_code = why == SPOOL_OPEN_BUSY ? 75 : why == SPOOL_OPEN_BADFILE ? 78 : 73;
+        sink_free(s);
+        return NULL;
+    }
+    s->run_id = spool_run_begin(s->sp, s->job, s->start_ns, err, errlen);
+    if (s->run_id < 0) {
+        *exit_code = 75;
+        sink_free(s);
+        return NULL;
+    }
+    return s;
+
+config:
+    *exit_code = 78;
+    sink_free(s);
+    return NULL;
+}
+
+int64_t sink_run_time_ns(const sink *s)
+{
+    if (!s)
+        return tparse_now_ns();
+    return tparse_align(s->start_ns, s->align_ns);
+}
+
+void sink_set_align(sink *s, int64_t align_ns)
+{
+    if (s)
+        s->align_ns = align_ns > 0 ? align_ns : 0;
+}
+
+spool *sink_spool(sink *s) { return s ? s->sp : NULL; }
+const char *sink_job(const sink *s) { return s ? s->job : ""; }
+bool sink_dry_run(const sink *s) { return s && s->dry_run; }
+bool sink_influx_configured(const sink *s) { return s && s->configured; }
+const sink_stats *sink_get_stats(const sink *s) { return s ? &s->st : NULL; }
+
+int sink_add(sink *s, const lp_point *p, char *err, size_t errlen)
+{
+    if (!s || !p) {
+        seterr(err, errlen, "sink_add: no sink or point");
+        return -1;
+    }
+    lp_point q = *p;
+    if (!q.has_time) {
+        q.time_ns = sink_run_time_ns(s);
+        q.has_time = true;
+    }
+    size_t replaced = 0;
+    if (s->dry_run) {
+        buf_reset(&s->line);
+        if (lp_encode(&q, LP_NS, &s->line, &replaced, err, errlen) != 0) {
+            s->st.rejected++;
+            return 1;
+        }
+        if (fwrite(s->line.p, 1, s->line.len, stdout) != s->line.len) {
+            seterr(err, errlen, "dry run: writing to stdout: %s", strerror(errno));
+            return -1;
+        }
+        s->st.replaced += (int64_t)replaced;
+        s->st.points++;
+        return 0;
+    }
+    if (lp_encode(&q, LP_NS, &s->batch, &replaced, err, errlen) != 0) {
+        s->st.rejected++;
+        return 1;
+    }
+    s->st.replaced += (int64_t)replaced;
+    s->st.points++;
+    if (s->nlines == 0 || q.time_ns < s->min_ns)
+        s->min_ns = q.time_ns;
+    if (s->nlines == 0 || q.time_ns > s->max_ns)
+        s->max_ns = q.time_ns;
+    s->nlines++;
+    if (s->nlines >= s->batch_lines || s->batch.len >= SINK_BATCH_BYTES)
+        return sink_commit(s, err, errlen) == 0 ? 0 : -1;
+    return 0;
+}
+
+int sink_commit(sink *s, char *err, size_t errlen)
+{
+    if (!s) {
+        seterr(err, errlen, "sink_commit: no sink");
+        return -1;
+    }
+    if (s->dry_run || s->nlines == 0)
+        return 0;
+    if (spool_add(s->sp, s->job, s->batch.p, s->batch.len, s->nlines, s->min_ns, s->max_ns, err,
+                  errlen) < 0)
+        return -1;
+    s->st.spooled += (int64_t)s->nlines;
+    s->nlines = 0;
+    buf_reset(&s->batch);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- flushing */
+
+static int ensure_writer(sink *s, char *err, size_t errlen)
+{
+    if (s->iw)
+        return 0;
+    http_opts ho = { 0 };
+    ho.timeout_ms = s->icfg.timeout_ms;
+    ho.ca_file = s->icfg.ca_file[0] ? s->icfg.ca_file : NULL;
+    char e[HTTP_ERR_MAX];
+    s->hc = http_new(&ho, e, sizeof e);
+    if (!s->hc) {
+        seterr(err, errlen, "InfluxDB client: %s", e);
+        return -1;
+    }
+    s->iw = influx_new(&s->icfg, s->hc, e, sizeof e);
+    if (!s->iw) {
+        seterr(err, errlen, "InfluxDB writer: %s", e);
+        http_free(s->hc);
+        s->hc = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* Give the batch back and say why (the state error, if any, wins). */
+static void give_back(sink *s, int64_t id, const char *why, char *err, size_t errlen)
+{
+    char e[SPOOL_ERR_MAX];
+    if (spool_release(s->sp, id, why, e, sizeof e) != 0)
+        seterr(err, errlen, "%s", e);
+}
+
+/* A batch whose every line was dead-lettered: empty it and mark it done. */
+static int finish_empty(sink *s, int64_t id, char *err, size_t errlen)
+{
+    if (spool_rewrite(s->sp, id, "", 0, 0, err, errlen) != 0 ||
+        spool_mark_sent(s->sp, id, err, errlen) != 0)
+        return -1;
+    return 0;
+}
+
+/* Dead-letter the lines res->bad names (ascending indexes) and write the others to out. */
+static int drop_bad_lines(sink *s, const spool_batch *b, const char *body, size_t len,
+                          const influx_result *res, buf *out, size_t *out_lines, char *err,
+                          size_t errlen)
+{
+    buf_reset(out);
+    *out_lines = 0;
+    size_t pos = 0, idx = 0, k = 0;
+    while (pos < len) {
+        const char *nl = memchr(body + pos, '\n', len - pos);
+        size_t l = nl ? (size_t)(nl - (body + pos)) : len - pos;
+        while (k < res->nbad && res->bad[k].index < idx)
+            k++;
+        if (k < res->nbad && res->bad[k].index == idx) {
+            if (spool_dead_letter(s->sp, b->id, b->job[0] ? b->job : s->job, body + pos, l,
+                                  res->bad[k].reason, err, errlen) != 0)
+                return -1;
+            s->st.dead_letters++;
+        } else {
+            if (buf_add(out, body + pos, l) != 0 || buf_addc(out, '\n') != 0) {
+                seterr(err, errlen, "out of memory rewriting batch %lld", (long long)b->id);
+                return -1;
+            }
+            (*out_lines)++;
+        }
+        pos += l + 1;
+        idx++;
+    }
+    return 0;
+}
+
+static int refuse_message(sink *s, const influx_result *res, int code, char *err, size_t errlen)
+{
+    char where[700];
+    influx_cfg_describe(&s->icfg, where, sizeof where);
+    if (code == 77)
+        seterr(err, errlen, "InfluxDB %s refused the credentials (%s); check %s", where,
+               res->message, s->icfg.v2 ? "INFLUXDB_TOKEN and its permissions on the bucket"
+                                        : "INFLUXDB_USERNAME / INFLUXDB_PASSWORD and the "
+                                          "user's WRITE privilege");
+    else if (code == 78)
+        seterr(err, errlen, "InfluxDB %s: %s; check %s", where, res->message,
+               s->icfg.v2 ? "INFLUXDB_URL, INFLUXDB_ORG and INFLUXDB_BUCKET"
+                          : "INFLUXDB_URL, INFLUXDB_DATABASE and INFLUXDB_RETENTION_POLICY");
+    else
+        seterr(err, errlen, "InfluxDB %s did not take the points (%s); they stay in the spool "
+                            "%s for the next run", where, res->message, spool_path(s->sp));
+    return code;
+}
+
+/* Send one claimed batch until it is sent, split, dead-lettered or given back.
+ * Returns 0 to go on with the next batch, else the exit code (75/77/78). */
+static int flush_batch(sink *s, spool_batch *b, char *err, size_t errlen)
+{
+    const char *body = b->body;
+    size_t len = b->len, nlines = b->nlines;
+    buf alt[2];
+    buf_init(&alt[0], SINK_BUF_MAX);
+    buf_init(&alt[1], SINK_BUF_MAX);
+    int which = 0, rc = 0;
+    char e[INFLUX_ERR_MAX];
+
+    for (int pass = 0;; pass++) {
+        influx_result res;
+        memset(&res, 0, sizeof res);
+        if (nlines == 0 || len == 0) {
+            rc = finish_empty(s, b->id, err, errlen) == 0 ? 0 : 75;
+            break;
+        }
+        if (influx_write(s->iw, body, len, nlines, &res, e, sizeof e) != 0) {
+            seterr(err, errlen, "sending batch %lld: %s", (long long)b->id, e);
+            give_back(s, b->id, e, err, errlen);
+            rc = 75;
+            break;
+        }
+        influx_outcome oc = res.outcome;
+        if (oc == INFLUX_PARTIAL && pass >= SINK_MAX_PASSES)
+            oc = INFLUX_BAD_BATCH;
+
+        if (oc == INFLUX_OK) {
+            if (spool_mark_sent(s->sp, b->id, err, errlen) != 0) {
+                rc = 75;
+            } else {
+                s->st.sent += (int64_t)nlines;
+                s->st.batches_sent++;
+            }
+        } else if (oc == INFLUX_PARTIAL) {
+            buf *out = &alt[which];
+            size_t left = 0;
+            if (drop_bad_lines(s, b, body, len, &res, out, &left, err, errlen) != 0 ||
+                spool_rewrite(s->sp, b->id, out->p ? out->p : "", out->len, left, err,
+                              errlen) != 0) {
+                influx_result_free(&res);
+                rc = 75;
+                break;
+            }
+            body = out->p ? out->p : "";
+            len = out->len;
+            nlines = left;
+            which ^= 1;
+            influx_result_free(&res);
+            continue;   /* send what is left (InfluxDB stored it already: a resend overwrites) */
+        } else if (oc == INFLUX_BAD_BATCH || oc == INFLUX_TOO_LARGE) {
+            if (nlines > 1) {
+                if (spool_split(s->sp, b->id, body, len, err, errlen) != 0)
+                    rc = 75;
+            } else {
+                size_t l = len;
+                while (l > 0 && body[l - 1] == '\n')
+                    l--;
+                if (spool_dead_letter(s->sp, b->id, b->job[0] ? b->job : s->job, body, l,
+                                      res.message, err, errlen) != 0 ||
+                    finish_empty(s, b->id, err, errlen) != 0) {
+                    rc = 75;
+                } else {
+                    s->st.dead_letters++;
+                }
+            }
+        } else {
+            rc = oc == INFLUX_AUTH ? 77 : oc == INFLUX_CONFIG ? 78 : 75;
+            refuse_message(s, &res, rc, err, errlen);
+            give_back(s, b->id, res.message, err, errlen);
+        }
+        influx_result_free(&res);
+        break;
+    }
+    buf_free(&alt[0]);
+    buf_free(&alt[1]);
+    return rc;
+}
+
+static void update_pending(sink *s)
+{
+    spool_stats st;
+    memset(&st, 0, sizeof st);
+    char e[SPOOL_ERR_MAX];
+    if (spool_status(s->sp, &st, e, sizeof e) == 0)
+        s->st.pending_points = st.pending_points;
+    spool_stats_free(&st);
+}
+
+int sink_flush(sink *s, char *err, size_t errlen)
+{
+    if (!s) {
+        seterr(err, errlen, "sink_flush: no sink");
+        return 75;
+    }
+    if (s->dry_run || s->no_send)
+        return 0;
+    if (!s->configured) {
+        update_pending(s);
+        return 0;
+    }
+    if (ensure_writer(s, err, errlen) != 0)
+        return 78;
+    int rc = 0;
+    for (;;) {
+        spool_batch b;
+        memset(&b, 0, sizeof b);
+        int c = spool_claim(s->sp, SINK_LEASE_S, &b, err, errlen);
+        if (c < 0) {
+            rc = 75;
+            break;
+        }
+        if (c == 0)
+            break;
+        rc = flush_batch(s, &b, err, errlen);
+        spool_batch_free(&b);
+        if (rc != 0)
+            break;
+    }
+    if (rc == 0) {
+        char e[SPOOL_ERR_MAX];
+        int64_t cutoff = tparse_now_ns() - s->retain_ns;
+        (void)spool_prune(s->sp, cutoff, e, sizeof e);   /* only sent batches; retried next run */
+    }
+    update_pending(s);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- the end of a run */
+
+static const char *run_status(const sink *s, int rc)
+{
+    if (rc == 75)
+        return "spooled";
+    if (rc == 0)
+        return s->st.dead_letters > 0 || s->st.rejected > 0 ? "partial" : "ok";
+    if (rc == 65 && s->st.points > 0)
+        return "partial";
+    return "failed";
+}
+
+static int add_job_point(sink *s, const char *status, int64_t duration_ms, int rc, char *err,
+                         size_t errlen)
+{
+    lp_tag tags[] = { { "job", s->job }, { "status", status } };
+    lp_field fields[] = {
+        lp_f_int("duration_ms", duration_ms),
+        lp_f_int("points", s->st.points),
+        lp_f_int("spooled", s->st.spooled),
+        lp_f_int("sent", s->st.sent),
+        lp_f_int("dead_letters", s->st.dead_letters),
+        lp_f_int("exit_code", rc),
+    };
+    lp_point p = {
+        .measurement = "cronflux_job",
+        .tags = tags, .ntags = 2,
+        .fields = fields, .nfields = sizeof fields / sizeof fields[0],
+        .time_ns = sink_run_time_ns(s), .has_time = true,
+    };
+    /* not counted among the job's own points */
+    sink_stats keep = s->st;
+    int r = sink_add(s, &p, err, errlen);
+    if (r == 0)
+        r = sink_commit(s, err, errlen);
+    s->st.points = keep.points;
+    s->st.spooled = keep.spooled;
+    return r == 0 ? 0 : -1;
+}
+
+int sink_finish_ex(sink *s, int job_rc, const char *message, sink_stats *out, char *err,
+                   size_t errlen)
+{
+    if (err && errlen)
+        err[0] = '\0';
+    if (!s)
+        return job_rc;
+    char first[SINK_ERR_MAX] = "";
+    int store_rc = 0, flush_rc = 0;
+
+    if (sink_commit(s, first, sizeof first) != 0)
+        store_rc = 73;
+    if (s->dry_run) {
+        if (out)
+            *out = s->st;
+        seterr(err, errlen, "%s", first);
+        sink_free(s);
+        return job_rc ? job_rc : store_rc;
+    }
+    if (!s->no_send) {
+        char ferr[SINK_ERR_MAX] = "";
+        flush_rc = sink_flush(s, ferr, sizeof ferr);
+        if (flush_rc != 0 && !first[0])
+            seterr(first, sizeof first, "%s", ferr);
+    } else {
+        update_pending(s);
+    }
+    int rc = job_rc ? job_rc : store_rc ? store_rc : flush_rc;
+    const char *status = run_status(s, rc);
+    int64_t duration_ms = (tparse_mono_ns() - s->start_mono) / 1000000;
+
+    spool_run_result rr = {
+        .exit_code = rc, .status = status, .duration_ms = duration_ms,
+        .points = s->st.points, .spooled = s->st.spooled, .sent = s->st.sent,
+        .dead_letters = s->st.dead_letters,
+        .message = message ? message : (first[0] ? first : NULL),
+    };
+    char e[SINK_ERR_MAX];
+    if (spool_run_end(s->sp, s->run_id, &rr, e, sizeof e) != 0 && !first[0])
+        seterr(first, sizeof first, "%s", e);
+
+    if (add_job_point(s, status, duration_ms, rc, e, sizeof e) != 0) {
+        if (!first[0])
+            seterr(first, sizeof first, "recording the cronflux_job point: %s", e);
+    } else if (flush_rc == 0 && s->configured && !s->no_send && store_rc == 0) {
+        sink_stats keep = s->st;
+        char ferr[SINK_ERR_MAX];
+        (void)sink_flush(s, ferr, sizeof ferr);   /* its failure leaves the point spooled */
+        s->st.sent = keep.sent;
+        s->st.batches_sent = keep.batches_sent;
+    }
+    if (out)
+        *out = s->st;
+    seterr(err, errlen, "%s", first);
+    sink_free(s);
+    return rc;
+}
+
+int sink_finish(sink *s, int job_rc, const char *message, char *err, size_t errlen)
+{
+    return sink_finish_ex(s, job_rc, message, NULL, err, errlen);
+}
