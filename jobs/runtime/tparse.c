@@ -204,6 +204,11 @@ static int mdays(int y, int m)
 static int to_ns(int64_t secs, int64_t ns, int64_t *out)
 {
     int64_t t;
+    if (secs < 0 && ns > 0) {
+        /* keep the product in range near the lower end */
+        secs += 1;
+        ns -= NS_PER_S;
+    }
     if (__builtin_mul_overflow(secs, NS_PER_S, &t) || __builtin_add_overflow(t, ns, &t))
         return -1;
     *out = t;
@@ -389,7 +394,7 @@ int tparse_time(const char *s, int64_t now_ns, int64_t *out_ns, char *err, size_
     int rc;
     if (p - s == 4 && *p == '-')
         rc = parse_rfc3339(s, &v, why, sizeof why);
-    else if (p > s && (*p == '\0' || *p == '.'))
+    else if (p > s && *p != '-' && *p != ':')
         rc = parse_unix(s, &v, why, sizeof why);
     else {
         seterr(err, errlen,

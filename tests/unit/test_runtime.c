@@ -1,0 +1,838 @@
+/* Unit tests for jobs/runtime: tparse, cfg, buf, jsonu, cli, log. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../jobs/runtime/buf.h"
+#include "../../jobs/runtime/cfg.h"
+#include "../../jobs/runtime/cli.h"
+#include "../../jobs/runtime/jsonu.h"
+#include "../../jobs/runtime/log.h"
+#include "../../jobs/runtime/tparse.h"
+#include "harness.h"
+
+#define S(x) ((int64_t)(x) * TPARSE_NS_PER_S)
+#define NOW S(1793491200) /* 2026-11-01T00:00:00Z, the "now" of every relative case */
+#define MIN_ (INT64_C(60) * TPARSE_NS_PER_S)
+#define HOUR (60 * MIN_)
+#define DAY (24 * HOUR)
+
+/* ---- tparse_time ---------------------------------------------------------------------- */
+
+static void test_times(void)
+{
+    static const struct {
+        const char *in;
+        int64_t want;
+    } ok[] = {
+        { "2026-11-01T00:00:00Z", S(1793491200) },
+        { "2026-11-01t00:00:00z", S(1793491200) },
+        { "2026-11-01 00:00:00Z", S(1793491200) },
+        { "2026-11-01", S(1793491200) },
+        { "2026-11-01T00:00:00.5+02:00", S(1793491200) - 2 * HOUR + 500000000 },
+        { "2026-11-01T05:30:00+05:30", S(1793491200) },
+        { "2026-10-31T16:00:00-08:00", S(1793491200) },
+        { "2026-11-01T00:00:00+00:00", S(1793491200) },
+        { "2026-11-01T00:00:00-00:00", S(1793491200) },
+        { "2026-11-01T00:00:00.123456789Z", S(1793491200) + 123456789 },
+        { "2026-11-01T00:00:00.1234567899Z", S(1793491200) + 123456789 },
+        { "2026-11-01T00:00:00.001Z", S(1793491200) + 1000000 },
+        { "2026-11-01T00:00:00,25Z", S(1793491200) + 250000000 },
+        { "2024-02-29T12:00:00Z", S(1709208000) },
+        { "2000-01-01T00:00:00Z", S(946684800) },
+        { "1970-01-01T00:00:00Z", 0 },
+        { "1969-12-31T23:59:59Z", S(-1) },
+        { "1969-07-20T20:17:40Z", S(-14182940) },
+        { "2016-12-31T23:59:60Z", S(1483228800) }, /* leap second rolls over */
+        { "2262-04-11T23:47:16.854775807Z", INT64_MAX },
+        { "1677-09-21T00:12:43.145224192Z", INT64_MIN },
+        { "1700000000", S(1700000000) },
+        { "1700000000.25", S(1700000000) + 250000000 },
+        { "0", 0 },
+        { "9223372036", S(INT64_C(9223372036)) },
+        { "now", NOW },
+        { "-7d", NOW - 7 * DAY },
+        { "-36h", NOW - 36 * HOUR },
+        { "-90m", NOW - 90 * MIN_ },
+        { "-30s", NOW - S(30) },
+        { "-1h30m", NOW - HOUR - 30 * MIN_ },
+        { "-2w", NOW - 14 * DAY },
+        { "+1h", NOW + HOUR },
+        { "-0s", NOW },
+        { "-1.5d", NOW - DAY - 12 * HOUR },
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        int64_t got = -42;
+        char err[256] = "";
+        int rc = tparse_time(ok[i].in, NOW, &got, err, sizeof err);
+        CHECK(rc == 0, "tparse_time(%s): rc %d: %s", ok[i].in, rc, err);
+        CHECK(got == ok[i].want, "tparse_time(%s) = %lld, want %lld", ok[i].in, (long long)got,
+              (long long)ok[i].want);
+    }
+
+    static const struct {
+        const char *in;
+        const char *why; /* substring of the error */
+    } bad[] = {
+        { "", "empty" },
+        { "yesterday", "not a time" },
+        { "2026-13-01T00:00:00Z", "month 13" },
+        { "2026-00-10T00:00:00Z", "month 00" },
+        { "2026-02-29T00:00:00Z", "day 29" },
+        { "2026-04-31T00:00:00Z", "day 31" },
+        { "2026-11-01T24:00:00Z", "out of range" },
+        { "2026-11-01T00:60:00Z", "out of range" },
+        { "2026-11-01T00:00:00", "missing time zone" },
+        { "2026-11-01T00:00:00+0200", "offset" },
+        { "2026-11-01T00:00:00+24:00", "offset" },
+        { "2026-11-01T00:00Z", "HH:MM:SS" },
+        { "2026-11-01T00:00:00Zjunk", "trailing" },
+        { "2026-11-01T00:00:00.Z", "digits after" },
+        { "2026-11-01X00:00:00Z", "'T'" },
+        { "26-11-01T00:00:00Z", "not a time" },
+        { "2262-04-11T23:47:16.854775808Z", "range" },
+        { "1677-09-21T00:12:43.145224191Z", "range" },
+        { "9999-12-31T23:59:59Z", "range" },
+        { "0000-01-01T00:00:00Z", "range" },
+        { "9223372037", "range" },
+        { "99999999999999999999999", "range" },
+        { "1700000000x", "Unix" },
+        { "1700000000.", "digits after" },
+        { "-7", "missing unit" },
+        { "-7x", "unknown unit" },
+        { "-", "empty" },
+        { "-d", "expected a number" },
+        { "-200000d", "too large" },
+        { "now+1h", "not a time" },
+        { " 1700000000", "not a time" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int64_t got = 7;
+        char err[256] = "";
+        int rc = tparse_time(bad[i].in, NOW, &got, err, sizeof err);
+        CHECK(rc == -1, "tparse_time(%s) should fail, got %lld", bad[i].in, (long long)got);
+        CHECK(got == 7, "tparse_time(%s) wrote the output on failure", bad[i].in);
+        CHECK(strstr(err, bad[i].why) != NULL, "tparse_time(%s): error [%s] lacks [%s]",
+              bad[i].in, err, bad[i].why);
+        if (bad[i].in[0])
+            CHECK(strstr(err, bad[i].in) != NULL, "tparse_time(%s): error [%s] does not quote it",
+                  bad[i].in, err);
+    }
+
+    /* relative times that leave the int64 range */
+    int64_t got;
+    char err[256];
+    CHECK(tparse_time("-1s", INT64_MIN + 5, &got, err, sizeof err) == -1 &&
+              strstr(err, "range"),
+          "relative underflow: %s", err);
+    CHECK(tparse_time("+1s", INT64_MAX - 5, &got, err, sizeof err) == -1 &&
+              strstr(err, "range"),
+          "relative overflow: %s", err);
+    /* a small error buffer is cut, never overrun */
+    char tiny[8];
+    memset(tiny, 'x', sizeof tiny);
+    CHECK(tparse_time("garbage", NOW, &got, tiny, sizeof tiny) == -1 && strlen(tiny) == 7,
+          "tiny error buffer: [%s]", tiny);
+    CHECK(tparse_time("garbage", NOW, &got, NULL, 0) == -1, "NULL error buffer");
+}
+
+/* ---- tparse_duration ------------------------------------------------------------------ */
+
+static void test_durations(void)
+{
+    static const struct {
+        const char *in;
+        int64_t want;
+    } ok[] = {
+        { "30s", S(30) },
+        { "5m", 5 * MIN_ },
+        { "1h", HOUR },
+        { "7d", 7 * DAY },
+        { "2w", 14 * DAY },
+        { "1h30m", HOUR + 30 * MIN_ },
+        { "1d12h", DAY + 12 * HOUR },
+        { "1h0m0s", HOUR },
+        { "1.5h", HOUR + 30 * MIN_ },
+        { ".5s", 500000000 },
+        { "0.001s", 1000000 },
+        { "100ms", 100000000 },
+        { "250us", 250000 },
+        { "250\xc2\xb5s", 250000 },
+        { "10ns", 10 },
+        { "1ns", 1 },
+        { "1m1ms1us1ns", MIN_ + 1000000 + 1000 + 1 },
+        { "0s1ns", 1 },
+        { "9223372036854775807ns", INT64_MAX },
+        { "15250w", INT64_C(15250) * 7 * DAY },
+        { "1.000000000000000000001s", S(1) },
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        int64_t got = -42;
+        char err[256] = "";
+        int rc = tparse_duration(ok[i].in, &got, err, sizeof err);
+        CHECK(rc == 0, "tparse_duration(%s): rc %d: %s", ok[i].in, rc, err);
+        CHECK(got == ok[i].want, "tparse_duration(%s) = %lld, want %lld", ok[i].in,
+              (long long)got, (long long)ok[i].want);
+    }
+
+    static const struct {
+        const char *in;
+        const char *why;
+    } bad[] = {
+        { "", "empty" },
+        { "0s", "greater than zero" },
+        { "0h0m", "greater than zero" },
+        { "5", "missing unit" },
+        { "1h30", "missing unit" },
+        { "5x", "unknown unit \"x\"" },
+        { "5 m", "unknown unit" },
+        { "5M", "unknown unit" },
+        { "-5m", "positive" },
+        { "+5m", "positive" },
+        { "h", "expected a number" },
+        { "1h 30m", "expected a number" },
+        { "1..5h", "unknown unit" },
+        { "9223372036854775808ns", "too large" },
+        { "15251w", "too large" },
+        { "99999999999999999999s", "too large" },
+        { "9223372036854775807ns1ns", "too large" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int64_t got = 7;
+        char err[256] = "";
+        int rc = tparse_duration(bad[i].in, &got, err, sizeof err);
+        CHECK(rc == -1 && got == 7, "tparse_duration(%s) should fail, got %lld", bad[i].in,
+              (long long)got);
+        CHECK(strstr(err, bad[i].why) != NULL, "tparse_duration(%s): error [%s] lacks [%s]",
+              bad[i].in, err, bad[i].why);
+        CHECK(strncmp(err, "duration", 8) == 0, "tparse_duration(%s): error [%s]", bad[i].in,
+              err);
+    }
+}
+
+/* ---- tparse_align / tparse_format ----------------------------------------------------- */
+
+static void test_align_format(void)
+{
+    static const struct {
+        int64_t t, a, want;
+    } al[] = {
+        { S(1793491234) + 5, MIN_, S(1793491200) + 0 * MIN_ + 0 + 0 },
+        { S(1793491200) + 59 * MIN_ + S(59), HOUR, S(1793491200) },
+        { S(1793491200) + HOUR, HOUR, S(1793491200) + HOUR },
+        { S(1793491200) + HOUR - 1, HOUR, S(1793491200) },
+        { S(1793491200) + 13 * HOUR, DAY, S(1793491200) },
+        { S(1793491299), 5 * MIN_, S(1793491200) },
+        { 12345, 0, 12345 },
+        { 12345, -10, 12345 },
+        { -1, 10, -10 },
+        { -10, 10, -10 },
+        { -11, 10, -20 },
+        { 0, HOUR, 0 },
+        { INT64_MAX, S(1), INT64_MAX - INT64_MAX % S(1) },
+    };
+    for (size_t i = 0; i < sizeof al / sizeof al[0]; i++) {
+        int64_t got = tparse_align(al[i].t, al[i].a);
+        CHECK(got == al[i].want, "tparse_align(%lld, %lld) = %lld, want %lld", (long long)al[i].t,
+              (long long)al[i].a, (long long)got, (long long)al[i].want);
+    }
+
+    static const struct {
+        int64_t ns;
+        const char *want;
+    } fm[] = {
+        { 0, "1970-01-01T00:00:00Z" },
+        { -1, "1969-12-31T23:59:59Z" },
+        { S(-1), "1969-12-31T23:59:59Z" },
+        { S(1793491200) + 999999999, "2026-11-01T00:00:00Z" },
+        { S(1709208000), "2024-02-29T12:00:00Z" },
+        { INT64_MAX, "2262-04-11T23:47:16Z" },
+        { INT64_MIN, "1677-09-21T00:12:43Z" },
+    };
+    for (size_t i = 0; i < sizeof fm / sizeof fm[0]; i++) {
+        char out[32];
+        char *r = tparse_format(fm[i].ns, out, sizeof out);
+        CHECK(r == out, "tparse_format returns out");
+        CHECK_STREQ(out, fm[i].want, "tparse_format");
+    }
+    char small[10] = "zzz";
+    tparse_format(0, small, sizeof small);
+    CHECK_STREQ(small, "", "tparse_format into a too-small buffer");
+
+    /* round trips: format(parse(s)) == s */
+    static const char *const rt[] = { "2026-11-01T00:00:00Z", "1999-12-31T23:59:59Z",
+                                      "2024-02-29T00:00:01Z", "1960-03-01T10:00:00Z" };
+    for (size_t i = 0; i < sizeof rt / sizeof rt[0]; i++) {
+        int64_t t;
+        char err[128], out[32];
+        CHECK(tparse_time(rt[i], 0, &t, err, sizeof err) == 0, "%s: %s", rt[i], err);
+        CHECK_STREQ(tparse_format(t, out, sizeof out), rt[i], "round trip");
+    }
+
+    int64_t a = tparse_now_ns(), b = tparse_now_ns();
+    CHECK(a > S(1700000000) && b >= a - S(1), "tparse_now_ns is wall-clock time: %lld",
+          (long long)a);
+    int64_t m1 = tparse_mono_ns(), m2 = tparse_mono_ns();
+    CHECK(m1 > 0 && m2 >= m1, "tparse_mono_ns does not go back: %lld %lld", (long long)m1,
+          (long long)m2);
+}
+
+/* ---- cfg ------------------------------------------------------------------------------ */
+
+static char tmpdir[256];
+
+static void write_file(const char *path, const char *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        fprintf(stderr, "cannot write %s: %s\n", path, strerror(errno));
+        exit(2);
+    }
+    if (len && fwrite(data, 1, len, f) != len) {
+        fprintf(stderr, "cannot write %s\n", path);
+        exit(2);
+    }
+    fclose(f);
+}
+
+static void test_cfg(void)
+{
+    char err[512];
+    char out[64];
+    char path[512];
+    const char *secret = "hunter2-Sup3rSecret";
+
+    /* cfg_env treats "" as unset */
+    setenv("CF_T_PLAIN", "", 1);
+    CHECK(cfg_env("CF_T_PLAIN") == NULL, "cfg_env of an empty value");
+    setenv("CF_T_PLAIN", "v", 1);
+    CHECK_STREQ(cfg_env("CF_T_PLAIN"), "v", "cfg_env");
+    unsetenv("CF_T_UNSET");
+    CHECK(cfg_env("CF_T_UNSET") == NULL, "cfg_env of an unset name");
+    setenv("CF_T_EMPTY", "", 1);
+    static const char *const names[] = { "CF_T_UNSET", "CF_T_EMPTY", "CF_T_PLAIN", NULL };
+    CHECK_STREQ(cfg_env_first(names), "v", "cfg_env_first skips unset and empty");
+    static const char *const none[] = { "CF_T_UNSET", "CF_T_EMPTY", NULL };
+    CHECK(cfg_env_first(none) == NULL, "cfg_env_first of nothing set");
+
+    /* the secret from the environment */
+    unsetenv("CF_T_TOKEN_FILE");
+    setenv("CF_T_TOKEN", secret, 1);
+    CHECK(cfg_secret("CF_T_TOKEN", out, sizeof out, err, sizeof err) == 1, "env secret");
+    CHECK_STREQ(out, secret, "env secret");
+
+    /* neither set */
+    unsetenv("CF_T_TOKEN");
+    memset(out, 'x', sizeof out);
+    CHECK(cfg_secret("CF_T_TOKEN", out, sizeof out, err, sizeof err) == 0 && out[0] == '\0',
+          "unset secret gives 0 and \"\"");
+    setenv("CF_T_TOKEN", "", 1);
+    CHECK(cfg_secret("CF_T_TOKEN", out, sizeof out, err, sizeof err) == 0, "empty env is unset");
+    unsetenv("CF_T_TOKEN");
+
+    /* from a file: one trailing newline (LF or CRLF) removed, nothing else */
+    static const struct {
+        const char *contents;
+        const char *want;
+    } files[] = {
+        { "hunter2-Sup3rSecret", "hunter2-Sup3rSecret" },
+        { "hunter2-Sup3rSecret\n", "hunter2-Sup3rSecret" },
+        { "hunter2-Sup3rSecret\r\n", "hunter2-Sup3rSecret" },
+        { "hunter2-Sup3rSecret\n\n", "hunter2-Sup3rSecret\n" },
+        { " spaced \n", " spaced " },
+        { "a\rb\n", "a\rb" },
+    };
+    int rcode = snprintf(path, sizeof path, "%s/token", tmpdir);
+    CHECK(rcode > 0 && (size_t)rcode < sizeof path, "path fits");
+    setenv("CF_T_TOKEN_FILE", path, 1);
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        write_file(path, files[i].contents, strlen(files[i].contents));
+        err[0] = '\0';
+        int rc = cfg_secret("CF_T_TOKEN", out, sizeof out, err, sizeof err);
+        CHECK(rc == 1, "file secret case %zu: rc %d: %s", i, rc, err);
+        CHECK_STREQ(out, files[i].want, "file secret");
+    }
+
+    /* NAME wins over NAME_FILE */
+    setenv("CF_T_TOKEN", "from-env", 1);
+    CHECK(cfg_secret("CF_T_TOKEN", out, sizeof out, err, sizeof err) == 1, "both set");
+    CHECK_STREQ(out, "from-env", "NAME wins over NAME_FILE");
+    unsetenv("CF_T_TOKEN");
+
+    /* exactly cap-1 bytes plus a newline fits; one more byte does not */
+    char big[80];
+    memset(big, 'S', sizeof big);
+    big[sizeof out - 1] = '\n';
+    write_file(path, big, sizeof out);
+    CHECK(cfg_secret("CF_T_TOKEN", out, sizeof out, err, sizeof err) == 1 &&
+              strlen(out) == sizeof out - 1,
+          "cap-1 bytes plus newline: %s", err);
+    big[sizeof out - 1] = 'S';
+    write_file(path, big, sizeof out);
+    err[0] = '\0';
+    CHECK(cfg_secret("CF_T_TOKEN", out, sizeof out, err, sizeof err) == -1, "over cap");
+    CHECK(strstr(err, "CF_T_TOKEN") && strstr(err, path) && strstr(err, "larger than"),
+          "over-cap error names the variable and the file: [%s]", err);
+    CHECK(strstr(err, "SSSS") == NULL, "over-cap error holds no secret: [%s]", err);
+    CHECK(out[0] == '\0', "out is empty after an error");
+
+    /* a long secret in a file, too big: the message never carries it */
+    char longsecret[200];
+    for (size_t i = 0; i < sizeof longsecret - 1; i++)
+        longsecret[i] = secret[i % strlen(secret)];
+    longsecret[sizeof longsecret - 1] = '\0';
+    write_file(path, longsecret, strlen(longsecret));
+    CHECK(cfg_secret("CF_T_TOKEN", out, sizeof out, err, sizeof err) == -1, "long file secret");
+    CHECK(strstr(err, "hunter2") == NULL && strstr(err, "Sup3r") == NULL,
+          "error holds no part of the secret: [%s]", err);
+
+    /* the same from the environment */
+    setenv("CF_T_TOKEN", longsecret, 1);
+    CHECK(cfg_secret("CF_T_TOKEN", out, sizeof out, err, sizeof err) == -1, "long env secret");
+    CHECK(strstr(err, "CF_T_TOKEN") && strstr(err, "hunter2") == NULL &&
+              strstr(err, "Sup3r") == NULL,
+          "env over-cap error: [%s]", err);
+    unsetenv("CF_T_TOKEN");
+
+    /* missing file: names variable and path, not the secret held elsewhere */
+    char missing[512];
+    rcode = snprintf(missing, sizeof missing, "%s/no-such-file", tmpdir);
+    CHECK(rcode > 0 && (size_t)rcode < sizeof missing, "path fits");
+    setenv("CF_T_PASSWORD_FILE", missing, 1);
+    setenv("CF_T_OTHER_SECRET", secret, 1);
+    err[0] = '\0';
+    CHECK(cfg_secret("CF_T_PASSWORD", out, sizeof out, err, sizeof err) == -1, "missing file");
+    CHECK(strstr(err, "CF_T_PASSWORD_FILE") && strstr(err, missing) &&
+              strstr(err, "No such file"),
+          "missing-file error: [%s]", err);
+    CHECK(strstr(err, secret) == NULL, "missing-file error holds no secret");
+
+    /* empty file, a directory, a NUL inside */
+    write_file(path, "\n", 1);
+    CHECK(cfg_secret("CF_T_TOKEN", out, sizeof out, err, sizeof err) == -1 &&
+              strstr(err, "empty"),
+          "empty file: [%s]", err);
+    setenv("CF_T_TOKEN_FILE", tmpdir, 1);
+    CHECK(cfg_secret("CF_T_TOKEN", out, sizeof out, err, sizeof err) == -1 &&
+              strstr(err, "directory"),
+          "directory: [%s]", err);
+    setenv("CF_T_TOKEN_FILE", path, 1);
+    write_file(path, "ab\0cd", 5);
+    CHECK(cfg_secret("CF_T_TOKEN", out, sizeof out, err, sizeof err) == -1 &&
+              strstr(err, "NUL"),
+          "NUL byte: [%s]", err);
+    unsetenv("CF_T_TOKEN_FILE");
+
+    /* cfg_read_file */
+    write_file(path, "line\n", 5);
+    char *s = cfg_read_file(path, 100, 0, err, sizeof err);
+    CHECK(s && strcmp(s, "line\n") == 0, "cfg_read_file without chomp");
+    free(s);
+    s = cfg_read_file(path, 100, 1, err, sizeof err);
+    CHECK(s && strcmp(s, "line") == 0, "cfg_read_file with chomp");
+    free(s);
+    s = cfg_read_file(path, 4, 0, err, sizeof err);
+    CHECK(s == NULL && strstr(err, path) && strstr(err, "larger than 4 bytes"),
+          "cfg_read_file over max: [%s]", err);
+    free(s);
+    s = cfg_read_file(path, 5, 0, err, sizeof err);
+    CHECK(s && strlen(s) == 5, "cfg_read_file at exactly max");
+    free(s);
+    write_file(path, "", 0);
+    s = cfg_read_file(path, 5, 1, err, sizeof err);
+    CHECK(s && s[0] == '\0', "cfg_read_file of an empty file");
+    free(s);
+    s = cfg_read_file(missing, 5, 1, err, sizeof err);
+    CHECK(s == NULL && strncmp(err, missing, strlen(missing)) == 0, "missing: [%s]", err);
+
+    /* cfg_wipe */
+    char w[16] = "password";
+    cfg_wipe(w, sizeof w);
+    int zero = 1;
+    for (size_t i = 0; i < sizeof w; i++)
+        zero &= w[i] == 0;
+    CHECK(zero, "cfg_wipe zeroes the buffer");
+    cfg_wipe(NULL, 10);
+    unlink(path);
+}
+
+/* ---- buf ------------------------------------------------------------------------------ */
+
+static void test_buf(void)
+{
+    buf b;
+    buf_init(&b, 8);
+    CHECK(b.p == NULL && b.len == 0, "buf_init allocates nothing");
+    CHECK(buf_adds(&b, "1234") == 0 && b.len == 4, "buf_adds");
+    CHECK(buf_add(&b, "5678", 4) == 0 && b.len == 8, "up to max");
+    CHECK_STREQ(b.p, "12345678", "contents");
+    CHECK(buf_addc(&b, 'x') == -1 && b.len == 8, "buf_addc over max");
+    CHECK(buf_add(&b, "x", 1) == -1 && strcmp(b.p, "12345678") == 0, "buf_add over max");
+    CHECK(buf_printf(&b, "%d", 1) == -1 && b.len == 8, "buf_printf over max");
+    CHECK(buf_add(&b, "", 0) == 0, "empty add at max");
+    buf_reset(&b);
+    CHECK(b.len == 0 && b.p && b.p[0] == '\0', "buf_reset");
+    CHECK(buf_printf(&b, "%s-%d", "ab", 12) == 0, "buf_printf");
+    CHECK_STREQ(b.p, "ab-12", "buf_printf contents");
+    CHECK(buf_printf(&b, "%s", "abcd") == -1 && strcmp(b.p, "ab-12") == 0,
+          "buf_printf over max leaves the buffer");
+    CHECK(buf_reserve(&b, SIZE_MAX) == -1, "buf_reserve(SIZE_MAX)");
+    char *s = buf_steal(&b);
+    CHECK(s && strcmp(s, "ab-12") == 0 && b.p == NULL && b.len == 0, "buf_steal");
+    free(s);
+    s = buf_steal(&b);
+    CHECK(s && s[0] == '\0', "buf_steal of an empty buffer gives \"\"");
+    free(s);
+
+    /* a long printf through the slow path */
+    buf_init(&b, 1000);
+    char longs[600];
+    memset(longs, 'a', sizeof longs - 1);
+    longs[sizeof longs - 1] = '\0';
+    CHECK(buf_printf(&b, "<%s>", longs) == 0 && b.len == 601 && b.p[600] == '>',
+          "buf_printf over the small stack buffer");
+    CHECK(buf_printf(&b, "%s", longs) == -1 && b.len == 601, "second one over max");
+    buf_free(&b);
+    buf_free(&b);
+    buf_free(NULL);
+}
+
+/* ---- jsonu ---------------------------------------------------------------------------- */
+
+static void test_jsonu(void)
+{
+    char err[512];
+    static const struct {
+        const char *text;
+        const char *want; /* substring of the error */
+    } bad[] = {
+        { "{\n  \"a\": 1,\n  \"b\": }", "api: line 3, column 8" },
+        { "[1, 2,\n", "api: line 2, column" },
+        { "", "api: line 1, column 0" },
+        { "{\"a\":1} x", "api: line 1, column" },
+        { "nul", "api: line 1, column" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        json_t *j = jsonu_parse(bad[i].text, strlen(bad[i].text), "api", err, sizeof err);
+        CHECK(j == NULL, "jsonu_parse case %zu should fail", i);
+        json_decref(j);
+        CHECK(strstr(err, bad[i].want) != NULL, "jsonu_parse error [%s] lacks [%s]", err,
+              bad[i].want);
+    }
+    /* text[len] is all that is read */
+    json_t *j = jsonu_parse("{\"a\":[1,2]}garbage", 11, "api", err, sizeof err);
+    CHECK(j != NULL, "jsonu_parse honours len: %s", err);
+
+    int a0 = 0, a1 = 0;
+    const char *str = NULL;
+    CHECK(jsonu_unpack(j, "api", err, sizeof err, "{s:[ii]}", "a", &a0, &a1) == 0 && a0 == 1 &&
+              a1 == 2,
+          "jsonu_unpack: %s", err);
+    err[0] = '\0';
+    CHECK(jsonu_unpack(j, "users", err, sizeof err, "{s:s}", "a", &str) == -1, "wrong type");
+    CHECK(strncmp(err, "users: line ", 12) == 0 && strstr(err, ", column ") &&
+              strstr(err, "string"),
+          "unpack error: [%s]", err);
+    err[0] = '\0';
+    CHECK(jsonu_unpack(j, "users", err, sizeof err, "{s:i}", "missing", &a0) == -1 &&
+              strstr(err, "missing"),
+          "missing key named: [%s]", err);
+    CHECK(jsonu_unpack(NULL, "users", err, sizeof err, "{s:i}", "a", &a0) == -1 &&
+              strstr(err, "users"),
+          "NULL root: [%s]", err);
+    json_decref(j);
+
+    /* jsonu_strcpy */
+    char out[8];
+    json_t *v = json_string("abc");
+    CHECK(jsonu_strcpy(v, out, sizeof out) == 0 && strcmp(out, "abc") == 0, "strcpy string");
+    json_decref(v);
+    v = json_string("abcdefgh");
+    CHECK(jsonu_strcpy(v, out, sizeof out) == -1 && out[0] == '\0', "strcpy too long");
+    json_decref(v);
+    v = json_string("abcdefg");
+    CHECK(jsonu_strcpy(v, out, sizeof out) == 0 && strcmp(out, "abcdefg") == 0, "cap-1 fits");
+    json_decref(v);
+    v = json_integer(-123456);
+    CHECK(jsonu_strcpy(v, out, sizeof out) == 0 && strcmp(out, "-123456") == 0,
+          "strcpy integer");
+    json_decref(v);
+    v = json_integer(123456789);
+    CHECK(jsonu_strcpy(v, out, sizeof out) == -1, "strcpy integer too long");
+    json_decref(v);
+    v = json_real(1.5);
+    CHECK(jsonu_strcpy(v, out, sizeof out) == -1, "strcpy real");
+    json_decref(v);
+    CHECK(jsonu_strcpy(NULL, out, sizeof out) == 0 && out[0] == '\0', "strcpy missing");
+    v = json_stringn("a\0b", 3);
+    CHECK(jsonu_strcpy(v, out, sizeof out) == -1, "strcpy embedded NUL");
+    json_decref(v);
+
+    /* jsonu_int64 */
+    static const struct {
+        const char *json;
+        int rc;
+        long long want;
+    } ints[] = {
+        { "42", 0, 42 },
+        { "-9223372036854775808", 0, INT64_MIN },
+        { "9223372036854775807", 0, INT64_MAX },
+        { "1e3", 0, 1000 },
+        { "3.0", 0, 3 },
+        { "1.5", -1, 0 },
+        { "1e300", -1, 0 },
+        { "\"123\"", 0, 123 },
+        { "\"-5\"", 0, -5 },
+        { "\"9223372036854775808\"", -1, 0 },
+        { "\"12a\"", -1, 0 },
+        { "\"\"", -1, 0 },
+        { "\" 1\"", -1, 0 },
+        { "\"1.5\"", -1, 0 },
+        { "true", -1, 0 },
+        { "null", -1, 0 },
+    };
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        json_t *x = json_loads(ints[i].json, JSON_DECODE_ANY, NULL);
+        long long got = 0;
+        int rc = jsonu_int64(x, &got);
+        CHECK(rc == ints[i].rc, "jsonu_int64(%s) rc %d", ints[i].json, rc);
+        if (rc == 0)
+            CHECK(got == ints[i].want, "jsonu_int64(%s) = %lld", ints[i].json, got);
+        json_decref(x);
+    }
+
+    /* jsonu_double, Prometheus' string values included */
+    static const struct {
+        const char *json;
+        int rc;
+        double want; /* NaN: want isnan */
+    } dbl[] = {
+        { "1.5", 0, 1.5 },
+        { "2", 0, 2.0 },
+        { "-0.25", 0, -0.25 },
+        { "\"1.5\"", 0, 1.5 },
+        { "\"1e3\"", 0, 1000.0 },
+        { "\"-2\"", 0, -2.0 },
+        { "\"+Inf\"", 0, INFINITY },
+        { "\"-Inf\"", 0, -INFINITY },
+        { "\"NaN\"", 0, NAN },
+        { "\"0.000001\"", 0, 0.000001 },
+        { "\"1e999\"", -1, 0 },
+        { "\"\"", -1, 0 },
+        { "\"abc\"", -1, 0 },
+        { "\" 1\"", -1, 0 },
+        { "\"1 \"", -1, 0 },
+        { "\"1.5x\"", -1, 0 },
+        { "true", -1, 0 },
+        { "[1]", -1, 0 },
+    };
+    for (size_t i = 0; i < sizeof dbl / sizeof dbl[0]; i++) {
+        json_t *x = json_loads(dbl[i].json, JSON_DECODE_ANY, NULL);
+        double got = 0;
+        int rc = jsonu_double(x, &got);
+        CHECK(rc == dbl[i].rc, "jsonu_double(%s) rc %d", dbl[i].json, rc);
+        if (rc == 0 && isnan(dbl[i].want))
+            CHECK(isnan(got), "jsonu_double(%s) = %g", dbl[i].json, got);
+        else if (rc == 0)
+            CHECK(got == dbl[i].want, "jsonu_double(%s) = %g", dbl[i].json, got);
+        json_decref(x);
+    }
+    double d;
+    long long ll;
+    CHECK(jsonu_double(NULL, &d) == -1 && jsonu_int64(NULL, &ll) == -1, "NULL values");
+}
+
+/* ---- cli ------------------------------------------------------------------------------ */
+
+static void test_cli(void)
+{
+    char err[256];
+    cli_common c;
+    memset(&c, 0, sizeof c);
+    CHECK(cli_common_opt(&c, CLI_OPT_HELP, NULL, err, sizeof err) == 1 && c.help, "--help");
+    CHECK(cli_common_opt(&c, CLI_OPT_VERSION, NULL, err, sizeof err) == 1 && c.version,
+          "--version");
+    CHECK(cli_common_opt(&c, CLI_OPT_DRY_RUN, NULL, err, sizeof err) == 1 && c.dry_run,
+          "--dry-run");
+    CHECK(cli_common_opt(&c, 'x', "y", err, sizeof err) == 0, "unknown option is 0");
+    CHECK(cli_common_opt(&c, CLI_OPT_STATE, "", err, sizeof err) == -1 && strstr(err, "--state"),
+          "--state '': [%s]", err);
+    CHECK(cli_common_opt(&c, CLI_OPT_STATE, "/tmp/s.db", err, sizeof err) == 1 &&
+              strcmp(c.state, "/tmp/s.db") == 0,
+          "--state");
+    CHECK(cli_common_opt(&c, CLI_OPT_ALIGN, "5m", err, sizeof err) == 1 && c.align_ns == 5 * MIN_,
+          "--align 5m");
+    CHECK(cli_common_opt(&c, CLI_OPT_ALIGN, "soon", err, sizeof err) == -1 &&
+              strstr(err, "--align") && strstr(err, "soon"),
+          "--align soon: [%s]", err);
+    CHECK(c.align_ns == 5 * MIN_, "a bad --align leaves the old value");
+
+    /* env fills what no flag gave */
+    unsetenv("CRONFLUX_STATE");
+    unsetenv("CRONFLUX_ALIGN");
+    memset(&c, 0, sizeof c);
+    CHECK(cli_common_env(&c, err, sizeof err) == 0, "env: %s", err);
+    CHECK_STREQ(c.state, "./cronflux.db", "default state");
+    CHECK(c.align_ns == 0, "no align by default");
+
+    setenv("CRONFLUX_STATE", "/var/lib/cronflux/cronflux.db", 1);
+    setenv("CRONFLUX_ALIGN", "1h", 1);
+    memset(&c, 0, sizeof c);
+    CHECK(cli_common_env(&c, err, sizeof err) == 0, "env: %s", err);
+    CHECK_STREQ(c.state, "/var/lib/cronflux/cronflux.db", "CRONFLUX_STATE");
+    CHECK(c.align_ns == HOUR, "CRONFLUX_ALIGN=1h");
+
+    /* flags win: a getopt_long loop like a main's */
+    static const struct option longopts[] = { { "users", required_argument, NULL, 'u' },
+                                              CLI_COMMON_LONGOPTS,
+                                              { NULL, 0, NULL, 0 } };
+    char *argv[] = { "prog", "--dry-run", "--state", "/tmp/x.db", "--align=10m",
+                     "--users", "a,b", "rest", NULL };
+    int argc = 8;
+    memset(&c, 0, sizeof c);
+    const char *users = NULL;
+    int opt, bad = 0;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "u:", longopts, NULL)) != -1) {
+        if (opt == 'u') {
+            users = optarg;
+            continue;
+        }
+        if (cli_common_opt(&c, opt, optarg, err, sizeof err) != 1)
+            bad++;
+    }
+    CHECK(bad == 0, "getopt loop: %s", err);
+    CHECK(cli_common_env(&c, err, sizeof err) == 0, "env after flags: %s", err);
+    CHECK(c.dry_run && !c.help, "flags parsed");
+    CHECK_STREQ(c.state, "/tmp/x.db", "--state wins over CRONFLUX_STATE");
+    CHECK(c.align_ns == 10 * MIN_, "--align wins over CRONFLUX_ALIGN");
+    CHECK_STREQ(users, "a,b", "own option");
+    CHECK(optind == 7 && strcmp(argv[optind], "rest") == 0, "operands left");
+
+    setenv("CRONFLUX_ALIGN", "every hour", 1);
+    memset(&c, 0, sizeof c);
+    CHECK(cli_common_env(&c, err, sizeof err) == -1 && strstr(err, "CRONFLUX_ALIGN"),
+          "bad CRONFLUX_ALIGN: [%s]", err);
+    setenv("CRONFLUX_ALIGN", "", 1);
+    memset(&c, 0, sizeof c);
+    CHECK(cli_common_env(&c, err, sizeof err) == 0 && c.align_ns == 0, "empty CRONFLUX_ALIGN");
+    unsetenv("CRONFLUX_STATE");
+    unsetenv("CRONFLUX_ALIGN");
+}
+
+/* ---- log ------------------------------------------------------------------------------ */
+
+/* Run fn with stderr going to a file; return what it wrote (malloc'd). */
+static char *capture_stderr(void (*fn)(void))
+{
+    char path[512];
+    int n = snprintf(path, sizeof path, "%s/stderr", tmpdir);
+    if (n < 0 || (size_t)n >= sizeof path)
+        return NULL;
+    fflush(stderr);
+    int saved = dup(2);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (saved < 0 || fd < 0)
+        return NULL;
+    dup2(fd, 2);
+    close(fd);
+    fn();
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char err[256];
+    char *s = cfg_read_file(path, 1 << 20, 0, err, sizeof err);
+    unlink(path);
+    return s;
+}
+
+static void log_text_cases(void)
+{
+    log_error("cannot reach %s", "http://influx:8086/write");
+    log_warn("two\nlines");
+    log_info("plain");
+    log_debug("hidden unless DEBUG");
+}
+
+static const char *const nasty = "quote \" backslash \\ newline \n tab \t bell \x07 caf\xc3\xa9";
+
+static void log_json_cases(void)
+{
+    log_error("%s", nasty);
+    log_debug("shown");
+}
+
+static void test_log(void)
+{
+    unsetenv("CRONFLUX_LOG");
+    unsetenv("DEBUG");
+    log_init("test-job");
+    CHECK_STREQ(log_job(), "test-job", "log_job");
+    CHECK(!log_debug_enabled(), "debug off by default");
+    char *s = capture_stderr(log_text_cases);
+    CHECK_STREQ(s, "test-job: error: cannot reach http://influx:8086/write\n"
+                   "test-job: warn: two lines\n"
+                   "test-job: info: plain\n",
+                "text log");
+    free(s);
+
+    setenv("DEBUG", "1", 1);
+    setenv("CRONFLUX_LOG", "json", 1);
+    log_init("json-job");
+    CHECK(log_debug_enabled(), "DEBUG=1");
+    s = capture_stderr(log_json_cases);
+    CHECK(s != NULL, "json log captured");
+    if (s) {
+        /* two lines, each a JSON object with the message intact */
+        char *nl = strchr(s, '\n');
+        CHECK(nl != NULL, "json line ends in a newline");
+        json_error_t je;
+        json_t *o = nl ? json_loadb(s, (size_t)(nl - s), 0, &je) : NULL;
+        CHECK(o != NULL, "json log line parses: %s: [%s]", o ? "" : je.text, s);
+        const char *ts = NULL, *job = NULL, *level = NULL, *msg = NULL;
+        CHECK(o && json_unpack(o, "{s:s,s:s,s:s,s:s}", "ts", &ts, "job", &job, "level", &level,
+                               "msg", &msg) == 0,
+              "json log keys");
+        if (ts && job && level && msg) {
+            CHECK(strlen(ts) == 24 && ts[10] == 'T' && ts[23] == 'Z', "ts [%s]", ts);
+            CHECK_STREQ(job, "json-job", "json job");
+            CHECK_STREQ(level, "error", "json level");
+            CHECK_STREQ(msg, nasty, "json msg round trip");
+        }
+        json_decref(o);
+        CHECK(nl && strstr(nl + 1, "\"level\":\"debug\"") && strstr(nl + 1, "\"msg\":\"shown\""),
+              "debug line: [%s]", nl ? nl + 1 : "");
+        free(s);
+    }
+    unsetenv("DEBUG");
+    unsetenv("CRONFLUX_LOG");
+    log_init("test-job");
+}
+
+int main(void)
+{
+    int n = snprintf(tmpdir, sizeof tmpdir, "%s/cf-rt-XXXXXX",
+                     getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (n < 0 || (size_t)n >= sizeof tmpdir || !mkdtemp(tmpdir)) {
+        fprintf(stderr, "mkdtemp failed\n");
+        return 2;
+    }
+    test_times();
+    test_durations();
+    test_align_format();
+    test_cfg();
+    test_buf();
+    test_jsonu();
+    test_cli();
+    test_log();
+    rmdir(tmpdir);
+    return th_summary("test_runtime");
+}
