@@ -46,7 +46,7 @@ BINS := $(foreach d,$(JOB_DIRS),$(BINDIR)/$(name_$(notdir $(d))))
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all test unit-test asan-test integration-test lint bench demo install clean valgrind
+.PHONY: all deps test unit-test asan-test integration-test lint bench demo install clean valgrind
 .DEFAULT_GOAL := all
 
 all: $(BINS) $(UNIT_BINS) $(BENCH_BINS)
@@ -98,16 +98,27 @@ lint:
 integration-test: $(BINS)
 	tests/integration/run.sh
 
-test: all unit-test asan-test lint integration-test
+deps:
+	@tests/deps.sh
+
+test: deps
+	$(MAKE) all
+	$(MAKE) unit-test
+	$(MAKE) asan-test
+	$(MAKE) valgrind
+	$(MAKE) lint
+	$(MAKE) integration-test
 
 valgrind: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do \
 	  valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=9 $$t >/dev/null || fail=1; done; exit $$fail
 
-bench: all
+bench: deps
+	$(MAKE) all
 	bench/run.sh
 
-demo: all
+demo: deps
+	$(MAKE) all
 	tests/demo.sh
 
 install: $(BINS)
