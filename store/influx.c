@@ -300,7 +300,7 @@ const char *influx_cfg_describe(const influx_cfg *cfg, char *out, size_t cap)
     if (!out || cap == 0)
         return "";
     if (!cfg->url[0]) {
-        snprintf(out, cap, "not configured");
+        seterr(out, cap, "not configured");
         return out;
     }
     char u[sizeof cfg->url];

@@ -1,0 +1,891 @@
+/* cronflux: the store tool (DESIGN.md "Binaries").
+ *
+ *   cronflux push [--format lp|json] [--precision ns|us|ms|s] [--dry-run] [--no-flush]
+ *   cronflux flush
+ *   cronflux status [--json]
+ *   cronflux replay --from T --to T
+ *   cronflux export [--from T] [--to T]
+ *
+ * push streams stdin a line at a time (a line is capped at CF_LINE_MAX bytes), so memory
+ * stays flat however many lines come in: the sink commits a batch every few thousand.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "../../store/influx.h"
+#include "../../store/lp.h"
+#include "../../store/sink.h"
+#include "../../store/spool.h"
+#include "../runtime/buf.h"
+#include "../runtime/cli.h"
+#include "../runtime/http.h"
+#include "../runtime/jsonu.h"
+#include "../runtime/log.h"
+#include "../runtime/tparse.h"
+
+#define CF_JOB "cronflux"
+#define CF_LINE_MAX ((size_t)1 << 20)   /* longest input line */
+#define CF_BAD_SHOWN 20                  /* bad lines reported one by one */
+
+enum { EX_OK = 0, EX_USAGE_ = 64, EX_DATAERR_ = 65, EX_CANTCREAT_ = 73, EX_IOERR_ = 74,
+       EX_TEMPFAIL_ = 75, EX_CONFIG_ = 78 };
+
+static const char USAGE[] =
+    "Usage: cronflux [OPTIONS] COMMAND [COMMAND OPTIONS]\n"
+    "\n"
+    "The store tool: points into the local sqlite store (the spool), and from it to\n"
+    "InfluxDB. Options may come before or after the command.\n"
+    "\n"
+    "Commands:\n"
+    "  push      read points from stdin, one a line, commit them to the spool, then send\n"
+    "            what the spool holds when InfluxDB is configured\n"
+    "              --format lp|json       input format (default lp)\n"
+    "              --precision ns|us|ms|s unit of line-protocol timestamps (default ns)\n"
+    "              --no-flush             commit to the spool only; do not contact InfluxDB\n"
+    "              --dry-run              print the line protocol (ns) that would be stored\n"
+    "                                     to stdout; touch no file and no server\n"
+    "  flush     send every pending batch (of any job) to InfluxDB\n"
+    "  status    pending batches and points, the oldest pending, claimed batches, sent\n"
+    "            batches kept for replay, dead letters, where InfluxDB is, and the last\n"
+    "            run of each job\n"
+    "              --json                 one JSON object instead of text\n"
+    "  replay    --from T --to T: put stored batches whose points fall in the range back\n"
+    "            to pending and send them (refills a new or wiped InfluxDB)\n"
+    "  export    [--from T] [--to T]: print the stored lines (line protocol, ns) whose\n"
+    "            timestamp is in the range (default: all) to stdout\n"
+    "\n"
+    "Options:\n"
+    CLI_COMMON_HELP
+    "\n"
+    "push input, one point a line:\n"
+    "  --format lp    InfluxDB line protocol; blank lines and '#' comments are skipped\n"
+    "  --format json  {\"measurement\":\"m\",\"tags\":{\"k\":\"v\"},\n"
+    "                  \"fields\":{\"f\":1.5,\"n\":3,\"s\":\"text\",\"b\":true},\"time\":1700000000000000000}\n"
+    "                 a JSON integer is an integer field, a real a float, a string a string,\n"
+    "                 true/false a boolean; tags are strings; \"time\" is in nanoseconds\n"
+    "  A point without a timestamp gets the run's time (now, truncated to --align).\n"
+    "  A bad line is reported as \"line N: reason\" (the first 20, then a count); the good\n"
+    "  lines still go in and the exit code is 65. Lines longer than 1 MiB are bad lines.\n"
+    "\n"
+    "Times T: RFC 3339 (2026-11-01T00:00:00Z), Unix seconds (1700000000), or relative\n"
+    "(-7d, -36h, -90m, now).\n"
+    "\n"
+    "Environment:\n"
+    "  InfluxDB 1.x   INFLUXDB_URL (or INFLUXDB_HOST + INFLUXDB_PORT, default 8086),\n"
+    "                 INFLUXDB_DATABASE, INFLUXDB_USERNAME, INFLUXDB_PASSWORD[_FILE],\n"
+    "                 INFLUXDB_RETENTION_POLICY (a missing database is created when the\n"
+    "                 user may)\n"
+    "  InfluxDB 2.x   INFLUXDB_URL, INFLUXDB_TOKEN[_FILE], INFLUXDB_ORG, INFLUXDB_BUCKET\n"
+    "  INFLUXDB_CA_FILE         PEM bundle of a private CA for https\n"
+    "  no INFLUXDB_URL/HOST     the embedded default: points stay in the sqlite store;\n"
+    "                           'cronflux flush' sends them once InfluxDB is configured\n"
+    "  CRONFLUX_STATE           state file (default ./cronflux.db)\n"
+    "  CRONFLUX_BATCH           lines per batch (default 5000)\n"
+    "  CRONFLUX_RETAIN          how long sent batches are kept for replay (default 7d;\n"
+    "                           0: not kept)\n"
+    "  CRONFLUX_GZIP            gzip request bodies: 1 (default), 0, or a level 1-9\n"
+    "  CRONFLUX_RETRIES         retries of a failed write (default 3)\n"
+    "  CRONFLUX_MAX_WAIT        longest Retry-After honoured, seconds (default 60)\n"
+    "  CRONFLUX_INFLUX_TIMEOUT  seconds for one write request (default 30)\n"
+    "  CRONFLUX_ALIGN           as --align\n"
+    "  CRONFLUX_LOG             text (default) or json; DEBUG=1 request detail\n"
+    "\n"
+    "Exit codes: 0 done; 64 usage; 65 some input lines were bad (the good ones went in);\n"
+    "73 the state file cannot be created or opened; 74 writing stdout failed;\n"
+    "75 InfluxDB unreachable or busy: the points are safe in the spool and go with the\n"
+    "next run; 77 InfluxDB refused the credentials; 78 configuration missing or wrong.\n";
+
+enum { OPT_FORMAT = 1, OPT_PRECISION, OPT_NO_FLUSH, OPT_JSON, OPT_FROM, OPT_TO };
+
+typedef struct opts {
+    cli_common common;
+    const char *format;      /* "lp" / "json" */
+    const char *precision;   /* NULL: ns */
+    bool no_flush, json;
+    const char *from, *to;
+    const char *cmd;
+} opts;
+
+/* ---------------------------------------------------------------- helpers */
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        err[0] = '\0';
+}
+
+/* Reads stdin a line at a time; a line longer than CF_LINE_MAX is read past and flagged. */
+typedef struct line_reader {
+    FILE *f;
+    char blk[1 << 16];
+    size_t pos, end;
+    bool eof;
+    buf line;
+} line_reader;
+
+/* 1: a line in lr->line (without its '\n'; *too_long if it was cut); 0: end; -1: error. */
+static int lr_next(line_reader *lr, bool *too_long)
+{
+    buf_reset(&lr->line);
+    *too_long = false;
+    bool any = false;
+    for (;;) {
+        if (lr->pos == lr->end) {
+            if (lr->eof)
+                return any ? 1 : 0;
+            size_t n = fread(lr->blk, 1, sizeof lr->blk, lr->f);
+            if (n == 0) {
+                if (ferror(lr->f))
+                    return -1;
+                lr->eof = true;
+                return any ? 1 : 0;
+            }
+            lr->pos = 0;
+            lr->end = n;
+        }
+        any = true;
+        const char *start = lr->blk + lr->pos;
+        size_t avail = lr->end - lr->pos;
+        const char *nl = memchr(start, '\n', avail);
+        size_t take = nl ? (size_t)(nl - start) : avail;
+        if (!*too_long && take > 0 && buf_add(&lr->line, start, take) != 0)
+            *too_long = true;
+        lr->pos += take + (nl ? 1 : 0);
+        if (nl)
+            return 1;
+    }
+}
+
+static int parse_range(const opts *o, bool need_both, int64_t *from, int64_t *to, char *err,
+                       size_t errlen)
+{
+    int64_t now = tparse_now_ns();
+    char why[256];
+    *from = INT64_MIN;
+    *to = INT64_MAX;
+    if (need_both && (!o->from || !o->to)) {
+        seterr(err, errlen, "%s needs --from T and --to T", o->cmd);
+        return -1;
+    }
+    if (o->from && tparse_time(o->from, now, from, why, sizeof why) != 0) {
+        seterr(err, errlen, "--from: %s", why);
+        return -1;
+    }
+    if (o->to && tparse_time(o->to, now, to, why, sizeof why) != 0) {
+        seterr(err, errlen, "--to: %s", why);
+        return -1;
+    }
+    if (*from > *to) {
+        seterr(err, errlen, "--from is after --to");
+        return -1;
+    }
+    return 0;
+}
+
+static bool file_exists(const char *path)
+{
+    return access(path, F_OK) == 0;
+}
+
+/* ---------------------------------------------------------------- push */
+
+typedef struct json_scratch {
+    json_t *root;
+    lp_tag *tags;
+    size_t tags_cap;
+    lp_field *fields;
+    size_t fields_cap;
+} json_scratch;
+
+static void json_scratch_free(json_scratch *js)
+{
+    json_decref(js->root);
+    free(js->tags);
+    free(js->fields);
+    memset(js, 0, sizeof *js);
+}
+
+static int grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap : 8;
+    while (ncap < need)
+        ncap *= 2;
+    void *p = realloc(*arr, ncap * elem);
+    if (!p)
+        return -1;
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
+/* One JSON point (DESIGN.md): 1 a point in *pt (borrowing from js), 0 blank, -1 bad. */
+static int json_point(const char *line, size_t len, json_scratch *js, lp_point *pt, char *err,
+                      size_t errlen)
+{
+    size_t i = 0;
+    while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
+        i++;
+    if (i == len)
+        return 0;
+    json_decref(js->root);
+    js->root = NULL;
+    json_error_t je;
+    js->root = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
+    if (!js->root) {
+        seterr(err, errlen, "column %d: %s", je.column, je.text[0] ? je.text : "invalid JSON");
+        return -1;
+    }
+    const char *meas = NULL;
+    json_t *tags = NULL, *fields = NULL, *time = NULL;
+    char why[256];
+    if (jsonu_unpack(js->root, "point", why, sizeof why, "{s:s, s?o, s:o, s?o !}",
+                     "measurement", &meas, "tags", &tags, "fields", &fields, "time",
+                     &time) != 0) {
+        seterr(err, errlen, "%s", why);
+        return -1;
+    }
+    memset(pt, 0, sizeof *pt);
+    pt->measurement = meas;
+    if (tags && !json_is_null(tags)) {
+        if (!json_is_object(tags)) {
+            seterr(err, errlen, "\"tags\" must be an object of strings");
+            return -1;
+        }
+        if (grow((void **)&js->tags, &js->tags_cap, json_object_size(tags) + 1,
+                 sizeof *js->tags) != 0) {
+            seterr(err, errlen, "out of memory");
+            return -1;
+        }
+        const char *k;
+        json_t *v;
+        size_t n = 0;
+        json_object_foreach(tags, k, v) {
+            if (!json_is_string(v)) {
+                seterr(err, errlen, "tag \"%.100s\": the value must be a string", k);
+                return -1;
+            }
+            js->tags[n++] = (lp_tag){ k, json_string_value(v) };
+        }
+        pt->tags = js->tags;
+        pt->ntags = n;
+    }
+    if (!json_is_object(fields) || json_object_size(fields) == 0) {
+        seterr(err, errlen, "\"fields\" must be an object with at least one field");
+        return -1;
+    }
+    if (grow((void **)&js->fields, &js->fields_cap, json_object_size(fields),
+             sizeof *js->fields) != 0) {
+        seterr(err, errlen, "out of memory");
+        return -1;
+    }
+    const char *k;
+    json_t *v;
+    size_t n = 0;
+    json_object_foreach(fields, k, v) {
+        lp_field *f = &js->fields[n];
+        if (json_is_integer(v))
+            *f = lp_f_int(k, (int64_t)json_integer_value(v));
+        else if (json_is_real(v))
+            *f = lp_f_float(k, json_real_value(v));
+        else if (json_is_string(v))
+            *f = lp_f_str(k, json_string_value(v), json_string_length(v));
+        else if (json_is_boolean(v))
+            *f = lp_f_bool(k, json_is_true(v));
+        else {
+            seterr(err, errlen, "field \"%.100s\": %s cannot be stored (a number, string "
+                     "or boolean can)", k,
+                     json_is_null(v) ? "null" : json_is_array(v) ? "an array" : "an object");
+            return -1;
+        }
+        n++;
+    }
+    pt->fields = js->fields;
+    pt->nfields = n;
+    if (time && !json_is_null(time)) {
+        if (!json_is_integer(time)) {
+            seterr(err, errlen, "\"time\" must be an integer of nanoseconds since the epoch");
+            return -1;
+        }
+        pt->time_ns = (int64_t)json_integer_value(time);
+        pt->has_time = true;
+    }
+    return 1;
+}
+
+typedef struct bad_report {
+    uint64_t count;
+} bad_report;
+
+static void report_bad(bad_report *br, uint64_t lineno, const char *why)
+{
+    br->count++;
+    if (br->count <= CF_BAD_SHOWN)
+        log_error("line %" PRIu64 ": %s", lineno, why);
+}
+
+static int cmd_push(const opts *o)
+{
+    bool json = false;
+    if (!o->format || strcmp(o->format, "lp") == 0) {
+        json = false;
+    } else if (strcmp(o->format, "json") == 0) {
+        json = true;
+    } else {
+        log_error("--format: \"%s\" is not lp or json", o->format);
+        return EX_USAGE_;
+    }
+    lp_precision prec = LP_NS;
+    if (o->precision) {
+        if (lp_precision_parse(o->precision, &prec) != 0) {
+            log_error("--precision: \"%s\" is not ns, us, ms or s", o->precision);
+            return EX_USAGE_;
+        }
+        if (json)
+            log_warn("--precision applies to --format lp; JSON \"time\" is in nanoseconds");
+    }
+
+    char err[SINK_ERR_MAX];
+    int code = 0;
+    sink_opts so = { .job = CF_JOB, .state_path = o->common.state, .dry_run = o->common.dry_run,
+                     .no_send = o->no_flush };
+    sink *s = sink_open(&so, &code, err, sizeof err);
+    if (!s) {
+        log_error("%s", err);
+        return code ? code : EX_CONFIG_;
+    }
+    if (o->common.align_ns > 0)
+        sink_set_align(s, o->common.align_ns);
+    int64_t default_ns = sink_run_time_ns(s);
+
+    line_reader *lr = calloc(1, sizeof *lr);
+    if (!lr) {
+        log_error("out of memory");
+        sink_finish(s, 71, "out of memory", err, sizeof err);
+        return 71;
+    }
+    lr->f = stdin;
+    buf_init(&lr->line, CF_LINE_MAX);
+    lp_parsed pp;
+    lp_parsed_init(&pp);
+    json_scratch js;
+    memset(&js, 0, sizeof js);
+    bad_report br = { 0 };
+    uint64_t lineno = 0;
+    int job_rc = 0;
+    char why[512];
+    bool too_long;
+    int r;
+    while ((r = lr_next(lr, &too_long)) == 1) {
+        lineno++;
+        if (too_long) {
+            seterr(why, sizeof why, "longer than %zu bytes", CF_LINE_MAX);
+            report_bad(&br, lineno, why);
+            continue;
+        }
+        const char *line = lr->line.p ? lr->line.p : "";
+        size_t len = lr->line.len;
+        if (len > 0 && line[len - 1] == '\r')
+            len--;   /* CRLF input */
+        lp_point pt;
+        const lp_point *p = NULL;
+        int pr;
+        if (json) {
+            pr = json_point(line, len, &js, &pt, why, sizeof why);
+            p = &pt;
+        } else {
+            pr = lp_parse(line, len, prec, default_ns, &pp, why, sizeof why);
+            p = &pp.pt;
+        }
+        if (pr == 0)
+            continue;
+        if (pr < 0) {
+            report_bad(&br, lineno, why);
+            continue;
+        }
+        int ar = sink_add(s, p, why, sizeof why);
+        if (ar == 1) {
+            report_bad(&br, lineno, why);
+        } else if (ar < 0) {
+            log_error("line %" PRIu64 ": storing the point: %s", lineno, why);
+            job_rc = EX_TEMPFAIL_;
+            break;
+        }
+    }
+    if (r < 0) {
+        log_error("reading stdin after line %" PRIu64 ": %s", lineno, strerror(errno));
+        job_rc = EX_IOERR_;
+    }
+    json_scratch_free(&js);
+    lp_parsed_free(&pp);
+    buf_free(&lr->line);
+    free(lr);
+    if (o->common.dry_run && fflush(stdout) != 0) {
+        log_error("writing stdout: %s", strerror(errno));
+        if (!job_rc)
+            job_rc = EX_IOERR_;
+    }
+
+    if (br.count > CF_BAD_SHOWN)
+        log_error("... and %" PRIu64 " more bad lines", br.count - CF_BAD_SHOWN);
+    char msg[256];
+    if (br.count && !job_rc)
+        job_rc = EX_DATAERR_;
+    seterr(msg, sizeof msg, "push: %" PRIu64 " lines, %" PRIu64 " bad", lineno, br.count);
+
+    bool configured = sink_influx_configured(s);
+    bool dry = o->common.dry_run;
+    char state[1024];
+    seterr(state, sizeof state, "%s", o->common.state);
+    sink_stats st;
+    memset(&st, 0, sizeof st);
+    int rc = sink_finish_ex(s, job_rc, msg, &st, err, sizeof err);
+    if (err[0])
+        log_error("%s", err);
+    if (br.count)
+        log_error("%" PRIu64 " of %" PRIu64 " lines were bad; the %" PRId64
+                  " good points went in", br.count, lineno, st.points);
+    if (dry) {
+        log_info("dry run: %" PRId64 " points printed, nothing stored or sent", st.points);
+    } else if (rc == 0 || rc == EX_DATAERR_) {
+        if (o->no_flush || !configured)
+            log_info("%" PRId64 " points stored in %s%s", st.spooled, state,
+                     o->no_flush ? " (not sent: --no-flush)"
+                                 : "; InfluxDB not configured: they stay in the embedded "
+                                   "sqlite store");
+        else
+            log_info("%" PRId64 " points stored, %" PRId64 " sent to InfluxDB, %" PRId64
+                     " pending", st.spooled, st.sent, st.pending_points);
+    }
+    return rc;
+}
+
+/* ---------------------------------------------------------------- flush / replay */
+
+static int finish_send(sink *s, const char *what, const opts *o)
+{
+    char err[SINK_ERR_MAX];
+    bool configured = sink_influx_configured(s);
+    sink_stats st;
+    memset(&st, 0, sizeof st);
+    int rc = sink_finish_ex(s, 0, what, &st, err, sizeof err);
+    if (rc != 0) {
+        log_error("%s", err[0] ? err : "flush failed");
+        return rc;
+    }
+    if (err[0])
+        log_warn("%s", err);
+    if (!configured)
+        log_info("InfluxDB not configured: %" PRId64 " points stay in the embedded sqlite "
+                 "store (%s)", st.pending_points, o->common.state);
+    else
+        log_info("%s: %" PRId64 " points sent in %" PRId64 " batches, %" PRId64
+                 " dead letters, %" PRId64 " points pending", what, st.sent, st.batches_sent,
+                 st.dead_letters, st.pending_points);
+    return 0;
+}
+
+static int cmd_flush(const opts *o)
+{
+    char err[SINK_ERR_MAX];
+    if (o->common.dry_run) {
+        /* touch nothing: say what is pending */
+        if (!file_exists(o->common.state)) {
+            log_info("dry run: no state file %s; nothing to send", o->common.state);
+            return 0;
+        }
+        spool *sp = spool_open(o->common.state, 0, err, sizeof err);
+        if (!sp) {
+            log_error("%s", err);
+            return EX_CANTCREAT_;
+        }
+        spool_stats st;
+        memset(&st, 0, sizeof st);
+        int rc = 0;
+        if (spool_status(sp, &st, err, sizeof err) != 0) {
+            log_error("%s", err);
+            rc = EX_TEMPFAIL_;
+        } else {
+            log_info("dry run: %" PRId64 " batches (%" PRId64 " points) pending; nothing sent",
+                     st.pending_batches, st.pending_points);
+        }
+        spool_stats_free(&st);
+        spool_close(sp);
+        return rc;
+    }
+    int code = 0;
+    sink_opts so = { .job = CF_JOB, .state_path = o->common.state };
+    sink *s = sink_open(&so, &code, err, sizeof err);
+    if (!s) {
+        log_error("%s", err);
+        return code ? code : EX_CONFIG_;
+    }
+    return finish_send(s, "flush", o);
+}
+
+/* export and replay --dry-run: print stored lines in [from, to]. */
+typedef struct export_ctx {
+    int64_t from, to;
+    bool ranged;
+    uint64_t lines;
+    int werr;
+} export_ctx;
+
+static int export_batch(void *ctx, const char *body, size_t len)
+{
+    export_ctx *x = ctx;
+    size_t pos = 0;
+    while (pos < len) {
+        const char *nl = memchr(body + pos, '\n', len - pos);
+        size_t l = nl ? (size_t)(nl - (body + pos)) : len - pos;
+        int64_t t;
+        bool has = lp_line_time_ns(body + pos, l, &t) == 0;
+        bool keep = has ? (t >= x->from && t <= x->to) : !x->ranged;
+        if (keep && l > 0) {
+            if (fwrite(body + pos, 1, l, stdout) != l || fputc('\n', stdout) == EOF) {
+                x->werr = errno ? errno : EIO;
+                return -1;
+            }
+            x->lines++;
+        }
+        pos += l + 1;
+    }
+    return 0;
+}
+
+static int export_range(const opts *o, int64_t from, int64_t to, const char *what)
+{
+    export_ctx x = { .from = from, .to = to, .ranged = o->from || o->to };
+    if (!file_exists(o->common.state)) {
+        log_info("%s: no state file %s; nothing stored", what, o->common.state);
+        return 0;
+    }
+    char err[SPOOL_ERR_MAX];
+    int why = 0;
+    spool *sp = spool_open_ex(o->common.state, 0, &why, err, sizeof err);
+    if (!sp) {
+        log_error("%s", err);
+        return why == SPOOL_OPEN_BUSY ? EX_TEMPFAIL_ : why == SPOOL_OPEN_BADFILE ? EX_CONFIG_
+                                                                                 : EX_CANTCREAT_;
+    }
+    int rc = 0;
+    if (spool_foreach(sp, from, to, export_batch, &x, err, sizeof err) != 0) {
+        if (x.werr) {
+            log_error("%s: writing stdout: %s", what, strerror(x.werr));
+            rc = EX_IOERR_;
+        } else {
+            log_error("%s", err);
+            rc = EX_TEMPFAIL_;
+        }
+    }
+    spool_close(sp);
+    if (rc == 0 && fflush(stdout) != 0) {
+        log_error("%s: writing stdout: %s", what, strerror(errno));
+        rc = EX_IOERR_;
+    }
+    return rc;
+}
+
+static int cmd_export(const opts *o)
+{
+    int64_t from, to;
+    char err[256];
+    if (parse_range(o, false, &from, &to, err, sizeof err) != 0) {
+        log_error("export: %s", err);
+        return EX_USAGE_;
+    }
+    return export_range(o, from, to, "export");
+}
+
+static int cmd_replay(const opts *o)
+{
+    int64_t from, to;
+    char err[SINK_ERR_MAX];
+    if (parse_range(o, true, &from, &to, err, sizeof err) != 0) {
+        log_error("replay: %s", err);
+        return EX_USAGE_;
+    }
+    if (o->common.dry_run)
+        return export_range(o, from, to, "replay (dry run)");
+    int code = 0;
+    sink_opts so = { .job = CF_JOB, .state_path = o->common.state };
+    sink *s = sink_open(&so, &code, err, sizeof err);
+    if (!s) {
+        log_error("%s", err);
+        return code ? code : EX_CONFIG_;
+    }
+    if (!sink_influx_configured(s)) {
+        sink_finish(s, EX_CONFIG_, "replay: InfluxDB not configured", err, sizeof err);
+        log_error("replay sends to InfluxDB, which is not configured: set INFLUXDB_URL (or "
+                  "INFLUXDB_HOST) and INFLUXDB_DATABASE, or INFLUXDB_TOKEN, INFLUXDB_ORG and "
+                  "INFLUXDB_BUCKET");
+        return EX_CONFIG_;
+    }
+    int64_t n = spool_requeue(sink_spool(s), from, to, err, sizeof err);
+    if (n < 0) {
+        char e2[SINK_ERR_MAX];
+        sink_finish(s, EX_TEMPFAIL_, "replay: requeue failed", e2, sizeof e2);
+        log_error("%s", err);
+        return EX_TEMPFAIL_;
+    }
+    char f[32], t[32];
+    log_info("replay: %" PRId64 " sent batches from %s to %s put back to pending", n,
+             tparse_format(from, f, sizeof f), tparse_format(to, t, sizeof t));
+    return finish_send(s, "replay", o);
+}
+
+/* ---------------------------------------------------------------- status */
+
+static int cmd_status(const opts *o)
+{
+    char err[SPOOL_ERR_MAX];
+    influx_cfg icfg;
+    char ierr[INFLUX_ERR_MAX];
+    int ic = influx_cfg_from_env(&icfg, ierr, sizeof ierr);
+    char target[700];
+    influx_cfg_describe(&icfg, target, sizeof target);
+    influx_cfg_wipe(&icfg);
+
+    spool_stats st;
+    memset(&st, 0, sizeof st);
+    bool exists = file_exists(o->common.state);
+    int rc = 0;
+    if (exists) {
+        int why = 0;
+        spool *sp = spool_open_ex(o->common.state, 0, &why, err, sizeof err);
+        if (!sp) {
+            log_error("%s", err);
+            return why == SPOOL_OPEN_BUSY ? EX_TEMPFAIL_
+                                          : why == SPOOL_OPEN_BADFILE ? EX_CONFIG_ : EX_CANTCREAT_;
+        }
+        if (spool_status(sp, &st, err, sizeof err) != 0) {
+            log_error("%s", err);
+            spool_close(sp);
+            return EX_TEMPFAIL_;
+        }
+        spool_close(sp);
+    }
+
+    char oldest[40] = "";
+    if (st.pending_batches > 0 && st.oldest_pending_ns)
+        tparse_format(st.oldest_pending_ns, oldest, sizeof oldest);
+
+    if (o->json) {
+        json_t *root = json_object();
+        json_t *influx = json_object();
+        json_t *runs = json_array();
+        if (!root || !influx || !runs) {
+            json_decref(root);
+            json_decref(influx);
+            json_decref(runs);
+            spool_stats_free(&st);
+            log_error("out of memory");
+            return 71;
+        }
+        json_object_set_new(root, "state", json_string(o->common.state));
+        json_object_set_new(root, "state_exists", json_boolean(exists));
+        json_object_set_new(influx, "configured", json_boolean(ic == 1));
+        if (ic == 1)
+            json_object_set_new(influx, "target", json_string(target));
+        if (ic < 0)
+            json_object_set_new(influx, "error", json_string(ierr));
+        if (ic == 0)
+            json_object_set_new(influx, "note",
+                                json_string("InfluxDB not configured: points stay in the "
+                                            "embedded sqlite store"));
+        json_object_set_new(root, "influxdb", influx);
+        json_object_set_new(root, "pending_batches", json_integer(st.pending_batches));
+        json_object_set_new(root, "pending_points", json_integer(st.pending_points));
+        json_object_set_new(root, "oldest_pending", oldest[0] ? json_string(oldest) : json_null());
+        json_object_set_new(root, "claimed_batches", json_integer(st.claimed_batches));
+        json_object_set_new(root, "sent_batches", json_integer(st.sent_batches));
+        json_object_set_new(root, "sent_points", json_integer(st.sent_points));
+        json_object_set_new(root, "dead_letters", json_integer(st.dead_letters));
+        for (size_t i = 0; i < st.nruns; i++) {
+            const spool_last_run *r = &st.runs[i];
+            char s1[40], s2[40];
+            json_t *jr = json_pack("{s:s, s:s, s:o, s:i, s:s, s:I, s:s}", "job", r->job,
+                                   "started", tparse_format(r->started_ns, s1, sizeof s1),
+                                   "finished",
+                                   r->finished_ns ? json_string(tparse_format(r->finished_ns, s2,
+                                                                              sizeof s2))
+                                                  : json_null(),
+                                   "exit_code", r->exit_code, "status", r->status,
+                                   "points", (json_int_t)r->points, "message", r->message);
+            if (jr)
+                json_array_append_new(runs, jr);
+        }
+        json_object_set_new(root, "runs", runs);
+        char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        json_decref(root);
+        if (!text || printf("%s\n", text) < 0) {
+            free(text);
+            spool_stats_free(&st);
+            log_error("writing stdout failed");
+            return EX_IOERR_;
+        }
+        free(text);
+    } else {
+        printf("state: %s%s\n", o->common.state, exists ? "" : " (not created yet: nothing stored)");
+        if (ic == 1)
+            printf("influxdb: %s\n", target);
+        else if (ic == 0)
+            printf("influxdb: InfluxDB not configured: points stay in the embedded sqlite store "
+                   "(%s)\n", o->common.state);
+        else
+            printf("influxdb: configuration wrong: %s\n", ierr);
+        printf("pending: %" PRId64 " batches, %" PRId64 " points%s%s\n", st.pending_batches,
+               st.pending_points, oldest[0] ? ", oldest from " : "", oldest);
+        printf("claimed: %" PRId64 " batches\n", st.claimed_batches);
+        printf("sent (kept for replay): %" PRId64 " batches, %" PRId64 " points\n",
+               st.sent_batches, st.sent_points);
+        printf("dead letters: %" PRId64 "\n", st.dead_letters);
+        printf("last runs:%s\n", st.nruns ? "" : " none");
+        for (size_t i = 0; i < st.nruns; i++) {
+            const spool_last_run *r = &st.runs[i];
+            char s1[40];
+            printf("  %-16s %s  exit %-3d %-8s %8" PRId64 " points%s%s\n", r->job,
+                   tparse_format(r->started_ns, s1, sizeof s1), r->exit_code,
+                   r->status[0] ? r->status : (r->finished_ns ? "?" : "running"), r->points,
+                   r->message[0] ? "  " : "", r->message);
+        }
+        if (fflush(stdout) != 0) {
+            spool_stats_free(&st);
+            log_error("writing stdout: %s", strerror(errno));
+            return EX_IOERR_;
+        }
+    }
+    spool_stats_free(&st);
+    if (ic < 0) {
+        log_error("%s", ierr);
+        rc = EX_CONFIG_;
+    }
+    return rc;
+}
+
+/* ---------------------------------------------------------------- main */
+
+int main(int argc, char **argv)
+{
+    log_init(CF_JOB);
+    static const struct option longopts[] = {
+        { "format", required_argument, NULL, OPT_FORMAT },
+        { "precision", required_argument, NULL, OPT_PRECISION },
+        { "no-flush", no_argument, NULL, OPT_NO_FLUSH },
+        { "json", no_argument, NULL, OPT_JSON },
+        { "from", required_argument, NULL, OPT_FROM },
+        { "to", required_argument, NULL, OPT_TO },
+        CLI_COMMON_LONGOPTS,
+        { NULL, 0, NULL, 0 },
+    };
+    opts o;
+    memset(&o, 0, sizeof o);
+    char err[512];
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            o.common.help = true;
+            break;
+        case OPT_FORMAT: o.format = optarg; break;
+        case OPT_PRECISION: o.precision = optarg; break;
+        case OPT_NO_FLUSH: o.no_flush = true; break;
+        case OPT_JSON: o.json = true; break;
+        case OPT_FROM: o.from = optarg; break;
+        case OPT_TO: o.to = optarg; break;
+        case ':':
+            log_error("%s needs a value; try cronflux --help", argv[optind - 1]);
+            return EX_USAGE_;
+        case '?':
+            log_error("unknown option %s; try cronflux --help", argv[optind - 1]);
+            return EX_USAGE_;
+        default: {
+            int r = cli_common_opt(&o.common, c, optarg, err, sizeof err);
+            if (r <= 0) {
+                log_error("%s", r < 0 ? err : "unknown option; try cronflux --help");
+                return EX_USAGE_;
+            }
+        }
+        }
+    }
+    if (o.common.help) {
+        fputs(USAGE, stdout);
+        return fflush(stdout) == 0 ? 0 : EX_IOERR_;
+    }
+    if (o.common.version) {
+        printf("cronflux %s\n", CF_VERSION);
+        return fflush(stdout) == 0 ? 0 : EX_IOERR_;
+    }
+    if (optind >= argc) {
+        log_error("no command given (push, flush, status, replay, export); try cronflux --help");
+        return EX_USAGE_;
+    }
+    o.cmd = argv[optind];
+    if (optind + 1 < argc) {
+        log_error("%s: unexpected argument \"%s\"; try cronflux --help", o.cmd, argv[optind + 1]);
+        return EX_USAGE_;
+    }
+    if (cli_common_env(&o.common, err, sizeof err) != 0) {
+        log_error("%s", err);
+        return EX_CONFIG_;
+    }
+
+    bool is_push = strcmp(o.cmd, "push") == 0, is_status = strcmp(o.cmd, "status") == 0;
+    bool is_replay = strcmp(o.cmd, "replay") == 0, is_export = strcmp(o.cmd, "export") == 0;
+    bool is_flush = strcmp(o.cmd, "flush") == 0;
+    if (!is_push && !is_status && !is_replay && !is_export && !is_flush) {
+        log_error("unknown command \"%s\" (push, flush, status, replay, export); try "
+                  "cronflux --help", o.cmd);
+        return EX_USAGE_;
+    }
+    if (!is_push && (o.format || o.precision || o.no_flush)) {
+        log_error("--format, --precision and --no-flush belong to push; try cronflux --help");
+        return EX_USAGE_;
+    }
+    if (!is_status && o.json) {
+        log_error("--json belongs to status; try cronflux --help");
+        return EX_USAGE_;
+    }
+    if (!is_replay && !is_export && (o.from || o.to)) {
+        log_error("--from and --to belong to replay and export; try cronflux --help");
+        return EX_USAGE_;
+    }
+
+    if (is_status)
+        return cmd_status(&o);
+    if (is_export)
+        return cmd_export(&o);
+
+    if (http_global_init(err, sizeof err) != 0) {
+        log_error("%s", err);
+        return 71;
+    }
+    int rc;
+    if (is_push)
+        rc = cmd_push(&o);
+    else if (is_flush)
+        rc = cmd_flush(&o);
+    else
+        rc = cmd_replay(&o);
+    http_global_cleanup();
+    return rc;
+}
