@@ -121,8 +121,9 @@ static const char *const st_sql[ST_COUNT] = {
     [ST_REQUEUE] = "UPDATE batches SET state = 'pending', sent_ns = NULL, claim_host = NULL,"
                    " claim_pidns = NULL, claim_pid = NULL, claim_token = NULL,"
                    " claim_until_ns = NULL, attempts = 0, last_error = NULL"
-                   " WHERE state = 'sent' AND max_ns >= ?1 AND min_ns <= ?2",
-    [ST_FOREACH] = "SELECT body FROM batches WHERE max_ns >= ?1 AND min_ns <= ?2 ORDER BY id",
+                   " WHERE state = 'sent' AND max_ns >= ?1 AND min_ns <= ?2 AND ?1 <= ?2",
+    [ST_FOREACH] = "SELECT body FROM batches WHERE max_ns >= ?1 AND min_ns <= ?2 AND ?1 <= ?2"
+                   " ORDER BY id",
 };
 
 /* Schema steps: migrations[v] takes user_version v to v + 1. The body column is last in
