@@ -333,15 +333,21 @@ proxy_set() {
     q=$(IFS='&'; echo "$*")
     curl -sS -m 5 -o /dev/null "$PROXY_URL/__proxy__/set?$q"
 }
-# proxy_writes [LOG]: summary of the write requests in the proxy log, as "key=value" words:
-# total, ok (2xx), distinct_ok (distinct 2xx bodies), dup_ok (2xx bodies seen more than
-# once), lines_ok (lines in 2xx writes), status counts s503=.. s413=.. etc.
+# proxy_writes [LOG [FROM_N]]: summary of the write requests in the proxy log (those numbered
+# above FROM_N), as "key=value" words: total, ok (2xx), distinct_ok (distinct 2xx bodies),
+# dup_ok (2xx bodies seen more than once), lines_ok (lines in 2xx writes), data_ok (2xx
+# lines other than cronflux_job), job_ok (cronflux_job lines), max_lines_ok (largest 2xx
+# body in lines), last_n, and status counts s503=.. s413=..
 proxy_writes() {
-    "$PY" - "${1:-$PROXY_LOG}" <<'PYEOF'
+    "$PY" - "${1:-$PROXY_LOG}" "${2:-0}" <<'PYEOF'
 import collections, json, sys
-tot = 0; ok = collections.Counter(); lines_ok = 0; st = collections.Counter()
+tot = 0; ok = collections.Counter(); lines_ok = data_ok = job_ok = max_ok = 0
+st = collections.Counter(); last = 0
 for ln in open(sys.argv[1], encoding="utf-8"):
     e = json.loads(ln)
+    last = max(last, e["n"])
+    if e["n"] <= int(sys.argv[2]):
+        continue
     if e.get("method") != "POST" or e.get("path") not in ("/write", "/api/v2/write"):
         continue
     tot += 1
@@ -349,9 +355,13 @@ for ln in open(sys.argv[1], encoding="utf-8"):
     if 200 <= e["status"] < 300:
         ok[e["sha256"]] += 1
         lines_ok += e["lines"]
-print("total=%d ok=%d distinct_ok=%d dup_ok=%d lines_ok=%d %s" % (
-    tot, sum(ok.values()), len(ok), sum(1 for v in ok.values() if v > 1), lines_ok,
-    " ".join("s%d=%d" % kv for kv in sorted(st.items()))))
+        j = e.get("measurements", {}).get("cronflux_job", 0)
+        job_ok += j
+        data_ok += e["lines"] - j
+        max_ok = max(max_ok, e["lines"])
+print("total=%d ok=%d distinct_ok=%d dup_ok=%d lines_ok=%d data_ok=%d job_ok=%d max_lines_ok=%d last_n=%d %s" % (
+    tot, sum(ok.values()), len(ok), sum(1 for v in ok.values() if v > 1), lines_ok, data_ok,
+    job_ok, max_ok, last, " ".join("s%d=%d" % kv for kv in sorted(st.items()))))
 PYEOF
 }
 # kv WORD KEY: the value of KEY in a "k=v k=v" string (empty when absent).
@@ -400,3 +410,10 @@ use_influx() {
     export INFLUXDB_URL=${2:-$INFLUX_URL}
     export INFLUXDB_DATABASE=$1
 }
+
+# `cronflux status` (text) readers: status_pending_points FILE, status_dead_letters FILE,
+# status_sent_points FILE. Print the number, or "" when the line is missing.
+status_pending_points() { sed -n 's/^pending: [0-9]* batches, \([0-9]*\) points.*/\1/p' "$1"; }
+status_pending_batches() { sed -n 's/^pending: \([0-9]*\) batches.*/\1/p' "$1"; }
+status_dead_letters() { sed -n 's/^dead letters: \([0-9]*\).*/\1/p' "$1"; }
+status_sent_points() { sed -n 's/^sent (kept for replay): [0-9]* batches, \([0-9]*\) points.*/\1/p' "$1"; }

@@ -13,6 +13,11 @@ expected. Used by tests/integration/test_store_*.sh (through common.sh).
   store_check.py fixture URL DB CASE.json [--now A B]
         one case of ../shared/fixtures/lineprotocol/parse.json (InfluxDB 1.6.7's reading)
   store_check.py scalar URL DB QUERY              the first value of the first series (or 0)
+  store_check.py fixtures URL PARSE.json WORKDIR CRONFLUX
+        every case of parse.json through `CRONFLUX push --format lp --precision P` into a
+        database of its own (fx_ID) and back: a line InfluxDB 1.6.7 reads must come back equal,
+        a line it refuses must be named ("line N:") with exit 65. Cases given as base64
+        (invalid UTF-8) are skipped. Outputs are kept in WORKDIR/out.
 
 Auth: INFLUX_USER / INFLUX_PASS in the environment (never printed).
 Values are compared exactly: integers as integers, floats as the same double (sign of zero
@@ -147,6 +152,62 @@ def fixture_expected(case):
     return valid, out
 
 
+PRECISION = {"n": "ns", "ns": "ns", "u": "us", "us": "us", "ms": "ms", "s": "s"}
+
+
+def run_fixtures(url, path, work, cronflux):
+    import re
+    import subprocess
+    import time
+    with open(path, encoding="utf-8") as f:
+        cases = json.load(f)
+    os.makedirs(os.path.join(work, "out"), exist_ok=True)
+    bad = 0
+    for i, c in enumerate(cases):
+        name = "fixture %s" % c["id"]
+        if c.get("line") is None:
+            print("SKIP %s: given as base64 (invalid UTF-8)" % name)
+            continue
+        valid, exp = fixture_expected(c)
+        db = "fx_%d" % i
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("INFLUXDB_") and not k.startswith("CRONFLUX_")}
+        env.update(INFLUXDB_URL=url, INFLUXDB_DATABASE=db,
+                   CRONFLUX_STATE=os.path.join(work, "fx_%d.db" % i))
+        t0 = time.time_ns()
+        p = subprocess.run([cronflux, "push", "--format", "lp",
+                            "--precision", PRECISION[c["precision"]]],
+                           input=c["line"].encode("utf-8"), capture_output=True, env=env)
+        t1 = time.time_ns()
+        for ext, data in (("out", p.stdout), ("err", p.stderr)):
+            with open(os.path.join(work, "out", "fx-%d.%s" % (i, ext)), "wb") as f:
+                f.write(data)
+        err = p.stderr.decode("utf-8", "replace").strip().replace("\n", " | ")
+        why = []
+        if valid:
+            if p.returncode != 0:
+                why.append("exit %d, want 0 (%s)" % (p.returncode, err[:300]))
+            try:
+                for okv, _, w in compare(points(url, db), exp, (t0, t1)):
+                    if not okv:
+                        why.append(w)
+            except Exception as e:  # noqa: BLE001 - report any query failure as a test failure
+                why.append("query: %s" % e)
+        else:
+            m = re.search(r"at line (\d+):", c.get("expected_error_text") or "")
+            n = int(m.group(1)) if m else 1
+            if p.returncode != 65:
+                why.append("exit %d, want 65 (%s)" % (p.returncode, err[:300]))
+            if not re.search(r"\bline %d\b" % n, err):
+                why.append("stderr does not name line %d: %s" % (n, err[:300]))
+        if why:
+            bad += 1
+            print("FAIL %s %r: %s" % (name, c["line"][:80], "; ".join(why)))
+        else:
+            print("PASS %s" % name)
+    return 1 if bad else 0
+
+
 def main(argv):
     if len(argv) < 2:
         sys.exit(__doc__)
@@ -161,6 +222,8 @@ def main(argv):
             print(json.dumps({"measurement": k[0], "tags": dict(k[1]), "time": k[2],
                               "fields": {a: list(b) for a, b in f.items()}}, sort_keys=True))
         return 0
+    if cmd == "fixtures":
+        return run_fixtures(argv[2], argv[3], argv[4], argv[5])
     if cmd == "scalar":
         s = query(argv[2], argv[3], argv[4])
         print(s[0]["values"][0][1] if s else 0)

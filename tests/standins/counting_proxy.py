@@ -6,6 +6,7 @@ request to a log file:
 
   {"n": 7, "method": "POST", "path": "/write", "query": "db=x&precision=ns",
    "status": 204, "forwarded": true, "lines": 100, "bytes": 1234, "raw_bytes": 456,
+   "measurements": {"cpu": 99, "cronflux_job": 1}, "client_port": 51234,
    "gzip": true, "sha256": "<hash of the decompressed body>", "t": 1700000000.123}
 
 Faults it can inject into write requests (POST /write and /api/v2/write), set on the command
@@ -44,6 +45,22 @@ from influx2_standin import split_lines  # noqa: E402
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
               "trailers", "transfer-encoding", "upgrade", "content-length", "host"}
 WRITE_PATHS = ("/write", "/api/v2/write")
+
+
+def measurement_of(line):
+    """The (unescaped) measurement name of a line-protocol line."""
+    out, i = [], 0
+    while i < len(line):
+        c = line[i]
+        if c == "\\" and i + 1 < len(line) and line[i + 1] in ", ":
+            out.append(line[i + 1])
+            i += 2
+            continue
+        if c in ", ":
+            break
+        out.append(c)
+        i += 1
+    return "".join(out)
 
 
 class State:
@@ -128,7 +145,7 @@ class Handler(BaseHTTPRequestHandler):
             raw = self._read_chunked()
         is_write = self.command == "POST" and parsed.path in WRITE_PATHS
         entry = {"method": self.command, "path": parsed.path, "query": parsed.query,
-                 "raw_bytes": len(raw)}
+                 "raw_bytes": len(raw), "client_port": self.client_address[1]}
         with st.lock:
             st.counts["requests"] += 1
         if is_write:
@@ -139,7 +156,11 @@ class Handler(BaseHTTPRequestHandler):
                 body = raw
                 entry["gzip_error"] = True
             lines = split_lines(body.decode("utf-8", "replace"))
-            entry.update(gzip=gz, bytes=len(body), lines=len(lines),
+            meas = {}
+            for ln in lines:
+                m = measurement_of(ln)
+                meas[m] = meas.get(m, 0) + 1
+            entry.update(gzip=gz, bytes=len(body), lines=len(lines), measurements=meas,
                          sha256=hashlib.sha256(body).hexdigest())
             with st.lock:
                 st.counts["writes"] += 1
