@@ -17,7 +17,7 @@
 #include "buf.h"
 
 #define HTTP_ERR_MAX 512
-#define HTTP_BODY_MAX_DEFAULT (64u * 1024u * 1024u)
+#define HTTP_BODY_MAX_DEFAULT ((size_t)64 * 1024 * 1024)
 
 typedef struct http_client http_client;
 

@@ -161,7 +161,9 @@ static void lw_text(lw *w, const char *s)
 {
     for (const char *q = s; *q; q++) {
         unsigned char c = (unsigned char)*q;
-        char ch = (c < 0x20 && c != '\t') || c == 0x7F ? ' ' : (char)c;
+        char ch = *q;
+        if ((c < 0x20 && c != '\t') || c == 0x7F)
+            ch = ' ';
         lw_add(w, &ch, 1);
     }
 }
