@@ -14,6 +14,11 @@
  *    integers "123i"; unsigned values are written as integers ("i") when they fit in int64,
  *    else the point is rejected (stock InfluxDB 1.x refuses "u"); booleans true/false.
  *  - tags are written sorted by key (InfluxDB's canonical order).
+ *  - also rejected, because 1.x would not read them back as given: a duplicate tag or field
+ *    key; a measurement, tag key, tag value or field key ending in a backslash; a field key
+ *    with a backslash right before ',', '=', ' ' or a newline; a measurement starting with
+ *    '#' (a comment line) or a tab; a series key over 65535 bytes; an ns timestamp outside
+ *    [INT64_MIN+2, INT64_MAX-1].
  *
  * Nothing here allocates per point on the encode path except the output buffer growth.
  */
@@ -101,7 +106,14 @@ void lp_parsed_free(lp_parsed *pp);   /* accepts NULL */
 int lp_parse(const char *line, size_t len, lp_precision prec, int64_t default_ns,
              lp_parsed *out, char *err, size_t errlen);
 
-/* The timestamp (ns) at the end of an encoded ns-precision line, or -1 if it has none.
+/* Where the first line of buf[0..len) ends, the way InfluxDB 1.6.7 splits a request body:
+ * the index of the first '\n' that is neither escaped by a backslash nor inside a quoted
+ * string field value (a string field may hold a raw newline), or len if there is none. The
+ * next line starts at the returned index + 1. */
+size_t lp_line_len(const char *buf, size_t len);
+
+/* The timestamp (ns) at the end of an encoded ns-precision line: returns 0 and sets *out_ns,
+ * or returns -1 if the line has none (a trailing '\n' is allowed).
  * Used by the store to filter spooled lines by time without a full parse. */
 int lp_line_time_ns(const char *line, size_t len, int64_t *out_ns);
 
