@@ -463,8 +463,8 @@ static void not_mine_err(spool *sp, int64_t id, const char *what, char *err, siz
         int64_t pid = sqlite3_column_int64(s, 2);
         if (state && strcmp(state, "claimed") == 0)
             errf(err, errlen,
-                 "spool %s: %s batch %lld: claimed by %s pid %lld, not by this process"
-                 " (our lease ran out and it was taken over)",
+                 "spool %s: %s batch %lld: claimed by %s pid %lld, not by this handle"
+                 " (a claim whose lease has run out may be taken over)",
                  sp->path, what, (long long)id, host ? host : "?", (long long)pid);
         else
             errf(err, errlen, "spool %s: %s batch %lld: not claimed by this process (it is %s)",
@@ -595,6 +595,49 @@ fail:
     return -1;
 }
 
+/* Why a path cannot be opened for writing, in words; "" when nothing obvious is wrong.
+ * (sqlite's own errno is often that of its read-only fallback, e.g. ENOENT.) */
+static void diagnose_path(const char *path, char *out, size_t cap)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    int n;
+    out[0] = '\0';
+    if (!slash)
+        n = snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        n = snprintf(dir, sizeof dir, "/");
+    else
+        n = snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    if (n < 0 || (size_t)n >= sizeof dir)
+        return;
+    struct stat st;
+    if (stat(dir, &st) != 0)
+        n = snprintf(out, cap, ": directory %s: %s", dir, strerror(errno));
+    else if (!S_ISDIR(st.st_mode))
+        n = snprintf(out, cap, ": %s is not a directory", dir);
+    else if (access(dir, W_OK | X_OK) != 0)
+        n = snprintf(out, cap, ": directory %s is not writable (%s); sqlite needs to create"
+                     " the file and its -wal and -shm files there", dir, strerror(errno));
+    else if (access(path, F_OK) == 0 && access(path, R_OK | W_OK) != 0)
+        n = snprintf(out, cap, ": %s", strerror(errno));
+    else
+        n = 0;
+    if (n < 0 || (size_t)n >= cap)
+        out[0] = '\0';
+}
+
+static void cantopen_err(spool *sp, const char *path, char *err, size_t errlen)
+{
+    char why[PATH_MAX + 160];
+    diagnose_path(path, why, sizeof why);
+    int e = sp->db ? sqlite3_system_errno(sp->db) : 0;
+    errf(err, errlen, "spool %s: cannot open or create: %s%s%s%s", path,
+         sp->db ? sqlite3_errmsg(sp->db) : "out of memory",
+         why[0] ? why : (e ? ": " : ""), why[0] ? "" : (e ? strerror(e) : ""),
+         why[0] ? "" : "; check that the directory exists and is writable");
+}
+
 static void free_handle(spool *sp)
 {
     for (int i = 0; i < ST_COUNT; i++)
@@ -636,18 +679,19 @@ spool *spool_open_ex(const char *path, int busy_timeout_ms, int *why_out, char *
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_EXRESCODE,
                              NULL);
     if (rc != SQLITE_OK) {
-        int e = sp->db ? sqlite3_system_errno(sp->db) : 0;
-        if (sp->db)
-            errf(err, errlen, "spool %s: cannot open or create: %s%s%s; check that the directory"
-                 " exists and is writable", path, sqlite3_errmsg(sp->db), e ? ": " : "",
-                 e ? strerror(e) : "");
-        else
-            errf(err, errlen, "spool %s: cannot open: out of memory", path);
+        cantopen_err(sp, path, err, errlen);
         *why = classify(rc);
         goto fail;
     }
     sqlite3_extended_result_codes(sp->db, 1);
     sqlite3_busy_timeout(sp->db, sp->busy_ms);
+    if (sqlite3_db_readonly(sp->db, "main") == 1) {
+        /* sqlite falls back to read-only when the file is not writable */
+        errf(err, errlen, "spool %s: the state file is read-only; make it writable for this"
+             " user", path);
+        *why = SPOOL_OPEN_CANTCREATE;
+        goto fail;
+    }
 
     /* The first real read: a file that is not a database fails here. */
     sqlite3_stmt *s = NULL;
@@ -655,7 +699,6 @@ spool *spool_open_ex(const char *path, int busy_timeout_ms, int *why_out, char *
     if (rc == SQLITE_OK)
         rc = sqlite3_step(s);
     if (rc != SQLITE_ROW) {
-        int e = sqlite3_system_errno(sp->db);
         *why = classify(rc);
         if (*why == SPOOL_OPEN_BADFILE)
             errf(err, errlen, "spool %s: not a cronflux state file: %s; point --state /"
@@ -663,9 +706,7 @@ spool *spool_open_ex(const char *path, int busy_timeout_ms, int *why_out, char *
         else if (*why == SPOOL_OPEN_BUSY)
             db_err(sp, err, errlen, "open");
         else
-            errf(err, errlen, "spool %s: cannot open or create: %s%s%s; check that the"
-                 " directory exists and is writable", path, sqlite3_errmsg(sp->db),
-                 e ? ": " : "", e ? strerror(e) : "");
+            cantopen_err(sp, path, err, errlen);
         sqlite3_finalize(s);
         goto fail;
     }

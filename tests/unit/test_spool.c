@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -169,7 +170,7 @@ static void test_open_and_reopen(void)
     spool_close(sp);
 }
 
-enum setup { S_TEXT, S_DIR, S_NO_PARENT, S_FOREIGN, S_NEWER, S_CORRUPT_HEADER, S_RO_DIR };
+enum setup { S_TEXT, S_DIR, S_NO_PARENT, S_UNDER_FILE, S_FOREIGN, S_NEWER, S_CORRUPT_HEADER, S_RO_DIR };
 
 static int setup_file(enum setup kind, char *path, size_t cap)
 {
@@ -188,6 +189,14 @@ static int setup_file(enum setup kind, char *path, size_t cap)
     case S_NO_PARENT: {
         int n = snprintf(path, cap, "%s/no/such/dir/state.db", tmpdir);
         return n > 0 && (size_t)n < cap ? 0 : -1;
+    }
+    case S_UNDER_FILE: {
+        FILE *f = fopen(path, "w");
+        if (!f || fclose(f) != 0)
+            return -1;
+        size_t l = strlen(path);
+        int n = snprintf(path + l, cap - l, "/state.db");
+        return n > 0 && (size_t)n < cap - l ? 0 : -1;
     }
     case S_FOREIGN:
         return sql_exec(path, "CREATE TABLE grafana_users(id INTEGER PRIMARY KEY, name TEXT)");
@@ -233,11 +242,12 @@ static void test_open_errors(void)
     } cases[] = {
         { "text file", S_TEXT, SPOOL_OPEN_BADFILE, "not a cronflux state file" },
         { "directory", S_DIR, SPOOL_OPEN_BADFILE, "is a directory" },
-        { "missing directory", S_NO_PARENT, SPOOL_OPEN_CANTCREATE, "cannot open or create" },
+        { "missing directory", S_NO_PARENT, SPOOL_OPEN_CANTCREATE, "No such file or directory" },
+        { "parent is a file", S_UNDER_FILE, SPOOL_OPEN_CANTCREATE, "is not a directory" },
         { "another program's db", S_FOREIGN, SPOOL_OPEN_BADFILE, "another program" },
         { "newer schema", S_NEWER, SPOOL_OPEN_BADFILE, "newer than this cronflux" },
         { "corrupt header", S_CORRUPT_HEADER, SPOOL_OPEN_BADFILE, "not a cronflux state file" },
-        { "read-only directory", S_RO_DIR, SPOOL_OPEN_CANTCREATE, "cannot open or create" },
+        { "read-only directory", S_RO_DIR, SPOOL_OPEN_CANTCREATE, "is not writable" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (cases[i].kind == S_RO_DIR && geteuid() == 0)
@@ -534,7 +544,7 @@ static void test_owner_died(void)
             char ch;
             while (read(go[0], &ch, 1) > 0)
                 ;
-            _exit(0); /* no release, no close: as if killed */
+            _exit(0); /* not reached: the parent kills it first */
         }
         close(go[0]);
         close(got[1]);
@@ -550,10 +560,12 @@ static void test_owner_died(void)
         CHECK(spool_mark_sent(sp, id, err, sizeof err) == -1 && has(err, "claimed by"),
               "cannot mark the live owner's batch: %s", err);
 
-        close(go[1]); /* the child exits */
+        kill(pid, SIGKILL); /* kill -9 of the flush: no release, no close */
+        close(go[1]);
         int status = 0;
         if (reap_first) {
-            CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status), "child exited");
+            CHECK(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) &&
+                      WTERMSIG(status) == SIGKILL, "child killed");
         } else {
             siginfo_t si;
             memset(&si, 0, sizeof si);
