@@ -104,23 +104,19 @@ static void url_show(const char *url, const char *redact, char *out, size_t cap)
         return;
     size_t end = strcspn(url, "?#");
     const char *scheme_end = strstr(url, "://");
-    size_t o = 0;
-    size_t i = 0;
-    if (scheme_end && (size_t)(scheme_end - url) < end) {
-        size_t auth = (size_t)(scheme_end - url) + 3;
-        size_t auth_end = auth + strcspn(url + auth, "/?#");
-        /* the last '@' in the authority ends the userinfo */
-        size_t at = 0;
-        for (size_t k = auth; k < auth_end; k++)
-            if (url[k] == '@')
-                at = k + 1;
-        size_t head = auth; /* "scheme://" */
-        if (head > cap - 1)
-            head = cap - 1;
-        memcpy(out, url, head);
-        o = head;
-        i = at ? at : auth;
-    }
+    size_t auth = 0; /* where the authority starts ("host" when curl guesses the scheme) */
+    if (scheme_end && (size_t)(scheme_end - url) < end)
+        auth = (size_t)(scheme_end - url) + 3;
+    size_t auth_end = auth + strcspn(url + auth, "/?#");
+    /* the last '@' in the authority ends the userinfo */
+    size_t at = 0;
+    for (size_t k = auth; k < auth_end; k++)
+        if (url[k] == '@')
+            at = k + 1;
+    size_t head = auth < cap - 1 ? auth : cap - 1; /* "scheme://" */
+    memcpy(out, url, head);
+    size_t o = head;
+    size_t i = at ? at : auth;
     while (i < end && o + 1 < cap)
         out[o++] = url[i++];
     out[o] = '\0';

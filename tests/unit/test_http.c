@@ -673,6 +673,25 @@ static void test_errors(void)
     CHECK(strncmp(err, want, strlen(want)) == 0 && strlen(err) > strlen(want),
           "refused error [%s] starts with [%s]", err, want);
     CHECK(!contains_secret(err), "no credential or query in [%s]", err);
+    /* without a scheme (curl guesses http), the userinfo still goes */
+    n = snprintf(u, sizeof u, "alice:PASSW0RD@127.0.0.1:%d/x?api_key=SECRETQ", port);
+    CHECK(n > 0 && (size_t)n < sizeof u, "url fits");
+    http_req ns = { .method = "GET", .url = u };
+    rc = http_request(c, &ns, &r, err, sizeof err);
+    n = snprintf(want, sizeof want, "GET 127.0.0.1:%d/x: ", port);
+    CHECK(n > 0 && (size_t)n < sizeof want, "want fits");
+    CHECK(rc == -1 && strncmp(err, want, strlen(want)) == 0 && !contains_secret(err),
+          "scheme-less error [%s]", err);
+    /* a very long URL is cut in the message, never overrun */
+    char longu[2048];
+    n = snprintf(longu, sizeof longu, "http://127.0.0.1:%d/", port);
+    CHECK(n > 0 && (size_t)n < sizeof longu, "url fits");
+    memset(longu + n, 'p', sizeof longu - (size_t)n - 1);
+    longu[sizeof longu - 1] = '\0';
+    http_req lq = { .method = "GET", .url = longu };
+    rc = http_request(c, &lq, &r, err, sizeof err);
+    CHECK(rc == -1 && strstr(err, "...: ") && strlen(err) < sizeof err - 1,
+          "long URL cut: [%.80s...] (%zu)", err, strlen(err));
     close(s);
 
     /* the server hangs up without answering */
