@@ -863,6 +863,11 @@ int main(void)
         return 2;
     }
     unsetenv("DEBUG");
+    /* loopback only: no proxy from the environment */
+    static const char *const proxies[] = { "http_proxy", "HTTP_PROXY", "https_proxy",
+                                           "HTTPS_PROXY", "all_proxy", "ALL_PROXY" };
+    for (size_t i = 0; i < sizeof proxies / sizeof proxies[0]; i++)
+        unsetenv(proxies[i]);
     log_init("test-http");
     if (http_global_init(err, sizeof err) != 0) {
         fprintf(stderr, "%s\n", err);
