@@ -1,0 +1,184 @@
+/* tw: the X/Twitter source of twitter-stats (prefix tw_).
+ *
+ *   tw_parse.c   response parsers (X API v2 and v1.1 shapes, error bodies); pure
+ *   tw_points.c  the points a user or a post becomes (cronflux or twittergraph schema)
+ *   tw_api.c     the signed HTTP client: OAuth 1.0a user context, rate limits, retries,
+ *                and the mapping of every failure to an exit code and one line
+ *
+ * Nothing here prints or builds line protocol: parsers fill structs, tw_points fills
+ * lp_point structs, and main hands them to sink_add.
+ */
+#ifndef CF_TW_H
+#define CF_TW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../store/lp.h"
+#include "../runtime/http.h"
+#include "../runtime/oauth1.h"
+
+#define TW_ID_MAX 32          /* decimal ids ("1577730467436138524") */
+#define TW_NAME_MAX 64        /* usernames are at most 15 characters; room for odd ones */
+#define TW_TOKEN_MAX 256      /* pagination tokens */
+#define TW_MSG_MAX 512        /* one-line messages */
+#define TW_BODY_MAX (8u * 1024u * 1024u)   /* response body cap */
+#define TW_MAX_USERS 1000     /* accounts in one run */
+
+/* ---- parsed data ---------------------------------------------------------- */
+
+/* which counters a user has (bits of tw_user.have) */
+enum { TW_U_FOLLOWERS = 1u << 0, TW_U_FOLLOWING = 1u << 1, TW_U_POSTS = 1u << 2,
+       TW_U_LISTED = 1u << 3, TW_U_LIKES = 1u << 4 };
+
+typedef struct tw_user {
+    char id[TW_ID_MAX];
+    char username[TW_NAME_MAX];
+    int64_t followers, following, posts, listed, likes;
+    unsigned have;              /* TW_U_* */
+    bool has_metrics;           /* the answer had public_metrics (v2) / counters (v1.1) */
+} tw_user;
+
+/* which metrics a post has (bits of tw_post.have) */
+enum { TW_P_LIKES = 1u << 0, TW_P_REPOSTS = 1u << 1, TW_P_REPLIES = 1u << 2,
+       TW_P_QUOTES = 1u << 3, TW_P_IMPRESSIONS = 1u << 4, TW_P_BOOKMARKS = 1u << 5 };
+
+typedef struct tw_post {
+    char id[TW_ID_MAX];
+    int64_t created_ns;         /* 0 when the answer has no created_at */
+    int64_t likes, reposts, replies, quotes, impressions, bookmarks;
+    unsigned have;              /* TW_P_* */
+} tw_post;
+
+/* One entry of an "errors" array (v2 partial answer, v2 or v1.1 error body). */
+typedef struct tw_problem {
+    char title[128];
+    char detail[320];
+    char type[160];
+    char value[TW_NAME_MAX];        /* v2: the value that failed (a username) */
+    char resource_id[TW_ID_MAX + TW_NAME_MAX];
+    long code;                      /* v1.1 error code (453, 88, 32, 89, 50); 0 if none */
+} tw_problem;
+
+typedef struct tw_users {
+    tw_user *v;
+    size_t n, cap;
+    tw_problem *errors;             /* 200 with errors: what could not be read */
+    size_t nerrors, errcap;
+} tw_users;
+
+typedef struct tw_page {
+    tw_post *v;
+    size_t n, cap;
+    char next_token[TW_TOKEN_MAX];  /* v2 meta.next_token, "" at the end */
+    long result_count;              /* v2 meta.result_count (-1 if absent) */
+    tw_problem *errors;
+    size_t nerrors, errcap;
+} tw_page;
+
+void tw_users_init(tw_users *u);
+void tw_users_free(tw_users *u);    /* accepts NULL */
+void tw_page_init(tw_page *p);
+void tw_page_free(tw_page *p);      /* accepts NULL; frees and re-inits */
+
+/* All parsers: 0 on success; -1 when the body is not JSON or not the documented shape,
+ * with err = "WHAT: line L, column C: reason" (not JSON) or "WHAT: PATH: reason" (shape),
+ * WHAT being the caller's label (e.g. "GET /2/users/me"). Never a secret in err. */
+
+/* GET /2/users/me ("data" an object) or /2/users/by ("data" an array); "errors" kept. */
+int tw_parse_users_v2(const char *body, size_t len, const char *what, tw_users *out,
+                      char *err, size_t errlen);
+/* GET /2/users/:id/tweets: "data" (absent when result_count is 0), "meta", "errors".
+ * Metrics from public_metrics (like_count, retweet_count, reply_count, quote_count,
+ * bookmark_count, impression_count), non_public_metrics and organic_metrics
+ * (impression_count; the private figure wins over the public one). */
+int tw_parse_posts_v2(const char *body, size_t len, const char *what, tw_page *out,
+                      char *err, size_t errlen);
+/* GET /1.1/account/verify_credentials.json or /1.1/users/show.json: one user object. */
+int tw_parse_user_v1(const char *body, size_t len, const char *what, tw_user *out,
+                     char *err, size_t errlen);
+/* GET /1.1/statuses/user_timeline.json: an array of tweets (favorite_count, retweet_count,
+ * reply_count/quote_count where given, created_at "Sat Jul 13 02:28:15 +0000 2019"). */
+int tw_parse_timeline_v1(const char *body, size_t len, const char *what, tw_page *out,
+                         char *err, size_t errlen);
+
+/* An error body: v2 problem details (title, detail, type, status), a v2/v1.1 "errors"
+ * array ({code, message} or problem entries). Fills *first and a one-line summary
+ * "Title: detail (type)" or "code 88: Rate limit exceeded" into msg[cap]. Returns 0 when
+ * the body had one of these shapes, -1 otherwise (then msg holds a short printable
+ * excerpt of the body, or "" when it is empty). */
+int tw_parse_error(const char *body, size_t len, tw_problem *first, char *msg, size_t cap);
+
+/* One line for a problem: "Not Found Error: Could not find user ... (resource-type ...)". */
+void tw_problem_line(const tw_problem *p, char *out, size_t cap);
+
+/* v1.1 created_at ("Wed Oct 10 20:19:24 +0000 2018") to ns. 0 or -1. */
+int tw_parse_v1_time(const char *s, int64_t *out_ns);
+
+/* Compare two decimal ids numerically (no leading zeros): <0, 0, >0. */
+int tw_id_cmp(const char *a, const char *b);
+/* out = id - 1 (for v1.1 max_id paging). 0 or -1 (not a positive decimal id). */
+int tw_id_prev(const char *id, char *out, size_t cap);
+
+/* ---- points --------------------------------------------------------------- */
+
+typedef enum tw_schema { TW_SCHEMA_CRONFLUX = 0, TW_SCHEMA_TWITTERGRAPH } tw_schema;
+
+/* Storage for one point: the lp_point's tags/fields point into it. */
+typedef struct tw_pt {
+    lp_tag tags[2];
+    lp_field fields[6];
+    lp_point pt;
+} tw_pt;
+
+/* The points for a user's counters at time t_ns, tagged user=user_tag:
+ *   cronflux: one twitter_user point (tags user, user_id; the counters it has);
+ *   twittergraph: one point per counter it has, measurements followers_count,
+ *   friends_count, listed_count, favourites_count, statuses_count, field value, tag user.
+ * Fills out[0..n) and returns n (0 when the user has no counters). */
+size_t tw_user_points(const tw_user *u, const char *user_tag, tw_schema schema, int64_t t_ns,
+                      tw_pt out[5]);
+/* The twitter_post point of a post (tags user, post_id; the metrics it has). 1, or 0
+ * when the post has no metrics. */
+int tw_post_point(const tw_post *p, const char *user_tag, int64_t t_ns, tw_pt *out);
+
+/* ---- client ------------------------------------------------------------------ */
+
+typedef struct tw_client tw_client;
+
+typedef struct tw_client_opts {
+    const char *base_url;           /* TWITTER_API_URL, no trailing '/' needed */
+    oauth1_creds creds;             /* user context: consumer key/secret + access token/secret */
+    const char *app_names;          /* "TWITTER_API_KEY/TWITTER_API_SECRET" (names, not values) */
+    const char *user_names;         /* "TWITTER_ACCESS_TOKEN/TWITTER_ACCESS_SECRET" */
+    int64_t max_wait_ns;            /* longest wait for a rate-limit window (0: never wait) */
+    int retries;                    /* retries after a network error or 5xx */
+    long timeout_ms;                /* per request; 0: 30000 */
+    size_t body_max;                /* 0: TW_BODY_MAX */
+    const char *ca_file;            /* private CA for the API (tests), or NULL */
+} tw_client_opts;
+
+/* NULL on error (err set). The credentials are copied; opts need not outlive the call. */
+tw_client *tw_client_new(const tw_client_opts *o, char *err, size_t errlen);
+void tw_client_free(tw_client *c);  /* wipes the copied secrets; accepts NULL */
+
+/* GET base_url + path_query (the path with its already-encoded query), signed. `endpoint`
+ * names the rate-limit family ("GET /2/users/:id/tweets") and appears in messages.
+ * Returns 0 with a 2xx answer in r, or an exit code with err set to one line:
+ *   65 the answer is over the body cap; 69 network error or 5xx after retries;
+ *   75 rate limited and the window resets later than --max-wait allows (err names the reset
+ *      time, RFC 3339); 77 401/403 (err names the refused credential variables, and for
+ *      v1.1 code 453 says v2 is the way); 78 400/404/3xx (the request or TWITTER_API_URL is
+ *      wrong). err carries the problem-details title/detail/type of the error body.
+ * A rate limit whose window is used up (remaining 0, reset in the future) is never sent. */
+int tw_get(tw_client *c, const char *endpoint, const char *path_query, http_resp *r,
+           char *err, size_t errlen);
+
+/* Requests sent, 429 answers seen, seconds waited for rate limits: for the run summary. */
+typedef struct tw_client_stats {
+    long requests, rate_limited, waited_s, retries;
+} tw_client_stats;
+const tw_client_stats *tw_client_get_stats(const tw_client *c);
+
+#endif

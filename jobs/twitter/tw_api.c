@@ -1,0 +1,393 @@
+/* tw_api: signed GETs against the X API with rate limits, retries and exit codes
+ * (see tw.h). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sysexits.h>
+#include <time.h>
+
+#include "../runtime/cfg.h"
+#include "../runtime/log.h"
+#include "../runtime/tparse.h"
+#include "tw.h"
+
+#define TW_RATE_SLOTS 16
+#define TW_URL_MAX 8192
+#define TW_MAX_RATE_WAITS 3      /* waits for one request before giving up */
+#define TW_DEFAULT_WINDOW_S 900  /* X rate-limit windows are 15 minutes */
+
+typedef struct rate_slot {
+    char endpoint[80];
+    bool known;                  /* remaining/reset came from headers */
+    long limit, remaining;
+    int64_t reset_s;             /* epoch seconds */
+} rate_slot;
+
+struct tw_client {
+    http_client *http;
+    char base[512];
+    char *ck, *cs, *tk, *ts;     /* copies of the credentials, wiped on free */
+    char app_names[160], user_names[160];
+    int64_t max_wait_ns;
+    int retries;
+    size_t body_max;
+    rate_slot rate[TW_RATE_SLOTS];
+    size_t nrate;
+    tw_client_stats st;
+};
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        err[0] = '\0';
+}
+
+static char *dup_secret(const char *s)
+{
+    return strdup(s ? s : "");
+}
+
+static void free_secret(char *s)
+{
+    if (s) {
+        cfg_wipe(s, strlen(s));
+        free(s);
+    }
+}
+
+static void copy_cut(char *out, size_t cap, const char *s)
+{
+    size_t n = strlen(s ? s : "");
+    if (cap == 0)
+        return;
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(out, s ? s : "", n);
+    out[n] = '\0';
+}
+
+tw_client *tw_client_new(const tw_client_opts *o, char *err, size_t errlen)
+{
+    tw_client *c = calloc(1, sizeof *c);
+    if (!c) {
+        seterr(err, errlen, "out of memory");
+        return NULL;
+    }
+    size_t bl = strlen(o->base_url ? o->base_url : "");
+    while (bl > 0 && o->base_url[bl - 1] == '/')
+        bl--;
+    if (bl == 0 || bl >= sizeof c->base ||
+        (strncmp(o->base_url, "http://", 7) != 0 && strncmp(o->base_url, "https://", 8) != 0)) {
+        seterr(err, errlen, "TWITTER_API_URL: needs an http:// or https:// URL");
+        free(c);
+        return NULL;
+    }
+    memcpy(c->base, o->base_url, bl);
+    c->base[bl] = '\0';
+    c->ck = dup_secret(o->creds.consumer_key);
+    c->cs = dup_secret(o->creds.consumer_secret);
+    c->tk = dup_secret(o->creds.token);
+    c->ts = dup_secret(o->creds.token_secret);
+    copy_cut(c->app_names, sizeof c->app_names,
+             o->app_names ? o->app_names : "TWITTER_API_KEY/TWITTER_API_SECRET");
+    copy_cut(c->user_names, sizeof c->user_names,
+             o->user_names ? o->user_names : "TWITTER_ACCESS_TOKEN/TWITTER_ACCESS_SECRET");
+    c->max_wait_ns = o->max_wait_ns;
+    c->retries = o->retries < 0 ? 0 : o->retries;
+    c->body_max = o->body_max ? o->body_max : TW_BODY_MAX;
+    http_opts ho = { .connect_timeout_ms = 10000,
+                     .timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 30000,
+                     .body_max = c->body_max,
+                     .ca_file = o->ca_file,
+                     .user_agent = "cronflux-twitter-stats/" CF_VERSION };
+    char herr[HTTP_ERR_MAX];
+    c->http = http_new(&ho, herr, sizeof herr);
+    if (!c->ck || !c->cs || !c->tk || !c->ts || !c->http) {
+        seterr(err, errlen, "%s", c->http ? "out of memory" : herr);
+        tw_client_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void tw_client_free(tw_client *c)
+{
+    if (!c)
+        return;
+    http_free(c->http);
+    free_secret(c->ck);
+    free_secret(c->cs);
+    free_secret(c->tk);
+    free_secret(c->ts);
+    free(c);
+}
+
+const tw_client_stats *tw_client_get_stats(const tw_client *c)
+{
+    return &c->st;
+}
+
+static rate_slot *slot_for(tw_client *c, const char *endpoint)
+{
+    for (size_t i = 0; i < c->nrate; i++)
+        if (strcmp(c->rate[i].endpoint, endpoint) == 0)
+            return &c->rate[i];
+    rate_slot *s = c->nrate < TW_RATE_SLOTS ? &c->rate[c->nrate++] : &c->rate[TW_RATE_SLOTS - 1];
+    memset(s, 0, sizeof *s);
+    copy_cut(s->endpoint, sizeof s->endpoint, endpoint);
+    return s;
+}
+
+static int parse_long(const char *s, long *out)
+{
+    if (!s || !*s)
+        return -1;
+    char *end = NULL;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end != '\0' || v < 0)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Remember what the rate-limit headers said. */
+static void slot_update(rate_slot *s, const http_resp *r)
+{
+    long rem, reset, lim;
+    if (parse_long(r->rate_remaining, &rem) == 0 && parse_long(r->rate_reset, &reset) == 0) {
+        s->known = true;
+        s->remaining = rem;
+        s->reset_s = reset;
+        if (parse_long(r->rate_limit, &lim) == 0)
+            s->limit = lim;
+    }
+}
+
+static void fmt_when(int64_t epoch_s, char *out, size_t cap)
+{
+    char t[40];
+    tparse_format(epoch_s * TPARSE_NS_PER_S, t, sizeof t);
+    int64_t in = epoch_s - (int64_t)time(NULL);
+    if (in < 0)
+        in = 0;
+    int n = snprintf(out, cap, "%s (in %lldm%02llds)", t, (long long)(in / 60), (long long)(in % 60));
+    if (n < 0 && cap)
+        out[0] = '\0';
+}
+
+/* Wait for a window when allowed. 1 waited (go again), 0 not allowed. */
+static int maybe_wait(tw_client *c, const char *endpoint, int64_t reset_s, int *waits)
+{
+    int64_t wait_s = reset_s - (int64_t)time(NULL) + 1;
+    if (wait_s < 1)
+        wait_s = 1;
+    if (*waits >= TW_MAX_RATE_WAITS || c->max_wait_ns <= 0 ||
+        wait_s > c->max_wait_ns / TPARSE_NS_PER_S)
+        return 0;
+    (*waits)++;
+    if (log_debug_enabled())
+        log_debug("%s: rate limit: waiting %llds for the window (--max-wait allows it)", endpoint,
+                  (long long)wait_s);
+    http_sleep_ms((long)(wait_s * 1000));
+    c->st.waited_s += (long)wait_s;
+    return 1;
+}
+
+/* The message and code for a 401/403. */
+static int auth_error(tw_client *c, const char *endpoint, long status, const tw_problem *p,
+                      const char *problem, char *err, size_t errlen)
+{
+    const char *reason = status == 401 ? "401 Unauthorized" : "403 Forbidden";
+    if (p->code == 453) {
+        seterr(err, errlen,
+               "%s: %s: %s: this app has no X API v1.1 access (the Free and Basic tiers "
+               "give none); use X API v2, the default: run without --api 1.1",
+               endpoint, reason, problem);
+    } else if (strstr(p->type, "client-forbidden") || p->code == 261) {
+        seterr(err, errlen,
+               "%s: %s: %s: the app credentials %s (app) were refused: attach the app to a "
+               "Project in the developer portal, or use the keys of one that is",
+               endpoint, reason, problem, c->app_names);
+    } else if (p->code == 89) {
+        seterr(err, errlen,
+               "%s: %s: %s: the credentials %s (user context) were refused: the access token "
+               "is invalid, expired or revoked; generate a new one for this app",
+               endpoint, reason, problem, c->user_names);
+    } else if (status == 401) {
+        seterr(err, errlen,
+               "%s: %s: %s: the OAuth 1.0a credentials %s (user context) with %s (app) were "
+               "refused: check that the access token belongs to this app and that none of "
+               "the four was regenerated or revoked",
+               endpoint, reason, problem, c->user_names, c->app_names);
+    } else {
+        seterr(err, errlen,
+               "%s: %s: %s: the credentials %s (user context) with %s (app) are not allowed "
+               "this request (app permissions or access level)",
+               endpoint, reason, problem, c->user_names, c->app_names);
+    }
+    return EX_NOPERM;
+}
+
+int tw_get(tw_client *c, const char *endpoint, const char *path_query, http_resp *r,
+           char *err, size_t errlen)
+{
+    int ret = EX_SOFTWARE;
+    buf url;
+    buf_init(&url, TW_URL_MAX);
+    oauth1_signed sig;
+    oauth1_signed_init(&sig);
+    rate_slot *slot = slot_for(c, endpoint);
+    int attempt = 0, waits = 0;
+    char herr[HTTP_ERR_MAX];
+
+    if (buf_adds(&url, c->base) != 0 || buf_adds(&url, path_query) != 0) {
+        seterr(err, errlen, "%s: request URL longer than %d bytes", endpoint, TW_URL_MAX);
+        ret = EX_CONFIG;
+        goto done;
+    }
+    for (;;) {
+        /* never send what the window cannot take */
+        int64_t now_s = (int64_t)time(NULL);
+        if (slot->known && slot->remaining <= 0 && slot->reset_s > now_s) {
+            if (maybe_wait(c, endpoint, slot->reset_s, &waits)) {
+                slot->known = false;
+                continue;
+            }
+            char when[80];
+            fmt_when(slot->reset_s, when, sizeof when);
+            seterr(err, errlen,
+                   "%s: rate limit used up (0 of %ld left in this window), request not sent; "
+                   "the window resets at %s; points read so far are kept; run again after "
+                   "that, or allow the wait with --max-wait",
+                   endpoint, slot->limit, when);
+            ret = EX_TEMPFAIL;
+            goto done;
+        }
+
+        oauth1_creds cr = { c->ck, c->cs, c->tk, c->ts };
+        oauth1_request rq = { .method = "GET", .url = url.p };
+        char serr[256];
+        if (oauth1_sign(&cr, &rq, &sig, serr, sizeof serr) != 0) {
+            seterr(err, errlen, "%s: %s", endpoint, serr);
+            ret = EX_CONFIG;
+            goto done;
+        }
+        http_header hd[2] = { { "Authorization", sig.header.p }, { "Accept", "application/json" } };
+        http_req req = { .method = "GET", .url = url.p, .headers = hd, .nheaders = 2,
+                         .redact = sig.header.p };
+        if (log_debug_enabled()) {
+            buf red;
+            buf_init(&red, OAUTH1_MAX_TEXT);
+            if (oauth1_redact_header(&red, sig.header.p) == 0)
+                log_debug("twitter: GET %s Authorization: %s", url.p, red.p);
+            buf_free(&red);
+        }
+        c->st.requests++;
+        int hrc = http_request(c->http, &req, r, herr, sizeof herr);
+        if (hrc != 0) {
+            if (r->truncated) {
+                seterr(err, errlen,
+                       "%s: the answer is larger than the %zu MiB cap on a response body; "
+                       "refusing to read it (%s)",
+                       endpoint, c->body_max >> 20, herr);
+                ret = EX_DATAERR;
+                goto done;
+            }
+            if (attempt < c->retries) {
+                attempt++;
+                c->st.retries++;
+                http_sleep_ms(http_backoff_ms(attempt, 500, 8000));
+                continue;
+            }
+            seterr(err, errlen, "%s: the X API at %s is unreachable after %d tries: %s", endpoint,
+                   c->base, attempt + 1, herr);
+            ret = EX_UNAVAILABLE;
+            goto done;
+        }
+        slot_update(slot, r);
+        long st = r->status;
+        if (st >= 200 && st < 300) {
+            ret = 0;
+            goto done;
+        }
+        tw_problem p;
+        char problem[TW_MSG_MAX];
+        tw_parse_error(r->body.p, r->body.len, &p, problem, sizeof problem);
+        if (!problem[0])
+            copy_cut(problem, sizeof problem, "(empty body)");
+
+        if (st == 429) {
+            c->st.rate_limited++;
+            int64_t reset_s = 0;
+            long lv;
+            const char *how = "";
+            if (parse_long(r->rate_reset, &lv) == 0) {
+                reset_s = lv;
+            } else if ((lv = http_retry_after_s(r)) >= 0) {
+                reset_s = (int64_t)time(NULL) + lv;
+                how = " (from Retry-After)";
+            } else {
+                reset_s = (int64_t)time(NULL) + TW_DEFAULT_WINDOW_S;
+                how = " (no x-rate-limit-reset header; a 15-minute window assumed)";
+            }
+            slot->known = true;
+            slot->remaining = 0;
+            slot->reset_s = reset_s;
+            if (maybe_wait(c, endpoint, reset_s, &waits)) {
+                slot->known = false;
+                continue;
+            }
+            char when[80];
+            fmt_when(reset_s, when, sizeof when);
+            seterr(err, errlen,
+                   "%s: 429 rate limited: %s; the window resets at %s%s; points read so far "
+                   "are kept; run again after that, or allow the wait with --max-wait",
+                   endpoint, problem, when, how);
+            ret = EX_TEMPFAIL;
+            goto done;
+        }
+        if (st == 401 || st == 403) {
+            ret = auth_error(c, endpoint, st, &p, problem, err, errlen);
+            goto done;
+        }
+        if (st >= 500) {
+            if (attempt < c->retries) {
+                attempt++;
+                c->st.retries++;
+                long ra = http_retry_after_s(r);
+                http_sleep_ms(ra >= 0 && ra <= 30 ? ra * 1000 : http_backoff_ms(attempt, 500, 8000));
+                continue;
+            }
+            seterr(err, errlen, "%s: HTTP %ld after %d tries: %s: the X API is not answering; "
+                   "try again later", endpoint, st, attempt + 1, problem);
+            ret = EX_UNAVAILABLE;
+            goto done;
+        }
+        if (st == 400) {
+            seterr(err, errlen, "%s: 400 Bad Request: %s: check TWITTER_USERS and the time "
+                   "range flags", endpoint, problem);
+        } else if (st == 404) {
+            seterr(err, errlen, "%s: 404 Not Found: %s: check TWITTER_API_URL (%s)", endpoint,
+                   problem, c->base);
+        } else {
+            seterr(err, errlen, "%s: unexpected HTTP %ld: %s: check TWITTER_API_URL (%s)",
+                   endpoint, st, problem, c->base);
+        }
+        ret = EX_CONFIG;
+        goto done;
+    }
+done:
+    oauth1_signed_free(&sig);
+    buf_free(&url);
+    return ret;
+}

@@ -1,0 +1,643 @@
+/* tw_parse: X API v2 / v1.1 answers into structs (see tw.h). */
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "../runtime/jsonu.h"
+#include "../runtime/tparse.h"
+#include "tw.h"
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        err[0] = '\0';
+}
+
+/* Copy a string, cutting it to fit; control characters become spaces (one-line output). */
+static void copy_line(char *out, size_t cap, const char *s)
+{
+    size_t o = 0;
+    if (cap == 0)
+        return;
+    for (; s && *s && o + 1 < cap; s++)
+        out[o++] = ((unsigned char)*s < 0x20 || *s == 0x7f) ? ' ' : *s;
+    out[o] = '\0';
+}
+
+static const char *type_name(json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "object";
+    case JSON_ARRAY: return "array";
+    case JSON_STRING: return "string";
+    case JSON_INTEGER: return "integer";
+    case JSON_REAL: return "real";
+    case JSON_TRUE:
+    case JSON_FALSE: return "boolean";
+    case JSON_NULL: return "null";
+    }
+    return "?";
+}
+
+/* ---- containers ------------------------------------------------------------ */
+
+void tw_users_init(tw_users *u)
+{
+    memset(u, 0, sizeof *u);
+}
+
+void tw_users_free(tw_users *u)
+{
+    if (!u)
+        return;
+    free(u->v);
+    free(u->errors);
+    tw_users_init(u);
+}
+
+void tw_page_init(tw_page *p)
+{
+    memset(p, 0, sizeof *p);
+    p->result_count = -1;
+}
+
+void tw_page_free(tw_page *p)
+{
+    if (!p)
+        return;
+    free(p->v);
+    free(p->errors);
+    tw_page_init(p);
+}
+
+/* Grow an array of `size`-byte elements to hold one more. 0 or -1. */
+static int grow(void **v, size_t *n, size_t *cap, size_t size)
+{
+    if (*n < *cap)
+        return 0;
+    size_t ncap = *cap ? *cap * 2 : 16;
+    if (ncap > (size_t)1 << 24)
+        return -1;
+    void *nv = realloc(*v, ncap * size);
+    if (!nv)
+        return -1;
+    *v = nv;
+    *cap = ncap;
+    return 0;
+}
+
+/* ---- small readers ------------------------------------------------------------ */
+
+/* A counter: absent is fine (not set); present must be a non-negative integer. */
+static int get_count(json_t *obj, const char *key, int64_t *out, unsigned bit, unsigned *have,
+                     const char *what, const char *path, char *err, size_t errlen)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < 0) {
+        seterr(err, errlen, "%s: %s.%s: expected a non-negative integer, got %s", what, path,
+               key, json_is_integer(v) ? "a negative number" : type_name(v));
+        return -1;
+    }
+    *out = (int64_t)json_integer_value(v);
+    *have |= bit;
+    return 0;
+}
+
+/* A decimal id string into out[cap]. */
+static int get_id(json_t *obj, const char *key, char *out, size_t cap, const char *what,
+                  const char *path, char *err, size_t errlen)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!json_is_string(v)) {
+        seterr(err, errlen, "%s: %s: %s \"%s\"", what, path,
+               v ? "expected a string at" : "missing", key);
+        return -1;
+    }
+    const char *s = json_string_value(v);
+    size_t n = strlen(s);
+    if (n == 0 || n >= cap || n != json_string_length(v) || strspn(s, "0123456789") != n) {
+        seterr(err, errlen, "%s: %s.%s: not a decimal id", what, path, key);
+        return -1;
+    }
+    memcpy(out, s, n + 1);
+    return 0;
+}
+
+/* A name string (username / screen_name) into out[cap]. */
+static int get_name(json_t *obj, const char *key, char *out, size_t cap, const char *what,
+                    const char *path, char *err, size_t errlen)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!json_is_string(v)) {
+        seterr(err, errlen, "%s: %s: %s \"%s\"", what, path,
+               v ? "expected a string at" : "missing", key);
+        return -1;
+    }
+    size_t n = json_string_length(v);
+    if (n == 0 || n >= cap || memchr(json_string_value(v), '\0', n)) {
+        seterr(err, errlen, "%s: %s.%s: empty or longer than %zu bytes", what, path, key, cap - 1);
+        return -1;
+    }
+    memcpy(out, json_string_value(v), n + 1);
+    return 0;
+}
+
+static void get_str(json_t *obj, const char *key, char *out, size_t cap)
+{
+    json_t *v = json_object_get(obj, key);
+    if (json_is_string(v))
+        copy_line(out, cap, json_string_value(v));
+    else if (json_is_integer(v)) {
+        if (snprintf(out, cap, "%lld", (long long)json_integer_value(v)) < 0 && cap)
+            out[0] = '\0';
+    } else if (cap)
+        out[0] = '\0';
+}
+
+static void problem_from(json_t *o, tw_problem *p)
+{
+    memset(p, 0, sizeof *p);
+    if (!json_is_object(o))
+        return;
+    get_str(o, "title", p->title, sizeof p->title);
+    get_str(o, "detail", p->detail, sizeof p->detail);
+    if (!p->detail[0])
+        get_str(o, "message", p->detail, sizeof p->detail);
+    get_str(o, "type", p->type, sizeof p->type);
+    get_str(o, "value", p->value, sizeof p->value);
+    get_str(o, "resource_id", p->resource_id, sizeof p->resource_id);
+    json_t *code = json_object_get(o, "code");
+    if (json_is_integer(code))
+        p->code = (long)json_integer_value(code);
+}
+
+/* The optional "errors" array of a v2 answer. */
+static int get_errors(json_t *root, tw_problem **v, size_t *n, size_t *cap, const char *what,
+                      char *err, size_t errlen)
+{
+    json_t *errs = json_object_get(root, "errors");
+    if (!errs)
+        return 0;
+    if (!json_is_array(errs)) {
+        seterr(err, errlen, "%s: errors: expected an array, got %s", what, type_name(errs));
+        return -1;
+    }
+    size_t i;
+    json_t *e;
+    json_array_foreach(errs, i, e) {
+        if (!json_is_object(e)) {
+            seterr(err, errlen, "%s: errors[%zu]: expected an object, got %s", what, i,
+                   type_name(e));
+            return -1;
+        }
+        if (grow((void **)v, n, cap, sizeof **v) != 0) {
+            seterr(err, errlen, "%s: out of memory", what);
+            return -1;
+        }
+        problem_from(e, &(*v)[*n]);
+        (*n)++;
+    }
+    return 0;
+}
+
+static json_t *parse_object(const char *body, size_t len, const char *what, char *err,
+                            size_t errlen)
+{
+    json_t *root = jsonu_parse(body, len, what, err, errlen);
+    if (root && !json_is_object(root)) {
+        seterr(err, errlen, "%s: line 1, column 1: expected a JSON object, got %s", what,
+               type_name(root));
+        json_decref(root);
+        return NULL;
+    }
+    return root;
+}
+
+/* ---- v2 ------------------------------------------------------------------------ */
+
+static int user_v2(json_t *o, const char *what, const char *path, tw_user *u, char *err,
+                   size_t errlen)
+{
+    memset(u, 0, sizeof *u);
+    if (!json_is_object(o)) {
+        seterr(err, errlen, "%s: %s: expected an object, got %s", what, path, type_name(o));
+        return -1;
+    }
+    if (get_id(o, "id", u->id, sizeof u->id, what, path, err, errlen) != 0 ||
+        get_name(o, "username", u->username, sizeof u->username, what, path, err, errlen) != 0)
+        return -1;
+    json_t *pm = json_object_get(o, "public_metrics");
+    if (!pm)
+        return 0;
+    char mpath[96];
+    if (snprintf(mpath, sizeof mpath, "%s.public_metrics", path) < 0)
+        mpath[0] = '\0';
+    if (!json_is_object(pm)) {
+        seterr(err, errlen, "%s: %s: expected an object, got %s", what, mpath, type_name(pm));
+        return -1;
+    }
+    u->has_metrics = true;
+    if (get_count(pm, "followers_count", &u->followers, TW_U_FOLLOWERS, &u->have, what, mpath, err, errlen) ||
+        get_count(pm, "following_count", &u->following, TW_U_FOLLOWING, &u->have, what, mpath, err, errlen) ||
+        get_count(pm, "tweet_count", &u->posts, TW_U_POSTS, &u->have, what, mpath, err, errlen) ||
+        get_count(pm, "listed_count", &u->listed, TW_U_LISTED, &u->have, what, mpath, err, errlen) ||
+        get_count(pm, "like_count", &u->likes, TW_U_LIKES, &u->have, what, mpath, err, errlen))
+        return -1;
+    return 0;
+}
+
+int tw_parse_users_v2(const char *body, size_t len, const char *what, tw_users *out,
+                      char *err, size_t errlen)
+{
+    int rc = -1;
+    json_t *root = parse_object(body, len, what, err, errlen);
+    if (!root)
+        return -1;
+    json_t *data = json_object_get(root, "data");
+    if (get_errors(root, &out->errors, &out->nerrors, &out->errcap, what, err, errlen) != 0)
+        goto done;
+    if (!data) {
+        /* a 200 without data is only documented with errors (every user not found) */
+        if (out->nerrors == 0) {
+            seterr(err, errlen, "%s: missing \"data\" (and no \"errors\")", what);
+            goto done;
+        }
+        rc = 0;
+        goto done;
+    }
+    if (json_is_object(data)) {
+        if (grow((void **)&out->v, &out->n, &out->cap, sizeof *out->v) != 0)
+            goto nomem;
+        if (user_v2(data, what, "data", &out->v[out->n], err, errlen) != 0)
+            goto done;
+        out->n++;
+    } else if (json_is_array(data)) {
+        size_t i;
+        json_t *o;
+        json_array_foreach(data, i, o) {
+            char path[32];
+            if (snprintf(path, sizeof path, "data[%zu]", i) < 0)
+                path[0] = '\0';
+            if (grow((void **)&out->v, &out->n, &out->cap, sizeof *out->v) != 0)
+                goto nomem;
+            if (user_v2(o, what, path, &out->v[out->n], err, errlen) != 0)
+                goto done;
+            out->n++;
+        }
+    } else {
+        seterr(err, errlen, "%s: data: expected an object or an array, got %s", what,
+               type_name(data));
+        goto done;
+    }
+    rc = 0;
+    goto done;
+nomem:
+    seterr(err, errlen, "%s: out of memory", what);
+done:
+    json_decref(root);
+    return rc;
+}
+
+static int post_v2(json_t *o, const char *what, const char *path, tw_post *p, char *err,
+                   size_t errlen)
+{
+    memset(p, 0, sizeof *p);
+    if (!json_is_object(o)) {
+        seterr(err, errlen, "%s: %s: expected an object, got %s", what, path, type_name(o));
+        return -1;
+    }
+    if (get_id(o, "id", p->id, sizeof p->id, what, path, err, errlen) != 0)
+        return -1;
+    json_t *ca = json_object_get(o, "created_at");
+    if (ca) {
+        char why[128];
+        if (!json_is_string(ca) ||
+            tparse_time(json_string_value(ca), 0, &p->created_ns, why, sizeof why) != 0) {
+            seterr(err, errlen, "%s: %s.created_at: not an RFC 3339 time", what, path);
+            return -1;
+        }
+    }
+    static const char *const groups[] = { "public_metrics", "organic_metrics", "non_public_metrics" };
+    for (size_t g = 0; g < 3; g++) {
+        json_t *m = json_object_get(o, groups[g]);
+        if (!m)
+            continue;
+        char mpath[96];
+        if (snprintf(mpath, sizeof mpath, "%s.%s", path, groups[g]) < 0)
+            mpath[0] = '\0';
+        if (!json_is_object(m)) {
+            seterr(err, errlen, "%s: %s: expected an object, got %s", what, mpath, type_name(m));
+            return -1;
+        }
+        if (g == 0) {
+            if (get_count(m, "like_count", &p->likes, TW_P_LIKES, &p->have, what, mpath, err, errlen) ||
+                get_count(m, "retweet_count", &p->reposts, TW_P_REPOSTS, &p->have, what, mpath, err, errlen) ||
+                get_count(m, "reply_count", &p->replies, TW_P_REPLIES, &p->have, what, mpath, err, errlen) ||
+                get_count(m, "quote_count", &p->quotes, TW_P_QUOTES, &p->have, what, mpath, err, errlen) ||
+                get_count(m, "bookmark_count", &p->bookmarks, TW_P_BOOKMARKS, &p->have, what, mpath, err, errlen) ||
+                get_count(m, "impression_count", &p->impressions, TW_P_IMPRESSIONS, &p->have, what, mpath, err, errlen))
+                return -1;
+        } else {
+            /* organic, then non-public: the owner's own impression figure wins */
+            unsigned dummy = 0;
+            int64_t imp = 0;
+            if (get_count(m, "impression_count", &imp, TW_P_IMPRESSIONS, &dummy, what, mpath, err, errlen))
+                return -1;
+            if (dummy) {
+                p->impressions = imp;
+                p->have |= TW_P_IMPRESSIONS;
+            }
+        }
+    }
+    return 0;
+}
+
+int tw_parse_posts_v2(const char *body, size_t len, const char *what, tw_page *out,
+                      char *err, size_t errlen)
+{
+    int rc = -1;
+    json_t *root = parse_object(body, len, what, err, errlen);
+    if (!root)
+        return -1;
+    out->next_token[0] = '\0';
+    out->result_count = -1;
+    if (get_errors(root, &out->errors, &out->nerrors, &out->errcap, what, err, errlen) != 0)
+        goto done;
+    json_t *meta = json_object_get(root, "meta");
+    json_t *data = json_object_get(root, "data");
+    if (!meta && !data && out->nerrors == 0) {
+        seterr(err, errlen, "%s: neither \"data\" nor \"meta\" nor \"errors\"", what);
+        goto done;
+    }
+    if (meta) {
+        json_t *rcnt = NULL;
+        const char *next = NULL;
+        if (jsonu_unpack(meta, what, err, errlen, "{s?o, s?s}", "result_count", &rcnt,
+                         "next_token", &next) != 0)
+            goto done;
+        if (rcnt) {
+            if (!json_is_integer(rcnt) || json_integer_value(rcnt) < 0) {
+                seterr(err, errlen, "%s: meta.result_count: expected a non-negative integer, got %s",
+                       what, type_name(rcnt));
+                goto done;
+            }
+            out->result_count = (long)json_integer_value(rcnt);
+        }
+        if (next) {
+            size_t n = strlen(next);
+            if (n == 0 || n >= sizeof out->next_token || strcspn(next, "&=#? /\\\"") != n) {
+                seterr(err, errlen, "%s: meta.next_token: empty, too long or not a token", what);
+                goto done;
+            }
+            memcpy(out->next_token, next, n + 1);
+        }
+    }
+    if (data) {
+        if (!json_is_array(data)) {
+            seterr(err, errlen, "%s: data: expected an array, got %s", what, type_name(data));
+            goto done;
+        }
+        size_t i;
+        json_t *o;
+        json_array_foreach(data, i, o) {
+            char path[32];
+            if (snprintf(path, sizeof path, "data[%zu]", i) < 0)
+                path[0] = '\0';
+            if (grow((void **)&out->v, &out->n, &out->cap, sizeof *out->v) != 0) {
+                seterr(err, errlen, "%s: out of memory", what);
+                goto done;
+            }
+            if (post_v2(o, what, path, &out->v[out->n], err, errlen) != 0)
+                goto done;
+            out->n++;
+        }
+    }
+    rc = 0;
+done:
+    json_decref(root);
+    return rc;
+}
+
+/* ---- v1.1 ---------------------------------------------------------------------- */
+
+int tw_parse_v1_time(const char *s, int64_t *out_ns)
+{
+    /* "Wed Oct 10 20:19:24 +0000 2018" */
+    static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+    char wd[4], mo[4], sign;
+    int d, H, M, S, oh, om, Y, used = 0;
+    if (!s || sscanf(s, "%3s %3s %d %d:%d:%d %c%2d%2d %d%n", wd, mo, &d, &H, &M, &S, &sign,
+                     &oh, &om, &Y, &used) != 10 || s[used] != '\0')
+        return -1;
+    int m = -1;
+    for (int i = 0; i < 12; i++)
+        if (strcmp(mo, mon[i]) == 0)
+            m = i;
+    if (m < 0 || d < 1 || d > 31 || H > 23 || M > 59 || S > 60 || (sign != '+' && sign != '-') ||
+        Y < 1970 || Y > 9999 || H < 0 || M < 0 || S < 0 || oh < 0 || om < 0)
+        return -1;
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    tm.tm_year = Y - 1900;
+    tm.tm_mon = m;
+    tm.tm_mday = d;
+    tm.tm_hour = H;
+    tm.tm_min = M;
+    tm.tm_sec = S;
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1)
+        return -1;
+    long off = (long)oh * 3600 + (long)om * 60;
+    t -= sign == '+' ? off : -off;
+    *out_ns = (int64_t)t * TPARSE_NS_PER_S;
+    return 0;
+}
+
+static int user_v1(json_t *o, const char *what, tw_user *u, char *err, size_t errlen)
+{
+    memset(u, 0, sizeof *u);
+    if (get_id(o, "id_str", u->id, sizeof u->id, what, "$", err, errlen) != 0 ||
+        get_name(o, "screen_name", u->username, sizeof u->username, what, "$", err, errlen) != 0)
+        return -1;
+    if (get_count(o, "followers_count", &u->followers, TW_U_FOLLOWERS, &u->have, what, "$", err, errlen) ||
+        get_count(o, "friends_count", &u->following, TW_U_FOLLOWING, &u->have, what, "$", err, errlen) ||
+        get_count(o, "statuses_count", &u->posts, TW_U_POSTS, &u->have, what, "$", err, errlen) ||
+        get_count(o, "listed_count", &u->listed, TW_U_LISTED, &u->have, what, "$", err, errlen) ||
+        get_count(o, "favourites_count", &u->likes, TW_U_LIKES, &u->have, what, "$", err, errlen))
+        return -1;
+    u->has_metrics = u->have != 0;
+    return 0;
+}
+
+int tw_parse_user_v1(const char *body, size_t len, const char *what, tw_user *out,
+                     char *err, size_t errlen)
+{
+    json_t *root = parse_object(body, len, what, err, errlen);
+    if (!root)
+        return -1;
+    int rc = user_v1(root, what, out, err, errlen);
+    json_decref(root);
+    return rc;
+}
+
+int tw_parse_timeline_v1(const char *body, size_t len, const char *what, tw_page *out,
+                         char *err, size_t errlen)
+{
+    int rc = -1;
+    json_t *root = jsonu_parse(body, len, what, err, errlen);
+    if (!root)
+        return -1;
+    out->next_token[0] = '\0';
+    if (!json_is_array(root)) {
+        seterr(err, errlen, "%s: line 1, column 1: expected a JSON array, got %s", what,
+               type_name(root));
+        goto done;
+    }
+    size_t i;
+    json_t *o;
+    json_array_foreach(root, i, o) {
+        char path[32];
+        if (snprintf(path, sizeof path, "[%zu]", i) < 0)
+            path[0] = '\0';
+        if (!json_is_object(o)) {
+            seterr(err, errlen, "%s: %s: expected an object, got %s", what, path, type_name(o));
+            goto done;
+        }
+        if (grow((void **)&out->v, &out->n, &out->cap, sizeof *out->v) != 0) {
+            seterr(err, errlen, "%s: out of memory", what);
+            goto done;
+        }
+        tw_post *p = &out->v[out->n];
+        memset(p, 0, sizeof *p);
+        if (get_id(o, "id_str", p->id, sizeof p->id, what, path, err, errlen) != 0)
+            goto done;
+        json_t *ca = json_object_get(o, "created_at");
+        if (!json_is_string(ca) || tw_parse_v1_time(json_string_value(ca), &p->created_ns) != 0) {
+            seterr(err, errlen, "%s: %s.created_at: missing or not a v1.1 time", what, path);
+            goto done;
+        }
+        if (get_count(o, "favorite_count", &p->likes, TW_P_LIKES, &p->have, what, path, err, errlen) ||
+            get_count(o, "retweet_count", &p->reposts, TW_P_REPOSTS, &p->have, what, path, err, errlen) ||
+            get_count(o, "reply_count", &p->replies, TW_P_REPLIES, &p->have, what, path, err, errlen) ||
+            get_count(o, "quote_count", &p->quotes, TW_P_QUOTES, &p->have, what, path, err, errlen))
+            goto done;
+        out->n++;
+    }
+    out->result_count = (long)out->n;
+    rc = 0;
+done:
+    json_decref(root);
+    return rc;
+}
+
+/* ---- errors ---------------------------------------------------------------------- */
+
+void tw_problem_line(const tw_problem *p, char *out, size_t cap)
+{
+    int n;
+    if (p->code && !p->title[0]) {
+        n = snprintf(out, cap, "code %ld: %s", p->code, p->detail[0] ? p->detail : "(no message)");
+    } else {
+        const char *title = p->title[0] ? p->title : "error";
+        bool show_detail = p->detail[0] && strcmp(p->detail, p->title) != 0;
+        bool show_type = p->type[0] && strcmp(p->type, "about:blank") != 0;
+        n = snprintf(out, cap, "%s%s%s%s%s%s", title, show_detail ? ": " : "",
+                     show_detail ? p->detail : "", show_type ? " (" : "",
+                     show_type ? p->type : "", show_type ? ")" : "");
+    }
+    if (n < 0 && cap)
+        out[0] = '\0';
+}
+
+int tw_parse_error(const char *body, size_t len, tw_problem *first, char *msg, size_t cap)
+{
+    memset(first, 0, sizeof *first);
+    if (cap)
+        msg[0] = '\0';
+    json_error_t je;
+    json_t *root = body && len ? json_loadb(body, len, 0, &je) : NULL;
+    int rc = -1;
+    if (json_is_object(root)) {
+        json_t *errs = json_object_get(root, "errors");
+        if (json_object_get(root, "title") || json_object_get(root, "detail")) {
+            problem_from(root, first);
+            rc = 0;
+        } else if (json_is_array(errs) && json_array_size(errs) > 0 &&
+                   json_is_object(json_array_get(errs, 0))) {
+            problem_from(json_array_get(errs, 0), first);
+            rc = 0;
+        } else if (json_is_string(json_object_get(root, "error"))) {
+            /* {"error":"Not authorized.","request":"/1.1/..."} (old v1.1) */
+            copy_line(first->detail, sizeof first->detail,
+                      json_string_value(json_object_get(root, "error")));
+            copy_line(first->title, sizeof first->title, "error");
+            rc = 0;
+        }
+    }
+    json_decref(root);
+    if (rc == 0) {
+        tw_problem_line(first, msg, cap);
+        return 0;
+    }
+    /* not a known shape: a short printable excerpt */
+    size_t o = 0;
+    for (size_t i = 0; body && i < len && o + 4 < cap && i < 160; i++) {
+        unsigned char c = (unsigned char)body[i];
+        msg[o++] = (c < 0x20 || c >= 0x7f) ? ' ' : (char)c;
+    }
+    if (body && len > 160 && o + 4 < cap) {
+        memcpy(msg + o, "...", 3);
+        o += 3;
+    }
+    if (cap)
+        msg[o < cap ? o : cap - 1] = '\0';
+    return -1;
+}
+
+/* ---- ids --------------------------------------------------------------------------- */
+
+int tw_id_cmp(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la != lb)
+        return la < lb ? -1 : 1;
+    return strcmp(a, b);
+}
+
+int tw_id_prev(const char *id, char *out, size_t cap)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n >= cap || strspn(id, "0123456789") != n || (n > 1 && id[0] == '0'))
+        return -1;
+    memcpy(out, id, n + 1);
+    size_t i = n;
+    while (i > 0) {
+        i--;
+        if (out[i] > '0') {
+            out[i]--;
+            break;
+        }
+        out[i] = '9';
+        if (i == 0)
+            return -1;   /* was 0 */
+    }
+    /* drop a leading zero ("10" - 1 = "09" -> "9") */
+    if (out[0] == '0' && n > 1)
+        memmove(out, out + 1, n);
+    return 0;
+}

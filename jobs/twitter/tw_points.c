@@ -1,0 +1,83 @@
+/* tw_points: what a user or a post becomes (see tw.h and DESIGN.md "Points written"). */
+#include <string.h>
+
+#include "tw.h"
+
+static void point_init(tw_pt *o, const char *measurement, int64_t t_ns)
+{
+    memset(o, 0, sizeof *o);
+    o->pt.measurement = measurement;
+    o->pt.tags = o->tags;
+    o->pt.fields = o->fields;
+    o->pt.time_ns = t_ns;
+    o->pt.has_time = true;
+}
+
+size_t tw_user_points(const tw_user *u, const char *user_tag, tw_schema schema, int64_t t_ns,
+                      tw_pt out[5])
+{
+    static const struct {
+        unsigned bit;
+        const char *field;          /* cronflux schema */
+        const char *graph;          /* twittergraph measurement */
+        size_t off;
+    } map[] = {
+        { TW_U_FOLLOWERS, "followers", "followers_count", offsetof(tw_user, followers) },
+        { TW_U_FOLLOWING, "following", "friends_count", offsetof(tw_user, following) },
+        { TW_U_LISTED, "listed", "listed_count", offsetof(tw_user, listed) },
+        { TW_U_LIKES, "likes", "favourites_count", offsetof(tw_user, likes) },
+        { TW_U_POSTS, "posts", "statuses_count", offsetof(tw_user, posts) },
+    };
+    const char *tag = user_tag && *user_tag ? user_tag : u->username;
+    if (schema == TW_SCHEMA_TWITTERGRAPH) {
+        size_t n = 0;
+        for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+            if (!(u->have & map[i].bit))
+                continue;
+            tw_pt *o = &out[n++];
+            point_init(o, map[i].graph, t_ns);
+            o->tags[0] = (lp_tag){ "user", tag };
+            o->pt.ntags = 1;
+            o->fields[0] = lp_f_int("value", *(const int64_t *)((const char *)u + map[i].off));
+            o->pt.nfields = 1;
+        }
+        return n;
+    }
+    tw_pt *o = &out[0];
+    point_init(o, "twitter_user", t_ns);
+    o->tags[0] = (lp_tag){ "user", tag };
+    o->tags[1] = (lp_tag){ "user_id", u->id };
+    o->pt.ntags = 2;
+    size_t nf = 0;
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (u->have & map[i].bit)
+            o->fields[nf++] = lp_f_int(map[i].field, *(const int64_t *)((const char *)u + map[i].off));
+    o->pt.nfields = nf;
+    return nf ? 1 : 0;
+}
+
+int tw_post_point(const tw_post *p, const char *user_tag, int64_t t_ns, tw_pt *out)
+{
+    static const struct {
+        unsigned bit;
+        const char *field;
+        size_t off;
+    } map[] = {
+        { TW_P_LIKES, "likes", offsetof(tw_post, likes) },
+        { TW_P_REPOSTS, "reposts", offsetof(tw_post, reposts) },
+        { TW_P_REPLIES, "replies", offsetof(tw_post, replies) },
+        { TW_P_QUOTES, "quotes", offsetof(tw_post, quotes) },
+        { TW_P_IMPRESSIONS, "impressions", offsetof(tw_post, impressions) },
+        { TW_P_BOOKMARKS, "bookmarks", offsetof(tw_post, bookmarks) },
+    };
+    point_init(out, "twitter_post", t_ns);
+    out->tags[0] = (lp_tag){ "user", user_tag };
+    out->tags[1] = (lp_tag){ "post_id", p->id };
+    out->pt.ntags = 2;
+    size_t nf = 0;
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (p->have & map[i].bit)
+            out->fields[nf++] = lp_f_int(map[i].field, *(const int64_t *)((const char *)p + map[i].off));
+    out->pt.nfields = nf;
+    return nf ? 1 : 0;
+}
