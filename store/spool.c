@@ -573,7 +573,7 @@ static int migrate(spool *sp, int *why, char *err, size_t errlen)
     for (int64_t v = version; v < SCHEMA_VERSION; v++) {
         char sql[96];
         int n = snprintf(sql, sizeof sql, "PRAGMA user_version = %lld; PRAGMA application_id = %d",
-                         (long long)(v + 1), APPLICATION_ID);
+                         (long long)v + 1, APPLICATION_ID);
         if (n < 0 || (size_t)n >= sizeof sql)
             goto fail;
         rc = sqlite3_exec(sp->db, migrations[v], NULL, NULL, NULL);
@@ -1298,8 +1298,12 @@ int spool_run_end(spool *sp, int64_t run_id, const spool_run_result *r, char *er
     size_t mlen = 0;
     if (r->message) {
         mlen = strnlen(r->message, RUN_MESSAGE_MAX);
-        for (size_t i = 0; i < mlen; i++)
-            msg[i] = (r->message[i] == '\n' || r->message[i] == '\r') ? ' ' : r->message[i];
+        for (size_t i = 0; i < mlen; i++) {
+            char ch = r->message[i];
+            if (ch == '\n' || ch == '\r')
+                ch = ' ';
+            msg[i] = ch;
+        }
     }
     msg[mlen] = '\0';
     const char *status = r->status && *r->status ? r->status : "unknown";

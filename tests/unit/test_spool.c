@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -26,6 +27,20 @@
 #define HOUR 3600
 
 static char tmpdir[256];
+
+/* snprintf that stops the test on truncation (every result checked). */
+__attribute__((format(printf, 3, 4)))
+static void fmt(char *out, size_t cap, const char *f, ...)
+{
+    va_list ap;
+    va_start(ap, f);
+    int n = vsnprintf(out, cap, f, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= cap) {
+        fprintf(stderr, "test_spool: formatted text does not fit\n");
+        exit(2);
+    }
+}
 static int path_seq;
 
 /* A fresh state-file path in the temp dir. */
@@ -67,7 +82,7 @@ static char *make_body(size_t n, int64_t base, int pad, size_t *len)
         int p = (int)(i % 7) * pad;
         int w = snprintf(b + off, cap - off, "m,k=v%.*s f=%zui %lld\n", p,
                          "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-                         i, (long long)(base + (int64_t)i));
+                         i, (long long)base + (long long)i);
         if (w < 0 || (size_t)w >= cap - off)
             exit(2);
         off += (size_t)w;
@@ -153,7 +168,7 @@ static void test_open_and_reopen(void)
     if (sqlite3_open(path, &db) == SQLITE_OK &&
         sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL) == SQLITE_OK &&
         sqlite3_step(s) == SQLITE_ROW && (mode = (const char *)sqlite3_column_text(s, 0)))
-        snprintf(modebuf, sizeof modebuf, "%s", mode);
+        fmt(modebuf, sizeof modebuf, "%s", mode);
     sqlite3_finalize(s);
     sqlite3_close(db);
     CHECK_STREQ(modebuf, "wal", "journal mode persists as WAL");
@@ -263,7 +278,7 @@ static void test_open_errors(void)
         spool_close(sp);
         CHECK(why == cases[i].why, "%s: why %d, want %d (%s)", cases[i].name, why, cases[i].why, err);
         char prefix[600];
-        snprintf(prefix, sizeof prefix, "spool %s: ", path);
+        fmt(prefix, sizeof prefix, "spool %s: ", path);
         CHECK(strncmp(err, prefix, strlen(prefix)) == 0, "%s: message names the file: [%s]",
               cases[i].name, err);
         CHECK(has(err, cases[i].msg), "%s: message [%s] should say [%s]", cases[i].name, err,
@@ -495,16 +510,16 @@ static void test_foreign_claims(void)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         /* Reset: claimed by this handle, then changed as the case says. */
         char set[256];
-        snprintf(set, sizeof set, cases[i].set, (long long)far);
+        fmt(set, sizeof set, cases[i].set, (long long)far);
         CHECK(spool_claim(sp, HOUR, &b, err, sizeof err) == 0, "%s: held by us", cases[i].name);
-        snprintf(sql, sizeof sql, "UPDATE batches SET %s WHERE id = %lld", set, (long long)id);
+        fmt(sql, sizeof sql, "UPDATE batches SET %s WHERE id = %lld", set, (long long)id);
         CHECK(sql_exec(path, sql) == 0, "%s: setup", cases[i].name);
         int rc = spool_claim(sp, HOUR, &b, err, sizeof err);
         CHECK(rc == cases[i].want, "%s: claim gave %d, want %d (%s)", cases[i].name, rc,
               cases[i].want, err);
         spool_batch_free(&b);
         if (rc == 0) { /* give it back to this handle for the next case */
-            snprintf(sql, sizeof sql, "UPDATE batches SET claim_until_ns = 1 WHERE id = %lld",
+            fmt(sql, sizeof sql, "UPDATE batches SET claim_until_ns = 1 WHERE id = %lld",
                      (long long)id);
             sql_exec(path, sql);
             CHECK(spool_claim(sp, HOUR, &b, err, sizeof err) == 1, "%s: retake", cases[i].name);
@@ -636,13 +651,13 @@ static void test_split(void)
 
         /* Each half's range is its own lines' timestamps. */
         char sql[256];
-        snprintf(sql, sizeof sql, "SELECT min_ns FROM batches WHERE id = %lld", (long long)h1.id);
+        fmt(sql, sizeof sql, "SELECT min_ns FROM batches WHERE id = %lld", (long long)h1.id);
         CHECK(sql_int(path, sql) == base, "half 1 min");
-        snprintf(sql, sizeof sql, "SELECT max_ns FROM batches WHERE id = %lld", (long long)h1.id);
+        fmt(sql, sizeof sql, "SELECT max_ns FROM batches WHERE id = %lld", (long long)h1.id);
         CHECK(sql_int(path, sql) == base + (int64_t)h1.nlines - 1, "half 1 max");
-        snprintf(sql, sizeof sql, "SELECT min_ns FROM batches WHERE id = %lld", (long long)h2.id);
+        fmt(sql, sizeof sql, "SELECT min_ns FROM batches WHERE id = %lld", (long long)h2.id);
         CHECK(sql_int(path, sql) == base + (int64_t)h1.nlines, "half 2 min");
-        snprintf(sql, sizeof sql, "SELECT max_ns FROM batches WHERE id = %lld", (long long)h2.id);
+        fmt(sql, sizeof sql, "SELECT max_ns FROM batches WHERE id = %lld", (long long)h2.id);
         CHECK(sql_int(path, sql) == base + (int64_t)cases[i].lines - 1, "half 2 max");
 
         spool_stats st;
@@ -818,7 +833,7 @@ static void test_runs(void)
     spool_stats_free(&st);
     CHECK(st.runs == NULL && st.nruns == 0, "stats freed");
     CHECK(sql_int(path, "SELECT sum(spooled + sent + dead_letters + duration_ms) FROM runs") ==
-              4 * (3 + 2 + 1 + 12), "ledger counters stored");
+              (int64_t)4 * (3 + 2 + 1 + 12), "ledger counters stored");
     spool_close(sp);
 }
 
@@ -990,7 +1005,7 @@ static void test_busy(void)
     if (sqlite3_open(path, &db) == SQLITE_OK &&
         sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &s, NULL) == SQLITE_OK &&
         sqlite3_step(s) == SQLITE_ROW)
-        snprintf(res, sizeof res, "%s", (const char *)sqlite3_column_text(s, 0));
+        fmt(res, sizeof res, "%.15s", sqlite3_column_text(s, 0) ? (const char *)sqlite3_column_text(s, 0) : "");
     sqlite3_finalize(s);
     sqlite3_close(db);
     CHECK_STREQ(res, "ok", "integrity after lock contention");
@@ -1006,7 +1021,7 @@ static void test_concurrent_flush(void)
     int64_t ids[NBATCH];
     for (int i = 0; i < NBATCH; i++) {
         char line[64];
-        snprintf(line, sizeof line, "m v=%di %d\n", i, i);
+        fmt(line, sizeof line, "m v=%di %d\n", i, i);
         ids[i] = add(sp, "j", line, i, i);
     }
     spool_close(sp); /* no handle across fork */
@@ -1017,7 +1032,7 @@ static void test_concurrent_flush(void)
     if (pipe(start) != 0)
         exit(2);
     for (int c = 0; c < NCHILD; c++) {
-        snprintf(outs[c], sizeof outs[c], "%s/sent.%d", tmpdir, c);
+        fmt(outs[c], sizeof outs[c], "%s/sent.%d", tmpdir, c);
         pids[c] = fork();
         if (pids[c] < 0)
             exit(2);
