@@ -2,9 +2,9 @@
 # 400 partial write: lines InfluxDB refuses (field type conflicts) go to dead letters with
 # InfluxDB's reason, the rest is stored, nothing is retried forever.
 #
-# Exit code of a run whose lines InfluxDB refused (cronflux's contract, README): the lines
-# were delivered as far as InfluxDB allows and are kept as dead letters, so the run is not a
-# temporary failure: it is not 75. The test accepts 0 or 65 and prints which one it saw.
+# Exit code of a run whose lines InfluxDB refused: everything InfluxDB would take was
+# delivered and the rest is kept as dead letters, so the run is done: exit 0 (not 75, which
+# would promise a retry), and its cronflux_job point says status=partial, dead_letters=N.
 . "$(dirname "$0")/../lib/common.sh"
 
 start_influxd partial || { not_ok "influxd starts"; finish; }
@@ -31,11 +31,9 @@ check_rc "first push (f integer): exit 0" 0
 } >"$T/conflict.lp"
 mark=$(kv "$(proxy_writes)" last_n)
 cf push-conflict push <"$T/conflict.lp"
-echo "# exit code of a push with refused lines: $CF_RC"
-check "push with conflicting lines: exit 0 or 65, not 75 (got $CF_RC)" \
-    test "$CF_RC" = 0 -o "$CF_RC" = 65
+check_rc "push with conflicting lines: exit 0" 0
 check "stderr says nothing about a retry" bash -c "! grep -qi 'next run' '$CF_ERR'"
-check_eq "the 6 good pw_m lines and the base point are stored" "$(influx_count pw pw_m f)" 7
+check_eq "the 5 good pw_m lines and the base point are stored" "$(influx_count pw pw_m f)" 6
 check_eq "their sum" "$(influx_sum pw pw_m f)" $((100 + 1 + 2 + 4 + 7 + 9))
 check_eq "the other measurement is stored" "$(influx_count pw pw_other g)" 1
 check_eq "f is still an integer field (SHOW FIELD KEYS)" "$(influx_scalar pw 'SHOW FIELD KEYS FROM pw_m')" integer
@@ -50,6 +48,14 @@ sqlite3 "$CRONFLUX_STATE" .dump >"$T/dump.sql" 2>/dev/null
 check "the dead letters keep the refused lines" \
     bash -c "grep -qF 'f=3.5 1700000000000000003' '$T/dump.sql' && grep -qF 'f=6.5 1700000000000000006' '$T/dump.sql' && grep -qF 'f=\"eight\"' '$T/dump.sql'"
 check "the dead letters keep InfluxDB's reason" grep -q 'field type conflict' "$T/dump.sql"
+
+check "the run's cronflux_job point: status=partial, dead_letters=3" "$PY" -c '
+import json, sys
+for l in sys.stdin:
+    p = json.loads(l)
+    if p["measurement"] == "cronflux_job" and p["tags"].get("status") == "partial" and p["fields"]["dead_letters"][1] == 3:
+        sys.exit(0)
+sys.exit(1)' < <("$PY" "$STORE_CHECK" dump "$INFLUX_URL" pw)
 
 # 3. nothing retried forever: another flush sends no data at all
 mark=$(kv "$(proxy_writes)" last_n)
@@ -73,7 +79,7 @@ export CRONFLUX_STATE=$T/inbatch.db
     for i in 7 8 9; do echo "pw_new v=${i}i 170000000000000000$i"; done
 } >"$T/inbatch.lp"
 cf push-inbatch push <"$T/inbatch.lp"
-check "one batch with two types: exit 0 or 65, not 75 (got $CF_RC)" test "$CF_RC" = 0 -o "$CF_RC" = 65
+check_rc "one batch with two types: exit 0" 0
 stored=$(influx_count pw pw_new v)
 cf status-inbatch status
 dl=$(status_dead_letters "$CF_OUT")

@@ -44,7 +44,7 @@ v2_cpu,host=a,region=eu usage=0.5,cores=8i 1700000000000000000
 v2_cpu,host=b,region=eu usage=12.25,cores=16i 1700000000000000000
 v2_str,k=with\ space msg="say \"hi\", \\ bye",ok=true 1700000000000000001
 v2_uni,city=Zürich temp=-3.5 1700000000000000002
-v2_big n=9223372036854775807i,tiny=5e-324 1700000000000000003
+v2_big n=9223372036854775807i,tiny=1e-300,neg=-9223372036854775808i 1700000000000000003
 LP
 sort "$T/v2.lp" >"$T/v2.sorted"
 

@@ -3,6 +3,8 @@
 # It makes a temp dir ($T), stops every server it started on exit (pass or fail), and
 # counts results: ok "name" / not_ok "name" / check "name" cmd... ; finish prints the summary.
 set -u
+# `producer | cf ...` runs cf in this shell, so CF_RC, CF_OUT and CF_ERR stay set
+shopt -s lastpipe
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN=${CRONFLUX_BIN:-$ROOT/bin}
