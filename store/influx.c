@@ -63,7 +63,10 @@ static void one_line(char *out, size_t cap, const char *s, size_t n)
     size_t k = 0;
     for (size_t i = 0; i < n && k + 1 < cap; i++) {
         unsigned char c = (unsigned char)s[i];
-        out[k++] = (c < 0x20 || c == 0x7F) ? ' ' : (char)c;
+        char ch = s[i];
+        if (c < 0x20 || c == 0x7F)
+            ch = ' ';
+        out[k++] = ch;
     }
     out[k] = '\0';
 }

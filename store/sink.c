@@ -16,7 +16,7 @@
 #define SINK_BUF_MAX ((size_t)64 << 20)      /* hard cap on the batch buffer */
 #define SINK_LEASE_S 60
 #define SINK_MAX_PASSES 4                    /* partial-write passes before splitting */
-#define SINK_RETAIN_DEFAULT (7 * 24 * 3600 * TPARSE_NS_PER_S)
+#define SINK_RETAIN_DEFAULT (INT64_C(7) * 24 * 3600 * TPARSE_NS_PER_S)
 
 struct sink {
     char job[64];

@@ -473,7 +473,8 @@ static int cmd_push(const opts *o)
                                    "sqlite store");
         else
             log_info("%" PRId64 " points stored, %" PRId64 " sent to InfluxDB, %" PRId64
-                     " pending", st.spooled, st.sent, st.pending_points);
+                     " pending, %" PRId64 " refused by InfluxDB (dead letters; see cronflux "
+                     "status)", st.spooled, st.sent, st.pending_points, st.dead_letters);
     }
     return rc;
 }

@@ -800,8 +800,11 @@ static const char *request(const char *all, size_t len, int i, char *out, size_t
     size_t n = e ? (size_t)(e - p) : (size_t)(end - p);
     if (n >= cap)
         n = cap - 1;
-    for (size_t j = 0; j < n; j++)
-        out[j] = p[j] ? p[j] : '.';
+    for (size_t j = 0; j < n; j++) {
+        out[j] = p[j];
+        if (!out[j])
+            out[j] = '.';
+    }
     out[n] = '\0';
     return out;
 }
