@@ -355,6 +355,15 @@ static void test_classify(void)
           "input field \"f k\" on measurement \"my m\" is type boolean, already exists as type "
           "float dropped=1", "my\\ m f\\ k=1 1\nmy\\ m f\\ k=true 2\n", INFLUX_PARTIAL, 1,
           { 1 }, NULL },
+        /* captured: names are written unescaped, a quote in a name as it is */
+        { "field type conflict, quote in the field name", "partial write: field type "
+          "conflict: input field \"g\"q\" on measurement \"my m\" is type integer, already "
+          "exists as type float dropped=1", "my\\ m g\"q=1i 3\nmy\\ m g\"q=1.5 4\n",
+          INFLUX_PARTIAL, 1, { 0 }, NULL },
+        { "field type conflict, comma in the measurement", "partial write: field type "
+          "conflict: input field \"v\" on measurement \"m,c\" is type string, already exists "
+          "as type float dropped=1", "m v=\"s\" 1\nm\\,c v=\"s\" 2\n", INFLUX_PARTIAL, 1,
+          { 1 }, NULL },
         /* captured: two types for one field inside one batch: nothing stored, no line named */
         { "field type conflict inside the batch", "field type conflict",
           "m2 a=1 1\nm2 a=1i 2\n", INFLUX_BAD_BATCH, 0, { 0 }, NULL },
