@@ -528,8 +528,8 @@ static int line_index_build(line_index *ix, const char *body, size_t len, size_t
         return -1;
     size_t pos = 0;
     while (pos < len) {
-        const char *nl = memchr(body + pos, '\n', len - pos);
-        size_t l = nl ? (size_t)(nl - (body + pos)) : len - pos;
+        /* a string field may hold a raw newline: split as InfluxDB does */
+        size_t l = lp_line_len(body + pos, len - pos);
         if (ix->n == cap) {
             size_t ncap = cap * 2;
             line_ref *nv = realloc(ix->lines, ncap * sizeof *nv);

@@ -296,8 +296,7 @@ static int drop_bad_lines(sink *s, const spool_batch *b, const char *body, size_
     *out_lines = 0;
     size_t pos = 0, idx = 0, k = 0;
     while (pos < len) {
-        const char *nl = memchr(body + pos, '\n', len - pos);
-        size_t l = nl ? (size_t)(nl - (body + pos)) : len - pos;
+        size_t l = lp_line_len(body + pos, len - pos);
         while (k < res->nbad && res->bad[k].index < idx)
             k++;
         if (k < res->nbad && res->bad[k].index == idx) {
@@ -337,12 +336,23 @@ static int refuse_message(sink *s, const influx_result *res, int code, char *err
     return code;
 }
 
+/* Lines in body[len] as InfluxDB splits them (a string field may hold a raw newline). */
+static size_t count_lines(const char *body, size_t len)
+{
+    size_t n = 0, pos = 0;
+    while (pos < len) {
+        pos += lp_line_len(body + pos, len - pos) + 1;
+        n++;
+    }
+    return n;
+}
+
 /* Send one claimed batch until it is sent, split, dead-lettered or given back.
  * Returns 0 to go on with the next batch, else the exit code (75/77/78). */
 static int flush_batch(sink *s, spool_batch *b, char *err, size_t errlen)
 {
-    const char *body = b->body;
-    size_t len = b->len, nlines = b->nlines;
+    const char *body = b->body ? b->body : "";
+    size_t len = b->len, nlines = count_lines(body, len);
     buf alt[2];
     buf_init(&alt[0], SINK_BUF_MAX);
     buf_init(&alt[1], SINK_BUF_MAX);

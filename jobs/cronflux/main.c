@@ -555,8 +555,7 @@ static int export_batch(void *ctx, const char *body, size_t len)
     export_ctx *x = ctx;
     size_t pos = 0;
     while (pos < len) {
-        const char *nl = memchr(body + pos, '\n', len - pos);
-        size_t l = nl ? (size_t)(nl - (body + pos)) : len - pos;
+        size_t l = lp_line_len(body + pos, len - pos);   /* a string may hold a newline */
         int64_t t;
         bool has = lp_line_time_ns(body + pos, l, &t) == 0;
         bool keep = has ? (t >= x->from && t <= x->to) : !x->ranged;

@@ -380,6 +380,9 @@ static void test_classify(void)
           "cpu,host=a usage=1 1\ncpu,host=a usage=\n", INFLUX_PARTIAL, 1, { 1 },
           "missing field value" },
         { "no text", "", "m v=1 1\n", INFLUX_BAD_BATCH, 0, { 0 }, NULL },
+        { "a raw newline inside a string field", "partial write: unable to parse "
+          "'m s=\"a\nb\" x': bad timestamp dropped=0", "m v=1 1\nm s=\"a\nb\" x\nm v=2 2\n",
+          INFLUX_PARTIAL, 1, { 1 }, "bad timestamp" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         influx_result r;
@@ -963,6 +966,61 @@ static void test_flush(void)
         run_flush_case(&cases[i]);
 }
 
+/* A string field holding a raw newline is one line: dead-lettered whole, the rest resent. */
+static void test_flush_multiline(void)
+{
+    static const canned script[] = {
+        { 400, NULL, "{\"error\":\"partial write: field type conflict: input field \\\"s\\\" "
+                     "on measurement \\\"m\\\" is type string, already exists as type float "
+                     "dropped=1\"}" },
+        { 204, NULL, "" },
+    };
+    server_start(script, 2);
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", server_port);
+    clear_env();
+    setenv("INFLUXDB_URL", url, 1);
+    setenv("INFLUXDB_DATABASE", "db", 1);
+    setenv("CRONFLUX_GZIP", "0", 1);
+    setenv("CRONFLUX_RETRIES", "0", 1);
+    char path[512], err[SINK_ERR_MAX];
+    tmp_path(path, sizeof path, "multiline.db");
+    int code;
+    sink *s = open_sink(path, 0, false, &code, err, sizeof err);
+    CHECK(s != NULL, "open: %s", err);
+    if (!s) {
+        server_stop();
+        return;
+    }
+    lp_field f1[] = { lp_f_str("s", "two\nlines", 9) };
+    lp_point p1 = { .measurement = "m", .fields = f1, .nfields = 1, .time_ns = 1,
+                    .has_time = true };
+    char why[256];
+    CHECK(sink_add(s, &p1, why, sizeof why) == 0, "string point: %s", why);
+    add_int(s, "h", 2, 2, true);
+    int rc = sink_finish(s, 0, NULL, err, sizeof err);
+    CHECK(rc == 0, "finish: %d %s", rc, err);
+    server_stop();
+    char *all = NULL;
+    size_t all_len = 0;
+    int n = logged(&all, &all_len);
+    CHECK(n == 3, "3 requests: %d", n);
+    static char one[1 << 16];
+    request(all ? all : "", all ? all_len : 0, 0, one, sizeof one);
+    CHECK(strstr(one, "\r\n\r\nm s=\"two\nlines\" 1\nm,host=h n=2i 2\n") != NULL,
+          "first request holds both: %s", one);
+    request(all ? all : "", all ? all_len : 0, 1, one, sizeof one);
+    const char *body = strstr(one, "\r\n\r\n");
+    CHECK(body && strcmp(body + 4, "m,host=h n=2i 2\n") == 0, "resent without it: %s", one);
+    free(all);
+    spool_stats ss;
+    spool_stats_of(path, &ss);
+    CHECK(ss.dead_letters == 1 && ss.pending_points == 0, "one dead letter: %lld",
+          (long long)ss.dead_letters);
+    spool_stats_free(&ss);
+    clear_env();
+}
+
 /* The gzip body inflates back to the batch. */
 static void test_gzip_roundtrip(void)
 {
@@ -1083,6 +1141,7 @@ int main(void)
     test_open_errors();
     test_dry_run();
     test_flush();
+    test_flush_multiline();
     test_gzip_roundtrip();
     test_unreachable();
 
