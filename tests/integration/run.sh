@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # Runs every integration test (tests/integration/test_*.sh with bash, test_*.py with Debian's
 # python3), each against the real servers it starts itself, and prints one summary line.
-# ONLY=pattern runs the matching ones.
+# ONLY=pattern runs the matching ones. The binaries come from $CRONFLUX_BIN, else from
+# $BINDIR (as given to make, relative to the project root), else bin/.
 set -u
 cd "$(dirname "$0")"
+if [ -z "${CRONFLUX_BIN:-}" ]; then
+    CRONFLUX_BIN=$(cd ../.. && cd "${BINDIR:-bin}" 2>/dev/null && pwd)
+    [ -n "$CRONFLUX_BIN" ] && export CRONFLUX_BIN
+fi
+echo "# binaries: ${CRONFLUX_BIN:-(none: bin/ does not exist)}"
 passed=0
 failed=0
 failed_names=()
