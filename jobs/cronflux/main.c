@@ -625,19 +625,21 @@ static int cmd_replay(const opts *o)
     }
     if (o->common.dry_run)
         return export_range(o, from, to, "replay (dry run)");
+    influx_cfg icfg;
+    int ic = influx_cfg_from_env(&icfg, err, sizeof err);
+    influx_cfg_wipe(&icfg);
+    if (ic == 0) {
+        log_error("replay sends to InfluxDB, which is not configured: set INFLUXDB_URL (or "
+                  "INFLUXDB_HOST) and INFLUXDB_DATABASE, or INFLUXDB_TOKEN, INFLUXDB_ORG and "
+                  "INFLUXDB_BUCKET");
+        return EX_CONFIG_;
+    }
     int code = 0;
     sink_opts so = { .job = CF_JOB, .state_path = o->common.state };
     sink *s = sink_open(&so, &code, err, sizeof err);
     if (!s) {
         log_error("%s", err);
         return code ? code : EX_CONFIG_;
-    }
-    if (!sink_influx_configured(s)) {
-        sink_finish(s, EX_CONFIG_, "replay: InfluxDB not configured", err, sizeof err);
-        log_error("replay sends to InfluxDB, which is not configured: set INFLUXDB_URL (or "
-                  "INFLUXDB_HOST) and INFLUXDB_DATABASE, or INFLUXDB_TOKEN, INFLUXDB_ORG and "
-                  "INFLUXDB_BUCKET");
-        return EX_CONFIG_;
     }
     int64_t n = spool_requeue(sink_spool(s), from, to, err, sizeof err);
     if (n < 0) {
