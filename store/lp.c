@@ -11,6 +11,7 @@
 #include "lp.h"
 
 #include <errno.h>
+#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -166,7 +167,8 @@ static int float_digits(double d, char *digs, int *dp)
      * (Any decimal of 15 digits or fewer survives double -> 15 digits unchanged, so if the
      * shortest form has <= 15 digits the 15-digit one is it, padded with zeros.) */
     char tmp[40];
-    for (int prec = 15; prec <= 17; prec++) {
+    /* Subnormals carry fewer digits, so the 15-digit shortcut does not hold: search up. */
+    for (int prec = d < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
         int n = snprintf(tmp, sizeof tmp, "%.*e", prec - 1, d);
         if (n <= 0 || (size_t)n >= sizeof tmp)
             return -1;
@@ -291,7 +293,7 @@ static const unsigned char cls[256] = {
  * before them is a backslash (InfluxDB's unescaping would otherwise eat that backslash).
  * Needs at most 2*len bytes at w. */
 static char *put_name(char *w, const char *s, size_t len, unsigned esc, unsigned after_bs,
-                      size_t *nrep)
+                      size_t *nrep, int *saw_bs)
 {
     const unsigned char *p = (const unsigned char *)s, *e = p + len;
     int prev_bs = 0;
@@ -315,6 +317,7 @@ static char *put_name(char *w, const char *s, size_t len, unsigned esc, unsigned
         } else {
             *w++ = (char)c;
             prev_bs = (k & C_BS) != 0;
+            *saw_bs |= prev_bs;
         }
     }
     return w;
@@ -457,7 +460,11 @@ int lp_encode(const lp_point *p, lp_precision prec, buf *out, size_t *replaced, 
             set_err(err, errlen, "field %zu: empty key", i);
             return -1;
         }
-        if ((why = name_problem(f->key, klen, 1))) {
+        if (f->key[0] == '\t')
+            why = "starts with a tab, which InfluxDB 1.x skips";
+        else
+            why = name_problem(f->key, klen, 1);
+        if (why) {
             set_err(err, errlen, "field key \"%s\": %s",
                     show(show_tmp, sizeof show_tmp, f->key, klen), why);
             return -1;
@@ -509,7 +516,7 @@ int lp_encode(const lp_point *p, lp_precision prec, buf *out, size_t *replaced, 
         }
         /* A repeated field key would come back as one field. */
         for (size_t j = 0; j < i; j++) {
-            if (strcmp(p->fields[j].key, f->key) == 0) {
+            if (name_cmp(p->fields[j].key, f->key) == 0) {
                 set_err(err, errlen, "field \"%s\": duplicate key",
                         show(show_tmp, sizeof show_tmp, f->key, klen));
                 return -1;
@@ -566,7 +573,8 @@ int lp_encode(const lp_point *p, lp_precision prec, buf *out, size_t *replaced, 
     char *const start = out->p + out->len;
     char *w = start;
     size_t nrep = 0;
-    w = put_name(w, m, mlen, C_MEAS, C_MEAS_BS, &nrep);
+    int saw_bs = 0;
+    w = put_name(w, m, mlen, C_MEAS, C_MEAS_BS, &nrep, &saw_bs);
 
     if (sorted) {
         for (size_t i = 0; i < p->ntags; i++) {
@@ -574,17 +582,17 @@ int lp_encode(const lp_point *p, lp_precision prec, buf *out, size_t *replaced, 
             if (!tag_used(t))
                 continue;
             *w++ = ',';
-            w = put_name(w, t->key, strlen(t->key), C_TAG, 0, &nrep);
+            w = put_name(w, t->key, strlen(t->key), C_TAG, 0, &nrep, &saw_bs);
             *w++ = '=';
-            w = put_name(w, t->value, strlen(t->value), C_TAG, 0, &nrep);
+            w = put_name(w, t->value, strlen(t->value), C_TAG, 0, &nrep, &saw_bs);
         }
     } else if (order) {
         for (size_t i = 0; i < nused; i++) {
             const lp_tag *t = &p->tags[order[i]];
             *w++ = ',';
-            w = put_name(w, t->key, strlen(t->key), C_TAG, 0, &nrep);
+            w = put_name(w, t->key, strlen(t->key), C_TAG, 0, &nrep, &saw_bs);
             *w++ = '=';
-            w = put_name(w, t->value, strlen(t->value), C_TAG, 0, &nrep);
+            w = put_name(w, t->value, strlen(t->value), C_TAG, 0, &nrep, &saw_bs);
         }
     } else {
         /* Many unsorted tags: pick the next smallest key each time (no allocation). */
@@ -611,9 +619,9 @@ int lp_encode(const lp_point *p, lp_precision prec, buf *out, size_t *replaced, 
             if (!best)
                 break;
             *w++ = ',';
-            w = put_name(w, best->key, strlen(best->key), C_TAG, 0, &nrep);
+            w = put_name(w, best->key, strlen(best->key), C_TAG, 0, &nrep, &saw_bs);
             *w++ = '=';
-            w = put_name(w, best->value, strlen(best->value), C_TAG, 0, &nrep);
+            w = put_name(w, best->value, strlen(best->value), C_TAG, 0, &nrep, &saw_bs);
             last = best;
         }
     }
@@ -630,7 +638,7 @@ int lp_encode(const lp_point *p, lp_precision prec, buf *out, size_t *replaced, 
         if (i)
             *w++ = ',';
         char *ks = w;
-        w = put_name(w, f->key, strlen(f->key), C_TAG, C_FKEY_BS, &nrep);
+        w = put_name(w, f->key, strlen(f->key), C_TAG, C_FKEY_BS, &nrep, &saw_bs);
         if (keylen + 4 + (size_t)(w - ks) > LP_MAX_KEY) {
             set_err(err, errlen, "field \"%s\": series key + field key exceed %d bytes",
                     show(show_tmp, sizeof show_tmp, f->key, strlen(f->key)), LP_MAX_KEY);
@@ -668,6 +676,14 @@ int lp_encode(const lp_point *p, lp_precision prec, buf *out, size_t *replaced, 
         w += i64_to_dec(w, p->time_ns / mult); /* C division truncates toward zero */
     }
     *w++ = '\n';
+    /* A backslash written before an escaped byte (a name holding "\\ ", say) pairs up
+     * differently in 1.x's line splitter than in its parser; make sure this line still ends
+     * where it should and does not swallow the next one. */
+    if (saw_bs && lp_line_len(start, (size_t)(w - start)) != (size_t)(w - start) - 1) {
+        set_err(err, errlen, "names with backslashes before escaped characters would make "
+                             "InfluxDB 1.x split this line wrongly");
+        goto fail;
+    }
     out->len = (size_t)(w - out->p);
     *w = '\0';
     if (replaced)
