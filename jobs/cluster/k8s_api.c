@@ -329,8 +329,11 @@ static int api_get(k8s_api *a, const char *pathq, const get_ctx *g, char *err, s
                 http_sleep_ms(http_backoff_ms(attempt, a->backoff_ms, 5000));
                 continue;
             }
-            errf(err, errlen, "%s (Kubernetes API from %s; TLS needs the cluster's CA: KUBE_CA_FILE "
-                 "or ca.crt in KUBE_SA_DIR)", e, a->cfg.source);
+            bool tls = strstr(e, "SSL") || strstr(e, "certificate") || strstr(e, "TLS");
+            errf(err, errlen, "%s (Kubernetes API from %s%s)", e, a->cfg.source,
+                 tls ? "; the server's certificate must verify against the CA in KUBE_CA_FILE "
+                       "or KUBE_SA_DIR/ca.crt"
+                     : "; is it running and reachable from here?");
             rc = 69;
             break;
         }

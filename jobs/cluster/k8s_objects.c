@@ -35,7 +35,7 @@ char *k8s_printable(const char *s, char *out, size_t cap)
         s = "";
     for (; *s && o + 1 < cap; s++) {
         unsigned char c = (unsigned char)*s;
-        out[o++] = (c < 0x20 || c == 0x7f || c == '"' || c == '\\') ? '?' : (char)c;
+        out[o++] = c == '"' ? '\'' : (c < 0x20 || c == 0x7f || c == '\\') ? '?' : (char)c;
     }
     if (*s && cap >= 4) {   /* cut: mark it */
         o = o > cap - 4 ? cap - 4 : o;
@@ -95,7 +95,8 @@ static const char *qtext(json_t *v, char *buf, size_t cap)
         int n = snprintf(buf, cap, "%.17g", json_real_value(v));
         return (n < 0 || (size_t)n >= cap) ? "?" : buf;
     }
-    return json_is_null(v) ? "null" : json_is_object(v) ? "{...}" : json_is_array(v) ? "[...]" : "?";
+    return json_is_null(v) ? "null" : json_is_true(v) ? "true" : json_is_false(v) ? "false"
+           : json_is_object(v) ? "{...}" : json_is_array(v) ? "[...]" : "?";
 }
 
 /* obj[key] as a quantity. 1 parsed, 0 absent (or obj not given), -1 error:

@@ -86,8 +86,8 @@ int k8s_list_parse(json_t *root, json_t **items, const char **cont, char *err, s
  * 9 for nano). 0, or -1 with err = the reason. */
 int k8s_quantity_json(json_t *v, int scale, int64_t *out, char *err, size_t errlen);
 
-/* Copy s into out[cap] for an error message: at most cap-1 bytes, control characters and
- * '"' replaced by '?', "..." when cut. Returns out. */
+/* Copy s into out[cap] for an error message: at most cap-1 bytes, '"' shown as '\'',
+ * control characters and '\\' as '?', "..." when cut. Returns out. */
 char *k8s_printable(const char *s, char *out, size_t cap);
 
 #endif
