@@ -18,7 +18,7 @@
 
 #define GONE 1000                       /* internal: 410 on a continue token */
 #define RETRY_AFTER_MAX_S 10            /* longest Retry-After we sit through */
-#define PATHQ_MAX (64u * 1024u)         /* path + query (continue tokens can be long) */
+#define PATHQ_MAX ((size_t)64 * 1024)        /* path + query (continue tokens can be long) */
 #define MSG_MAX 300                     /* a server's Status message in our messages */
 
 struct k8s_api {

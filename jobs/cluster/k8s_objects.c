@@ -34,8 +34,13 @@ char *k8s_printable(const char *s, char *out, size_t cap)
     if (!s)
         s = "";
     for (; *s && o + 1 < cap; s++) {
-        unsigned char c = (unsigned char)*s;
-        out[o++] = c == '"' ? '\'' : (c < 0x20 || c == 0x7f || c == '\\') ? '?' : (char)c;
+        char c = *s;
+        unsigned char u = (unsigned char)c;
+        if (c == '"')
+            c = '\'';
+        else if (u < 0x20 || u == 0x7f || c == '\\')
+            c = '?';
+        out[o++] = c;
     }
     if (*s && cap >= 4) {   /* cut: mark it */
         o = o > cap - 4 ? cap - 4 : o;

@@ -49,7 +49,7 @@ static int make_key(const char *ns, const char *name, char *out)
 
 /* ---- arena ------------------------------------------------------------------------ */
 
-#define ARENA_CHUNK (64u * 1024u)
+#define ARENA_CHUNK ((size_t)64 * 1024)
 
 typedef struct chunk {
     struct chunk *next;
@@ -428,25 +428,29 @@ size_t k8s_ns_counts_namespaces(const k8s_ns_counts *c)
     return c ? c->n : 0;
 }
 
+typedef struct ns_order {
+    const ns_entry *e;
+} ns_order;
+
 static int cmp_ns(const void *a, const void *b)
 {
-    const ns_entry *x = *(const ns_entry *const *)a, *y = *(const ns_entry *const *)b;
-    return strcmp(x->ns, y->ns);
+    const ns_order *x = a, *y = b;
+    return strcmp(x->e->ns, y->e->ns);
 }
 
 int k8s_ns_counts_each(k8s_ns_counts *c, k8s_ns_visit fn, void *ctx)
 {
     if (!c || c->n == 0)
         return 0;
-    ns_entry **order = malloc(c->n * sizeof *order);
+    ns_order *order = malloc(c->n * sizeof(ns_order));
     if (!order)
         return -1;
     for (size_t k = 0; k < c->n; k++)
-        order[k] = &c->e[k];
-    qsort(order, c->n, sizeof *order, cmp_ns);
+        order[k].e = &c->e[k];
+    qsort(order, c->n, sizeof(ns_order), cmp_ns);
     int rc = 0;
     for (size_t k = 0; k < c->n && rc == 0; k++) {
-        const ns_entry *e = order[k];
+        const ns_entry *e = order[k].e;
         for (size_t j = 0; j < NSTD && rc == 0; j++)
             rc = fn(ctx, e->ns, std_phases[j], e->std[j]);
         for (size_t j = 0; j < e->nextra && rc == 0; j++)

@@ -585,7 +585,7 @@ static void test_tables(void)
           k8s_usage_map_get(m, "ns-0", "pod-0", &cpu, &mem, &have) == 1 && cpu == 7 && mem == 8 &&
           have == K8S_U_CPU && k8s_usage_map_count(m) == 100000, "put replaces");
     size_t bytes = k8s_usage_map_bytes(m);
-    CHECK(bytes > 0 && bytes < 100000 * 160, "about 100 bytes an entry: %zu", bytes);
+    CHECK(bytes > 0 && bytes < (size_t)100000 * 160, "about 100 bytes an entry: %zu", bytes);
     /* a node map: no namespace; "a/b" as ns+name and as a name are the same key by design */
     k8s_usage_map *nm = k8s_usage_map_new();
     CHECK(nm && k8s_usage_map_put(nm, NULL, "node-1", 1, 2, K8S_U_CPU) == 0 &&
