@@ -67,7 +67,8 @@ static const char USAGE[] =
     CLI_COMMON_HELP
     "\n"
     "push input, one point a line:\n"
-    "  --format lp    InfluxDB line protocol; blank lines and '#' comments are skipped\n"
+    "  --format lp    InfluxDB line protocol; blank lines and '#' comments are skipped;\n"
+    "                 a quoted string field may hold raw newlines (as InfluxDB reads it)\n"
     "  --format json  {\"measurement\":\"m\",\"tags\":{\"k\":\"v\"},\n"
     "                  \"fields\":{\"f\":1.5,\"n\":3,\"s\":\"text\",\"b\":true},\"time\":1700000000000000000}\n"
     "                 a JSON integer is an integer field, a real a float, a string a string,\n"
@@ -140,12 +141,13 @@ typedef struct line_reader {
     buf line;
 } line_reader;
 
-/* 1: a line in lr->line (without its '\n'; *too_long if it was cut); 0: end; -1: error. */
-static int lr_next(line_reader *lr, bool *too_long)
+/* Read one physical line, appending it to lr->line (after a '\n' when `append`).
+ * 1: read (*too_long if it did not fit); 0: end of input; -1: read error. */
+static int lr_physical(line_reader *lr, bool append, bool *too_long)
 {
-    buf_reset(&lr->line);
-    *too_long = false;
     bool any = false;
+    if (append && !*too_long && buf_addc(&lr->line, '\n') != 0)
+        *too_long = true;
     for (;;) {
         if (lr->pos == lr->end) {
             if (lr->eof)
@@ -171,6 +173,42 @@ static int lr_next(line_reader *lr, bool *too_long)
         if (nl)
             return 1;
     }
+}
+
+/* Whether the text in lr->line goes on past its end: its last character is inside a
+ * quoted string field value or escaped by a backslash, as InfluxDB splits a body. */
+static bool lr_continues(line_reader *lr)
+{
+    if (buf_addc(&lr->line, '\n') != 0)
+        return false;
+    size_t len = lr->line.len;
+    size_t end = lp_line_len(lr->line.p, len);
+    lr->line.len--;
+    lr->line.p[lr->line.len] = '\0';
+    return end >= len;
+}
+
+/* The next input record into lr->line (without its '\n'): one line, or for line protocol
+ * one point, whose string field may hold raw newlines (so it spans *nlines physical
+ * lines). 1: a record (*too_long if it was cut); 0: end; -1: read error. */
+static int lr_next(line_reader *lr, bool lp, bool *too_long, uint64_t *nlines)
+{
+    buf_reset(&lr->line);
+    *too_long = false;
+    *nlines = 0;
+    int r = lr_physical(lr, false, too_long);
+    if (r != 1)
+        return r;
+    *nlines = 1;
+    while (lp && !*too_long && lr_continues(lr)) {
+        r = lr_physical(lr, true, too_long);
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            break;   /* end of input inside a string: the parser says what is wrong */
+        (*nlines)++;
+    }
+    return 1;
 }
 
 static int parse_range(const opts *o, bool need_both, int64_t *from, int64_t *to, char *err,
@@ -394,11 +432,13 @@ static int cmd_push(const opts *o)
     char why[512];
     bool too_long;
     int r;
-    while ((r = lr_next(lr, &too_long)) == 1) {
-        lineno++;
+    uint64_t span = 0, first;
+    while ((r = lr_next(lr, !json, &too_long, &span)) == 1) {
+        first = lineno + 1;
+        lineno += span;
         if (too_long) {
             seterr(why, sizeof why, "longer than %zu bytes", CF_LINE_MAX);
-            report_bad(&br, lineno, why);
+            report_bad(&br, first, why);
             continue;
         }
         const char *line = lr->line.p ? lr->line.p : "";
@@ -418,14 +458,14 @@ static int cmd_push(const opts *o)
         if (pr == 0)
             continue;
         if (pr < 0) {
-            report_bad(&br, lineno, why);
+            report_bad(&br, first, why);
             continue;
         }
         int ar = sink_add(s, p, why, sizeof why);
         if (ar == 1) {
-            report_bad(&br, lineno, why);
+            report_bad(&br, first, why);
         } else if (ar < 0) {
-            log_error("line %" PRIu64 ": storing the point: %s", lineno, why);
+            log_error("line %" PRIu64 ": storing the point: %s", first, why);
             job_rc = EX_TEMPFAIL_;
             break;
         }
