@@ -1021,6 +1021,62 @@ static void test_flush_multiline(void)
     clear_env();
 }
 
+/* 413 on a batch whose string field holds a raw newline: cut between points, never
+ * inside the string. */
+static void test_split_multiline(void)
+{
+    static const canned script[] = {
+        { 413, NULL, "{\"error\":\"Request Entity Too Large\"}" },
+        { 204, NULL, "" },
+    };
+    server_start(script, 2);
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", server_port);
+    clear_env();
+    setenv("INFLUXDB_URL", url, 1);
+    setenv("INFLUXDB_DATABASE", "db", 1);
+    setenv("CRONFLUX_GZIP", "0", 1);
+    setenv("CRONFLUX_RETRIES", "0", 1);
+    char path[512], err[SINK_ERR_MAX];
+    tmp_path(path, sizeof path, "split-multiline.db");
+    int code;
+    sink *s = open_sink(path, 0, false, &code, err, sizeof err);
+    CHECK(s != NULL, "open: %s", err);
+    if (!s) {
+        server_stop();
+        return;
+    }
+    lp_field f1[] = { lp_f_str("s", "a\nb\nc", 5) };
+    lp_point p1 = { .measurement = "m", .fields = f1, .nfields = 1, .time_ns = 1,
+                    .has_time = true };
+    char why[256];
+    CHECK(sink_add(s, &p1, why, sizeof why) == 0, "string point: %s", why);
+    add_int(s, "h", 2, 2, true);
+    add_int(s, "h", 3, 3, true);
+    int rc = sink_finish(s, 0, NULL, err, sizeof err);
+    CHECK(rc == 0, "finish: %d %s", rc, err);
+    server_stop();
+    char *all = NULL;
+    size_t all_len = 0;
+    int n = logged(&all, &all_len);
+    CHECK(n == 4, "4 requests: %d", n);
+    static char one[1 << 16];
+    const char *want[] = { "m s=\"a\nb\nc\" 1\nm,host=h n=2i 2\nm,host=h n=3i 3\n",
+                           "m s=\"a\nb\nc\" 1\n", "m,host=h n=2i 2\nm,host=h n=3i 3\n" };
+    for (int i = 0; i < 3; i++) {
+        request(all ? all : "", all ? all_len : 0, i, one, sizeof one);
+        const char *body = strstr(one, "\r\n\r\n");
+        CHECK(body && strcmp(body + 4, want[i]) == 0, "request %d: %s", i, one);
+    }
+    free(all);
+    spool_stats ss;
+    spool_stats_of(path, &ss);
+    CHECK(ss.dead_letters == 0 && ss.pending_points == 0 && ss.sent_batches == 3,
+          "all sent in 3 batches: %lld", (long long)ss.sent_batches);
+    spool_stats_free(&ss);
+    clear_env();
+}
+
 /* The gzip body inflates back to the batch. */
 static void test_gzip_roundtrip(void)
 {
@@ -1142,6 +1198,7 @@ int main(void)
     test_dry_run();
     test_flush();
     test_flush_multiline();
+    test_split_multiline();
     test_gzip_roundtrip();
     test_unreachable();
 
