@@ -1,0 +1,370 @@
+#!/usr/bin/env bash
+# twitter-stats end to end: the job against the X API stand-in (which checks every OAuth
+# 1.0a signature with oauthlib) writing into a real InfluxDB 1.6.7; every scenario's exit
+# code and message; secrets never in the job's output, logs or state, DEBUG=1 included.
+. "$(dirname "$0")/../lib/common.sh"
+
+TW=$BIN/twitter-stats
+STANDIN=$ROOT/tests/standins/twitter_standin.py
+ME_ID=2244994945        # XDevelopers, the fixture account the access token belongs to
+[ -x "$TW" ] || { not_ok "no $TW (run make first)"; finish; }
+
+# ---- secrets: random, each distinctive ------------------------------------------------
+read -r CK CS TK TS < <("$PY" -c '
+import secrets
+print("ck" + secrets.token_hex(12), "cs" + secrets.token_hex(20), "'$ME_ID'-tk" + secrets.token_hex(16), "ts" + secrets.token_hex(20))')
+printf '{"consumer_key":"%s","consumer_secret":"%s","token":"%s","token_secret":"%s"}\n' \
+    "$CK" "$CS" "$TK" "$TS" >"$T/standin.json"
+
+# ---- the stand-in and InfluxDB ------------------------------------------------------------
+"$PY" "$STANDIN" --config "$T/standin.json" --port-file "$T/standin.port" --posts 30 \
+    --posts-for twitter=150 --posts-for tweepydev=0 --span-days 6 >"$T/standin.log" 2>&1 &
+track $!
+for _ in $(seq 100); do [ -s "$T/standin.port" ] && break; sleep 0.1; done
+SPORT=$(cat "$T/standin.port" 2>/dev/null)
+[ -n "$SPORT" ] || { not_ok "stand-in did not start: $(tail -3 "$T/standin.log")"; finish; }
+API=http://127.0.0.1:$SPORT
+ADMIN=$API/_admin
+start_influxd tw || { not_ok "influxd did not start"; finish; }
+
+export TWITTER_API_KEY=$CK TWITTER_API_SECRET=$CS TWITTER_ACCESS_TOKEN=$TK TWITTER_ACCESS_SECRET=$TS
+export TWITTER_API_URL=$API INFLUXDB_URL=$INFLUX_URL INFLUXDB_DATABASE=twitter
+export CRONFLUX_STATE=$T/state.db
+unset TWITTER_USERS TWITTER_USER DEBUG CRONFLUX_ALIGN API_KEY API_SECRET ACCESS_TOKEN ACCESS_SECRET
+
+# run_job NAME [VAR=value | -VAR ...] -- ARGS: runs the job, output in $T/NAME.{out,err}, RC
+run_job() {
+    local name=$1 sets=() unsets=()
+    shift
+    while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+        case $1 in -*) unsets+=(-u "${1#-}") ;; *) sets+=("$1") ;; esac
+        shift
+    done
+    shift
+    env "${unsets[@]}" "${sets[@]}" "$TW" "$@" >"$T/$name.out" 2>"$T/$name.err"
+    RC=$?
+    cat "$T/$name.out" "$T/$name.err" >>"$T/all_output"
+}
+scenario() { curl -sS -o /dev/null -XPOST "$ADMIN/scenario?$1"; }
+reset_log() { curl -sS -o /dev/null -XPOST "$ADMIN/reset"; }
+requests() { curl -sS "$ADMIN/requests"; }
+err_has() { grep -qF -- "$2" "$T/$1.err"; }
+one_line() { [ "$(grep -c 'error:' "$T/$1.err")" -eq 1 ]; }
+
+# The checker: compares what InfluxDB holds with the stand-in's data.
+cat >"$T/check.py" <<'PYEOF'
+import json, sys, time, urllib.parse, urllib.request
+influx, db, admin, mode = sys.argv[1:5]
+args = sys.argv[5:]
+def q(query):
+    u = influx + "/query?" + urllib.parse.urlencode({"db": db, "q": query, "epoch": "ns"})
+    return json.load(urllib.request.urlopen(u))
+def rows(query):
+    res = q(query)["results"][0]
+    out = []
+    for s in res.get("series", []):
+        cols = s["columns"]
+        for v in s["values"]:
+            d = dict(zip(cols, v)); d.update(s.get("tags", {})); out.append(d)
+    return out
+data = json.load(urllib.request.urlopen(admin + "/data"))
+acct = {a["username"].lower(): a for a in data["accounts"]}
+bad = []
+if mode == "users":                       # users NAME... : last twitter_user equals the stand-in
+    for name in args:
+        a = acct[name.lower()]
+        r = rows("SELECT * FROM twitter_user WHERE \"user\"='%s' ORDER BY time DESC LIMIT 1" % a["username"])
+        if not r: bad.append("no twitter_user for %s" % name); continue
+        r = r[0]
+        want = {"followers": a["followers"], "following": a["following"], "posts": a["tweet_count"],
+                "listed": a["listed"], "likes": a["likes"], "user_id": a["id"]}
+        for k, v in want.items():
+            if r.get(k) != v: bad.append("%s.%s: influx %r stand-in %r" % (name, k, r.get(k), v))
+elif mode == "posts":                     # posts NAME [SINCE_S UNTIL_S] [v1]
+    a = acct[args[0].lower()]
+    lo = float(args[1]) if len(args) > 1 else 0
+    hi = float(args[2]) if len(args) > 2 else 1e18
+    v1 = len(args) > 3 and args[3] == "v1"
+    want = {p["id"]: p for p in a["posts"] if lo <= p["created"] < hi}
+    got = {}
+    for r in rows("SELECT * FROM twitter_post WHERE \"user\"='%s'" % a["username"]):
+        if r["post_id"] not in got or r["time"] > got[r["post_id"]]["time"]:
+            got[r["post_id"]] = r
+    if set(got) != set(want):
+        bad.append("post ids: %d in influx, %d in the stand-in, %d missing, %d extra" % (
+            len(got), len(want), len(set(want) - set(got)), len(set(got) - set(want))))
+    fields = ("likes", "reposts") if v1 else ("likes", "reposts", "replies", "quotes", "impressions", "bookmarks")
+    for pid in set(got) & set(want):
+        for f in fields:
+            if got[pid].get(f) != want[pid][f]:
+                bad.append("post %s %s: influx %r stand-in %r" % (pid, f, got[pid].get(f), want[pid][f])); break
+    print("# %d posts compared" % len(set(got) & set(want)))
+elif mode == "graph":                     # graph NAME TAG
+    a = acct[args[0].lower()]
+    want = {"followers_count": a["followers"], "friends_count": a["following"], "listed_count": a["listed"],
+            "favourites_count": a["likes"], "statuses_count": a["tweet_count"]}
+    for m, v in want.items():
+        r = rows("SELECT * FROM \"%s\" WHERE \"user\"='%s' ORDER BY time DESC LIMIT 1" % (m, args[1]))
+        if not r or r[0].get("value") != v or set(r[0]) != {"time", "user", "value"}:
+            bad.append("%s: %r, want value %r" % (m, r[:1], v))
+elif mode == "count":                     # count QUERY: prints the number of rows
+    print(len(rows(args[0]))); sys.exit(0)
+elif mode == "expect":                    # expect NAME SINCE UNTIL: prints the stand-in's count
+    a = acct[args[0].lower()]
+    print(sum(1 for p in a["posts"] if float(args[1]) <= p["created"] < float(args[2]))); sys.exit(0)
+for b in bad[:10]: print("# " + b)
+sys.exit(1 if bad else 0)
+PYEOF
+check_db() { "$PY" "$T/check.py" "$INFLUX_URL" "$@"; }
+count() { "$PY" "$T/check.py" "$INFLUX_URL" "$1" "$ADMIN" count "$2"; }
+# reqs PYEXPR: evaluates a Python expression over the recorded requests R (a list)
+reqs() { requests | "$PY" -c "import json,sys; R=json.load(sys.stdin); print($1)"; }
+
+# ---- usage and configuration ------------------------------------------------------------------
+run_job help -- --help
+check_eq "--help exits 0" "$RC" 0
+check "--help documents the exit codes and the partial-answer choice" \
+    grep -q "77 credentials refused" "$T/help.out"
+grep -q -- "--strict" "$T/help.out" && grep -q "exits 0" "$T/help.out" && ok "--help says what a 200 with errors does" ||
+    not_ok "--help says what a 200 with errors does"
+run_job usage -- --api 3
+check_eq "bad --api is a usage error (64)" "$RC" 64
+run_job usage2 -- --until 2026-01-01T00:00:00Z
+check_eq "--until without --since is 64" "$RC" 64
+run_job nocreds -TWITTER_API_KEY -TWITTER_API_SECRET -TWITTER_ACCESS_TOKEN -TWITTER_ACCESS_SECRET -- --dry-run
+check_eq "no credentials: 78" "$RC" 78
+check "no credentials: names the variables" err_has nocreds \
+    "TWITTER_API_KEY, TWITTER_API_SECRET, TWITTER_ACCESS_TOKEN, TWITTER_ACCESS_SECRET"
+run_job onecred -TWITTER_ACCESS_SECRET -- --dry-run
+check_eq "one credential missing: 78" "$RC" 78
+grep -q "set TWITTER_ACCESS_SECRET " "$T/onecred.err" && ! grep -q "TWITTER_API_KEY" "$T/onecred.err" &&
+    ok "one credential missing: names only it" || not_ok "one credential missing: names only it"
+run_job badusers TWITTER_USERS='ok_name,bad-name!' -- --dry-run
+check_eq "a username that is not one: 78" "$RC" 78
+
+# unprefixed names and _FILE secrets (a trailing newline is not part of the secret)
+printf '%s\n' "$TS" >"$T/ts.secret"
+run_job unprefixed -TWITTER_API_KEY -TWITTER_API_SECRET -TWITTER_ACCESS_TOKEN -TWITTER_ACCESS_SECRET \
+    API_KEY="$CK" API_SECRET="$CS" ACCESS_TOKEN="$TK" ACCESS_SECRET_FILE="$T/ts.secret" -- --dry-run --no-posts
+check_eq "API_KEY/.../ACCESS_SECRET_FILE work" "$RC" 0
+check "unprefixed: the user point is printed" grep -q "^twitter_user,user=XDevelopers,user_id=$ME_ID " "$T/unprefixed.out"
+
+# ---- end to end: a scheduled run into InfluxDB --------------------------------------------------
+reset_log
+run_job first -- --align 3650d
+check_eq "scheduled run: exit 0" "$RC" 0
+check "scheduled run: user counters in InfluxDB equal the stand-in's" check_db twitter "$ADMIN" users XDevelopers
+check "scheduled run: post metrics in InfluxDB equal the stand-in's" check_db twitter "$ADMIN" posts XDevelopers
+check_eq "every request was signed right (oauthlib)" "$(reqs 'sum(1 for r in R if r["auth"] != "ok")')" 0
+check_eq "own posts: non_public_metrics and organic_metrics asked" \
+    "$(reqs '[r["query"].get("tweet.fields") for r in R if r["family"] == "tweets"]')" \
+    "[['created_at,public_metrics,non_public_metrics,organic_metrics']]"
+check_eq "max_results=100 and a start_time" \
+    "$(reqs '[(r["query"]["max_results"], "start_time" in r["query"]) for r in R if r["family"] == "tweets"]')" \
+    "[(['100'], True)]"
+n_user=$(count twitter 'SELECT followers FROM twitter_user')
+n_post=$(count twitter 'SELECT likes FROM twitter_post')
+check_eq "30 posts written" "$n_post" 30
+run_job again -- --align 3650d
+check_eq "second run in the same --align slot: exit 0" "$RC" 0
+check_eq "--align: a second run overwrites the user point" "$(count twitter 'SELECT followers FROM twitter_user')" "$n_user"
+check_eq "--align: a second run overwrites the post points" "$(count twitter 'SELECT likes FROM twitter_post')" "$n_post"
+check_eq "CRONFLUX_ALIGN works as --align" \
+    "$(run_job alignenv CRONFLUX_ALIGN=3650d -- ; count twitter 'SELECT followers FROM twitter_user')" "$n_user"
+
+# ---- several accounts, one not found, pagination ------------------------------------------------
+reset_log
+run_job users TWITTER_USERS='XDevelopers, @Twitter,nosuchuser' -- --align 3650d
+check_eq "users with one not found: exit 0 (documented)" "$RC" 0
+check "users: a warning names the missing account" err_has users "nosuchuser"
+check "users: Twitter's counters equal the stand-in's" check_db twitter "$ADMIN" users Twitter XDevelopers
+check "users: Twitter's 150 posts (two pages) equal the stand-in's" check_db twitter "$ADMIN" posts Twitter
+check_eq "users: one users/by call for all three" \
+    "$(reqs '[r["query"]["usernames"] for r in R if r["family"] == "users/by"]')" "[['XDevelopers,Twitter,nosuchuser']]"
+check_eq "users: next_token followed as pagination_token" \
+    "$(reqs '[r["query"].get("pagination_token") for r in R if r["path"] == "/2/users/783214/tweets"]')" \
+    "[None, ['7140dib2s']]"
+check_eq "users: private metrics only for the token's own account" \
+    "$(reqs 'sorted(set((r["path"], "non_public_metrics" in r["query"]["tweet.fields"][0]) for r in R if r["family"] == "tweets"))')" \
+    "[('/2/users/$ME_ID/tweets', True), ('/2/users/783214/tweets', False)]"
+run_job strict TWITTER_USERS='XDevelopers,nosuchuser' -- --align 3650d --strict --no-posts
+check_eq "--strict: a 200 with errors is 65" "$RC" 65
+check "--strict: one error line naming the problem" one_line strict
+
+reset_log
+scenario "name=pagination&page=7"
+run_job pages -- --align 3650d
+check_eq "pagination (7 a page): exit 0" "$RC" 0
+check_eq "pagination: 5 pages for 30 posts" "$(reqs 'sum(1 for r in R if r["family"] == "tweets")')" 5
+check "pagination: all posts equal the stand-in's" check_db twitter "$ADMIN" posts XDevelopers
+scenario "name=normal"
+
+# ---- InfluxDB down: 75, then the next run delivers -------------------------------------------------
+before=$(count twitter 'SELECT followers FROM twitter_user')
+stop_influxd "$INFLUX_PID"
+run_job down -- --no-posts
+check_eq "InfluxDB down: exit 75" "$RC" 75
+restart_influxd || not_ok "influxd restart"
+run_job up -- --no-posts
+check_eq "InfluxDB back: exit 0" "$RC" 0
+check_eq "InfluxDB back: both runs' points are there" "$(count twitter 'SELECT followers FROM twitter_user')" $((before + 2))
+
+# ---- rate limits ------------------------------------------------------------------------------------
+scenario "name=ratelimit&on=tweets"
+before=$(count twitter 'SELECT followers FROM twitter_user')
+run_job rl429 -- --no-posts
+check_eq "rate limit on tweets does not touch a users-only run" "$RC" 0
+run_job rl429b -- --max-wait 0
+check_eq "429: exit 75" "$RC" 75
+check "429: says when the window resets (RFC 3339)" grep -Eq 'resets at [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z' "$T/rl429b.err"
+check "429: one error line" one_line rl429b
+check_eq "429: the user point read before it is kept" "$(count twitter 'SELECT followers FROM twitter_user')" $((before + 2))
+
+reset_log
+scenario "name=lowlimit&on=tweets&limit=2"
+run_job low TWITTER_USERS=XDevelopers,Twitter -- --align 3650d
+check_eq "window used up: exit 75" "$RC" 75
+check "window used up: the request is not sent" err_has low "request not sent"
+check_eq "window used up: no request over the limit reached the API" \
+    "$(reqs 'sum(1 for r in R if r.get("over_limit"))')" 0
+check_eq "window used up: exactly the 2 allowed tweets requests" "$(reqs 'sum(1 for r in R if r["family"] == "tweets")')" 2
+
+reset_log
+scenario "name=ratelimit_once&on=tweets&reset_in=2"
+run_job wait -- --max-wait 30s --align 3650d
+check_eq "429 with --max-wait covering the reset: exit 0" "$RC" 0
+check_eq "429 then the same request again" "$(reqs '[r["status"] for r in R if r["family"] == "tweets"]')" "[429, 200]"
+scenario "name=normal"
+
+# ---- the scenarios' exit codes and messages -------------------------------------------------------------
+expect() { # expect NAME SCENARIO RC MESSAGE [job args...]
+    local name=$1 sc=$2 want=$3 msg=$4
+    shift 4
+    scenario "$sc"
+    run_job "$name" -- --retries 0 "$@"
+    check_eq "$name: exit $want" "$RC" "$want"
+    if grep -qF -- "$msg" "$T/$name.err"; then ok "$name: message has [$msg]"; else
+        not_ok "$name: message has [$msg]: $(head -c 400 "$T/$name.err")"; fi
+    check "$name: one error line" one_line "$name"
+}
+expect unauth "name=unauthorized" 77 "TWITTER_ACCESS_TOKEN/TWITTER_ACCESS_SECRET (user context)"
+expect forbid "name=forbidden" 77 "the app credentials TWITTER_API_KEY/TWITTER_API_SECRET (app) were refused"
+check "forbidden: the problem details are shown" err_has forbid "Client Forbidden: When authenticating"
+expect malformed "name=malformed&on=tweets" 65 "GET /2/users/:id/tweets: line 1, column 40:"
+expect truncated "name=truncated&on=users" 65 "GET /2/users/me: line 1, column "
+check "truncated: the JSON position" grep -Eq 'line [0-9]+, column [0-9]+' "$T/truncated.err"
+expect huge "name=huge&on=tweets" 65 "larger than the 8 MiB cap"
+expect badshape "name=badshape&on=users" 65 "data.public_metrics.followers_count: expected a non-negative integer, got string"
+expect unavailable "name=unavailable" 69 "HTTP 503"
+expect v1453 "name=v1_453" 77 "use X API v2" --api 1.1
+check "453: says the code" err_has v1453 "code 453"
+scenario "name=normal"
+run_job nonet TWITTER_API_URL=http://127.0.0.1:$(free_port) -- --retries 1
+check_eq "API unreachable: exit 69" "$RC" 69
+check "API unreachable: says so" err_has nonet "unreachable"
+run_job wrongsecret TWITTER_ACCESS_SECRET=not-the-secret -- --retries 0
+check_eq "a wrong secret (signature refused by oauthlib): 77" "$RC" 77
+check_eq "the stand-in saw a bad signature" "$(reqs 'R[-1]["auth"]')" "bad signature"
+check "a wrong secret never shows in the message" bash -c "! grep -q not-the-secret '$T/wrongsecret.err'"
+
+scenario "name=partial&on=tweets"
+run_job partial -- --align 3650d
+check_eq "200 with errors on tweets: exit 0" "$RC" 0
+check "200 with errors on tweets: warns" err_has partial "Not Found Error"
+scenario "name=normal"
+
+# ---- v1.1 and the twittergraph schema ------------------------------------------------------------------
+export INFLUXDB_DATABASE=tw_v1
+run_job v1 -- --api 1.1 -u Twitter --align 3650d
+check_eq "--api 1.1: exit 0" "$RC" 0
+check "--api 1.1: user counters equal the stand-in's" check_db tw_v1 "$ADMIN" users Twitter
+check "--api 1.1: post metrics equal the stand-in's" check_db tw_v1 "$ADMIN" posts Twitter 0 1e18 v1
+check_eq "--api 1.1: users/show and the timeline, paged by max_id" \
+    "$(reqs '[(r["family"], "max_id" in r["query"]) for r in R if r["path"].startswith("/1.1/")][-3:]')" \
+    "[('v1/show', False), ('v1/timeline', False), ('v1/timeline', True)]"
+export INFLUXDB_DATABASE=twittergraph
+run_job graph TWITTER_USER=twitter -- --schema twittergraph
+check_eq "twittergraph schema: exit 0" "$RC" 0
+check "twittergraph: the five measurements, tag user as configured, field value" \
+    check_db twittergraph "$ADMIN" graph Twitter twitter
+check_eq "twittergraph: no twitter_user/twitter_post" \
+    "$(count twittergraph 'SHOW MEASUREMENTS WITH MEASUREMENT =~ /^twitter_/')" 0
+
+# ---- backfill and checkpoints -------------------------------------------------------------------------------
+export INFLUXDB_DATABASE=tw_backfill CRONFLUX_STATE=$T/backfill.db
+now=$(date +%s)
+since=$((now - 3 * 86400)) until=$((now - 86400))
+want=$("$PY" "$T/check.py" "$INFLUX_URL" tw_backfill "$ADMIN" expect Twitter "$since" "$until")
+reset_log
+scenario "name=lowlimit&on=tweets&limit=2&page=7"
+run_job bf1 -- -u Twitter --since "$since" --until "$until"
+check_eq "backfill stopped by the rate limit: 75" "$RC" 75
+scenario "name=normal&page=7"
+run_job bf2 -- -u Twitter --since "$since" --until "$until"
+check_eq "backfill resumed: exit 0" "$RC" 0
+check "backfill resumed: says so" err_has bf2 "resuming"
+check_eq "backfill resumed from the saved pagination_token" \
+    "$(reqs '[("pagination_token" in r["query"]) for r in R if r["family"] == "tweets"][2]')" "True"
+check "backfill: every post created in the range ($want), metrics equal" \
+    check_db tw_backfill "$ADMIN" posts Twitter "$since" "$until"
+check_eq "backfill: start_time/end_time sent" \
+    "$(reqs '[(r["query"]["start_time"], r["query"]["end_time"]) for r in R if r["family"] == "tweets"][0]')" \
+    "(['$(date -u -d @$since +%FT%TZ)'], ['$(date -u -d @$until +%FT%TZ)'])"
+reset_log
+run_job bf3 -- -u Twitter --since "$since" --until "$until"
+check_eq "backfill of a finished range: exit 0" "$RC" 0
+check_eq "backfill of a finished range: no tweets read again" "$(reqs 'sum(1 for r in R if r["family"] == "tweets")')" 0
+run_job bf4 -- -u Twitter --since "$since" --until "$until" --fresh
+check_eq "--fresh reads it again" "$(reqs 'sum(1 for r in R if r["family"] == "tweets") > 0')" "True"
+scenario "name=normal"
+
+# the incremental checkpoint: after a pause longer than --lookback, read since the newest seen
+export CRONFLUX_STATE=$T/incr.db INFLUXDB_DATABASE=tw_incr
+run_job inc1 -- --align 3650d
+newest=$(curl -sS "$ADMIN/data" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(d["accounts"][0]["posts"][0]["id"])')
+reset_log
+run_job inc2 -- --lookback 30s
+check_eq "checkpoint: a run after a pause asks since_id=<newest seen>" \
+    "$(reqs '[(r["query"].get("since_id"), "start_time" in r["query"]) for r in R if r["family"] == "tweets"]')" \
+    "[(['$newest'], False)]"
+reset_log
+run_job inc3 -- --lookback 1d
+check_eq "checkpoint: within --lookback a start_time is used" \
+    "$(reqs '[("since_id" in r["query"], "start_time" in r["query"]) for r in R if r["family"] == "tweets"]')" \
+    "[(False, True)]"
+
+# ---- DEBUG=1 and secrets --------------------------------------------------------------------------------------
+export CRONFLUX_STATE=$T/state.db INFLUXDB_DATABASE=twitter
+run_job debug DEBUG=1 -- --align 3650d
+check_eq "DEBUG=1: exit 0" "$RC" 0
+check "DEBUG=1: logs each request with the Authorization header redacted" \
+    grep -q 'Authorization: OAuth oauth_consumer_key="<redacted>", oauth_nonce="[0-9a-f]*", oauth_signature="<redacted>"' "$T/debug.err"
+run_job debugfail DEBUG=1 TWITTER_ACCESS_SECRET=wrong -- --retries 0
+leaks=0
+for s in "$CK" "$CS" "$TK" "$TS" "${TK#*-}"; do
+    if grep -qaF -- "$s" "$T/all_output"; then leaks=$((leaks + 1)); fi
+    for f in "$T"/*.db "$T"/*.db-wal; do [ -e "$f" ] && grep -qaF -- "$s" "$f" && leaks=$((leaks + 1)); done
+done
+check_eq "no secret in any run's stdout/stderr (DEBUG=1 too) or state file" "$leaks" 0
+check "the job's output was scanned" test -s "$T/all_output"
+
+# ---- the stand-in itself: oauthlib refuses a reused nonce and a bad signature ---------------------------------
+out=$("$PY" - "$API" "$CK" "$CS" "$TK" "$TS" <<'PYEOF'
+import sys, urllib.request, urllib.error
+from oauthlib.oauth1 import Client
+api, ck, cs, tk, ts = sys.argv[1:]
+def send(nonce, tamper=False):
+    c = Client(ck, client_secret=cs, resource_owner_key=tk, resource_owner_secret=ts, nonce=nonce)
+    uri, headers, _ = c.sign(api + "/2/users/me?user.fields=public_metrics")
+    if tamper:
+        headers["Authorization"] = headers["Authorization"].replace("oauth_signature=\"", "oauth_signature=\"A")
+    try:
+        return urllib.request.urlopen(urllib.request.Request(uri, headers=headers)).status
+    except urllib.error.HTTPError as e:
+        return e.code
+print(send("n0nce1"), send("n0nce1"), send("n0nce2", tamper=True))
+PYEOF
+)
+check_eq "stand-in: fresh nonce 200, reused nonce 401, bad signature 401" "$out" "200 401 401"
+
+finish
