@@ -777,7 +777,7 @@ int main(int argc, char **argv)
     memset(&o, 0, sizeof o);
     o.api = 2;
     o.retries = 2;
-    o.lookback_ns = 7 * 86400 * TPARSE_NS_PER_S;
+    o.lookback_ns = (int64_t)7 * 86400 * TPARSE_NS_PER_S;
     const char *lookback_arg = NULL, *maxwait_arg = NULL;
 
     static const struct option longopts[] = {

@@ -23,7 +23,7 @@
 #define TW_NAME_MAX 64        /* usernames are at most 15 characters; room for odd ones */
 #define TW_TOKEN_MAX 256      /* pagination tokens */
 #define TW_MSG_MAX 512        /* one-line messages */
-#define TW_BODY_MAX (8u * 1024u * 1024u)   /* response body cap */
+#define TW_BODY_MAX ((size_t)8 * 1024 * 1024)   /* response body cap */
 #define TW_MAX_USERS 1000     /* accounts in one run */
 
 /* ---- parsed data ---------------------------------------------------------- */

@@ -31,8 +31,12 @@ static void copy_line(char *out, size_t cap, const char *s)
     size_t o = 0;
     if (cap == 0)
         return;
-    for (; s && *s && o + 1 < cap; s++)
-        out[o++] = ((unsigned char)*s < 0x20 || *s == 0x7f) ? ' ' : *s;
+    for (; s && *s && o + 1 < cap; s++) {
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            out[o++] = ' ';
+        else
+            out[o++] = *s;
+    }
     out[o] = '\0';
 }
 
@@ -598,7 +602,10 @@ int tw_parse_error(const char *body, size_t len, tw_problem *first, char *msg, s
     size_t o = 0;
     for (size_t i = 0; body && i < len && o + 4 < cap && i < 160; i++) {
         unsigned char c = (unsigned char)body[i];
-        msg[o++] = (c < 0x20 || c >= 0x7f) ? ' ' : (char)c;
+        if (c < 0x20 || c >= 0x7f)
+            msg[o++] = ' ';
+        else
+            msg[o++] = (char)c;
     }
     if (body && len > 160 && o + 4 < cap) {
         memcpy(msg + o, "...", 3);

@@ -436,9 +436,9 @@ static void test_helpers(void)
     tw_problem p;
     memset(&p, 0, sizeof p);
     char line[128];
-    strcpy(p.title, "Not Found Error");
-    strcpy(p.detail, "Could not find user");
-    strcpy(p.type, "https://api.twitter.com/2/problems/resource-not-found");
+    snprintf(p.title, sizeof p.title, "%s", "Not Found Error");
+    snprintf(p.detail, sizeof p.detail, "%s", "Could not find user");
+    snprintf(p.type, sizeof p.type, "%s", "https://api.twitter.com/2/problems/resource-not-found");
     tw_problem_line(&p, line, sizeof line);
     CHECK_STREQ(line, "Not Found Error: Could not find user (https://api.twitter.com/2/problems/resource-not-found)",
                 "problem line");
@@ -468,8 +468,8 @@ static void test_points(void)
 {
     tw_user u;
     memset(&u, 0, sizeof u);
-    strcpy(u.id, "783214");
-    strcpy(u.username, "Twitter");
+    snprintf(u.id, sizeof u.id, "%s", "783214");
+    snprintf(u.username, sizeof u.username, "%s", "Twitter");
     u.followers = 59112688;
     u.following = 0;
     u.posts = 14045;
@@ -530,7 +530,7 @@ static void test_points(void)
 
     tw_post p;
     memset(&p, 0, sizeof p);
-    strcpy(p.id, "1301573587187331074");
+    snprintf(p.id, sizeof p.id, "%s", "1301573587187331074");
     p.likes = 42;
     p.reposts = 5;
     p.replies = 2;
