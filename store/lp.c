@@ -273,7 +273,7 @@ enum {
     C_TAG = 2,     /* escaped in tag keys/values and field keys: ',' '=' ' ' */
     C_NL = 4,      /* replaced by a (escaped) space in names: '\n' '\r' */
     C_STR = 8,     /* escaped in string field values: '"' '\\' */
-    C_MEAS_BS = 16,/* escaped in a measurement when right after a backslash: '"' '=' */
+    C_MEAS_BS = 16,/* refused in a measurement right after a backslash: '"' '=' */
     C_FKEY_BS = 32,/* escaped in a field key when right after a backslash: '"' */
     C_BS = 64,     /* the backslash */
 };
@@ -366,25 +366,31 @@ static int tag_used(const lp_tag *t)
 #define LP_SORT_STACK 256
 
 /* Checks one name: not empty, not ending in a backslash (InfluxDB 1.x cannot read a name
- * back whose last byte is a backslash: the backslash escapes the separator after it). For
- * field keys, a backslash may not come right before ',', '=', ' ' or a newline either (the
- * field scanner and the key unescaper of 1.x disagree there). Returns NULL or the reason. */
-static const char *name_problem(const char *s, size_t len, int field_key)
+ * back whose last byte is a backslash: the backslash escapes the separator after it).
+ * Field keys may not hold a backslash right before ',', '=', ' ' or a newline (1.x's field
+ * scanner and its key unescaper disagree there). Measurements may not hold one right before
+ * ',', '"', ' ', '=' or a newline: 1.6.7 files the series under a key rebuilt from the
+ * unescaped name, which then differs from the key the data is written under, so the points
+ * are stored but no query finds them (tried against influxd 1.6.7). Returns NULL or why. */
+enum { NAME_TAG = 0, NAME_FIELD_KEY = 1, NAME_MEASUREMENT = 2 };
+
+static const char *name_problem(const char *s, size_t len, int kind)
 {
     if (len == 0)
         return "empty";
     if (s[len - 1] == '\\')
         return "ends with a backslash, which InfluxDB 1.x cannot read back";
-    if (field_key) {
-        const char *p = memchr(s, '\\', len);
-        while (p) {
-            size_t at = (size_t)(p - s);
-            unsigned char nx = (unsigned char)s[at + 1];
-            if (cls[nx] & (C_TAG | C_NL))
-                return "has a backslash before ',', '=', ' ' or a newline, which InfluxDB 1.x "
-                       "cannot read back";
-            p = memchr(p + 1, '\\', len - at - 1);
-        }
+    if (kind == NAME_TAG)
+        return NULL;
+    for (const char *p = memchr(s, '\\', len); p && p < s + len - 1;
+         p = memchr(p + 1, '\\', len - (size_t)(p + 1 - s))) {
+        unsigned char nx = (unsigned char)p[1];
+        if (kind == NAME_FIELD_KEY && (cls[nx] & (C_TAG | C_NL)))
+            return "has a backslash before ',', '=', ' ' or a newline, which InfluxDB 1.x "
+                   "cannot read back";
+        if (kind == NAME_MEASUREMENT && (cls[nx] & (C_MEAS | C_MEAS_BS | C_NL)))
+            return "has a backslash before ',', '\"', ' ', '=' or a newline: InfluxDB 1.6.7 "
+                   "would store the points where no query finds them";
     }
     return NULL;
 }
@@ -405,7 +411,7 @@ int lp_encode(const lp_point *p, lp_precision prec, buf *out, size_t *replaced, 
         set_err(err, errlen, "empty measurement");
         return -1;
     }
-    const char *why = name_problem(m, mlen, 0);
+    const char *why = name_problem(m, mlen, NAME_MEASUREMENT);
     if (why) {
         set_err(err, errlen, "measurement \"%s\": %s", show(show_tmp, sizeof show_tmp, m, mlen),
                 why);
@@ -432,12 +438,16 @@ int lp_encode(const lp_point *p, lp_precision prec, buf *out, size_t *replaced, 
         if (!tag_used(t))
             continue; /* an empty tag value is dropped, as InfluxDB 1.x does */
         size_t vlen = strlen(t->value);
-        if ((why = name_problem(t->key, klen, 0))) {
+        if (klen == 4 && memcmp(t->key, "time", 4) == 0) {
+            set_err(err, errlen, "tag key \"time\": InfluxDB 1.x drops a point with it");
+            return -1;
+        }
+        if ((why = name_problem(t->key, klen, NAME_TAG))) {
             set_err(err, errlen, "tag key \"%s\": %s", show(show_tmp, sizeof show_tmp, t->key, klen),
                     why);
             return -1;
         }
-        if ((why = name_problem(t->value, vlen, 0))) {
+        if ((why = name_problem(t->value, vlen, NAME_TAG))) {
             set_err(err, errlen, "tag \"%s\": value %s",
                     show(show_tmp, sizeof show_tmp, t->key, klen), why);
             return -1;
@@ -462,8 +472,10 @@ int lp_encode(const lp_point *p, lp_precision prec, buf *out, size_t *replaced, 
         }
         if (f->key[0] == '\t')
             why = "starts with a tab, which InfluxDB 1.x skips";
+        else if (klen == 4 && memcmp(f->key, "time", 4) == 0)
+            why = "InfluxDB 1.x drops a field named \"time\"";
         else
-            why = name_problem(f->key, klen, 1);
+            why = name_problem(f->key, klen, NAME_FIELD_KEY);
         if (why) {
             set_err(err, errlen, "field key \"%s\": %s",
                     show(show_tmp, sizeof show_tmp, f->key, klen), why);
@@ -574,7 +586,7 @@ int lp_encode(const lp_point *p, lp_precision prec, buf *out, size_t *replaced, 
     char *w = start;
     size_t nrep = 0;
     int saw_bs = 0;
-    w = put_name(w, m, mlen, C_MEAS, C_MEAS_BS, &nrep, &saw_bs);
+    w = put_name(w, m, mlen, C_MEAS, 0, &nrep, &saw_bs);
 
     if (sorted) {
         for (size_t i = 0; i < p->ntags; i++) {
