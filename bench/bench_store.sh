@@ -63,7 +63,13 @@ timed() {
     return $rc
 }
 pps() { awk -v n="$1" -v t="$2" 'BEGIN { printf "%.0f", (t > 0 ? n / t : 0) }'; }
-fmt_pps() { awk -v n="$1" -v t="$2" 'BEGIN { printf "%'"'"'d points/s (%.2f s)", (t > 0 ? n / t : 0), t }'; }
+# fmt_pps N SECONDS: "1,234,567 points/s (0.81 s)"
+fmt_pps() {
+    awk -v n="$1" -v t="$2" 'BEGIN {
+        x = sprintf("%.0f", (t > 0 ? n / t : 0)); s = ""
+        while (length(x) > 3) { s = "," substr(x, length(x) - 2) s; x = substr(x, 1, length(x) - 3) }
+        printf "%s%s points/s (%.2f s)", x, s, t }'
+}
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f MB", k / 1024 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 meets() { awk -v r="$1" -v t="$2" 'BEGIN { print (r >= t ? "met" : "MISSED") }'; }
@@ -85,8 +91,11 @@ for f in "$T"/parts/p.*; do gzip -c "$f" >"$f.gz"; done
 raw_curl() {
     local db=$1 mode=$2 cfg=$T/curl-$2.cfg f
     : >"$cfg"
+    local first=1
     for f in "$T"/parts/p.?????; do
         {
+            [ "$first" = 1 ] || echo 'next'
+            first=0
             echo "url = \"$INFLUX_URL/write?db=$db&precision=ns\""
             if [ "$mode" = gzip ]; then
                 echo "data-binary = \"@$f.gz\""
@@ -99,7 +108,6 @@ raw_curl() {
             echo 'output = "/dev/null"'
             echo 'write-out = "%{http_code} %{num_connects}\n"'
             echo 'silent'
-            echo 'next'
         } >>"$cfg"
     done
     influx_create_db "$db"
@@ -113,13 +121,13 @@ raw_curl() {
 
 # ---------------------------------------------------------------------------------------
 # raw limits
-fresh_influxd raw-gzip
+fresh_influxd raw_gzip
 raw_curl raw gzip
 raw_gz_t=$WALL
 raw_gz_conns=$RAW_CONNS
 [ "$(count_points raw)" = "$N" ] || die "raw gzip: point count $(count_points raw), want $N"
 
-fresh_influxd raw-plain
+fresh_influxd raw_plain
 raw_curl raw plain
 raw_pl_t=$WALL
 [ "$(count_points raw)" = "$N" ] || die "raw plain: point count wrong"
@@ -128,7 +136,7 @@ raw_pl_t=$WALL
 # cf_run TAG GZIP: sets PUSH_T PUSH_RSS FLUSH_T FLUSH_RSS STATE_BYTES
 cf_run() {
     local tag=$1 gz=$2
-    fresh_influxd "cf-$tag"
+    fresh_influxd "cf_$tag"
     export CRONFLUX_STATE=$T/cf-$tag.db CRONFLUX_GZIP=$gz
     timed "push-$tag" "$CF" push --no-flush <"$T/points.lp" 2>"$T/push-$tag.err" ||
         die "push ($tag) failed: $(cat "$T/push-$tag.err")"
@@ -178,7 +186,7 @@ row "push --no-flush, $N points" "$(mb "$gz_push_rss")" "< 64 MB ($(awk -v k="$g
 row "flush, $N points" "$(mb "$gz_flush_rss")" "< 64 MB ($(awk -v k="$gz_flush_rss" 'BEGIN { print (k < 65536 ? "met" : "MISSED") }'))"
 if [ "$BIG" -gt 0 ]; then
     rm -f "$T/points.lp" "$T"/parts/p.*
-    fresh_influxd cf-big
+    fresh_influxd cf_big
     export CRONFLUX_STATE=$T/cf-big.db
     timed push-big "$CF" push --no-flush < <(gen "$BIG") 2>"$T/push-big.err" ||
         die "push of $BIG failed: $(cat "$T/push-big.err")"
