@@ -324,6 +324,12 @@ static int api_get(k8s_api *a, const char *pathq, const get_ctx *g, char *err, s
     for (;;) {
         attempt++;
         if (http_request(a->http, &req, &a->resp, e, sizeof e) != 0) {
+            if (a->resp.truncated) {
+                errf(err, errlen, "GET %s: the answer is larger than the client's cap: try a "
+                     "smaller --page-size", g->path);
+                rc = 65;
+                break;
+            }
             if (attempt <= a->retries) {
                 log_debug("GET %s: %s; retrying", g->path, e);
                 http_sleep_ms(http_backoff_ms(attempt, a->backoff_ms, 5000));
@@ -509,7 +515,11 @@ int k8s_list(k8s_api *a, const k8s_list_req *r, k8s_list_stats *st, char *err, s
         log_debug("list %s: page %d: %zu items, %zu bytes%s", r->resource, page,
                   json_array_size(items), a->resp.body.len, next[0] ? ", more" : "");
         char *nc = NULL;
-        if (rc == 0 && next[0] && !(nc = strdup(next))) {
+        if (rc == 0 && next[0] && cont && strcmp(next, cont) == 0) {
+            errf(err, errlen, "%s: the continue token did not change: the server would "
+                 "send the same page forever", what);
+            rc = 65;
+        } else if (rc == 0 && next[0] && !(nc = strdup(next))) {
             errf(err, errlen, "out of memory");
             rc = 75;
         }

@@ -16,7 +16,8 @@
  * message built here ever holds it.
  *
  * Return codes of the request functions are sysexits values, with err set:
- *   0 done; 65 an answer that does not parse (with line and column); 69 unreachable, TLS
+ *   0 done; 65 an answer that does not parse (with line and column), is over the body
+ *   cap, or repeats its continue token; 69 unreachable, TLS
  *   refused, or a server error after retries; 77 401 (token refused) or 403 (RBAC: the
  *   message names the verb and resource, and the server's reason); 78 404 on a core path
  *   (KUBE_API_URL is not an API server).

@@ -12,6 +12,7 @@
 #    gives up after 3 restarts (69)
 #  - metrics.k8s.io absent (404) or down (503): one warning, exit 0, no usage fields
 #  - 401 -> 77, 403 -> 77 naming the verb and resource, truncated JSON -> 65 with the position,
+#    a 500 is retried, a continue token that never advances -> 65,
 #    a malformed quantity -> 65 naming the pod and container (the other pods are written),
 #    unreachable -> 69, no configuration -> 78, bad flags -> 64
 #  - the token file is read on every run (rotated between runs) and again on a 401 during a
@@ -344,6 +345,16 @@ check "malformed quantity: names pod, container and quantity" \
 check_eq "malformed quantity: the other 99 pods are written" "$(grep -c '^k8s_pod,' "$T/badq.out")" 99
 check_eq "malformed quantity: the pod is still counted in its namespace" \
     "$(grep '^k8s_namespace,' "$T/badq.out" | sed 's/.* pods=\([0-9]*\)i.*/\1/' | awk '{s+=$1} END {print s}')" 100
+
+start_standin s500 --data generated --nodes 2 --pods 50 --scenario 500-once || not_ok "stand-in (500 once)"
+cm s500 --dry-run --page-size 20
+check_eq "500 once: retried, exit 0, all 50 pods" "$RC $(grep -c '^k8s_pod,' "$T/s500.out")" "0 50"
+check_eq "500 once: the stand-in answered 500 once" "$(grep -c '"status": 500' "$SDIR/requests.log")" 1
+
+start_standin stuck --data generated --nodes 2 --pods 100 --scenario stuck-continue || not_ok "stand-in (stuck continue)"
+cm stuck --dry-run --page-size 20
+check_eq "a continue token that never advances: exit 65, not a loop" "$RC" 65
+check "  ... the message says so" grep -q 'continue token did not change' "$T/stuck.err"
 
 # a token rotated during the run: 401, the file is read again, the run goes on
 start_standin rot --data generated --nodes 5 --pods 300 --scenario rotate || not_ok "stand-in (rotate)"

@@ -42,6 +42,8 @@ Scenarios (--scenario, comma-separated):
   badquantity    (generated) pod 7 asks for cpu "12q"
   rotate         after the 2nd answered request the token file gets a new token and the
                  old one is refused from then on
+  500-once       the first request for /api/v1/pods gets 500 (then all is fine: retried)
+  stuck-continue /api/v1/pods hands back the continue token it was given (a broken server)
 
 Every request is logged to DIR/requests.log as one JSON line: method, path, query (the
 continue token shortened), status, items, bytes.
@@ -287,6 +289,7 @@ class State:
         self.lock = threading.Lock()
         self.answered = 0
         self.gone_done = False
+        self.failed_once = False
         self.truncated_done = False
         self.rv = 4711
         self.logf = open(os.path.join(args.dir, "requests.log"), "a", buffering=1)
@@ -356,6 +359,11 @@ class Handler(BaseHTTPRequestHandler):
         if is_metrics and "metrics503" in st.scen:
             return self.send(503, b"service unavailable\n", ctype="text/plain", path=path, query=query)
 
+        if path == "/api/v1/pods" and "500-once" in st.scen and not st.failed_once:
+            st.failed_once = True
+            return self.send(500, status_body(500, "InternalError", "etcdserver: request timed out"),
+                             path=path, query=query)
+
         cont = query.get("continue")
         if path == "/api/v1/pods" and cont and ("410-always" in st.scen or ("410" in st.scen and not st.gone_done)):
             st.gone_done = True
@@ -409,6 +417,8 @@ class Handler(BaseHTTPRequestHandler):
             meta["continue"] = base64.urlsafe_b64encode(json.dumps(
                 {"p": path, "o": off + n, "rv": st.rv}).encode()).decode()
             meta["remainingItemCount"] = total - off - n
+            if cont and path == "/api/v1/pods" and "stuck-continue" in st.scen:
+                meta["continue"] = cont
         body = ('{"kind":"%s","apiVersion":"%s","metadata":%s,"items":[%s]}'
                 % (kind, api_version, json.dumps(meta, separators=(",", ":")), ",".join(items))).encode()
         if path == "/api/v1/pods" and "truncated" in st.scen and not st.truncated_done:
