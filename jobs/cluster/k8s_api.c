@@ -365,11 +365,13 @@ static int api_get(k8s_api *a, const char *pathq, const get_ctx *g, char *err, s
                 wipe_free(t);
             }
             errf(err, errlen,
-                 "GET %s: 401 Unauthorized: the API server refused the %s (%s)%s%s",
-                 g->path, a->auth ? "bearer token" : "request without a token",
+                 "GET %s: 401 Unauthorized%s%s: the API server refused the %s (%s)%s",
+                 g->path, msg[0] && strcmp(msg, "Unauthorized") != 0 ? ": " : "",
+                 msg[0] && strcmp(msg, "Unauthorized") != 0 ? msg : "",
+                 a->auth ? "bearer token" : "request without a token",
                  a->cfg.token_file[0] ? a->cfg.token_file
                  : a->auth ? "KUBE_TOKEN" : "set KUBE_TOKEN_FILE or use the service account",
-                 msg[0] ? ": " : "", msg);
+                 a->auth ? "; give the job a valid token for this cluster" : "");
             rc = 77;
             break;
         }
