@@ -288,23 +288,27 @@ static const unsigned char cls[256] = {
     ['\\'] = C_STR | C_BS,
 };
 
-/* Write name s[0..len) escaped: bytes of class `esc` get a backslash, newlines/CRs become an
- * escaped space (counted in *nrep), bytes of class `after_bs` get a backslash when the byte
- * before them is a backslash (InfluxDB's unescaping would otherwise eat that backslash).
- * Needs at most 2*len bytes at w. */
-static char *put_name(char *w, const char *s, size_t len, unsigned esc, unsigned after_bs,
-                      size_t *nrep, int *saw_bs)
+/* Write the NUL-terminated name s escaped: bytes of class `esc` get a backslash, newlines/CRs
+ * become an escaped space (counted in *nrep), bytes of class `after_bs` get a backslash when
+ * the byte before them is a backslash (InfluxDB's unescaping would otherwise eat that
+ * backslash); *saw_bs is set when a backslash was written. Needs at most 2*strlen(s) bytes
+ * at w. The common run of plain bytes is copied by a tight loop. */
+static char *put_name(char *w, const char *s, unsigned esc, unsigned after_bs, size_t *nrep,
+                      int *saw_bs)
 {
-    const unsigned char *p = (const unsigned char *)s, *e = p + len;
+    const unsigned char *p = (const unsigned char *)s;
     int prev_bs = 0;
-    while (p < e) {
-        unsigned char c = *p++;
-        unsigned k = cls[c];
-        if (k == 0) {
-            *w++ = (char)c;
+    for (;;) {
+        unsigned char c;
+        const unsigned char *run = p;
+        while ((c = *p) != 0 && cls[c] == 0)
+            *w++ = (char)*p++;
+        if (c == 0)
+            return w;
+        if (p != run)
             prev_bs = 0;
-            continue;
-        }
+        p++;
+        unsigned k = cls[c];
         if (k & C_NL) {
             (*nrep)++;
             *w++ = '\\';
@@ -320,7 +324,6 @@ static char *put_name(char *w, const char *s, size_t len, unsigned esc, unsigned
             *saw_bs |= prev_bs;
         }
     }
-    return w;
 }
 
 static char *put_string_value(char *w, const char *s, size_t len)
@@ -586,7 +589,7 @@ int lp_encode(const lp_point *p, lp_precision prec, buf *out, size_t *replaced, 
     char *w = start;
     size_t nrep = 0;
     int saw_bs = 0;
-    w = put_name(w, m, mlen, C_MEAS, 0, &nrep, &saw_bs);
+    w = put_name(w, m, C_MEAS, 0, &nrep, &saw_bs);
 
     if (sorted) {
         for (size_t i = 0; i < p->ntags; i++) {
@@ -594,17 +597,17 @@ int lp_encode(const lp_point *p, lp_precision prec, buf *out, size_t *replaced, 
             if (!tag_used(t))
                 continue;
             *w++ = ',';
-            w = put_name(w, t->key, strlen(t->key), C_TAG, 0, &nrep, &saw_bs);
+            w = put_name(w, t->key, C_TAG, 0, &nrep, &saw_bs);
             *w++ = '=';
-            w = put_name(w, t->value, strlen(t->value), C_TAG, 0, &nrep, &saw_bs);
+            w = put_name(w, t->value, C_TAG, 0, &nrep, &saw_bs);
         }
     } else if (order) {
         for (size_t i = 0; i < nused; i++) {
             const lp_tag *t = &p->tags[order[i]];
             *w++ = ',';
-            w = put_name(w, t->key, strlen(t->key), C_TAG, 0, &nrep, &saw_bs);
+            w = put_name(w, t->key, C_TAG, 0, &nrep, &saw_bs);
             *w++ = '=';
-            w = put_name(w, t->value, strlen(t->value), C_TAG, 0, &nrep, &saw_bs);
+            w = put_name(w, t->value, C_TAG, 0, &nrep, &saw_bs);
         }
     } else {
         /* Many unsorted tags: pick the next smallest key each time (no allocation). */
@@ -631,9 +634,9 @@ int lp_encode(const lp_point *p, lp_precision prec, buf *out, size_t *replaced, 
             if (!best)
                 break;
             *w++ = ',';
-            w = put_name(w, best->key, strlen(best->key), C_TAG, 0, &nrep, &saw_bs);
+            w = put_name(w, best->key, C_TAG, 0, &nrep, &saw_bs);
             *w++ = '=';
-            w = put_name(w, best->value, strlen(best->value), C_TAG, 0, &nrep, &saw_bs);
+            w = put_name(w, best->value, C_TAG, 0, &nrep, &saw_bs);
             last = best;
         }
     }
@@ -650,7 +653,7 @@ int lp_encode(const lp_point *p, lp_precision prec, buf *out, size_t *replaced, 
         if (i)
             *w++ = ',';
         char *ks = w;
-        w = put_name(w, f->key, strlen(f->key), C_TAG, C_FKEY_BS, &nrep, &saw_bs);
+        w = put_name(w, f->key, C_TAG, C_FKEY_BS, &nrep, &saw_bs);
         if (keylen + 4 + (size_t)(w - ks) > LP_MAX_KEY) {
             set_err(err, errlen, "field \"%s\": series key + field key exceed %d bytes",
                     show(show_tmp, sizeof show_tmp, f->key, strlen(f->key)), LP_MAX_KEY);
