@@ -44,7 +44,9 @@ static const char *show(char *tmp, size_t tmplen, const char *s, size_t len)
     size_t max = tmplen - 4, o = 0;
     for (size_t i = 0; i < len && o < max; i++) {
         unsigned char c = (unsigned char)s[i];
-        tmp[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+        if (c < 0x20 || c == 0x7f)
+            c = '?';
+        tmp[o++] = (char)c;
     }
     if (len > max) {
         tmp[o++] = '.';
@@ -126,11 +128,11 @@ static size_t u64_to_dec(char *o, uint64_t v)
         unsigned r = (unsigned)(v % 100);
         v /= 100;
         p -= 2;
-        memcpy(p, digits2 + 2 * r, 2);
+        memcpy(p, digits2 + (size_t)2 * r, 2);
     }
     if (v >= 10) {
         p -= 2;
-        memcpy(p, digits2 + 2 * v, 2);
+        memcpy(p, digits2 + (size_t)2 * v, 2);
     } else {
         *--p = (char)('0' + v);
     }
@@ -237,11 +239,11 @@ static size_t fmt_float(char *o, double d)
             *w++ = '0';
             *w++ = (char)('0' + exp);
         } else if (exp < 100) {
-            memcpy(w, digits2 + 2 * exp, 2);
+            memcpy(w, digits2 + (size_t)2 * (size_t)exp, 2);
             w += 2;
         } else {
             *w++ = (char)('0' + exp / 100);
-            memcpy(w, digits2 + 2 * (exp % 100), 2);
+            memcpy(w, digits2 + (size_t)2 * (size_t)(exp % 100), 2);
             w += 2;
         }
         return (size_t)(w - o);
@@ -255,8 +257,12 @@ static size_t fmt_float(char *o, double d)
         w += nd;
         return (size_t)(w - o);
     }
-    for (int i = 0; i < dp; i++)
-        *w++ = i < nd ? digs[i] : '0';
+    for (int i = 0; i < dp; i++) {
+        if (i < nd)
+            *w++ = digs[i];
+        else
+            *w++ = '0';
+    }
     if (nd > dp) {
         *w++ = '.';
         memcpy(w, digs + dp, (size_t)(nd - dp));
