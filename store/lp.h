@@ -105,7 +105,10 @@ void lp_parsed_init(lp_parsed *pp);
 void lp_parsed_free(lp_parsed *pp);   /* accepts NULL */
 
 /* Parse one line (without its '\n'; a trailing '\r' is not allowed) as InfluxDB 1.6.7 does.
- * A timestamp is read in precision `prec`; a line without one gets default_ns.
+ * A timestamp is read in precision `prec`; a line without one gets default_ns (truncated to
+ * `prec`, as 1.6.7 does), so a parsed point always has has_time set. Tags come out sorted;
+ * unsigned values ("1u") are refused, as stock 1.x refuses them; a NUL byte in a name is
+ * refused (C strings cannot carry it). Split a body into lines with lp_line_len.
  * Returns 1 for a point, 0 for a blank or comment line ('#'), -1 on error with err set to a
  * reason with the byte column ("column 12: invalid field format"). */
 int lp_parse(const char *line, size_t len, lp_precision prec, int64_t default_ns,
