@@ -209,7 +209,13 @@ class Handler(BaseHTTPRequestHandler):
         if not auth or not auth.startswith("OAuth "):
             return "missing Authorization: OAuth header"
         u = urlsplit(self.path)
-        uri = "http://%s%s" % (self.headers.get("Host", "127.0.0.1"), self.path)
+        host = self.headers.get("Host", "127.0.0.1")
+        pub = st.args.public_url
+        if pub and urlsplit(pub).netloc == host:
+            # as a TLS-terminating proxy in front of the public host sees it
+            uri = pub.rstrip("/") + self.path
+        else:
+            uri = "http://%s%s" % (host, self.path)
         try:
             params = oasig.collect_parameters(uri_query=u.query, headers={"Authorization": auth},
                                               exclude_oauth_signature=False)
@@ -633,6 +639,8 @@ def main():
     ap.add_argument("--extra-accounts", type=int, default=0)
     ap.add_argument("--span-days", type=float, default=6.0, help="posts spread over this many days back")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--public-url", help="also accept requests signed for this URL when the Host "
+                    "header names its host (e.g. https://api.twitter.com, for clients with a fixed host)")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
     cfg = {}
