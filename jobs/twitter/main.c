@@ -47,7 +47,8 @@ static const char usage[] =
     "                      statuses_count; field value, tag user) as twittergraph wrote; no posts\n"
     "  --lookback D        how far back a scheduled run re-reads post metrics (default 7d)\n"
     "  --since T           backfill: read every post created from T ...\n"
-    "  --until T           ... to T (default now); metrics as of now; resumable\n"
+    "  --until T           ... to T (default now); metrics as of now; resumable (the API\n"
+    "                      serves an account's newest 3200 posts)\n"
     "  --fresh             backfill: ignore the progress saved by an earlier run of this range\n"
     "  --no-posts          read the account counters only\n"
     "  --max-wait D        longest wait for a rate-limit window (default 0: stop with 75)\n"
@@ -59,18 +60,22 @@ static const char usage[] =
     "environment:\n"
     "  TWITTER_API_KEY, TWITTER_API_SECRET, TWITTER_ACCESS_TOKEN, TWITTER_ACCESS_SECRET\n"
     "  (or API_KEY, API_SECRET, ACCESS_TOKEN, ACCESS_SECRET; each also as NAME_FILE),\n"
-    "  TWITTER_API_URL, TWITTER_USERS / TWITTER_USER, CRONFLUX_STATE, CRONFLUX_ALIGN,\n"
+    "  TWITTER_API_URL, TWITTER_USERS / TWITTER_USER, TWITTER_CA_FILE (a private CA for\n"
+    "  TWITTER_API_URL), CRONFLUX_STATE, CRONFLUX_ALIGN,\n"
     "  INFLUXDB_* (see the README), DEBUG=1 (requests, with signature and tokens redacted)\n"
     "\n"
     "A scheduled run reads the posts created in the last --lookback, and every post newer\n"
     "than the newest one an earlier run saw (a checkpoint in the state file), so a stopped\n"
     "CronJob catches up. Points carry the run's time truncated to --align, so a retried run\n"
     "overwrites its points. Rate limits are read from x-rate-limit-* headers: a request the\n"
-    "window cannot take is not sent.\n"
+    "window cannot take is not sent. non_public_metrics and organic_metrics (impressions)\n"
+    "are asked for the posts of the account the access token belongs to (GET /2/users/me,\n"
+    "or the numeric prefix X gives its access tokens) when they are at most 30 days old.\n"
     "\n"
     "An answer of 200 that carries an errors array (an account not found, suspended or\n"
     "protected) writes what it could, logs one warning per error, and exits 0 - the other\n"
-    "accounts keep being recorded; with --strict it exits 65 instead.\n"
+    "accounts keep being recorded; with --strict it exits 65 instead. When not one of the\n"
+    "accounts can be read the run exits 78 (the list is wrong).\n"
     "\n"
     "exit codes: 0 done; 64 usage; 65 the API sent data that does not parse (or over the\n"
     "8 MiB cap); 69 the API is unreachable; 75 rate limited or InfluxDB down: points read\n"
@@ -745,6 +750,13 @@ static int do_run(run *r)
     int rc = r->o->api == 1 ? users_v1(r, &users) : users_v2(r, &users);
     if (rc)
         goto done;
+    if (users.n == 0) {
+        /* every account was refused: the list is wrong, not one account */
+        setmsg(r, "none of the %zu accounts could be read: %s; check TWITTER_USERS", r->names.n,
+               r->first_partial[0] ? r->first_partial : "the API returned no user");
+        rc = EX_CONFIG;
+        goto done;
+    }
     /* user points first: they are kept whatever happens to the post reads */
     for (size_t i = 0; i < users.n; i++)
         if ((rc = write_user(r, &users.v[i], configured_name(r, users.v[i].username))))

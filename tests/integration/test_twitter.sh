@@ -187,6 +187,9 @@ check_eq "users: next_token followed as pagination_token" \
 check_eq "users: private metrics only for the token's own account" \
     "$(reqs 'sorted(set((r["path"], "non_public_metrics" in r["query"]["tweet.fields"][0]) for r in R if r["family"] == "tweets"))')" \
     "[('/2/users/$ME_ID/tweets', True), ('/2/users/783214/tweets', False)]"
+run_job nobody TWITTER_USERS='nosuchuser,norme' -- --no-posts
+check_eq "not one account found: 78" "$RC" 78
+check "not one account found: says the list is wrong" err_has nobody "none of the 2 accounts could be read"
 run_job strict TWITTER_USERS='XDevelopers,nosuchuser' -- --align 3650d --strict --no-posts
 check_eq "--strict: a 200 with errors is 65" "$RC" 65
 check "--strict: one error line naming the problem" one_line strict
@@ -282,6 +285,9 @@ check "--api 1.1: post metrics equal the stand-in's" check_db tw_v1 "$ADMIN" pos
 check_eq "--api 1.1: users/show and the timeline, paged by max_id" \
     "$(reqs '[(r["family"], "max_id" in r["query"]) for r in R if r["path"].startswith("/1.1/")][-3:]')" \
     "[('v1/show', False), ('v1/timeline', False), ('v1/timeline', True)]"
+run_job v1missing -- --api 1.1 -u Twitter,nosuchuser --no-posts
+check_eq "--api 1.1 with an unknown account: exit 0" "$RC" 0
+check "--api 1.1 with an unknown account: warns (code 50)" err_has v1missing "code 50: User not found."
 export INFLUXDB_DATABASE=twittergraph
 run_job graph TWITTER_USER=twitter -- --schema twittergraph
 check_eq "twittergraph schema: exit 0" "$RC" 0
