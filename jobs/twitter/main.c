@@ -299,15 +299,34 @@ static const char *configured_name(const run *r, const char *username)
 
 /* ---- checkpoints -------------------------------------------------------------------- */
 
+/* snprintf's result: the whole text fitted in cap bytes */
+static bool fits(int n, size_t cap)
+{
+    return n >= 0 && (size_t)n < cap;
+}
+
+/* A checkpoint read that failed: say so once and go on as if there were none (a scheduled
+ * run then re-reads its --lookback window; a backfill starts its range again). */
+static void cp_read_failed(const char *err)
+{
+    static bool said;
+    if (!said)
+        log_warn("store: reading a checkpoint failed (%s); going on without it", err);
+    said = true;
+}
+
 /* The newest post an earlier run saw: "ID CREATED_NS". 1 found, 0 none. */
 static int cp_newest_get(run *r, const char *uid, char *id, size_t idcap, int64_t *created)
 {
     if (!r->sp)
         return 0;
     char key[96], val[128], err[SPOOL_ERR_MAX];
-    if (snprintf(key, sizeof key, "newest_post:%s", uid) < 0)
+    if (!fits(snprintf(key, sizeof key, "newest_post:%s", uid), sizeof key))
         return 0;
-    if (spool_checkpoint_get(r->sp, JOB, key, val, sizeof val, err, sizeof err) != 1)
+    int g = spool_checkpoint_get(r->sp, JOB, key, val, sizeof val, err, sizeof err);
+    if (g < 0)
+        cp_read_failed(err);
+    if (g != 1)
         return 0;
     char *sp = strchr(val, ' ');
     if (!sp)
@@ -332,8 +351,9 @@ static int cp_newest_set(run *r, const char *uid, const tw_post *newest)
     if (cp_newest_get(r, uid, old, sizeof old, &oc) == 1 && tw_id_cmp(old, newest->id) >= 0)
         return 0;
     char key[96], val[128], err[SPOOL_ERR_MAX];
-    if (snprintf(key, sizeof key, "newest_post:%s", uid) < 0 ||
-        snprintf(val, sizeof val, "%s %lld", newest->id, (long long)newest->created_ns) < 0)
+    if (!fits(snprintf(key, sizeof key, "newest_post:%s", uid), sizeof key) ||
+        !fits(snprintf(val, sizeof val, "%s %lld", newest->id, (long long)newest->created_ns),
+              sizeof val))
         return 0;
     char cerr[SINK_ERR_MAX];
     if (sink_commit(r->s, cerr, sizeof cerr) != 0) {
@@ -347,12 +367,12 @@ static int cp_newest_set(run *r, const char *uid, const tw_post *newest)
     return 0;
 }
 
-static void backfill_key(const run *r, const char *uid, char *key, size_t cap)
+/* 0, or -1 when the key does not fit (never with decimal ids). */
+static int backfill_key(const run *r, const char *uid, char *key, size_t cap)
 {
-    if (snprintf(key, cap, "backfill.v%d:%s:%lld:%lld", r->o->api, uid,
-                 (long long)(r->since_ns / TPARSE_NS_PER_S),
-                 (long long)(r->until_ns / TPARSE_NS_PER_S)) < 0 && cap)
-        key[0] = '\0';
+    return fits(snprintf(key, cap, "backfill.v%d:%s:%lld:%lld", r->o->api, uid,
+                         (long long)(r->since_ns / TPARSE_NS_PER_S),
+                         (long long)(r->until_ns / TPARSE_NS_PER_S)), cap) ? 0 : -1;
 }
 
 /* The saved progress of this backfill range: 0 none, 1 a cursor in out, 2 done. */
@@ -361,8 +381,12 @@ static int cp_backfill_get(run *r, const char *uid, char *out, size_t cap)
     if (!r->sp || r->o->fresh)
         return 0;
     char key[160], val[TW_TOKEN_MAX + 16], err[SPOOL_ERR_MAX];
-    backfill_key(r, uid, key, sizeof key);
-    if (spool_checkpoint_get(r->sp, JOB, key, val, sizeof val, err, sizeof err) != 1)
+    if (backfill_key(r, uid, key, sizeof key) != 0)
+        return 0;
+    int g = spool_checkpoint_get(r->sp, JOB, key, val, sizeof val, err, sizeof err);
+    if (g < 0)
+        cp_read_failed(err);
+    if (g != 1)
         return 0;
     if (strcmp(val, "done") == 0)
         return 2;
@@ -379,8 +403,9 @@ static int cp_backfill_set(run *r, const char *uid, const char *cursor)
     if (!r->sp)
         return 0;
     char key[160], val[TW_TOKEN_MAX + 16], err[SPOOL_ERR_MAX], cerr[SINK_ERR_MAX];
-    backfill_key(r, uid, key, sizeof key);
-    if (snprintf(val, sizeof val, "%s%s", cursor ? "next:" : "done", cursor ? cursor : "") < 0)
+    if (backfill_key(r, uid, key, sizeof key) != 0 ||
+        !fits(snprintf(val, sizeof val, "%s%s", cursor ? "next:" : "done", cursor ? cursor : ""),
+              sizeof val))
         return 0;
     if (sink_commit(r->s, cerr, sizeof cerr) != 0) {
         setmsg(r, "store: %s", cerr);
