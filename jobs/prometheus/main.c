@@ -1,0 +1,713 @@
+/* prom-metrics: named PromQL queries from Prometheus, as points.
+ *
+ * A scheduled run asks /api/v1/query once per query at the run's time (--align'ed); a
+ * backfill (--from/--to/--step) asks /api/v1/query_range in chunks, commits each chunk to
+ * the spool and then checkpoints it, so a killed backfill goes on with --resume. See
+ * jobs/prometheus/README.md and DESIGN.md. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../store/sink.h"
+#include "../runtime/cfg.h"
+#include "../runtime/cli.h"
+#include "../runtime/http.h"
+#include "../runtime/log.h"
+#include "../runtime/slice.h"
+#include "../runtime/tparse.h"
+#include "prom.h"
+
+#define JOB "prom-metrics"
+#define PROBE_POINTS 120            /* the first chunk of a query, before its size is known */
+#define FORM_MAX (PROM_EXPR_MAX * 3 + 256)
+#define MAX_BODY_MIN (64u * 1024u)
+
+enum {
+    OPT_FROM = 1, OPT_TO, OPT_STEP, OPT_RESUME, OPT_QUERIES, OPT_CHUNK, OPT_URL, OPT_MAX_BODY,
+    OPT_MEASUREMENT
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+"usage: " JOB " [--queries FILE] [--url URL] [--dry-run] [--state PATH] [--align D]\n"
+"       " JOB " --from T [--to T] [--step D] [--resume] [--chunk N] [--queries FILE] ...\n"
+"\n"
+"Runs named PromQL queries against Prometheus and writes one point per sample:\n"
+"measurement \"prometheus\" for the built-in cluster queries, or the query's name for\n"
+"queries from a file; tags: the series' labels and query=NAME; field: value (float).\n"
+"NaN and +-Inf samples cannot be stored by InfluxDB: they are counted and skipped.\n"
+"\n"
+"Without --from, one instant query each (/api/v1/query) at the run's time (truncated to\n"
+"--align). With --from, a backfill (/api/v1/query_range) over the multiples of --step\n"
+"inside [from, to], in chunks; each chunk is committed to the state file and checkpointed.\n"
+"\n"
+"  --queries FILE   `name = expr` lines ('#' comment lines, blank lines, a trailing '\\'\n"
+"                   continues a line) instead of the built-in set (env PROMETHEUS_QUERIES)\n"
+"  --url URL        Prometheus base URL (env PROMETHEUS_URL, or PROMETHEUS_HOST and\n"
+"                   PROMETHEUS_PORT, default port 9090)\n"
+"  --measurement M  write every query's points to measurement M\n"
+"  --from T         backfill from T (RFC 3339, Unix seconds, or relative like -7d)\n"
+"  --to T           backfill up to T (default now)\n"
+"  --step D         resolution of a backfill (default 60s; whole milliseconds)\n"
+"  --resume         go on from the checkpoint of an earlier run over the same range\n"
+"                   (give the same --from/--to; relative times move with the clock)\n"
+"  --chunk N        at most N points per series per request (default %d, at most %d)\n"
+"  --max-body SIZE  largest answer accepted (default 32M); a larger one halves the\n"
+"                   chunk; chunks are sized to answers of about SIZE/16\n"
+CLI_COMMON_HELP
+"\n"
+"Environment: PROMETHEUS_TOKEN (or _FILE) for a bearer token, PROMETHEUS_CA_FILE,\n"
+"PROMETHEUS_TIMEOUT (per request, default 2m), PROMETHEUS_RETRIES (default 3);\n"
+"JOB_COMPLETION_INDEX + CRONFLUX_SLICES take one slice of a backfill (Indexed Job).\n"
+"\n"
+"Exit: 0 done; 64 usage; 65 Prometheus sent an answer that does not parse; 69 Prometheus\n"
+"unreachable; 75 temporary (Prometheus busy or timing out, InfluxDB down: points are\n"
+"spooled; a backfill goes on with --resume); 77 token refused; 78 configuration: a bad\n"
+"queries file (FILE:LINE), a query Prometheus refuses (400 bad_data) or cannot run\n"
+"(422 execution), a wrong URL.\n",
+            PROM_CHUNK_DEFAULT, PROM_POINTS_LIMIT);
+}
+
+/* "32M", "65536", "1G", "512k" -> bytes. */
+static int parse_size(const char *s, size_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || s[0] == '-')
+        return -1;
+    unsigned long long mul = 1;
+    if (*end == 'k' || *end == 'K')
+        mul = 1024ull;
+    else if (*end == 'm' || *end == 'M')
+        mul = 1024ull * 1024;
+    else if (*end == 'g' || *end == 'G')
+        mul = 1024ull * 1024 * 1024;
+    else if (*end)
+        return -1;
+    if (*end && end[1])
+        return -1;
+    if (v > (unsigned long long)SIZE_MAX / mul / 2)
+        return -1;
+    *out = (size_t)(v * mul);
+    return 0;
+}
+
+static int parse_count(const char *s, long max, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < 1 || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- points */
+
+typedef struct emit {
+    sink *s;
+    const prom_query *q;
+    lp_tag tags[PROM_LABELS_MAX + 1];
+    int64_t points, nonfinite, rejected;
+    char reject_why[256];
+    int store_failed;
+    char err[SINK_ERR_MAX];
+} emit;
+
+/* One sample -> one point (NaN and +-Inf counted and skipped). */
+static int on_sample(void *ctx, const prom_label *l, size_t nl, int64_t t_ns, double v)
+{
+    emit *e = ctx;
+    if (!isfinite(v)) {
+        e->nonfinite++;
+        return 0;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < nl; i++) {
+        const char *k = l[i].name;
+        /* our own tag, and a key InfluxDB 1.x drops a point for, keep Prometheus' own
+         * convention for clashing labels */
+        if (strcmp(k, "query") == 0)
+            k = "exported_query";
+        else if (strcmp(k, "time") == 0)
+            k = "exported_time";
+        e->tags[n].key = k;
+        e->tags[n].value = l[i].value;
+        n++;
+    }
+    e->tags[n].key = "query";
+    e->tags[n].value = e->q->name;
+    n++;
+    lp_field f = lp_f_float("value", v);
+    lp_point p = { .measurement = e->q->measurement, .tags = e->tags, .ntags = n,
+                   .fields = &f, .nfields = 1, .time_ns = t_ns, .has_time = true };
+    char why[256];
+    int rc = sink_add(e->s, &p, why, sizeof why);
+    if (rc == 0) {
+        e->points++;
+        return 0;
+    }
+    if (rc == 1) {
+        if (e->rejected++ == 0)
+            snprintf(e->reject_why, sizeof e->reject_why, "%s", why);
+        log_debug("query %s: point refused: %s", e->q->name, why);
+        return 0;
+    }
+    e->store_failed = 1;
+    snprintf(e->err, sizeof e->err, "%s", why);
+    return -1;
+}
+
+/* ---------------------------------------------------------------- the run */
+
+typedef struct run {
+    sink *s;
+    prom_client *pc;
+    const prom_queries *qs;
+    const char *queries_file;   /* for hints; NULL: built-in */
+    int64_t points, nonfinite, rejected, strings, histograms;
+    int64_t chunks, halvings, skipped_complete;
+    int rc;                     /* the first failure's exit code */
+    int errors;                 /* queries that failed */
+    /* backfill */
+    prom_range range;
+    int64_t maxpts;
+    size_t target_bytes;
+    bool resume;
+    bool flush_ok;
+    /* progress */
+    bool progress;
+    int64_t t0, last_draw, steps_total, steps_done, cur_n;
+} run;
+
+static void note_rc(run *r, int rc)
+{
+    if (rc != 0 && r->rc == 0)
+        r->rc = rc;
+}
+
+static void fmt_dur(double s, char *out, size_t cap)
+{
+    long v = s < 0 ? 0 : (long)(s + 0.5);
+    if (v >= 3600)
+        snprintf(out, cap, "%ldh%02ldm", v / 3600, v / 60 % 60);
+    else if (v >= 60)
+        snprintf(out, cap, "%ldm%02lds", v / 60, v % 60);
+    else
+        snprintf(out, cap, "%lds", v);
+}
+
+static void draw_progress(run *r, bool final)
+{
+    if (!r->progress)
+        return;
+    int64_t now = tparse_mono_ns();
+    if (!final && now - r->last_draw < 100000000)   /* ten a second at most */
+        return;
+    r->last_draw = now;
+    double el = (double)(now - r->t0) / 1e9;
+    double rate = el > 0 ? (double)r->points / el : 0;
+    int64_t left = r->steps_total - r->steps_done;
+    int64_t n = r->cur_n > 0 ? r->cur_n : 1;
+    int64_t total = r->chunks + (left + n - 1) / n;
+    char eta[32] = "?";
+    if (r->steps_done > 0)
+        fmt_dur(el * (double)left / (double)r->steps_done, eta, sizeof eta);
+    fprintf(stderr, "\r" JOB ": chunk %" PRId64 "/%s%" PRId64 "  %" PRId64 " points  %.0f points/s"
+                    "  ETA %s\033[K%s",
+            r->chunks, final || left == 0 ? "" : "~", total, r->points, rate,
+            final ? "0s" : eta, final ? "\n" : "");
+    fflush(stderr);
+}
+
+/* Form body: query=EXPR&... */
+static int make_form(buf *form, const prom_query *q, const char *rest)
+{
+    buf_reset(form);
+    if (buf_adds(form, "query=") != 0 || http_urlencode(form, q->expr) != 0 ||
+        buf_adds(form, rest) != 0)
+        return -1;
+    return 0;
+}
+
+/* After a query's answer: the warnings it deserves. */
+static void after_answer(run *r, const prom_query *q, const prom_parse_result *res, emit *e)
+{
+    if (res->type == PROM_R_STRING) {
+        r->strings++;
+        log_warn("query %s: the result is a string, not a number: skipped", q->name);
+    }
+    if (res->warnings > 0)
+        log_warn("query %s: Prometheus warns: %s", q->name, res->warning);
+    (void)e;
+}
+
+static void query_summary(run *r, const prom_query *q, emit *e, int64_t histograms)
+{
+    if (e->nonfinite > 0)
+        log_warn("query %s: %" PRId64 " NaN/Inf samples skipped (InfluxDB cannot store them)",
+                 q->name, e->nonfinite);
+    if (histograms > 0)
+        log_warn("query %s: %" PRId64 " native-histogram samples skipped (not a float)",
+                 q->name, histograms);
+    if (e->rejected > 0)
+        log_warn("query %s: %" PRId64 " points refused by the encoder: %s", q->name,
+                 e->rejected, e->reject_why);
+    r->nonfinite += e->nonfinite;
+    r->rejected += e->rejected;
+    r->histograms += histograms;
+}
+
+/* A failed call: log it once, naming the query. Returns 1 when the whole run must stop
+ * (the server, not the query, is the problem). */
+static int query_failed(run *r, const prom_query *q, prom_outcome o, const char *err, emit *e)
+{
+    if (o == PROM_STOPPED) {
+        log_error("query %s: storing points: %s", q->name, e->err);
+        note_rc(r, 75);
+        return 1;
+    }
+    const char *hint = "";
+    char hbuf[256] = "";
+    if (o == PROM_BAD_QUERY || o == PROM_EXEC) {
+        snprintf(hbuf, sizeof hbuf, " (fix the query%s%s)", r->queries_file ? " in " : "",
+                 r->queries_file ? r->queries_file : "");
+        hint = hbuf;
+    } else if (o == PROM_TOO_LARGE) {
+        hint = " (raise --max-body, or narrow the query)";
+    }
+    log_error("query %s: %s%s", q->name, err, hint);
+    note_rc(r, prom_outcome_exit(o));
+    r->errors++;
+    return o == PROM_UNREACHABLE || o == PROM_TEMP || o == PROM_TIMEOUT || o == PROM_AUTH ||
+           o == PROM_CONFIG;
+}
+
+static void run_instant(run *r)
+{
+    char err[1024], secs[40], rest[80];
+    buf form;
+    buf_init(&form, FORM_MAX);
+    int64_t t = sink_run_time_ns(r->s);
+    t -= t % 1000000;   /* Prometheus reads times to the millisecond */
+    if (!prom_fmt_seconds(t, secs, sizeof secs)) {
+        log_error("run time out of range");
+        note_rc(r, 70);
+        goto out;
+    }
+    snprintf(rest, sizeof rest, "&time=%s", secs);
+    for (size_t i = 0; i < r->qs->n && !stop_requested; i++) {
+        const prom_query *q = &r->qs->q[i];
+        emit e = { .s = r->s, .q = q };
+        prom_parse_result res;
+        if (make_form(&form, q, rest) != 0) {
+            log_error("query %s: the request is too long", q->name);
+            note_rc(r, 78);
+            r->errors++;
+            continue;
+        }
+        prom_outcome o = prom_call(r->pc, "/api/v1/query", form.p, on_sample, &e, &res, NULL,
+                                   err, sizeof err);
+        r->points += e.points;
+        if (o != PROM_OK) {
+            if (query_failed(r, q, o, err, &e))
+                break;
+            continue;
+        }
+        after_answer(r, q, &res, &e);
+        query_summary(r, q, &e, res.histograms);
+        log_debug("query %s: %s, %" PRId64 " series, %" PRId64 " points", q->name,
+                  prom_rtype_name(res.type), res.series, e.points);
+    }
+out:
+    buf_free(&form);
+}
+
+/* Backfill one query over r->range. Returns 1 when the whole run must stop. */
+static int backfill_query(run *r, const prom_query *q, buf *form)
+{
+    char key[PROM_NAME_MAX + 160], val[64], err[1024], e2[SPOOL_ERR_MAX];
+    char s0[40], s1[40], st[40], rest[160];
+    const prom_range *g = &r->range;
+    spool *sp = sink_spool(r->s);
+    int64_t cursor = g->first_ns;
+    emit e = { .s = r->s, .q = q };
+    int64_t histograms = 0;
+    int stop = 0;
+
+    if (!prom_checkpoint_key(q, g, key, sizeof key)) {
+        log_error("query %s: checkpoint key too long", q->name);
+        note_rc(r, 78);
+        return 0;
+    }
+    if (r->resume && sp) {
+        int c = spool_checkpoint_get(sp, JOB, key, val, sizeof val, e2, sizeof e2);
+        if (c < 0) {
+            log_error("query %s: reading the checkpoint: %s", q->name, e2);
+            note_rc(r, 75);
+            return 1;
+        }
+        if (c == 1) {
+            int64_t next;
+            int pc = prom_checkpoint_parse(val, g, &next, err, sizeof err);
+            if (pc == 1) {
+                log_info("query %s: already complete (checkpoint), nothing to do", q->name);
+                r->skipped_complete++;
+                r->steps_done += g->npoints;
+                return 0;
+            }
+            if (pc == 0) {
+                r->steps_done += (next - g->first_ns) / g->step_ns;
+                cursor = next;
+                char tb[40];
+                log_info("query %s: resuming at %s", q->name, tparse_format(next, tb, sizeof tb));
+            } else {
+                log_warn("query %s: %s; starting over", q->name, err);
+            }
+        }
+    }
+    int64_t n = r->maxpts < PROBE_POINTS ? r->maxpts : PROBE_POINTS;
+    r->cur_n = n;
+    if (!prom_fmt_seconds(g->step_ns, st, sizeof st))
+        return 0;
+    while (cursor <= g->last_ns) {
+        if (stop_requested) {
+            log_warn("interrupted: every chunk up to the last checkpoint is stored; rerun with "
+                     "--resume to go on");
+            note_rc(r, 75);
+            stop = 1;
+            break;
+        }
+        int64_t end;
+        int64_t pts = prom_chunk(g, cursor, n, &end);
+        if (pts <= 0)
+            break;
+        if (!prom_fmt_seconds(cursor, s0, sizeof s0) || !prom_fmt_seconds(end, s1, sizeof s1))
+            break;
+        snprintf(rest, sizeof rest, "&start=%s&end=%s&step=%s", s0, s1, st);
+        if (make_form(form, q, rest) != 0) {
+            log_error("query %s: the request is too long", q->name);
+            note_rc(r, 78);
+            r->errors++;
+            break;
+        }
+        prom_parse_result res;
+        size_t body_len = 0;
+        int64_t before = e.points;
+        prom_outcome o = prom_call(r->pc, "/api/v1/query_range", form->p, on_sample, &e, &res,
+                                   &body_len, err, sizeof err);
+        if ((o == PROM_TOO_LARGE || o == PROM_TIMEOUT) && pts > 1) {
+            n = pts / 2;
+            r->cur_n = n;
+            r->halvings++;
+            log_info("query %s: %s; chunk halved to %" PRId64 " points", q->name,
+                     o == PROM_TOO_LARGE ? "answer too large" : "query timed out", n);
+            continue;
+        }
+        r->points += e.points - before;
+        if (o != PROM_OK) {
+            stop = query_failed(r, q, o, err, &e);
+            break;
+        }
+        after_answer(r, q, &res, &e);
+        histograms += res.histograms;
+        /* the chunk is safe in the spool before the checkpoint says so */
+        if (sink_commit(r->s, err, sizeof err) != 0) {
+            log_error("query %s: committing points: %s", q->name, err);
+            note_rc(r, 75);
+            stop = 1;
+            break;
+        }
+        int64_t next = end + g->step_ns;
+        bool done = next > g->last_ns;
+        if (sp) {
+            if (done)
+                snprintf(val, sizeof val, "%s", PROM_CHECKPOINT_COMPLETE);
+            else
+                snprintf(val, sizeof val, "next=%" PRId64, next);
+            if (spool_checkpoint_set(sp, JOB, key, val, e2, sizeof e2) != 0) {
+                log_error("query %s: writing the checkpoint: %s", q->name, e2);
+                note_rc(r, 75);
+                stop = 1;
+                break;
+            }
+        }
+        r->chunks++;
+        r->steps_done += pts;
+        if (r->flush_ok && sink_influx_configured(r->s) && !sink_dry_run(r->s)) {
+            int fr = sink_flush(r->s, err, sizeof err);
+            if (fr != 0) {
+                r->flush_ok = false;
+                log_warn("InfluxDB: %s; points stay in the state file, the backfill goes on",
+                         err);
+            }
+        }
+        n = prom_chunk_next(pts, r->maxpts, r->target_bytes, body_len, res.samples, pts);
+        r->cur_n = n;
+        cursor = next;
+        draw_progress(r, false);
+    }
+    query_summary(r, q, &e, histograms);
+    return stop;
+}
+
+static void run_backfill(run *r)
+{
+    buf form;
+    buf_init(&form, FORM_MAX);
+    r->steps_total = r->range.npoints * (int64_t)r->qs->n;
+    r->t0 = r->last_draw = tparse_mono_ns();
+    r->last_draw -= 1000000000;
+    for (size_t i = 0; i < r->qs->n; i++)
+        if (backfill_query(r, &r->qs->q[i], &form))
+            break;
+    if (r->chunks > 0 || r->steps_done > 0)
+        draw_progress(r, true);
+    buf_free(&form);
+}
+
+int main(int argc, char **argv)
+{
+    log_init(JOB);
+    static const struct option longopts[] = {
+        { "from", required_argument, NULL, OPT_FROM },
+        { "to", required_argument, NULL, OPT_TO },
+        { "step", required_argument, NULL, OPT_STEP },
+        { "resume", no_argument, NULL, OPT_RESUME },
+        { "queries", required_argument, NULL, OPT_QUERIES },
+        { "chunk", required_argument, NULL, OPT_CHUNK },
+        { "url", required_argument, NULL, OPT_URL },
+        { "max-body", required_argument, NULL, OPT_MAX_BODY },
+        { "measurement", required_argument, NULL, OPT_MEASUREMENT },
+        CLI_COMMON_LONGOPTS,
+        { NULL, 0, NULL, 0 },
+    };
+    cli_common cc = { 0 };
+    const char *from_s = NULL, *to_s = NULL, *step_s = NULL, *queries = NULL, *url = NULL,
+               *measurement = NULL;
+    bool resume = false;
+    int64_t maxpts = PROM_CHUNK_DEFAULT;
+    size_t max_body = 0;
+    char err[1024];
+    int opt;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (opt) {
+        case OPT_FROM: from_s = optarg; break;
+        case OPT_TO: to_s = optarg; break;
+        case OPT_STEP: step_s = optarg; break;
+        case OPT_RESUME: resume = true; break;
+        case OPT_QUERIES: queries = optarg; break;
+        case OPT_URL: url = optarg; break;
+        case OPT_MEASUREMENT: measurement = optarg; break;
+        case OPT_CHUNK:
+            if (parse_count(optarg, PROM_POINTS_LIMIT, &maxpts) != 0) {
+                log_error("--chunk: want points per series per request, 1 to %d "
+                          "(Prometheus refuses more than %d)", PROM_POINTS_LIMIT,
+                          PROM_POINTS_LIMIT);
+                return 64;
+            }
+            break;
+        case OPT_MAX_BODY:
+            if (parse_size(optarg, &max_body) != 0 || max_body < MAX_BODY_MIN) {
+                log_error("--max-body: want a size like 32M (at least 64k)");
+                return 64;
+            }
+            break;
+        case '?':
+            log_error("unknown option or missing value: %s (see --help)",
+                      optind > 0 && optind <= argc ? argv[optind - 1] : "?");
+            return 64;
+        default: {
+            int r = cli_common_opt(&cc, opt, optarg, err, sizeof err);
+            if (r < 0) {
+                log_error("%s", err);
+                return 64;
+            }
+            if (r == 0) {
+                log_error("unknown option (see --help)");
+                return 64;
+            }
+        }
+        }
+    }
+    if (optind < argc) {
+        log_error("unexpected argument \"%s\" (see --help)", argv[optind]);
+        return 64;
+    }
+    if (cc.help) {
+        usage(stdout);
+        return 0;
+    }
+    if (cc.version) {
+        printf(JOB " %s\n", CF_VERSION);
+        return 0;
+    }
+    bool backfill = from_s != NULL;
+    if (!backfill && (to_s || step_s || resume)) {
+        log_error("--to, --step and --resume belong to a backfill: give --from too");
+        return 64;
+    }
+    if (cli_common_env(&cc, err, sizeof err) != 0) {
+        log_error("%s", err);
+        return 78;
+    }
+
+    /* The range, before anything is opened. */
+    prom_range range = { 0 };
+    if (backfill) {
+        int64_t now = tparse_now_ns(), from, to = now, step = 60 * TPARSE_NS_PER_S;
+        if (tparse_time(from_s, now, &from, err, sizeof err) != 0) {
+            log_error("--from: %s", err);
+            return 64;
+        }
+        if (to_s && tparse_time(to_s, now, &to, err, sizeof err) != 0) {
+            log_error("--to: %s", err);
+            return 64;
+        }
+        if (step_s && tparse_duration(step_s, &step, err, sizeof err) != 0) {
+            log_error("--step: %s", err);
+            return 64;
+        }
+        /* an Indexed Job's pod takes its slice [from, to) of the range */
+        int64_t sf = from, st = to;
+        int sl = slice_from_env(&sf, &st, step, err, sizeof err);
+        if (sl < 0) {
+            log_error("%s", err);
+            return 78;
+        }
+        if (sl == 1) {
+            bool last = st == to;
+            from = sf;
+            to = last ? st : st - 1;   /* the next slice owns its first time */
+        }
+        if (prom_range_plan(from, to, step, &range, err, sizeof err) != 0) {
+            log_error("backfill range: %s", err);
+            return 64;
+        }
+    }
+
+    prom_queries qs;
+    prom_queries_init(&qs);
+    if (!queries)
+        queries = cfg_env("PROMETHEUS_QUERIES");
+    int rc = queries ? prom_queries_load(queries, &qs, err, sizeof err)
+                     : prom_queries_builtin(&qs, err, sizeof err);
+    if (rc == 0 && measurement)
+        rc = prom_queries_set_measurement(&qs, measurement, err, sizeof err);
+    if (rc != 0) {
+        log_error("%s", err);
+        prom_queries_free(&qs);
+        return 78;
+    }
+
+    prom_cfg pcfg;
+    if (prom_cfg_from_env(&pcfg, url, err, sizeof err) != 0) {
+        log_error("%s", err);
+        prom_queries_free(&qs);
+        return 78;
+    }
+    if (max_body)
+        pcfg.body_max = max_body;
+    if (http_global_init(err, sizeof err) != 0) {
+        log_error("%s", err);
+        prom_cfg_wipe(&pcfg);
+        prom_queries_free(&qs);
+        return 69;
+    }
+    prom_client *pc = prom_client_new(&pcfg, err, sizeof err);
+    size_t body_max = pcfg.body_max;
+    prom_cfg_wipe(&pcfg);
+    if (!pc) {
+        log_error("%s", err);
+        prom_queries_free(&qs);
+        http_global_cleanup();
+        return 78;
+    }
+
+    sink_opts so = { .job = JOB, .state_path = cc.state, .dry_run = cc.dry_run };
+    int ec = 0;
+    sink *s = sink_open(&so, &ec, err, sizeof err);
+    if (!s) {
+        log_error("%s", err);
+        prom_client_free(pc);
+        prom_queries_free(&qs);
+        http_global_cleanup();
+        return ec ? ec : 73;
+    }
+    sink_set_align(s, cc.align_ns);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    if (backfill) {   /* a scheduled run is short: the default (die) is right */
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+    }
+
+    run r = { .s = s, .pc = pc, .qs = &qs, .queries_file = queries, .range = range,
+              .maxpts = maxpts, .target_bytes = body_max / 16, .resume = resume,
+              .flush_ok = true, .progress = backfill && isatty(STDERR_FILENO) };
+    if (backfill) {
+        char a[40], b[40], st[40];
+        log_info("backfill %s .. %s, step %ss, %" PRId64 " points per series, %zu quer%s%s",
+                 tparse_format(range.first_ns, a, sizeof a),
+                 tparse_format(range.last_ns, b, sizeof b),
+                 prom_fmt_seconds(range.step_ns, st, sizeof st) ? st : "?", range.npoints, qs.n,
+                 qs.n == 1 ? "y" : "ies", resume ? " (resume)" : "");
+        if (resume && cc.dry_run)
+            log_warn("--dry-run reads no checkpoint: the whole range is printed");
+        run_backfill(&r);
+    } else {
+        run_instant(&r);
+    }
+
+    char summary[512];
+    int n;
+    if (backfill)
+        n = snprintf(summary, sizeof summary,
+                     "%zu queries, %" PRId64 " points, %" PRId64 " chunks, %" PRId64
+                     " NaN/Inf skipped, %" PRId64 " string results skipped, %" PRId64
+                     " refused, %d failed%s",
+                     qs.n, r.points, r.chunks, r.nonfinite, r.strings, r.rejected, r.errors,
+                     r.skipped_complete ? ", some already complete" : "");
+    else
+        n = snprintf(summary, sizeof summary,
+                     "%zu queries, %" PRId64 " points, %" PRId64 " NaN/Inf skipped, %" PRId64
+                     " string results skipped, %" PRId64 " refused, %d failed",
+                     qs.n, r.points, r.nonfinite, r.strings, r.rejected, r.errors);
+    if (n < 0)
+        summary[0] = '\0';
+    char ferr[SINK_ERR_MAX];
+    ferr[0] = '\0';
+    sink_stats fin;
+    memset(&fin, 0, sizeof fin);
+    int final = sink_finish_ex(s, r.rc, summary, &fin, ferr, sizeof ferr);
+    if (final != r.rc && ferr[0])
+        log_error("%s", ferr);
+    if (final == 0 || final == 75)
+        log_info("%s; %" PRId64 " sent to InfluxDB, %" PRId64 " pending", summary, fin.sent,
+                 fin.pending_points);
+    prom_client_free(pc);
+    prom_queries_free(&qs);
+    http_global_cleanup();
+    return final;
+}
