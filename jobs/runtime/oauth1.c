@@ -1,6 +1,7 @@
 #include "oauth1.h"
 
 #include <ctype.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -602,4 +603,21 @@ int oauth1_redact_header(buf *out, const char *h)
         p = close + 1;
     }
     return 0;
+}
+
+void oauth1_global_cleanup(void)
+{
+    /* Looked up, not linked: liboauth may be built over OpenSSL, and then NSS is absent. */
+    typedef int (*is_init_fn)(void);
+    typedef int (*shutdown_fn)(void);
+    void *isinit = dlsym(RTLD_DEFAULT, "NSS_IsInitialized");
+    void *shut = dlsym(RTLD_DEFAULT, "NSS_Shutdown");
+    if (!isinit || !shut)
+        return;
+    is_init_fn f_is;
+    shutdown_fn f_shut;
+    memcpy(&f_is, &isinit, sizeof f_is);   /* object to function pointer, as POSIX allows */
+    memcpy(&f_shut, &shut, sizeof f_shut);
+    if (f_is())
+        (void)f_shut();
 }

@@ -132,6 +132,12 @@ void oauth1_signed_free(oauth1_signed *s);
 int oauth1_sign(const oauth1_creds *c, const oauth1_request *r, oauth1_signed *out,
                 char *err, size_t errlen);
 
+/* Once at exit, after the last signature: liboauth's NSS build initialises NSS
+ * (NSS_NoDB_Init) on the first HMAC and never shuts it down; this does (when NSS is in the
+ * process and initialised), so that the process ends with nothing leaked. Safe to call
+ * when nothing was signed, and more than once. */
+void oauth1_global_cleanup(void);
+
 /* Copy header value h into out with the values of oauth_consumer_key, oauth_token and
  * oauth_signature replaced by "<redacted>", for DEBUG logs. 0 or -1. */
 int oauth1_redact_header(buf *out, const char *h);

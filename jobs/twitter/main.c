@@ -1043,6 +1043,7 @@ int main(int argc, char **argv)
 
 cleanup:
     tw_client_free(r.c);
+    oauth1_global_cleanup();
     http_global_cleanup();
 out:
     cfg_wipe(ck, sizeof ck);

@@ -518,5 +518,7 @@ int main(void)
     test_redact();
     test_errors();
     test_form();
+    oauth1_global_cleanup();
+    oauth1_global_cleanup();   /* twice is fine */
     return th_summary("test_oauth1");
 }
