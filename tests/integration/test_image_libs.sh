@@ -13,6 +13,17 @@ echo "# run-stage packages: $(echo $pkgs)"
 closure=$( { echo "$pkgs"; for p in $pkgs; do apt-cache depends --recurse --installed --no-recommends \
     --no-suggests --no-conflicts --no-breaks --no-replaces --no-enhances "$p" 2>/dev/null |
     grep -v '^ ' ; done; echo libc6; echo libgcc-s1; } | sed 's/:.*//' | sort -u)
+# The package that owns a library file. Debian 12 is merged-/usr but dpkg may have recorded
+# either spelling (/lib/... or /usr/lib/...), so ask for each, resolved and as named.
+owner() {
+    local p c
+    for p in "$1" "$(readlink -f "$1")"; do
+        for c in "$p" "${p#/usr}" "/usr$p"; do
+            dpkg -S "$c" 2>/dev/null | head -1 | cut -d: -f1 | grep . && return 0
+        done
+    done
+    return 1
+}
 bins=$(ls "$BIN"/* 2>/dev/null)
 check "binaries built" test -n "$bins"
 for b in $bins; do
@@ -20,8 +31,7 @@ for b in $bins; do
     missing=""
     while read -r lib path; do
         [ -z "$path" ] && continue
-        pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -1 | cut -d: -f1)
-        [ -z "$pkg" ] && pkg=$(dpkg -S "$path" 2>/dev/null | head -1 | cut -d: -f1)
+        pkg=$(owner "$path")
         if ! grep -qx "$pkg" <<<"$closure"; then missing="$missing $lib($pkg)"; fi
     done < <(ldd "$b" | awk '/=>/ && $3 ~ /^\// {print $1, $3}')
     if [ -z "$missing" ]; then ok "$name: every library ldd resolves comes with the run stage's packages"
@@ -29,7 +39,7 @@ for b in $bins; do
     direct_missing=""
     for lib in $(readelf -d "$b" | awk -F'[][]' '/NEEDED/ {print $2}'); do
         path=$(ldd "$b" | awk -v l="$lib" '$1 == l {print $3}')
-        pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -1 | cut -d: -f1)
+        pkg=$(owner "$path")
         case "$lib" in libc.so.*|libm.so.*|ld-linux*) continue ;; esac
         grep -qx "$pkg" <<<"$pkgs" || direct_missing="$direct_missing $lib($pkg)"
     done
