@@ -545,6 +545,7 @@ static int add_job_point(sink *s, const char *status, int64_t duration_ms, int r
         lp_f_int("sent", s->st.sent),
         lp_f_int("dead_letters", s->st.dead_letters),
         lp_f_int("exit_code", rc),
+        lp_f_int("pending", s->st.pending_points),
     };
     lp_point p = {
         .measurement = "cronflux_job",

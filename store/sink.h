@@ -69,7 +69,7 @@ const sink_stats *sink_get_stats(const sink *s);
 int sink_flush(sink *s, char *err, size_t errlen);
 
 /* End the run: commit, flush (unless no_send/dry-run), record the ledger row and the
- * cronflux_job point (job, status; duration_ms, points, spooled, sent, dead_letters,
+ * cronflux_job point (job, status; duration_ms, points, spooled, sent, dead_letters, pending,
  * exit_code), and free the sink. `job_rc` is the exit code the job's own work came to;
  * `message` a one-line summary or NULL. Returns the process exit code: job_rc if it is
  * not 0, else the flush's. Accepts NULL s (returns job_rc). */
