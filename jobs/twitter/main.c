@@ -17,6 +17,7 @@
 #include "../runtime/cli.h"
 #include "../runtime/http.h"
 #include "../runtime/log.h"
+#include "../runtime/slice.h"
 #include "../runtime/tparse.h"
 #include "tw.h"
 
@@ -48,7 +49,8 @@ static const char usage[] =
     "  --lookback D        how far back a scheduled run re-reads post metrics (default 7d)\n"
     "  --since T           backfill: read every post created from T ...\n"
     "  --until T           ... to T (default now); metrics as of now; resumable (the API\n"
-    "                      serves an account's newest 3200 posts)\n"
+    "                      serves an account's newest 3200 posts); in an Indexed Job each\n"
+    "                      pod takes its slice (JOB_COMPLETION_INDEX of CRONFLUX_SLICES)\n"
     "  --fresh             backfill: ignore the progress saved by an earlier run of this range\n"
     "  --no-posts          read the account counters only\n"
     "  --max-wait D        longest wait for a rate-limit window (default 0: stop with 75)\n"
@@ -924,6 +926,24 @@ int main(int argc, char **argv)
         /* whole seconds: the API takes RFC 3339 seconds, and the checkpoint key uses them */
         r.since_ns -= r.since_ns % TPARSE_NS_PER_S;
         r.until_ns -= r.until_ns % TPARSE_NS_PER_S;
+        /* a pod of an Indexed Job takes its slice [since, until) of the range; the API's
+         * start_time is inclusive and end_time exclusive, so slices meet without overlap */
+        int sl = slice_from_env(&r.since_ns, &r.until_ns, TPARSE_NS_PER_S, err, sizeof err);
+        if (sl < 0) {
+            log_error("%s", err);
+            return EX_CONFIG;
+        }
+        if (sl == 1) {
+            char a[40], b[40];
+            const char *idx = cfg_env("JOB_COMPLETION_INDEX"), *cnt = cfg_env("CRONFLUX_SLICES");
+            log_info("backfill slice %s of %s: %s to %s", idx ? idx : "?", cnt ? cnt : "?",
+                     tparse_format(r.since_ns, a, sizeof a),
+                     tparse_format(r.until_ns, b, sizeof b));
+            if (r.since_ns >= r.until_ns) {
+                log_info("this slice is empty; nothing to read");
+                return 0;
+            }
+        }
         r.backfill = true;
     }
 

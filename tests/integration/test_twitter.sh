@@ -324,6 +324,23 @@ run_job bf4 -- -u Twitter --since "$since" --until "$until" --fresh
 check_eq "--fresh reads it again" "$(reqs 'sum(1 for r in R if r["family"] == "tweets") > 0')" "True"
 scenario "name=normal"
 
+# an Indexed Job: two pods, each its slice of the range; together every post once
+export INFLUXDB_DATABASE=tw_slices CRONFLUX_STATE=$T/slices.db
+reset_log
+run_job slice0 JOB_COMPLETION_INDEX=0 CRONFLUX_SLICES=2 -- -u Twitter --since "$since" --until "$until"
+check_eq "slice 0 of 2: exit 0" "$RC" 0
+run_job slice1 JOB_COMPLETION_INDEX=1 CRONFLUX_SLICES=2 -- -u Twitter --since "$since" --until "$until"
+check_eq "slice 1 of 2: exit 0" "$RC" 0
+check "slices: each says its part" err_has slice1 "backfill slice 1 of 2"
+mid=$(( since + (until - since) / 2 ))
+check_eq "slices: contiguous [since, mid) and [mid, until)" \
+    "$(reqs '[(r["query"]["start_time"][0], r["query"]["end_time"][0]) for r in R if r["family"] == "tweets" and "pagination_token" not in r["query"]]')" \
+    "[('$(date -u -d @$since +%FT%TZ)', '$(date -u -d @$mid +%FT%TZ)'), ('$(date -u -d @$mid +%FT%TZ)', '$(date -u -d @$until +%FT%TZ)')]"
+check "slices: together every post of the range, metrics equal" \
+    check_db tw_slices "$ADMIN" posts Twitter "$since" "$until"
+run_job slicebad JOB_COMPLETION_INDEX=5 CRONFLUX_SLICES=2 -- -u Twitter --since "$since" --until "$until"
+check_eq "slice index out of range: 78" "$RC" 78
+
 # the incremental checkpoint: after a pause longer than --lookback, read since the newest seen
 export CRONFLUX_STATE=$T/incr.db INFLUXDB_DATABASE=tw_incr
 run_job inc1 -- --align 3650d
