@@ -7,7 +7,11 @@ set -u
 shopt -s lastpipe
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BIN=${CRONFLUX_BIN:-$ROOT/bin}
+# the binaries: $CRONFLUX_BIN, else make's BINDIR (relative to the project root), else bin/
+case "${BINDIR:-bin}" in
+    /*) BIN=${CRONFLUX_BIN:-$BINDIR} ;;
+    *) BIN=${CRONFLUX_BIN:-$ROOT/${BINDIR:-bin}} ;;
+esac
 FIXTURES=${CRONFLUX_FIXTURES:-$ROOT/../shared/fixtures}
 T=$(mktemp -d "${TMPDIR:-/tmp}/cronflux-test.XXXXXX")
 PY=/usr/bin/python3
