@@ -405,8 +405,10 @@ class Handler(BaseHTTPRequestHandler):
 
         try:
             status, body = self.answer(family, path, q, name)
-        except BadRequest as e:
+        except (BadRequest, ValueError) as e:
             status, body = 400, problem("Invalid Request", str(e), "https://api.twitter.com/2/problems/invalid-request")
+        except Exception as e:  # a stand-in bug: say so, as a server would
+            status, body = 500, problem("Internal Error", "%s: %s" % (type(e).__name__, e), status=500)
         if name == "truncated" and status == 200:
             raw = json.dumps(body, separators=(",", ":")).encode("utf-8")
             self.record(status=200, auth="ok", family=family)
