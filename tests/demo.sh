@@ -3,7 +3,7 @@
 #
 # It starts a local influxd on 127.0.0.1 when `influxd` is installed (otherwise the points stay
 # in the embedded sqlite store), runs each section, and stops everything it started, pass or
-# fail. Everything lives in a temp dir (KEEP_TMP=1 keeps it).
+# fail. Everything lives in a temp dir (KEEP_TMP=1 keeps it). DEMO_EMBEDDED=1 skips influxd.
 #
 # Adding a section: write a function demo_NAME that uses $CF (the binary dir), $DEMO_DB,
 # `say`, `show` and `influx_table`, and add it to SECTIONS below. A section returns non-zero
@@ -46,7 +46,7 @@ if "error" in d:
 # ---------------------------------------------------------------------------------------
 demo_setup() {
     say "$("$CF/cronflux" --version 2>&1 | head -1)"
-    if command -v influxd >/dev/null 2>&1; then
+    if [ "${DEMO_EMBEDDED:-0}" != 1 ] && command -v influxd >/dev/null 2>&1; then
         if start_influxd demo; then
             HAVE_INFLUX=1
             export INFLUXDB_URL=$INFLUX_URL INFLUXDB_DATABASE=$DEMO_DB
@@ -55,7 +55,7 @@ demo_setup() {
         fi
         echo "influxd did not start: using the embedded sqlite store"
     else
-        echo "influxd not installed: points stay in the embedded sqlite store ($CRONFLUX_STATE)"
+        echo "no influxd (not installed, or DEMO_EMBEDDED=1): points stay in the embedded sqlite store ($CRONFLUX_STATE)"
     fi
     unset INFLUXDB_URL INFLUXDB_DATABASE
 }
