@@ -173,8 +173,8 @@ stack_run() {
     # what to show: the error when there is one, else the job's last line (its summary)
     last=$(grep -E '(error|warning):' "$STACK_LOGS/$label.err" | tail -1)
     [ -n "$last" ] || last=$(grep -v '^[[:space:]]*$' "$STACK_LOGS/$label.err" | tail -1)
-    last=$(printf '%s' "$last" | cut -c1-160)
-    shown="${sets[*]:+${sets[*]} }$bin${*:+ $*}"
+    case "$last" in *error:*) ;; *) last=$(printf '%s' "$last" | cut -c1-200) ;; esac
+    shown="${sets[*]:+${sets[*]} }${BIN#"$ROOT"/}/$bin${*:+ $*}"
     stack_say "\$ $shown"
     stack_say "  -> exit $STACK_RC$([ "$STACK_RC" = "$want" ] || echo " (expected $want)")," \
         "$(((t1 - t0) / 1000000)) ms${last:+: $last}"
@@ -212,6 +212,7 @@ up = up
 http_requests_per_second = sum by (handler) (rate(prometheus_http_requests_total[1m]))
 tsdb_head_series = prometheus_tsdb_head_series
 Q
+    stack_say "queries ($T/queries.txt): $(grep -v '^#' "$T/queries.txt" | sed 's/ = .*//' | tr '\n' ' ')"
     _stack_wait_scrapes || stack_say "(Prometheus has not scraped itself yet; its answers may be empty)"
     stack_run prom-metrics 0 -- prom-metrics --queries "$T/queries.txt" --measurement prometheus ||
         fail=1

@@ -210,6 +210,12 @@ def fmt(v):
 
 def latest(series, panel, now_ms):
     """One short line: the latest non-null row of each series (at most 4 series)."""
+    if panel.get("type") == "table":
+        rows = [r for s in series for r in s.get("values", [])]
+        if not rows:
+            return ""
+        cols = series[0]["columns"][1:]
+        return f"{len(rows)} rows; first: " + " ".join(f"{c}={fmt(x)}" for c, x in zip(cols, rows[0][1:]))
     out = []
     show_age = str(panel.get("options", {}).get("reduceOptions", {}).get("fields", "")) == "/^Time$/"
     for s in series[:4]:
