@@ -621,6 +621,7 @@ int main(int argc, char **argv)
     prom_cfg pcfg;
     if (prom_cfg_from_env(&pcfg, url, err, sizeof err) != 0) {
         log_error("%s", err);
+        prom_cfg_wipe(&pcfg);
         prom_queries_free(&qs);
         return 78;
     }

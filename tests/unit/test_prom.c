@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../jobs/prometheus/prom.h"
 #include "harness.h"
@@ -830,6 +831,101 @@ static void test_outcomes(void)
     CHECK(prom_outcome_exit(PROM_SHAPE) == 65, "shape -> 65");
 }
 
+/* ------------------------------------------------------------------ configuration */
+
+static void clear_env(void)
+{
+    static const char *names[] = { "PROMETHEUS_URL", "PROMETHEUS_HOST", "PROMETHEUS_PORT",
+                                   "PROMETHEUS_TOKEN", "PROMETHEUS_TOKEN_FILE",
+                                   "PROMETHEUS_CA_FILE", "PROMETHEUS_TIMEOUT",
+                                   "PROMETHEUS_RETRIES" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        unsetenv(names[i]);
+}
+
+static void test_cfg(void)
+{
+    static const struct {
+        const char *url, *host, *port, *timeout, *retries, *flag;
+        int rc;
+        const char *want;      /* url, or a substring of the error */
+        long timeout_ms;
+        int max_retries;
+    } c[] = {
+        { NULL, NULL, NULL, NULL, NULL, NULL, -1, "set PROMETHEUS_URL", 0, 0 },
+        { "http://p:9090/", NULL, NULL, NULL, NULL, NULL, 0, "http://p:9090", 120000, 3 },
+        { "https://p.example/prom///", NULL, NULL, NULL, NULL, NULL, 0,
+          "https://p.example/prom", 120000, 3 },
+        { "ftp://p", NULL, NULL, NULL, NULL, NULL, -1, "PROMETHEUS_URL must start with", 0, 0 },
+        { "http://p/?x=1", NULL, NULL, NULL, NULL, NULL, -1, "without a query string", 0, 0 },
+        { NULL, "prometheus.monitoring", NULL, NULL, NULL, NULL, 0,
+          "http://prometheus.monitoring:9090", 120000, 3 },
+        { NULL, "prom", "80", "30s", "0", NULL, 0, "http://prom:80", 30000, 0 },
+        { NULL, "::1", "9091", NULL, NULL, NULL, 0, "http://[::1]:9091", 120000, 3 },
+        { NULL, "http://prom", NULL, NULL, NULL, NULL, -1, "use PROMETHEUS_URL", 0, 0 },
+        { NULL, "prom", "0", NULL, NULL, NULL, -1, "PROMETHEUS_PORT", 0, 0 },
+        { NULL, "prom", "70000", NULL, NULL, NULL, -1, "PROMETHEUS_PORT", 0, 0 },
+        { NULL, "prom", "90a", NULL, NULL, NULL, -1, "PROMETHEUS_PORT", 0, 0 },
+        { "http://env:1", "host", NULL, NULL, NULL, "http://flag:2/", 0, "http://flag:2", 120000,
+          3 },
+        { "http://env:1", "host", NULL, NULL, NULL, NULL, 0, "http://env:1", 120000, 3 },
+        { "http://p", NULL, NULL, "soon", NULL, NULL, -1, "PROMETHEUS_TIMEOUT", 0, 0 },
+        { "http://p", NULL, NULL, NULL, "11", NULL, -1, "PROMETHEUS_RETRIES", 0, 0 },
+        { "http://p", NULL, NULL, NULL, "-1", NULL, -1, "PROMETHEUS_RETRIES", 0, 0 },
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        clear_env();
+        if (c[i].url)
+            setenv("PROMETHEUS_URL", c[i].url, 1);
+        if (c[i].host)
+            setenv("PROMETHEUS_HOST", c[i].host, 1);
+        if (c[i].port)
+            setenv("PROMETHEUS_PORT", c[i].port, 1);
+        if (c[i].timeout)
+            setenv("PROMETHEUS_TIMEOUT", c[i].timeout, 1);
+        if (c[i].retries)
+            setenv("PROMETHEUS_RETRIES", c[i].retries, 1);
+        prom_cfg cfg;
+        char err[512] = "";
+        int rc = prom_cfg_from_env(&cfg, c[i].flag, err, sizeof err);
+        CHECK(rc == c[i].rc, "cfg #%zu: rc %d (%s)", i, rc, err);
+        if (rc == 0 && c[i].rc == 0) {
+            CHECK_STREQ(cfg.url, c[i].want, "cfg url");
+            CHECK(cfg.timeout_ms == c[i].timeout_ms, "cfg #%zu: timeout %ld", i, cfg.timeout_ms);
+            CHECK(cfg.max_retries == c[i].max_retries, "cfg #%zu: retries %d", i,
+                  cfg.max_retries);
+            CHECK(cfg.token[0] == '\0' && cfg.body_max > 0, "cfg #%zu: defaults", i);
+        } else if (rc == -1) {
+            CHECK(strstr(err, c[i].want) != NULL, "cfg #%zu: err [%s] lacks [%s]", i, err,
+                  c[i].want);
+        }
+    }
+
+    /* A token from a file: the trailing newline is not part of it; never in an error. */
+    clear_env();
+    char path[] = "/tmp/test_prom_tokenXXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0, "mkstemp");
+    if (fd >= 0) {
+        CHECK(write(fd, "t0k3n-value\n", 12) == 12, "write token");
+        close(fd);
+        setenv("PROMETHEUS_URL", "http://p", 1);
+        setenv("PROMETHEUS_TOKEN_FILE", path, 1);
+        prom_cfg cfg;
+        char err[512] = "";
+        CHECK(prom_cfg_from_env(&cfg, NULL, err, sizeof err) == 0, "token file: %s", err);
+        CHECK_STREQ(cfg.token, "t0k3n-value", "token without its newline");
+        prom_cfg_wipe(&cfg);
+        CHECK(cfg.token[0] == '\0', "wipe clears the token");
+        setenv("PROMETHEUS_TIMEOUT", "bad", 1);
+        CHECK(prom_cfg_from_env(&cfg, NULL, err, sizeof err) == -1 &&
+                  strstr(err, "t0k3n") == NULL,
+              "an error never carries the token");
+        unlink(path);
+    }
+    clear_env();
+}
+
 int main(void)
 {
     test_fixtures();
@@ -844,5 +940,6 @@ int main(void)
     test_chunk_next();
     test_checkpoints();
     test_outcomes();
+    test_cfg();
     return th_summary("test_prom");
 }
