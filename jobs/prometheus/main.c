@@ -26,7 +26,7 @@
 #define JOB "prom-metrics"
 #define PROBE_POINTS 120            /* the first chunk of a query, before its size is known */
 #define FORM_MAX (PROM_EXPR_MAX * 3 + 256)
-#define MAX_BODY_MIN (64u * 1024u)
+#define MAX_BODY_MIN ((size_t)64 * 1024)
 
 enum {
     OPT_FROM = 1, OPT_TO, OPT_STEP, OPT_RESUME, OPT_QUERIES, OPT_CHUNK, OPT_URL, OPT_MAX_BODY,

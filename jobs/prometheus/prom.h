@@ -29,7 +29,7 @@
 #define PROM_NAME_MAX 128          /* a query's name */
 #define PROM_EXPR_MAX 16384        /* a query's PromQL text */
 #define PROM_QUERIES_MAX 1000      /* queries in one file */
-#define PROM_QUERIES_FILE_MAX (1024 * 1024)
+#define PROM_QUERIES_FILE_MAX ((size_t)1024 * 1024)
 #define PROM_LABELS_MAX 256        /* labels of one series */
 #define PROM_LABEL_TEXT_MAX 65536  /* bytes of one label name or value */
 #define PROM_POINTS_LIMIT 11000    /* Prometheus refuses more points per series per query */

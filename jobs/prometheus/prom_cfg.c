@@ -9,7 +9,7 @@
 #include "../runtime/cfg.h"
 #include "../runtime/tparse.h"
 
-#define BODY_MAX_DEFAULT (32u * 1024u * 1024u)
+#define BODY_MAX_DEFAULT ((size_t)32 * 1024 * 1024)
 #define TIMEOUT_DEFAULT_MS 120000L
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)

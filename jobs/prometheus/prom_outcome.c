@@ -6,17 +6,23 @@
 int prom_outcome_exit(prom_outcome o)
 {
     switch (o) {
-    case PROM_OK: return 0;
-    case PROM_BAD_QUERY: return 78;
-    case PROM_EXEC: return 78;
-    case PROM_TOO_LARGE: return 78;
-    case PROM_TIMEOUT: return 75;
-    case PROM_TEMP: return 75;
-    case PROM_UNREACHABLE: return 69;
-    case PROM_AUTH: return 77;
-    case PROM_CONFIG: return 78;
-    case PROM_SHAPE: return 65;
-    case PROM_STOPPED: return 75;
+    case PROM_OK:
+        return 0;
+    case PROM_BAD_QUERY:   /* a query is configuration */
+    case PROM_EXEC:
+    case PROM_TOO_LARGE:
+    case PROM_CONFIG:
+        return 78;
+    case PROM_TIMEOUT:
+    case PROM_TEMP:
+    case PROM_STOPPED:
+        return 75;
+    case PROM_UNREACHABLE:
+        return 69;
+    case PROM_AUTH:
+        return 77;
+    case PROM_SHAPE:
+        return 65;
     }
     return 70;
 }

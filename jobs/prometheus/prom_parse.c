@@ -95,7 +95,9 @@ static void ws(rd *r)
 static char peek(rd *r)
 {
     ws(r);
-    return r->pos < r->len ? r->p[r->pos] : '\0';
+    if (r->pos < r->len)
+        return r->p[r->pos];
+    return '\0';
 }
 
 static const char *what(rd *r)
