@@ -115,14 +115,15 @@ stack_start() {
     for tool in influxd prometheus; do
         command -v "$tool" >/dev/null 2>&1 || { stack_say "$tool is not installed (make deps)"; return 1; }
     done
-    [ -d "$FIXTURES/k8s" ] && [ -d "$FIXTURES/twitter" ] ||
-        { stack_say "no fixtures at $FIXTURES (set CRONFLUX_FIXTURES)"; return 1; }
+    if [ ! -d "$FIXTURES/k8s" ] || [ ! -d "$FIXTURES/twitter" ]; then
+        stack_say "no fixtures at $FIXTURES (the stand-ins serve them: set CRONFLUX_FIXTURES)"
+        return 1
+    fi
     for tool in twitter-stats cluster-metrics prom-metrics cronflux; do
         [ -x "$BIN/$tool" ] || { stack_say "no $BIN/$tool (run make first)"; return 1; }
     done
     # the four start in parallel would save a second; in turn, a failure is easy to name
     start_influxd influx || { stack_say "influxd did not start (log: $T/influx/influxd.log)"; return 1; }
-    STACK_INFLUX_URL=$INFLUX_URL
     stack_say "InfluxDB 1.x       $INFLUX_URL   database $STACK_DB"
     start_prometheus || { stack_say "prometheus did not start (log: $T/prometheus.log)"; return 1; }
     stack_say "Prometheus         $PROM_URL   scraping itself every second"

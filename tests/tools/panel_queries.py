@@ -134,8 +134,8 @@ def sort_values(vals, how):
 
 
 def variables(dash, url, db, auth, chosen, base):
-    """The value each template variable takes, and the list of its options."""
-    values, options = dict(base), {}
+    """The value each template variable takes (with the macros in `base`)."""
+    values = dict(base)
     for v in dash.get("templating", {}).get("list", []):
         name = v["name"]
         if v.get("type") not in ("query", None):
@@ -154,7 +154,6 @@ def variables(dash, url, db, auth, chosen, base):
             rx = re.compile(v["regex"].strip("/"))
             seen = [x for x in seen if rx.search(x)]
         seen = sort_values(seen, v.get("sort", 0))
-        options[name] = seen
         multi = bool(v.get("multi") or v.get("includeAll"))
         if name in chosen:
             sel = chosen[name]
@@ -178,7 +177,7 @@ def variables(dash, url, db, auth, chosen, base):
             values[name] = escape(sel[0])
         else:
             values[name] = "(" + "|".join(escape(x) for x in sel) + ")"
-    return values, options
+    return values
 
 
 def panels(items):
@@ -262,9 +261,9 @@ def main():
         rng, rng_text = range_of(dash)
         base = macros(rng, rng_text)
         try:
-            vals, opts = variables(dash, a.url, a.db, auth, chosen, base)
+            vals = variables(dash, a.url, a.db, auth, chosen, base)
         except Exception as e:   # a variable's query failed: every panel depends on it
-            vals, opts = dict(base), {}
+            vals = dict(base)
             print(f"{'not ok - dashboards: ' if a.check else ''}{dash['uid']}: template variables: {e}")
             failed += 1
         shown = {k: v for k, v in vals.items() if k not in base}
