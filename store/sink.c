@@ -2,6 +2,7 @@
 #include "sink.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,8 @@
 #define SINK_BATCH_LINES_MAX 1000000
 #define SINK_BATCH_BYTES ((size_t)8 << 20)   /* a batch is committed once it holds this much */
 #define SINK_BUF_MAX ((size_t)64 << 20)      /* hard cap on the batch buffer */
-#define SINK_LEASE_S 60
+#define SINK_LEASE_MIN_S 60
+#define SINK_LEASE_MAX_S 7200
 #define SINK_MAX_PASSES 4                    /* partial-write passes before splitting */
 #define SINK_RETAIN_DEFAULT (INT64_C(7) * 24 * 3600 * TPARSE_NS_PER_S)
 
@@ -33,6 +35,7 @@ struct sink {
     int64_t min_ns, max_ns;
     buf line;               /* dry-run: one encoded line */
     int64_t start_ns, start_mono, align_ns, retain_ns;
+    int lease_s;            /* how long a claim holds a batch */
     sink_stats st;
 };
 
@@ -82,6 +85,21 @@ static int env_batch(size_t *out, char *err, size_t errlen)
     }
     *out = (size_t)x;
     return 0;
+}
+
+/* A claim must outlast the slowest send of a batch, retries included, twice over (a batch
+ * is claimed while the one before it is on the wire, and a partial write is resent), so
+ * that no other process takes it over while this one still works on it. */
+static int lease_seconds(const influx_cfg *c)
+{
+    long timeout_s = c->timeout_ms > 0 ? c->timeout_ms / 1000 : 30;
+    long one = (long)(c->max_retries + 1) * (timeout_s + 30) + (long)c->max_retries * c->max_wait_s;
+    long l = 2 * one + 60;
+    if (l < SINK_LEASE_MIN_S)
+        l = SINK_LEASE_MIN_S;
+    if (l > SINK_LEASE_MAX_S)
+        l = SINK_LEASE_MAX_S;
+    return (int)l;
 }
 
 static void sink_free(sink *s)
@@ -140,6 +158,7 @@ sink *sink_open(const sink_opts *o, int *exit_code, char *err, size_t errlen)
         goto config;
     }
     s->configured = ic == 1;
+    s->lease_s = lease_seconds(&s->icfg);
     if (s->dry_run)
         return s;
 
@@ -391,12 +410,123 @@ static int split_batch(sink *s, const spool_batch *b, const char *body, size_t l
     return 0;
 }
 
-/* Send one claimed batch until it is sent, split, dead-lettered or given back.
- * Returns 0 to go on with the next batch, else the exit code (75/77/78). */
-static int flush_batch(sink *s, spool_batch *b, char *err, size_t errlen)
+/* The sender: one thread that runs influx_write, so the spool's work on the next batch
+ * (claim, mark sent) overlaps the network round trip of this one. Without a thread (it
+ * could not be started) the write runs inline. Only the sender touches s->iw while a
+ * write is under way. */
+typedef struct sender {
+    influx *iw;
+    bool threaded, busy, done, quit;
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    const char *body;
+    size_t len, nlines;
+    int rc;
+    influx_result res;
+    char err[INFLUX_ERR_MAX];
+} sender;
+
+static void sender_run(sender *sd)
+{
+    sd->rc = influx_write(sd->iw, sd->body, sd->len, sd->nlines, &sd->res, sd->err,
+                          sizeof sd->err);
+}
+
+static void *sender_main(void *arg)
+{
+    sender *sd = arg;
+    pthread_mutex_lock(&sd->mu);
+    for (;;) {
+        while (!sd->busy && !sd->quit)
+            pthread_cond_wait(&sd->cv, &sd->mu);
+        if (sd->quit)
+            break;
+        pthread_mutex_unlock(&sd->mu);
+        sender_run(sd);
+        pthread_mutex_lock(&sd->mu);
+        sd->busy = false;
+        sd->done = true;
+        pthread_cond_broadcast(&sd->cv);
+    }
+    pthread_mutex_unlock(&sd->mu);
+    return NULL;
+}
+
+static void sender_init(sender *sd, influx *iw)
+{
+    memset(sd, 0, sizeof *sd);
+    sd->iw = iw;
+    if (pthread_mutex_init(&sd->mu, NULL) != 0)
+        return;
+    if (pthread_cond_init(&sd->cv, NULL) != 0) {
+        pthread_mutex_destroy(&sd->mu);
+        return;
+    }
+    if (pthread_create(&sd->th, NULL, sender_main, sd) != 0) {
+        pthread_cond_destroy(&sd->cv);
+        pthread_mutex_destroy(&sd->mu);
+        return;
+    }
+    sd->threaded = true;
+}
+
+static void sender_stop(sender *sd)
+{
+    if (!sd->threaded)
+        return;
+    pthread_mutex_lock(&sd->mu);
+    sd->quit = true;
+    pthread_cond_broadcast(&sd->cv);
+    pthread_mutex_unlock(&sd->mu);
+    pthread_join(sd->th, NULL);
+    pthread_cond_destroy(&sd->cv);
+    pthread_mutex_destroy(&sd->mu);
+    sd->threaded = false;
+}
+
+/* Start writing body[len] (kept alive by the caller until sender_wait). */
+static void sender_start(sender *sd, const char *body, size_t len, size_t nlines)
+{
+    sd->body = body;
+    sd->len = len;
+    sd->nlines = nlines;
+    sd->done = false;
+    if (!sd->threaded) {
+        sender_run(sd);
+        sd->done = true;
+        return;
+    }
+    pthread_mutex_lock(&sd->mu);
+    sd->busy = true;
+    pthread_cond_broadcast(&sd->cv);
+    pthread_mutex_unlock(&sd->mu);
+}
+
+/* Wait for the write started last: influx_write's return, its result moved to *res. */
+static int sender_wait(sender *sd, influx_result *res, char *err, size_t errlen)
+{
+    if (sd->threaded) {
+        pthread_mutex_lock(&sd->mu);
+        while (!sd->done)
+            pthread_cond_wait(&sd->cv, &sd->mu);
+        pthread_mutex_unlock(&sd->mu);
+    }
+    *res = sd->res;
+    memset(&sd->res, 0, sizeof sd->res);
+    if (sd->rc != 0)
+        seterr(err, errlen, "%s", sd->err);
+    return sd->rc;
+}
+
+/* Finish one claimed batch whose first write was started on sd: resend after partial
+ * writes, split, dead-letter or give it back. Returns 0 to go on with the next batch,
+ * else the exit code (75/77/78). */
+static int flush_batch(sink *s, sender *sd, spool_batch *b, size_t first_nlines, char *err,
+                       size_t errlen)
 {
     const char *body = b->body ? b->body : "";
-    size_t len = b->len, nlines = count_lines(body, len);
+    size_t len = b->len, nlines = first_nlines;
     buf alt[2];
     buf_init(&alt[0], SINK_BUF_MAX);
     buf_init(&alt[1], SINK_BUF_MAX);
@@ -406,11 +536,13 @@ static int flush_batch(sink *s, spool_batch *b, char *err, size_t errlen)
     for (int pass = 0;; pass++) {
         influx_result res;
         memset(&res, 0, sizeof res);
-        if (nlines == 0 || len == 0) {
+        if (pass > 0 && (nlines == 0 || len == 0)) {
             rc = finish_empty(s, b->id, err, errlen) == 0 ? 0 : 75;
             break;
         }
-        if (influx_write(s->iw, body, len, nlines, &res, e, sizeof e) != 0) {
+        if (pass > 0)
+            sender_start(sd, body, len, nlines);
+        if (sender_wait(sd, &res, e, sizeof e) != 0) {
             seterr(err, errlen, "sending batch %lld: %s", (long long)b->id, e);
             give_back(s, b->id, e, err, errlen);
             rc = 75;
@@ -496,22 +628,64 @@ int sink_flush(sink *s, char *err, size_t errlen)
     }
     if (ensure_writer(s, err, errlen) != 0)
         return 78;
+    /* While batch k is on the wire, batch k+1 is claimed (two bodies in memory at most). */
+    sender sd;
+    sender_init(&sd, s->iw);
+    spool_batch cur, next;
+    memset(&cur, 0, sizeof cur);
+    memset(&next, 0, sizeof next);
     int rc = 0;
-    for (;;) {
-        spool_batch b;
-        memset(&b, 0, sizeof b);
-        int c = spool_claim(s->sp, SINK_LEASE_S, &b, err, errlen);
-        if (c < 0) {
-            rc = 75;
-            break;
+    int c = spool_claim(s->sp, s->lease_s, &cur, err, errlen);
+    if (c < 0)
+        rc = 75;
+    while (c == 1) {
+        const char *body = cur.body ? cur.body : "";
+        size_t nl = count_lines(body, cur.len);
+        if (nl == 0 || cur.len == 0) {
+            if (finish_empty(s, cur.id, err, errlen) != 0)
+                rc = 75;
+        } else {
+            sender_start(&sd, body, cur.len, nl);
+            char cerr[SPOOL_ERR_MAX] = "";
+            int cn = spool_claim(s->sp, s->lease_s, &next, cerr, sizeof cerr);
+            int64_t claimed = tparse_mono_ns();
+            rc = flush_batch(s, &sd, &cur, nl, err, errlen);
+            if (cn < 0 && rc == 0) {
+                seterr(err, errlen, "%s", cerr);
+                rc = 75;
+            }
+            /* a prefetched claim that waited long is given back and claimed afresh, so it
+             * is never sent near the end of its lease */
+            bool stale = cn == 1 && tparse_mono_ns() - claimed >
+                                        (int64_t)s->lease_s * TPARSE_NS_PER_S / 2;
+            if (cn == 1 && (rc != 0 || stale)) {
+                char e[SPOOL_ERR_MAX];
+                (void)spool_release(s->sp, next.id, rc ? "not sent: the flush stopped before it"
+                                                       : "claimed too long ago; claimed again",
+                                    e, sizeof e);
+                if (rc == 0)
+                    cn = 0;
+            }
+            if (cn == 1 && rc == 0) {
+                spool_batch_free(&cur);
+                cur = next;
+                memset(&next, 0, sizeof next);
+                continue;
+            }
+            spool_batch_free(&next);
+            memset(&next, 0, sizeof next);
         }
-        if (c == 0)
-            break;
-        rc = flush_batch(s, &b, err, errlen);
-        spool_batch_free(&b);
+        spool_batch_free(&cur);
+        memset(&cur, 0, sizeof cur);
         if (rc != 0)
             break;
+        /* nothing was prefetched: a split may have left new pending halves */
+        c = spool_claim(s->sp, s->lease_s, &cur, err, errlen);
+        if (c < 0)
+            rc = 75;
     }
+    spool_batch_free(&cur);
+    sender_stop(&sd);
     if (rc == 0) {
         char e[SPOOL_ERR_MAX];
         int64_t cutoff = tparse_now_ns() - s->retain_ns;
