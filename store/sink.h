@@ -8,7 +8,16 @@
  * earlier run's) when InfluxDB is configured, records the run in the ledger and the job's
  * own `cronflux_job` point, and returns the exit code to use.
  *
- * With --dry-run the sink prints each line to stdout and touches no file or server.
+ * With --dry-run the sink prints each line to stdout and touches no file or server (and
+ * records no run: no ledger row, no cronflux_job point).
+ *
+ * A sink belongs to one thread. sink_flush runs the HTTP writes on a helper thread of its
+ * own (joined before it returns), so that claiming the next batch overlaps the network.
+ * Flush outcomes per batch: 2xx -> sent; 400 naming lines -> those lines dead-lettered,
+ * the rest resent (at most a few passes); 400 naming none / 413 -> split in two (a single
+ * line is dead-lettered); 5xx / network / 429 -> given back, 75; 401/403 -> 77; 404 or a
+ * missing retention policy -> 78. Sent batches older than CRONFLUX_RETAIN (default 7d;
+ * "0": none kept) are pruned after a successful flush.
  */
 #ifndef CF_SINK_H
 #define CF_SINK_H
