@@ -2,11 +2,14 @@
 # (tests/integration/test_dashboards.sh). Source it after common.sh:
 #   . "$ROOT/tests/lib/common.sh"; . "$ROOT/tests/lib/stack.sh"
 #
-#   stack_start        InfluxDB 1.x and Prometheus (Debian's, on free 127.0.0.1 ports), the X API
-#                      stand-in (checks every OAuth 1.0a signature) and the Kubernetes API stand-in
-#                      (TLS + bearer token, the recorded fixtures); exports what the jobs read
-#                      (INFLUXDB_*, TWITTER_*, KUBE_*, PROMETHEUS_URL, CRONFLUX_STATE). Returns 1
-#                      and says what did not start.
+#   stack_start        InfluxDB 1.x and Prometheus (Debian's, on free 127.0.0.1 ports, Prometheus
+#                      scraping itself), the X API stand-in (checks every OAuth 1.0a signature,
+#                      fresh random credentials) and two Kubernetes API stand-ins (TLS + one
+#                      bearer token): cluster "dev", generated (12 nodes, one NotReady, 120 pods
+#                      with usage; $T/k8s-dev/expected.json), and cluster "recorded", the
+#                      recorded answers in the fixtures. Exports what the jobs read (INFLUXDB_*,
+#                      TWITTER_*, KUBE_* and CLUSTER_NAME for "dev", PROMETHEUS_URL, and one
+#                      CRONFLUX_STATE for every job). Returns 1 and says what did not start.
 #   stack_run LABEL WANT [VAR=value...] -- BINARY ARGS...
 #                      runs $BIN/BINARY once: stdout and stderr in $STACK_LOGS/LABEL.{out,err},
 #                      exit code in STACK_RC; prints one line (what ran, exit code, the job's
@@ -17,7 +20,8 @@
 #                      cronflux push of a few points.
 #   stack_outage       InfluxDB stopped: a run exits 75 with its points (and its cronflux_job
 #                      point, status "spooled") in the spool; InfluxDB started again: the job's
-#                      next run delivers them first.
+#                      next run delivers them first. Sets STACK_OUTAGE_PENDING and
+#                      STACK_OUTAGE_AFTER (points pending after each run, from cronflux status).
 #   stack_panels [--check|--json FILE]   tests/tools/panel_queries.py against the stack's InfluxDB.
 #
 # Everything it starts is tracked (common.sh stops it on exit); server logs go to files under
@@ -42,11 +46,14 @@ unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY ftp_prox
 export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
 export PYTHONDONTWRITEBYTECODE=1
 # nothing a developer's shell set may steer a job elsewhere
-unset TWITTER_API_KEY TWITTER_API_SECRET TWITTER_ACCESS_TOKEN TWITTER_ACCESS_SECRET API_KEY \
-    API_SECRET ACCESS_TOKEN ACCESS_SECRET TWITTER_API_URL TWITTER_USERS TWITTER_USER TWITTER_CA_FILE \
-    KUBE_API_URL KUBE_TOKEN KUBE_TOKEN_FILE KUBE_CA_FILE KUBERNETES_SERVICE_HOST \
-    KUBERNETES_SERVICE_PORT CLUSTER_NAME PROMETHEUS_URL PROMETHEUS_HOST PROMETHEUS_PORT \
-    PROMETHEUS_QUERIES PROMETHEUS_TOKEN PROMETHEUS_TOKEN_FILE JOB_COMPLETION_INDEX CRONFLUX_SLICES
+for _v in TWITTER_API_KEY TWITTER_API_SECRET TWITTER_ACCESS_TOKEN TWITTER_ACCESS_SECRET API_KEY \
+    API_SECRET ACCESS_TOKEN ACCESS_SECRET KUBE_TOKEN PROMETHEUS_TOKEN; do
+    unset "$_v" "${_v}_FILE"
+done
+unset _v TWITTER_API_URL TWITTER_USERS TWITTER_USER TWITTER_CA_FILE KUBE_API_URL KUBE_TOKEN_FILE \
+    KUBE_CA_FILE KUBE_SA_DIR KUBERNETES_SERVICE_HOST KUBERNETES_SERVICE_PORT CLUSTER_NAME \
+    PROMETHEUS_URL PROMETHEUS_HOST PROMETHEUS_PORT PROMETHEUS_QUERIES PROMETHEUS_CA_FILE \
+    JOB_COMPLETION_INDEX CRONFLUX_SLICES
 
 stack_say() { printf '%s   %s\n' "$STACK_PREFIX" "$*"; }
 
