@@ -43,9 +43,13 @@ if "error" in d:
 
 demo_exit() {
     local rc=$?
-    if [ ${#_pids[@]} -gt 0 ]; then   # common.sh's list of what was started
+    local p alive=0
+    for p in "${_pids[@]:-}"; do   # common.sh's list of what was started
+        [ -n "$p" ] && kill -0 "$p" 2>/dev/null && alive=$((alive + 1))
+    done
+    if [ "$alive" -gt 0 ]; then
         echo
-        echo "demo: stopping what it started (InfluxDB, Prometheus, the stand-ins: ${#_pids[@]} processes)"
+        echo "demo: stopping what it started (InfluxDB, Prometheus, the stand-ins: $alive processes)"
     fi
     cleanup
     exit "$rc"
