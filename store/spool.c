@@ -1,8 +1,16 @@
 /* spool: the sqlite3 store. See spool.h for the contract.
  *
- * One connection a handle, WAL, synchronous=FULL, foreign keys on, a busy timeout, and
- * every write in a BEGIN IMMEDIATE transaction. Statements are prepared once and kept in
- * the handle.
+ * One connection a handle, WAL, foreign keys on, a busy timeout, and every write in a
+ * BEGIN IMMEDIATE transaction. Statements are prepared once and kept in the handle.
+ *
+ * Durability. A commit that holds points or what became of them (add, rewrite, split,
+ * dead letters) and checkpoints run with synchronous=FULL: the WAL is on disk when the
+ * commit returns. The bookkeeping commits (claim, mark sent, release, the run ledger,
+ * prune) run with synchronous=NORMAL: no fsync of their own; the next FULL commit or the
+ * checkpoint at close makes them durable (the WAL keeps commits in order). A power loss
+ * can only undo a suffix of them: a batch sent but not yet marked is sent again (writes
+ * are idempotent, a resend overwrites), a claim or a run row is as before; no point is
+ * lost. An application crash loses nothing (the WAL is written at every commit).
  *
  * Claims. A claim records its owner: the host name, the id of the pid namespace and boot
  * ("pid space": two pids are only comparable inside one), the pid, and a random token of
@@ -194,6 +202,7 @@ struct spool {
     char pidns[96];        /* pid namespace + boot id: where our pids mean something */
     int64_t token;         /* random, this handle's claims */
     bool claimed_any;      /* close gives back what this handle still holds */
+    bool sync_full;        /* the connection's synchronous level: FULL, else NORMAL */
     bool in_foreach;
     sqlite3_stmt *st[ST_COUNT];
     struct spool *next_open;
@@ -388,11 +397,28 @@ static int exec1(spool *sp, enum st_id id, const char *what, char *err, size_t e
     return 0;
 }
 
+/* synchronous=FULL (durable) or NORMAL (bookkeeping) for the next transaction; sqlite
+ * applies the pragma when it is prepared and refuses it inside a transaction. */
+static int set_sync(spool *sp, bool durable, const char *what, char *err, size_t errlen)
+{
+    if (sp->sync_full == durable)
+        return 0;
+    if (sqlite3_exec(sp->db, durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        db_err(sp, err, errlen, what);
+        return -1;
+    }
+    sp->sync_full = durable;
+    return 0;
+}
+
 /* BEGIN IMMEDIATE: the busy handler waits up to the busy timeout; a BUSY that comes back
  * without waiting (e.g. during WAL recovery by another process) is retried here until
- * the same deadline. */
-static int tx_begin(spool *sp, const char *what, char *err, size_t errlen)
+ * the same deadline. durable: commit with synchronous=FULL (see the top of this file). */
+static int tx_begin_sync(spool *sp, bool durable, const char *what, char *err, size_t errlen)
 {
+    if (set_sync(sp, durable, what, err, errlen) != 0)
+        return -1;
     sqlite3_stmt *s = stmt(sp, ST_BEGIN_IMMEDIATE, err, errlen);
     if (!s)
         return -1;
@@ -414,6 +440,18 @@ static int tx_begin(spool *sp, const char *what, char *err, size_t errlen)
         done(s);
         return -1;
     }
+}
+
+/* A durable write transaction. */
+static int tx_begin(spool *sp, const char *what, char *err, size_t errlen)
+{
+    return tx_begin_sync(sp, true, what, err, errlen);
+}
+
+/* A bookkeeping write transaction: no fsync at its commit. */
+static int tx_begin_light(spool *sp, const char *what, char *err, size_t errlen)
+{
+    return tx_begin_sync(sp, false, what, err, errlen);
 }
 
 static void tx_rollback(spool *sp)
@@ -478,14 +516,15 @@ static void not_mine_err(spool *sp, int64_t id, const char *what, char *err, siz
 }
 
 /* Run an UPDATE on a batch this handle must hold (?1 id, ?2 token, ?3 pid already bound
- * by this function; the caller binds the rest), in its own transaction. */
-static int update_mine(spool *sp, sqlite3_stmt *s, int64_t id, const char *what, char *err,
-                       size_t errlen)
+ * by this function; the caller binds the rest), in its own transaction (durable or
+ * bookkeeping). */
+static int update_mine(spool *sp, sqlite3_stmt *s, int64_t id, bool durable, const char *what,
+                       char *err, size_t errlen)
 {
     sqlite3_bind_int64(s, 1, id);
     sqlite3_bind_int64(s, 2, sp->token);
     sqlite3_bind_int64(s, 3, (int64_t)getpid());
-    if (tx_begin(sp, what, err, errlen) != 0) {
+    if (tx_begin_sync(sp, durable, what, err, errlen) != 0) {
         done(s);
         return -1;
     }
@@ -729,6 +768,7 @@ spool *spool_open_ex(const char *path, int busy_timeout_ms, int *why_out, char *
         *why = classify(rc);
         goto fail;
     }
+    sp->sync_full = true;
     if (migrate(sp, why, err, errlen) != 0) {
         if (*why == SPOOL_OPEN_OK)
             *why = SPOOL_OPEN_CANTCREATE;
@@ -762,7 +802,7 @@ void spool_close(spool *sp)
          * wait for a lease. A failure leaves the claims to expire or be taken over. */
         char ignored[SPOOL_ERR_MAX];
         sqlite3_stmt *s = stmt(sp, ST_RELEASE_ALL_MINE, ignored, sizeof ignored);
-        if (s && tx_begin(sp, "close", ignored, sizeof ignored) == 0) {
+        if (s && tx_begin_light(sp, "close", ignored, sizeof ignored) == 0) {
             sqlite3_bind_int64(s, 1, sp->token);
             sqlite3_bind_int64(s, 2, (int64_t)getpid());
             int rc = sqlite3_step(s);
@@ -872,7 +912,7 @@ int spool_claim(spool *sp, int lease_s, spool_batch *out, char *err, size_t errl
     sqlite3_stmt *take = list ? stmt(sp, ST_TAKE, err, errlen) : NULL;
     if (!take)
         return -1;
-    if (tx_begin(sp, "claim", err, errlen) != 0)
+    if (tx_begin_light(sp, "claim", err, errlen) != 0)
         return -1;
 
     int64_t now = now_ns(), id = 0;
@@ -966,7 +1006,7 @@ int spool_mark_sent(spool *sp, int64_t id, char *err, size_t errlen)
     if (!s)
         return -1;
     sqlite3_bind_int64(s, 4, now_ns());
-    return update_mine(sp, s, id, "mark sent", err, errlen);
+    return update_mine(sp, s, id, false, "mark sent", err, errlen);
 }
 
 int spool_release(spool *sp, int64_t id, const char *why, char *err, size_t errlen)
@@ -978,7 +1018,7 @@ int spool_release(spool *sp, int64_t id, const char *why, char *err, size_t errl
         return -1;
     if (why)
         sqlite3_bind_text(s, 4, why, (int)strnlen(why, RUN_MESSAGE_MAX), SQLITE_TRANSIENT);
-    return update_mine(sp, s, id, "release", err, errlen);
+    return update_mine(sp, s, id, false, "release", err, errlen);
 }
 
 int spool_rewrite(spool *sp, int64_t id, const char *body, size_t len, size_t nlines, char *err,
@@ -996,7 +1036,7 @@ int spool_rewrite(spool *sp, int64_t id, const char *body, size_t len, size_t nl
     bind_body(s, 4, body, len);
     sqlite3_bind_int64(s, 5, (int64_t)len);
     sqlite3_bind_int64(s, 6, (int64_t)nlines);
-    return update_mine(sp, s, id, "rewrite", err, errlen);
+    return update_mine(sp, s, id, true, "rewrite", err, errlen);
 }
 
 /* The time range of a block of lines from each line's trailing timestamp (the last
@@ -1263,7 +1303,7 @@ int64_t spool_run_begin(spool *sp, const char *job, int64_t started_ns, char *er
         return -1;
     sqlite3_bind_text(s, 1, job, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(s, 2, started_ns);
-    if (tx_begin(sp, "run begin", err, errlen) != 0) {
+    if (tx_begin_light(sp, "run begin", err, errlen) != 0) {
         done(s);
         return -1;
     }
@@ -1321,7 +1361,7 @@ int spool_run_end(spool *sp, int64_t run_id, const spool_run_result *r, char *er
     sqlite3_bind_int64(s, 9, r->dead_letters);
     if (r->message)
         sqlite3_bind_text(s, 10, msg, (int)mlen, SQLITE_TRANSIENT);
-    if (tx_begin(sp, "run end", err, errlen) != 0) {
+    if (tx_begin_light(sp, "run end", err, errlen) != 0) {
         done(s);
         return -1;
     }
@@ -1443,10 +1483,10 @@ fail:
     return -1;
 }
 
-/* One write statement with two int64 parameters in its own transaction; returns the
- * number of rows changed or -1. */
+/* One write statement with two int64 parameters in its own transaction (durable or
+ * bookkeeping); returns the number of rows changed or -1. */
 static int64_t write_count(spool *sp, enum st_id id, int64_t a, int64_t b, int nparams,
-                           const char *what, char *err, size_t errlen)
+                           bool durable, const char *what, char *err, size_t errlen)
 {
     if (bad_handle(sp, err, errlen))
         return -1;
@@ -1456,7 +1496,7 @@ static int64_t write_count(spool *sp, enum st_id id, int64_t a, int64_t b, int n
     sqlite3_bind_int64(s, 1, a);
     if (nparams > 1)
         sqlite3_bind_int64(s, 2, b);
-    if (tx_begin(sp, what, err, errlen) != 0) {
+    if (tx_begin_sync(sp, durable, what, err, errlen) != 0) {
         done(s);
         return -1;
     }
@@ -1476,12 +1516,12 @@ static int64_t write_count(spool *sp, enum st_id id, int64_t a, int64_t b, int n
 
 int64_t spool_prune(spool *sp, int64_t cutoff_ns, char *err, size_t errlen)
 {
-    return write_count(sp, ST_PRUNE, cutoff_ns, 0, 1, "prune", err, errlen);
+    return write_count(sp, ST_PRUNE, cutoff_ns, 0, 1, false, "prune", err, errlen);
 }
 
 int64_t spool_requeue(spool *sp, int64_t from_ns, int64_t to_ns, char *err, size_t errlen)
 {
-    return write_count(sp, ST_REQUEUE, from_ns, to_ns, 2, "requeue", err, errlen);
+    return write_count(sp, ST_REQUEUE, from_ns, to_ns, 2, true, "requeue", err, errlen);
 }
 
 int spool_foreach(spool *sp, int64_t from_ns, int64_t to_ns, spool_visit_fn fn, void *ctx,

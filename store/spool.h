@@ -1,7 +1,9 @@
 /* spool: the sqlite3 store that keeps every point safe until InfluxDB has it.
  *
  * A batch is a block of line-protocol lines (ns precision, '\n'-terminated) committed to
- * sqlite (WAL, synchronous=FULL) before any network write. Its life:
+ * sqlite (WAL, synchronous=FULL: on disk when spool_add returns) before any network write.
+ * The bookkeeping commits (claim, mark_sent, release, run ledger, prune) skip the fsync: a
+ * power loss can undo the last of them (a batch is then sent again; never lost). Its life:
  *   pending --claim--> claimed --mark_sent--> sent --(retention)--> deleted
  *                        \--release--> pending
  * A claim names its owner (host + pid) and a lease; another process may take over a
