@@ -165,7 +165,7 @@ int main(int argc, char **argv)
     char summary[256];
     int n = snprintf(summary, sizeof summary,
                      "%" PRId64 " nodes, %" PRId64 " pods, %" PRId64 " namespaces, %" PRId64
-                     " points, %d pages, %d restarts",
+                     " points, %d pages, %d list restarts (410 Gone)",
                      st.nodes, st.pods, st.namespaces, st.points, st.pages, st.restarts);
     if (n < 0)
         summary[0] = '\0';
