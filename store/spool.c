@@ -769,6 +769,16 @@ spool *spool_open_ex(const char *path, int busy_timeout_ms, int *why_out, char *
         goto fail;
     }
     sp->sync_full = true;
+    /* Keep the -wal and -shm files between runs: the last close checkpoints and then
+     * truncates the WAL to zero bytes (journal_size_limit=0) instead of deleting both
+     * files, which the next run would create again (and fsync their directory). */
+    int persist = 1;
+    if (sqlite3_file_control(sp->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist) != SQLITE_OK ||
+        sqlite3_exec(sp->db, "PRAGMA journal_size_limit=0", NULL, NULL, NULL) != SQLITE_OK) {
+        db_err(sp, err, errlen, "open");
+        *why = classify(sqlite3_extended_errcode(sp->db));
+        goto fail;
+    }
     if (migrate(sp, why, err, errlen) != 0) {
         if (*why == SPOOL_OPEN_OK)
             *why = SPOOL_OPEN_CANTCREATE;
