@@ -417,11 +417,27 @@ void influx_result_free(influx_result *r)
     r->nbad = 0;
 }
 
+/* The deflate window for a body of len bytes: the smallest (2^9 .. 2^15) that holds it
+ * with zlib's 262-byte lookahead, so matches reach as far back as with 32 KiB; and a
+ * memLevel in step (8 with the full window, as zlib's default). A small body (the
+ * cronflux_job point) then needs ~8 KiB of zlib state instead of ~256 KiB allocated and
+ * cleared for each request. */
+static void gzip_sizes(size_t len, int *wbits, int *mem_level)
+{
+    int w = 9;
+    while (w < 15 && ((size_t)1 << w) < len + 262)
+        w++;
+    *wbits = w;
+    *mem_level = w - 7;
+}
+
 static int gzip_body(buf *out, const char *in, size_t len, int level)
 {
     z_stream zs;
     memset(&zs, 0, sizeof zs);
-    if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    int wbits, mem_level;
+    gzip_sizes(len, &wbits, &mem_level);
+    if (deflateInit2(&zs, level, Z_DEFLATED, wbits + 16, mem_level, Z_DEFAULT_STRATEGY) != Z_OK)
         return -1;
     int rc = -1;
     buf_reset(out);
