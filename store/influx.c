@@ -329,6 +329,7 @@ struct influx {
     char auth_header[1100];            /* "Token ..." (2.x) */
     char userpwd[1300];                /* "user:password" (1.x) */
     buf gz;                            /* compressed body, reused */
+    buf plain;                         /* influx_write_gz: the lines of a gzip body, reused */
     bool create_tried;
 };
 
@@ -375,6 +376,7 @@ influx *influx_new(const influx_cfg *cfg, http_client *c, char *err, size_t errl
     w->cfg = *cfg;
     w->c = c;
     buf_init(&w->gz, INFLUX_GZIP_MAX);
+    buf_init(&w->plain, INFLUX_GZIP_MAX);
     url_public(cfg->url, w->public_url, sizeof w->public_url);
     if (build_url(w, err, errlen) != 0)
         goto fail;
@@ -405,6 +407,7 @@ void influx_free(influx *w)
     cfg_wipe(w->auth_header, sizeof w->auth_header);
     cfg_wipe(w->userpwd, sizeof w->userpwd);
     buf_free(&w->gz);
+    buf_free(&w->plain);
     free(w);
 }
 
@@ -903,6 +906,33 @@ done:
     return rc;
 }
 
+/* The gzip member gz[gz_len] inflated into out: exactly len bytes, NUL-terminated. */
+static int gunzip_body(buf *out, const char *gz, size_t gz_len, size_t len)
+{
+    buf_reset(out);
+    if (len >= out->max || gz_len > UINT32_MAX || buf_reserve(out, len + 1) != 0)
+        return -1;
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (inflateInit2(&zs, 15 + 16) != Z_OK)
+        return -1;
+    zs.next_in = (Bytef *)(uintptr_t)gz;
+    zs.avail_in = (uInt)gz_len;
+    zs.next_out = (Bytef *)out->p;
+    zs.avail_out = (uInt)len;
+    int z = inflate(&zs, Z_FINISH);
+    int rc = z == Z_STREAM_END && zs.total_out == len && zs.avail_in == 0 ? 0 : -1;
+    inflateEnd(&zs);
+    out->len = rc == 0 ? len : 0;
+    out->p[out->len] = '\0';
+    return rc;
+}
+
+/* POST send[send_len] (a gzip member when gz) and read the answer. body[len] are the
+ * lines it holds, to name refused ones; NULL: inflated from send when a 400 needs them. */
+static int post_write(influx *w, const char *send, size_t send_len, bool gz, const char *body,
+                      size_t len, size_t nlines, influx_result *res, char *err, size_t errlen);
+
 int influx_write(influx *w, const char *body, size_t len, size_t nlines, influx_result *res,
                  char *err, size_t errlen)
 {
@@ -926,11 +956,38 @@ int influx_write(influx *w, const char *body, size_t len, size_t nlines, influx_
         send = w->gz.p;
         send_len = w->gz.len;
     }
+    return post_write(w, send, send_len, w->cfg.gzip != 0, body, len, nlines, res, err, errlen);
+}
 
+int influx_write_gz(influx *w, const char *gz, size_t gz_len, size_t len, size_t nlines,
+                    influx_result *res, char *err, size_t errlen)
+{
+    result_reset(res);
+    if (!w || (!gz && gz_len > 0)) {
+        seterr(err, errlen, "influx_write_gz: no writer");
+        return -1;
+    }
+    if (len == 0 || nlines == 0) {
+        res->outcome = INFLUX_OK;
+        return 0;
+    }
+    if (w->cfg.gzip)
+        return post_write(w, gz, gz_len, true, NULL, len, nlines, res, err, errlen);
+    /* gzip turned off (CRONFLUX_GZIP=0): send the lines */
+    if (gunzip_body(&w->plain, gz, gz_len, len) != 0) {
+        seterr(err, errlen, "a stored gzip body does not inflate to its %zu bytes of lines", len);
+        return -1;
+    }
+    return post_write(w, w->plain.p, len, false, w->plain.p, len, nlines, res, err, errlen);
+}
+
+static int post_write(influx *w, const char *send, size_t send_len, bool gz, const char *body,
+                      size_t len, size_t nlines, influx_result *res, char *err, size_t errlen)
+{
     http_header h[3];
     size_t nh = 0;
     h[nh++] = (http_header){ "Content-Type", "text/plain; charset=utf-8" };
-    if (w->cfg.gzip)
+    if (gz)
         h[nh++] = (http_header){ "Content-Encoding", "gzip" };
     if (w->cfg.v2)
         h[nh++] = (http_header){ "Authorization", w->auth_header };
@@ -977,6 +1034,16 @@ int influx_write(influx *w, const char *body, size_t len, size_t nlines, influx_
         log_debug("influx: POST %s: HTTP %ld", w->public_url, st);
 
         if (st == 400 || st == 422) {
+            if (!body) {
+                if (gunzip_body(&w->plain, send, send_len, len) != 0) {
+                    free(text);
+                    seterr(err, errlen, "HTTP %ld: the sent gzip body does not inflate to its "
+                           "%zu bytes of lines", st, len);
+                    rc = -1;
+                    break;
+                }
+                body = w->plain.p;
+            }
             if (influx_classify_400(text, body, len, nlines, res) != 0) {
                 free(text);
                 seterr(err, errlen, "out of memory");

@@ -81,6 +81,14 @@ void influx_result_free(influx_result *r);   /* accepts NULL */
 int influx_write(influx *w, const char *body, size_t len, size_t nlines, influx_result *res,
                  char *err, size_t errlen);
 
+/* influx_write of a body kept gzip-compressed: gz[gz_len] is a gzip member of len bytes
+ * of such lines (e.g. a spool batch claimed with SPOOL_CLAIM_STORED). It is sent as it is
+ * when gzip is on (CRONFLUX_GZIP, the default), inflated and sent plain when it is off,
+ * and inflated to name the refused lines of a 400/422 (res->bad indexes the lines).
+ * Returns as influx_write; -1 also when gz does not inflate to exactly len bytes. */
+int influx_write_gz(influx *w, const char *gz, size_t gz_len, size_t len, size_t nlines,
+                    influx_result *res, char *err, size_t errlen);
+
 /* GET /ping (1.x and 2.x): 0 reachable, -1 not (err set). */
 int influx_ping(influx *w, char *err, size_t errlen);
 

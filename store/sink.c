@@ -172,6 +172,8 @@ sink *sink_open(const sink_opts *o, int *exit_code, char *err, size_t errlen)
         sink_free(s);
         return NULL;
     }
+    /* bodies are stored as they will be sent: gzip at CRONFLUX_GZIP's level, or lines */
+    spool_set_gzip(s->sp, s->icfg.gzip);
     s->run_id = spool_run_begin(s->sp, s->job, s->start_ns, err, errlen);
     if (s->run_id < 0) {
         *exit_code = 75;
@@ -422,6 +424,8 @@ typedef struct sender {
     pthread_cond_t cv;
     const char *body;
     size_t len, nlines;
+    bool gz;                /* body[len] is a gzip member of lines_len bytes of lines */
+    size_t lines_len;
     int rc;
     influx_result res;
     char err[INFLUX_ERR_MAX];
@@ -429,8 +433,12 @@ typedef struct sender {
 
 static void sender_run(sender *sd)
 {
-    sd->rc = influx_write(sd->iw, sd->body, sd->len, sd->nlines, &sd->res, sd->err,
-                          sizeof sd->err);
+    if (sd->gz)
+        sd->rc = influx_write_gz(sd->iw, sd->body, sd->len, sd->lines_len, sd->nlines, &sd->res,
+                                 sd->err, sizeof sd->err);
+    else
+        sd->rc = influx_write(sd->iw, sd->body, sd->len, sd->nlines, &sd->res, sd->err,
+                              sizeof sd->err);
 }
 
 static void *sender_main(void *arg)
@@ -485,12 +493,16 @@ static void sender_stop(sender *sd)
     sd->threaded = false;
 }
 
-/* Start writing body[len] (kept alive by the caller until sender_wait). */
-static void sender_start(sender *sd, const char *body, size_t len, size_t nlines)
+/* Start writing body[len] (kept alive by the caller until sender_wait); gz: it is a gzip
+ * member of lines_len bytes of lines, sent as it is. */
+static void sender_start(sender *sd, const char *body, size_t len, size_t nlines, bool gz,
+                         size_t lines_len)
 {
     sd->body = body;
     sd->len = len;
     sd->nlines = nlines;
+    sd->gz = gz;
+    sd->lines_len = lines_len;
     sd->done = false;
     if (!sd->threaded) {
         sender_run(sd);
@@ -520,8 +532,10 @@ static int sender_wait(sender *sd, influx_result *res, char *err, size_t errlen)
 }
 
 /* Finish one claimed batch whose first write was started on sd: resend after partial
- * writes, split, dead-letter or give it back. Returns 0 to go on with the next batch,
- * else the exit code (75/77/78). */
+ * writes, split, dead-letter or give it back. A body stored gzip-compressed (b->gzip)
+ * went out as it is stored; it is inflated only when InfluxDB's answer needs the lines
+ * (partial write, unparsable batch, 413). Returns 0 to go on with the next batch, else
+ * the exit code (75/77/78). */
 static int flush_batch(sink *s, sender *sd, spool_batch *b, size_t first_nlines, char *err,
                        size_t errlen)
 {
@@ -541,7 +555,7 @@ static int flush_batch(sink *s, sender *sd, spool_batch *b, size_t first_nlines,
             break;
         }
         if (pass > 0)
-            sender_start(sd, body, len, nlines);
+            sender_start(sd, body, len, nlines, false, len);
         if (sender_wait(sd, &res, e, sizeof e) != 0) {
             seterr(err, errlen, "sending batch %lld: %s", (long long)b->id, e);
             give_back(s, b->id, e, err, errlen);
@@ -551,6 +565,21 @@ static int flush_batch(sink *s, sender *sd, spool_batch *b, size_t first_nlines,
         influx_outcome oc = res.outcome;
         if (oc == INFLUX_PARTIAL && pass >= SINK_MAX_PASSES)
             oc = INFLUX_BAD_BATCH;
+        if (b->gzip &&
+            (oc == INFLUX_PARTIAL || oc == INFLUX_BAD_BATCH || oc == INFLUX_TOO_LARGE)) {
+            /* the answer names lines (res.bad indexes them) or the batch must be split */
+            char le[SPOOL_ERR_MAX];
+            if (spool_batch_lines(b, le, sizeof le) != 0) {
+                seterr(err, errlen, "%s", le);
+                give_back(s, b->id, le, err, errlen);
+                influx_result_free(&res);
+                rc = 75;
+                break;
+            }
+            body = b->body;
+            len = b->len;
+            nlines = count_lines(body, len);
+        }
 
         if (oc == INFLUX_OK) {
             if (spool_mark_sent(s->sp, b->id, err, errlen) != 0) {
@@ -635,19 +664,20 @@ int sink_flush(sink *s, char *err, size_t errlen)
     memset(&cur, 0, sizeof cur);
     memset(&next, 0, sizeof next);
     int rc = 0;
-    int c = spool_claim(s->sp, s->lease_s, &cur, err, errlen);
+    int c = spool_claim_ex(s->sp, s->lease_s, SPOOL_CLAIM_STORED, &cur, err, errlen);
     if (c < 0)
         rc = 75;
     while (c == 1) {
         const char *body = cur.body ? cur.body : "";
-        size_t nl = count_lines(body, cur.len);
-        if (nl == 0 || cur.len == 0) {
+        /* a gzip body goes out as stored: its line count is the spool's */
+        size_t nl = cur.gzip ? cur.nlines : count_lines(body, cur.len);
+        if (nl == 0 || cur.lines_len == 0) {
             if (finish_empty(s, cur.id, err, errlen) != 0)
                 rc = 75;
         } else {
-            sender_start(&sd, body, cur.len, nl);
+            sender_start(&sd, body, cur.len, nl, cur.gzip != 0, cur.lines_len);
             char cerr[SPOOL_ERR_MAX] = "";
-            int cn = spool_claim(s->sp, s->lease_s, &next, cerr, sizeof cerr);
+            int cn = spool_claim_ex(s->sp, s->lease_s, SPOOL_CLAIM_STORED, &next, cerr, sizeof cerr);
             int64_t claimed = tparse_mono_ns();
             rc = flush_batch(s, &sd, &cur, nl, err, errlen);
             if (cn < 0 && rc == 0) {
@@ -680,7 +710,7 @@ int sink_flush(sink *s, char *err, size_t errlen)
         if (rc != 0)
             break;
         /* nothing was prefetched: a split may have left new pending halves */
-        c = spool_claim(s->sp, s->lease_s, &cur, err, errlen);
+        c = spool_claim_ex(s->sp, s->lease_s, SPOOL_CLAIM_STORED, &cur, err, errlen);
         if (c < 0)
             rc = 75;
     }

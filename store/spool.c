@@ -42,12 +42,19 @@
 #include <unistd.h>
 
 #include <sqlite3.h>
+#include <zlib.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 #define APPLICATION_ID 0x43464c58 /* "CFLX" */
 #define DEFAULT_BUSY_MS 30000
 #define JOB_MAX 63                /* spool_batch.job and spool_last_run.job hold 64 bytes */
 #define RUN_MESSAGE_MAX 1024
+#define GZIP_DEFAULT 1            /* zlib level of stored bodies (spool_set_gzip) */
+#define BODY_MAX ((size_t)1 << 30) /* longest body handled here (sqlite's own limit is 1 GB) */
+#define GZIP_MIN 16384            /* smaller bodies are stored as lines (little to gain) */
+
+/* bodies.enc: how a body is stored */
+enum { ENC_LINES = 0, ENC_GZIP = 1 };
 
 enum st_id {
     ST_BEGIN_IMMEDIATE,
@@ -55,6 +62,9 @@ enum st_id {
     ST_COMMIT,
     ST_ROLLBACK,
     ST_ADD,
+    ST_ADD_BODY,
+    ST_GET_BODY,
+    ST_REWRITE_BODY,
     ST_PICK_PENDING,
     ST_LIST_CLAIMED,
     ST_TAKE,
@@ -88,14 +98,17 @@ static const char *const st_sql[ST_COUNT] = {
     [ST_BEGIN_READ] = "BEGIN",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
-    [ST_ADD] = "INSERT INTO batches(job, created_ns, lines, bytes, min_ns, max_ns, state, attempts, body)"
-               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, ?7) RETURNING id",
+    [ST_ADD] = "INSERT INTO batches(job, created_ns, lines, bytes, min_ns, max_ns, state, attempts)"
+               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0) RETURNING id",
+    [ST_ADD_BODY] = "INSERT INTO bodies(batch_id, enc, body) VALUES (?1, ?2, ?3)",
+    [ST_GET_BODY] = "SELECT enc, body FROM bodies WHERE batch_id = ?1",
+    [ST_REWRITE_BODY] = "UPDATE bodies SET enc = ?2, body = ?3 WHERE batch_id = ?1",
     [ST_PICK_PENDING] = "SELECT id FROM batches WHERE state = 'pending' ORDER BY id LIMIT 1",
     [ST_LIST_CLAIMED] = "SELECT id, claim_host, claim_pidns, claim_pid, claim_token, claim_until_ns"
                         " FROM batches WHERE state = 'claimed' AND id < ?1 ORDER BY id",
     [ST_TAKE] = "UPDATE batches SET state = 'claimed', claim_host = ?2, claim_pidns = ?3,"
                 " claim_pid = ?4, claim_token = ?5, claim_until_ns = ?6, attempts = attempts + 1"
-                " WHERE id = ?1 RETURNING job, lines, attempts, body",
+                " WHERE id = ?1 RETURNING job, lines, attempts, bytes",
     [ST_STATE_OF] = "SELECT state, claim_host, claim_pid FROM batches WHERE id = ?1",
     [ST_MARK_SENT] = "UPDATE batches SET state = 'sent', sent_ns = ?4, claim_until_ns = NULL,"
                      " claim_token = NULL, last_error = NULL WHERE " MINE,
@@ -106,7 +119,7 @@ static const char *const st_sql[ST_COUNT] = {
                             " claim_pidns = NULL, claim_pid = NULL, claim_token = NULL,"
                             " claim_until_ns = NULL"
                             " WHERE state = 'claimed' AND claim_token = ?1 AND claim_pid = ?2",
-    [ST_REWRITE] = "UPDATE batches SET body = ?4, bytes = ?5, lines = ?6 WHERE " MINE,
+    [ST_REWRITE] = "UPDATE batches SET bytes = ?4, lines = ?5 WHERE " MINE,
     [ST_GET_MINE] = "SELECT job, created_ns, min_ns, max_ns FROM batches WHERE " MINE,
     [ST_DELETE] = "DELETE FROM batches WHERE id = ?1",
     [ST_DEAD_LETTER] = "INSERT INTO dead_letters(batch_id, job, line, error, created_ns)"
@@ -130,12 +143,20 @@ static const char *const st_sql[ST_COUNT] = {
                    " claim_pidns = NULL, claim_pid = NULL, claim_token = NULL,"
                    " claim_until_ns = NULL, attempts = 0, last_error = NULL"
                    " WHERE state = 'sent' AND max_ns >= ?1 AND min_ns <= ?2 AND ?1 <= ?2",
-    [ST_FOREACH] = "SELECT body FROM batches WHERE max_ns >= ?1 AND min_ns <= ?2 AND ?1 <= ?2"
-                   " ORDER BY id",
+    [ST_FOREACH] = "SELECT b.id, b.bytes, d.enc, d.body FROM batches b"
+                   " LEFT JOIN bodies d ON d.batch_id = b.id"
+                   " WHERE b.max_ns >= ?1 AND b.min_ns <= ?2 AND ?1 <= ?2 ORDER BY b.id",
 };
 
-/* Schema steps: migrations[v] takes user_version v to v + 1. The body column is last in
- * batches so that scans over the small columns never read a body's overflow pages. */
+/* Schema steps: migrations[v] takes user_version v to v + 1, inside the open transaction.
+ *
+ * 2: bodies move out of batches into their own table keyed by batch id. A batch's state
+ * changes (claim, mark sent, release) then rewrite a row of a few dozen bytes instead of
+ * the whole body (sqlite rewrites a row's overflow pages with the row), and a body may be
+ * stored gzip-compressed (enc 1, a gzip member of the lines, as sent to InfluxDB) or as
+ * the lines themselves (enc 0; every body of a version-1 file). batches.bytes stays the
+ * length of the lines. The move copies the bodies of an existing file once. */
+
 static const char *const migrations[SCHEMA_VERSION] = {
     "CREATE TABLE batches ("
     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -192,6 +213,14 @@ static const char *const migrations[SCHEMA_VERSION] = {
     ");"
     "CREATE INDEX runs_job ON runs(job, id);"
     "CREATE INDEX runs_started ON runs(started_ns);",
+
+    "CREATE TABLE bodies ("
+    "  batch_id INTEGER PRIMARY KEY REFERENCES batches(id) ON DELETE CASCADE,"
+    "  enc INTEGER NOT NULL DEFAULT 0 CHECK (enc IN (0, 1)),"
+    "  body BLOB NOT NULL"
+    ");"
+    "INSERT INTO bodies(batch_id, enc, body) SELECT id, 0, body FROM batches ORDER BY id;"
+    "ALTER TABLE batches DROP COLUMN body;",
 };
 
 struct spool {
@@ -202,6 +231,13 @@ struct spool {
     char pidns[96];        /* pid namespace + boot id: where our pids mean something */
     int64_t token;         /* random, this handle's claims */
     bool claimed_any;      /* close gives back what this handle still holds */
+    int gz_level;          /* level new bodies are stored at; 0: as lines */
+    z_stream zs;           /* deflate state, kept between bodies (zs_level: its level) */
+    int zs_level;
+    unsigned char *zbuf;   /* a compressed body, reused */
+    size_t zcap;
+    char *lbuf;            /* spool_foreach: a body's lines, reused */
+    size_t lcap;
     bool sync_full;        /* the connection's synchronous level: FULL, else NORMAL */
     bool in_foreach;
     sqlite3_stmt *st[ST_COUNT];
@@ -475,16 +511,146 @@ static int tx_commit(spool *sp, const char *what, char *err, size_t errlen)
     return 0;
 }
 
-/* Bind a blob that is never NULL (sqlite binds a NULL pointer as SQL NULL). */
-static int bind_body(sqlite3_stmt *s, int i, const char *body, size_t len)
+/* Bind a blob that is never NULL (sqlite binds a NULL pointer as SQL NULL). Not copied:
+ * every caller steps the statement and clears its bindings (done()) while body lives. */
+static int bind_body(sqlite3_stmt *s, int i, const void *body, size_t len)
 {
     static const char empty[1] = "";
-    return sqlite3_bind_blob64(s, i, len ? body : empty, len, SQLITE_TRANSIENT);
+    return sqlite3_bind_blob64(s, i, len ? body : empty, len, SQLITE_STATIC);
 }
 
 static int bind_text(sqlite3_stmt *s, int i, const char *t, size_t len)
 {
     return sqlite3_bind_text64(s, i, t ? t : "", t ? len : 0, SQLITE_TRANSIENT, SQLITE_UTF8);
+}
+
+/* ---- stored bodies ------------------------------------------------------------------ */
+
+/* The stored form of lines[len] in *out[*outlen] (*enc ENC_GZIP: a gzip member in
+ * sp->zbuf; ENC_LINES: the lines themselves, when compression is off, the body is small
+ * (a scheduled run's few points: not worth a deflate state), or gzip would not make it
+ * smaller). */
+static int encode_body(spool *sp, const char *lines, size_t len, const void **out,
+                       size_t *outlen, int *enc, char *err, size_t errlen)
+{
+    *out = lines;
+    *outlen = len;
+    *enc = ENC_LINES;
+    if (sp->gz_level == 0 || len < GZIP_MIN)
+        return 0;
+    if (len > BODY_MAX) {
+        errf(err, errlen, "spool %s: a body of %zu bytes is too large", sp->path, len);
+        return -1;
+    }
+    if (sp->zs_level != sp->gz_level) {
+        if (sp->zs_level)
+            deflateEnd(&sp->zs);
+        sp->zs_level = 0;
+        memset(&sp->zs, 0, sizeof sp->zs);
+        if (deflateInit2(&sp->zs, sp->gz_level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
+            Z_OK) {
+            errf(err, errlen, "spool %s: gzip: out of memory", sp->path);
+            return -1;
+        }
+        sp->zs_level = sp->gz_level;
+    } else if (deflateReset(&sp->zs) != Z_OK) {
+        errf(err, errlen, "spool %s: gzip: cannot reset", sp->path);
+        return -1;
+    }
+    size_t bound = (size_t)deflateBound(&sp->zs, (uLong)len);
+    if (bound > sp->zcap) {
+        unsigned char *nb = realloc(sp->zbuf, bound);
+        if (!nb) {
+            errf(err, errlen, "spool %s: gzip: out of memory", sp->path);
+            return -1;
+        }
+        sp->zbuf = nb;
+        sp->zcap = bound;
+    }
+    sp->zs.next_in = (Bytef *)(uintptr_t)lines;
+    sp->zs.avail_in = (uInt)len;
+    sp->zs.next_out = sp->zbuf;
+    sp->zs.avail_out = (uInt)bound;
+    if (deflate(&sp->zs, Z_FINISH) != Z_STREAM_END) {
+        errf(err, errlen, "spool %s: gzip of a %zu-byte body failed", sp->path, len);
+        return -1;
+    }
+    size_t n = (size_t)sp->zs.total_out;
+    if (n < len) {
+        *out = sp->zbuf;
+        *outlen = n;
+        *enc = ENC_GZIP;
+    }
+    return 0;
+}
+
+/* Inflate the gzip member gz[gzlen] into out[want] (out has room for want bytes); it must
+ * hold exactly `want` bytes. 0, or -1 with why set. */
+static int inflate_body(const void *gz, size_t gzlen, char *out, size_t want, char *why,
+                        size_t whylen)
+{
+    if (gzlen > BODY_MAX || want > BODY_MAX) {
+        errf(why, whylen, "stored body too large");
+        return -1;
+    }
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (inflateInit2(&zs, 15 + 16) != Z_OK) {
+        errf(why, whylen, "gunzip: out of memory");
+        return -1;
+    }
+    static unsigned char none[1];
+    zs.next_in = (Bytef *)(uintptr_t)gz;
+    zs.avail_in = (uInt)gzlen;
+    zs.next_out = want ? (Bytef *)out : none;
+    zs.avail_out = (uInt)want;
+    int z = inflate(&zs, Z_FINISH);
+    int rc = 0;
+    if (z != Z_STREAM_END || zs.total_out != want || zs.avail_in != 0) {
+        errf(why, whylen, "stored body is damaged (gunzip: %s)",
+             z == Z_STREAM_END ? "length differs from the batch's" : zs.msg ? zs.msg : "truncated");
+        rc = -1;
+    }
+    inflateEnd(&zs);
+    return rc;
+}
+
+/* A stored body (column `col` of s, encoded as `enc`, `bytes` long as lines) as a
+ * malloc'd, NUL-terminated copy in *out[*outlen]: the stored bytes when `stored`, else
+ * the lines. *gz says which (1: a gzip member). */
+static int copy_body(spool *sp, sqlite3_stmt *s, int col, int enc, int64_t bytes, bool stored,
+                     int64_t id, char **out, size_t *outlen, int *gz, char *err, size_t errlen)
+{
+    const void *blob = sqlite3_column_blob(s, col);
+    int n = sqlite3_column_bytes(s, col);
+    size_t blen = n > 0 ? (size_t)n : 0;
+    bool inflate_it = enc == ENC_GZIP && !stored;
+    size_t want = inflate_it ? (size_t)(bytes > 0 ? bytes : 0) : blen;
+    if (inflate_it && (bytes < 0 || (uint64_t)bytes > BODY_MAX)) {
+        errf(err, errlen, "spool %s: batch %lld: stored length %lld is wrong", sp->path,
+             (long long)id, (long long)bytes);
+        return -1;
+    }
+    char *p = malloc(want + 1);
+    if (!p) {
+        errf(err, errlen, "spool %s: batch %lld: out of memory", sp->path, (long long)id);
+        return -1;
+    }
+    if (inflate_it) {
+        char why[160];
+        if (inflate_body(blob, blen, p, want, why, sizeof why) != 0) {
+            free(p);
+            errf(err, errlen, "spool %s: batch %lld: %s", sp->path, (long long)id, why);
+            return -1;
+        }
+    } else if (blen) {
+        memcpy(p, blob, blen);
+    }
+    p[want] = '\0';
+    *out = p;
+    *outlen = want;
+    *gz = enc == ENC_GZIP && stored;
+    return 0;
 }
 
 /* Explain why an ownership statement changed no row. */
@@ -517,8 +683,10 @@ static void not_mine_err(spool *sp, int64_t id, const char *what, char *err, siz
 
 /* Run an UPDATE on a batch this handle must hold (?1 id, ?2 token, ?3 pid already bound
  * by this function; the caller binds the rest), in its own transaction (durable or
- * bookkeeping). */
+ * bookkeeping). `then`, if not NULL, runs inside the same transaction once the batch is
+ * known to be ours (0, or -1 with err set). */
 static int update_mine(spool *sp, sqlite3_stmt *s, int64_t id, bool durable, const char *what,
+                       int (*then)(spool *, int64_t, void *, char *, size_t), void *ctx,
                        char *err, size_t errlen)
 {
     sqlite3_bind_int64(s, 1, id);
@@ -538,6 +706,10 @@ static int update_mine(spool *sp, sqlite3_stmt *s, int64_t id, bool durable, con
     done(s);
     if (sqlite3_changes64(sp->db) != 1) {
         not_mine_err(sp, id, what, err, errlen);
+        tx_rollback(sp);
+        return -1;
+    }
+    if (then && then(sp, id, ctx, err, errlen) != 0) {
         tx_rollback(sp);
         return -1;
     }
@@ -682,6 +854,10 @@ static void free_handle(spool *sp)
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(sp->st[i]);
     sqlite3_close(sp->db);
+    if (sp->zs_level)
+        deflateEnd(&sp->zs);
+    free(sp->zbuf);
+    free(sp->lbuf);
     free(sp->path);
     free(sp);
 }
@@ -712,6 +888,7 @@ spool *spool_open_ex(const char *path, int busy_timeout_ms, int *why_out, char *
         return NULL;
     }
     sp->busy_ms = busy_timeout_ms > 0 ? busy_timeout_ms : DEFAULT_BUSY_MS;
+    sp->gz_level = GZIP_DEFAULT;
     owner_identity(sp);
 
     int rc = sqlite3_open_v2(path, &sp->db,
@@ -831,6 +1008,14 @@ const char *spool_path(const spool *sp)
     return sp ? sp->path : NULL;
 }
 
+void spool_set_gzip(spool *sp, int level)
+{
+    if (sp)
+        sp->gz_level = level <= 0 ? 0 : level > 9 ? 9 : level;
+}
+
+
+
 /* ---- batches ----------------------------------------------------------------------- */
 
 static bool job_ok(const spool *sp, const char *job, char *err, size_t errlen)
@@ -849,7 +1034,13 @@ static int64_t insert_batch(spool *sp, const char *job, int64_t created_ns, cons
                             const char *what, char *err, size_t errlen)
 {
     sqlite3_stmt *s = stmt(sp, ST_ADD, err, errlen);
-    if (!s)
+    sqlite3_stmt *b = s ? stmt(sp, ST_ADD_BODY, err, errlen) : NULL;
+    if (!b)
+        return -1;
+    const void *stored;
+    size_t slen;
+    int enc;
+    if (encode_body(sp, body, len, &stored, &slen, &enc, err, errlen) != 0)
         return -1;
     sqlite3_bind_text(s, 1, job, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(s, 2, created_ns);
@@ -857,18 +1048,24 @@ static int64_t insert_batch(spool *sp, const char *job, int64_t created_ns, cons
     sqlite3_bind_int64(s, 4, (int64_t)len);
     sqlite3_bind_int64(s, 5, min_ns);
     sqlite3_bind_int64(s, 6, max_ns);
-    bind_body(s, 7, body, len);
     int64_t id = -1;
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         id = sqlite3_column_int64(s, 0);
         rc = sqlite3_step(s);
     }
+    done(s);
+    if (rc == SQLITE_DONE) {
+        sqlite3_bind_int64(b, 1, id);
+        sqlite3_bind_int(b, 2, enc);
+        bind_body(b, 3, stored, slen);
+        rc = sqlite3_step(b);
+        done(b);
+    }
     if (rc != SQLITE_DONE) {
         db_err(sp, err, errlen, what);
         id = -1;
     }
-    done(s);
     return id;
 }
 
@@ -906,9 +1103,49 @@ void spool_batch_free(spool_batch *b)
     free(b->body);
     b->body = NULL;
     b->len = 0;
+    b->lines_len = 0;
+    b->gzip = 0;
+}
+
+int spool_batch_lines(spool_batch *b, char *err, size_t errlen)
+{
+    if (!b) {
+        errf(err, errlen, "spool: batch lines: no batch");
+        return -1;
+    }
+    if (!b->gzip)
+        return 0;
+    if (b->lines_len > BODY_MAX) {
+        errf(err, errlen, "spool: batch %lld: stored length %zu is wrong", (long long)b->id,
+             b->lines_len);
+        return -1;
+    }
+    char *p = malloc(b->lines_len + 1);
+    if (!p) {
+        errf(err, errlen, "spool: batch %lld: out of memory", (long long)b->id);
+        return -1;
+    }
+    char why[160];
+    if (inflate_body(b->body, b->len, p, b->lines_len, why, sizeof why) != 0) {
+        free(p);
+        errf(err, errlen, "spool: batch %lld: %s", (long long)b->id, why);
+        return -1;
+    }
+    p[b->lines_len] = '\0';
+    free(b->body);
+    b->body = p;
+    b->len = b->lines_len;
+    b->gzip = 0;
+    return 0;
 }
 
 int spool_claim(spool *sp, int lease_s, spool_batch *out, char *err, size_t errlen)
+{
+    return spool_claim_ex(sp, lease_s, 0, out, err, errlen);
+}
+
+int spool_claim_ex(spool *sp, int lease_s, unsigned flags, spool_batch *out, char *err,
+                   size_t errlen)
 {
     if (!out) {
         errf(err, errlen, "spool: claim: no batch to fill");
@@ -920,7 +1157,8 @@ int spool_claim(spool *sp, int lease_s, spool_batch *out, char *err, size_t errl
     sqlite3_stmt *pick = stmt(sp, ST_PICK_PENDING, err, errlen);
     sqlite3_stmt *list = pick ? stmt(sp, ST_LIST_CLAIMED, err, errlen) : NULL;
     sqlite3_stmt *take = list ? stmt(sp, ST_TAKE, err, errlen) : NULL;
-    if (!take)
+    sqlite3_stmt *get = take ? stmt(sp, ST_GET_BODY, err, errlen) : NULL;
+    if (!get)
         return -1;
     if (tx_begin_light(sp, "claim", err, errlen) != 0)
         return -1;
@@ -970,25 +1208,42 @@ int spool_claim(spool *sp, int lease_s, spool_batch *out, char *err, size_t errl
         out->job[0] = '\0';
     out->nlines = (size_t)sqlite3_column_int64(take, 1);
     out->attempts = sqlite3_column_int(take, 2) - 1;
-    const void *blob = sqlite3_column_blob(take, 3);
-    int blen = sqlite3_column_bytes(take, 3);
+    int64_t bytes = sqlite3_column_int64(take, 3);
     out->id = id;
-    out->len = blen > 0 ? (size_t)blen : 0;
-    out->body = malloc(out->len + 1);
-    if (!out->body) {
-        done(take);
-        tx_rollback(sp);
-        memset(out, 0, sizeof *out);
-        errf(err, errlen, "spool %s: claim batch %lld: out of memory", sp->path, (long long)id);
-        return -1;
-    }
-    if (out->len)
-        memcpy(out->body, blob, out->len);
-    out->body[out->len] = '\0';
     rc = sqlite3_step(take);
     if (rc != SQLITE_DONE)
         goto db_fail;
     done(take);
+
+    sqlite3_bind_int64(get, 1, id);
+    rc = sqlite3_step(get);
+    if (rc == SQLITE_ROW) {
+        if (copy_body(sp, get, 1, sqlite3_column_int(get, 0), bytes,
+                      (flags & SPOOL_CLAIM_STORED) != 0, id, &out->body, &out->len, &out->gzip,
+                      err, errlen) != 0) {
+            done(get);
+            tx_rollback(sp);
+            memset(out, 0, sizeof *out);
+            return -1;
+        }
+        rc = sqlite3_step(get);
+    } else if (rc == SQLITE_DONE) {
+        /* no body row (only a hand-edited file has none): an empty batch */
+        out->body = calloc(1, 1);
+        out->len = 0;
+        if (!out->body) {
+            done(get);
+            tx_rollback(sp);
+            memset(out, 0, sizeof *out);
+            errf(err, errlen, "spool %s: claim batch %lld: out of memory", sp->path,
+                 (long long)id);
+            return -1;
+        }
+    }
+    if (rc != SQLITE_DONE)
+        goto db_fail;
+    done(get);
+    out->lines_len = out->gzip ? (size_t)bytes : out->len;
     sp->claimed_any = true;
     if (tx_commit(sp, "claim", err, errlen) != 0) {
         spool_batch_free(out);
@@ -1002,6 +1257,7 @@ db_fail:
     done(pick);
     done(list);
     done(take);
+    done(get);
     tx_rollback(sp);
     spool_batch_free(out);
     memset(out, 0, sizeof *out);
@@ -1016,7 +1272,7 @@ int spool_mark_sent(spool *sp, int64_t id, char *err, size_t errlen)
     if (!s)
         return -1;
     sqlite3_bind_int64(s, 4, now_ns());
-    return update_mine(sp, s, id, false, "mark sent", err, errlen);
+    return update_mine(sp, s, id, false, "mark sent", NULL, NULL, err, errlen);
 }
 
 int spool_release(spool *sp, int64_t id, const char *why, char *err, size_t errlen)
@@ -1028,7 +1284,32 @@ int spool_release(spool *sp, int64_t id, const char *why, char *err, size_t errl
         return -1;
     if (why)
         sqlite3_bind_text(s, 4, why, (int)strnlen(why, RUN_MESSAGE_MAX), SQLITE_TRANSIENT);
-    return update_mine(sp, s, id, false, "release", err, errlen);
+    return update_mine(sp, s, id, false, "release", NULL, NULL, err, errlen);
+}
+
+typedef struct rewrite_ctx {
+    const void *stored;
+    size_t len;
+    int enc;
+} rewrite_ctx;
+
+/* The body half of spool_rewrite, inside its transaction. */
+static int rewrite_body(spool *sp, int64_t id, void *ctx, char *err, size_t errlen)
+{
+    const rewrite_ctx *rc = ctx;
+    sqlite3_stmt *s = stmt(sp, ST_REWRITE_BODY, err, errlen);
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int(s, 2, rc->enc);
+    bind_body(s, 3, rc->stored, rc->len);
+    int r = sqlite3_step(s);
+    done(s);
+    if (r != SQLITE_DONE) {
+        db_err(sp, err, errlen, "rewrite");
+        return -1;
+    }
+    return 0;
 }
 
 int spool_rewrite(spool *sp, int64_t id, const char *body, size_t len, size_t nlines, char *err,
@@ -1043,10 +1324,12 @@ int spool_rewrite(spool *sp, int64_t id, const char *body, size_t len, size_t nl
     sqlite3_stmt *s = stmt(sp, ST_REWRITE, err, errlen);
     if (!s)
         return -1;
-    bind_body(s, 4, body, len);
-    sqlite3_bind_int64(s, 5, (int64_t)len);
-    sqlite3_bind_int64(s, 6, (int64_t)nlines);
-    return update_mine(sp, s, id, true, "rewrite", err, errlen);
+    rewrite_ctx rc = { 0 };
+    if (encode_body(sp, body ? body : "", len, &rc.stored, &rc.len, &rc.enc, err, errlen) != 0)
+        return -1;
+    sqlite3_bind_int64(s, 4, (int64_t)len);
+    sqlite3_bind_int64(s, 5, (int64_t)nlines);
+    return update_mine(sp, s, id, true, "rewrite", rewrite_body, &rc, err, errlen);
 }
 
 /* The time range of a block of lines from each line's trailing timestamp (the last
@@ -1552,9 +1835,40 @@ int spool_foreach(spool *sp, int64_t from_ns, int64_t to_ns, spool_visit_fn fn, 
     sp->in_foreach = true;
     int rc, ret = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *body = sqlite3_column_blob(s, 0);
-        int n = sqlite3_column_bytes(s, 0);
-        if (fn(ctx, body ? body : "", n > 0 ? (size_t)n : 0) != 0) {
+        int64_t id = sqlite3_column_int64(s, 0), bytes = sqlite3_column_int64(s, 1);
+        const char *body = sqlite3_column_blob(s, 3);
+        int n = sqlite3_column_bytes(s, 3);
+        size_t len = n > 0 ? (size_t)n : 0;
+        if (sqlite3_column_int(s, 2) == ENC_GZIP) {
+            /* the lines, into a buffer kept for the next batch */
+            if (bytes < 0 || (uint64_t)bytes > BODY_MAX) {
+                errf(err, errlen, "spool %s: batch %lld: stored length %lld is wrong",
+                     sp->path, (long long)id, (long long)bytes);
+                ret = -1;
+                break;
+            }
+            size_t want = (size_t)bytes;
+            if (want + 1 > sp->lcap) {
+                char *nb = realloc(sp->lbuf, want + 1);
+                if (!nb) {
+                    errf(err, errlen, "spool %s: foreach: out of memory", sp->path);
+                    ret = -1;
+                    break;
+                }
+                sp->lbuf = nb;
+                sp->lcap = want + 1;
+            }
+            char why[160];
+            if (inflate_body(body, len, sp->lbuf, want, why, sizeof why) != 0) {
+                errf(err, errlen, "spool %s: batch %lld: %s", sp->path, (long long)id, why);
+                ret = -1;
+                break;
+            }
+            sp->lbuf[want] = '\0';
+            body = sp->lbuf;
+            len = want;
+        }
+        if (fn(ctx, body ? body : "", len) != 0) {
             ret = -1;
             break;
         }

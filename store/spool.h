@@ -15,6 +15,11 @@
  * Also here: dead letters (lines InfluxDB refused, with its reason), checkpoints per job
  * (key -> value, for resumable backfills), and a run ledger (one row per job run).
  *
+ * Storage: a batch's body is kept apart from its state, gzip-compressed by default
+ * (spool_set_gzip). Every call here takes and gives the lines themselves, except
+ * spool_claim_ex with SPOOL_CLAIM_STORED, which may give the stored gzip bytes as they are
+ * (to be sent to InfluxDB without compressing again).
+ *
  * Errors: 0 / -1 (or a count) with err = "spool PATH: reason".
  */
 #ifndef CF_SPOOL_H
@@ -42,6 +47,11 @@ spool *spool_open_ex(const char *path, int busy_timeout_ms, int *why, char *err,
  * Handles are per process (open after fork) and per thread (open/close from one thread). */
 void spool_close(spool *sp);
 const char *spool_path(const spool *sp);
+/* How bodies committed from now on by this handle are stored: 0 as the lines, 1-9 as a
+ * gzip member of the lines at that zlib level (default 1; a body under 16 KiB, or one
+ * gzip does not make smaller, is stored as lines). Bodies already stored stay as they
+ * are; every call reads both forms. Accepts NULL. */
+void spool_set_gzip(spool *sp, int level);
 
 /* Commit one batch as pending. body[len] is '\n'-terminated lines. min/max_ns: the range
  * of the lines' timestamps. Returns the new batch id (> 0) or -1. */
@@ -50,20 +60,32 @@ int64_t spool_add(spool *sp, const char *job, const char *body, size_t len, size
 
 typedef struct spool_batch {
     int64_t id;
-    char *body;        /* malloc'd, owned by the batch; free with spool_batch_free */
+    char *body;        /* malloc'd, NUL-terminated, owned by the batch; free with spool_batch_free */
     size_t len;
     size_t nlines;
     int attempts;      /* sends tried before this claim */
     char job[64];
+    int gzip;          /* 1: body[len] is the stored gzip member of the lines (only from
+                          spool_claim_ex with SPOOL_CLAIM_STORED); 0: body[len] is the lines */
+    size_t lines_len;  /* length of the lines (== len when gzip is 0) */
 } spool_batch;
 
 void spool_batch_free(spool_batch *b);   /* frees body; accepts NULL */
+/* Turn a batch whose body is gzip (b->gzip) into its lines in place (body, len; gzip 0);
+ * nothing to do otherwise. 0, or -1 (err set; the batch is unchanged) if the stored body
+ * does not inflate to exactly lines_len bytes (damaged) or memory runs out. */
+int spool_batch_lines(spool_batch *b, char *err, size_t errlen);
 
 /* Claim the oldest pending batch (or a claim that may be taken over) for lease_s seconds
  * (lease_s <= 0: the lease has run out at once; others may take the batch over).
  * 1: claimed into *out; 0: nothing to send; -1: error. mark_sent, release, rewrite and
  * split act only on a batch this handle still holds; otherwise -1 ("claimed by ..."). */
 int spool_claim(spool *sp, int lease_s, spool_batch *out, char *err, size_t errlen);
+/* spool_claim with flags: SPOOL_CLAIM_STORED gives a gzip-stored body as it is stored
+ * (out->gzip 1; spool_batch_lines gives the lines); without it, the same as spool_claim. */
+#define SPOOL_CLAIM_STORED 1u
+int spool_claim_ex(spool *sp, int lease_s, unsigned flags, spool_batch *out, char *err,
+                   size_t errlen);
 /* The claimed batch was accepted (2xx): it becomes sent (kept for replay). */
 int spool_mark_sent(spool *sp, int64_t id, char *err, size_t errlen);
 /* Give a claimed batch back as pending (after a failed send), recording the reason. */

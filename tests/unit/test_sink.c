@@ -1135,6 +1135,183 @@ static void test_gzip_roundtrip(void)
     clear_env();
 }
 
+/* Request i's body as lines (inflated when it came gzip) into out[cap]; *gz: it did.
+ * Returns the length, or -1 when there is no such request or it does not decode. */
+static long request_lines(const char *all, size_t len, int i, char *out, size_t cap, bool *gz)
+{
+    const char *p = all, *end = all + len;
+    for (int k = 0; k < i && p; k++) {
+        p = memmem(p, (size_t)(end - p), "\n=====\n", 7);
+        if (p)
+            p += 7;
+    }
+    if (!p)
+        return -1;
+    const char *e = memmem(p, (size_t)(end - p), "\n=====\n", 7);
+    if (!e)
+        e = end;
+    const char *b = memmem(p, (size_t)(e - p), "\r\n\r\n", 4);
+    if (!b)
+        return -1;
+    *gz = memmem(p, (size_t)(b - p), "Content-Encoding: gzip", 22) != NULL;
+    b += 4;
+    size_t n = (size_t)(e - b);
+    if (!*gz) {
+        if (n >= cap)
+            return -1;
+        memcpy(out, b, n);
+        out[n] = '\0';
+        return (long)n;
+    }
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
+        return -1;
+    zs.next_in = (Bytef *)(uintptr_t)b;
+    zs.avail_in = (uInt)n;
+    zs.next_out = (Bytef *)out;
+    zs.avail_out = (uInt)(cap - 1);
+    int z = inflate(&zs, Z_FINISH);
+    long got = z == Z_STREAM_END ? (long)zs.total_out : -1;
+    inflateEnd(&zs);
+    if (got >= 0)
+        out[got] = '\0';
+    return got;
+}
+
+/* "m,host=h n=<i>i <i>\n" for i in [from, to] except `skip`, into out. */
+static void int_lines(char *out, size_t cap, int from, int to, int skip)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (int i = from; i <= to; i++) {
+        if (i == skip)
+            continue;
+        int w = snprintf(out + n, cap - n, "m,host=h n=%di %d\n", i, i);
+        if (w < 0 || (size_t)w >= cap - n)
+            die("int_lines: no room");
+        n += (size_t)w;
+    }
+}
+
+/* Bodies stored gzip by a run without InfluxDB are sent by a later flush: as stored
+ * (gzip), as lines when CRONFLUX_GZIP=0, inflated when InfluxDB names bad lines or wants
+ * the batch split. */
+static void test_stored_gzip_flush(void)
+{
+    enum { NPTS = 1000 };   /* over 16 KiB of lines: stored gzip */
+    static const canned ok[] = { { 204, NULL, "" } };
+    static const canned partial[] = {
+        { 400, NULL, "{\"error\":\"partial write: unable to parse 'm,host=h n=2i 2': "
+                     "invalid boolean dropped=0\"}" },
+        { 204, NULL, "" }, { 204, NULL, "" }, { 204, NULL, "" },
+    };
+    static const canned too_large[] = {
+        { 413, NULL, "{\"error\":\"Request Entity Too Large\"}" },
+        { 204, NULL, "" }, { 204, NULL, "" }, { 204, NULL, "" }, { 204, NULL, "" },
+    };
+    static const struct {
+        const char *name, *gzip;         /* CRONFLUX_GZIP at the flush */
+        const canned *script;
+        size_t nscript;
+        int requests, want_gz, dead;
+        int want[3][3];                  /* bodies sent: lines from..to without skip */
+        bool halves;                     /* and two requests that are its halves */
+    } cases[] = {
+        { "sent as stored", "1", ok, 1, 3, 1, 0, { { 1, NPTS, 0 } }, false },
+        { "CRONFLUX_GZIP=0 at the flush: lines", "0", ok, 1, 3, 0, 0, { { 1, NPTS, 0 } }, false },
+        { "partial write: the rest resent", "1", partial, 4, 4, 1, 1,
+          { { 1, NPTS, 0 }, { 1, NPTS, 2 } }, false },
+        { "413: halves", "1", too_large, 5, 5, 1, 0, { { 1, NPTS, 0 } }, true },
+    };
+    static char all_want[65536], got[65536];
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        char path[512], err[SINK_ERR_MAX] = "";
+        tmp_path(path, sizeof path, "stored-gz.db");
+        /* 1. a run without InfluxDB stores the points (gzip, the default) */
+        clear_env();
+        int code = 0;
+        sink *s = open_sink(path, 0, false, &code, err, sizeof err);
+        CHECK(s != NULL, "%s: open: %s", cases[c].name, err);
+        if (!s)
+            continue;
+        for (int i = 1; i <= NPTS; i++)
+            add_int(s, "h", i, i, true);
+        CHECK(sink_finish(s, 0, NULL, err, sizeof err) == 0, "%s: store: %s", cases[c].name,
+              err);
+        spool *sp = spool_open(path, 0, err, sizeof err);
+        spool_batch b;
+        memset(&b, 0, sizeof b);
+        CHECK(sp && spool_claim_ex(sp, 0, SPOOL_CLAIM_STORED, &b, err, sizeof err) == 1 &&
+                  b.gzip == 1 && b.nlines == NPTS,
+              "%s: the batch is stored gzip (%d): %s", cases[c].name, b.gzip, err);
+        spool_batch_free(&b);
+        spool_close(sp);   /* gives the claim back */
+
+        /* 2. a flush sends it */
+        server_start(cases[c].script, cases[c].nscript);
+        char url[128];
+        snprintf(url, sizeof url, "http://127.0.0.1:%d", server_port);
+        setenv("INFLUXDB_URL", url, 1);
+        setenv("INFLUXDB_DATABASE", "db", 1);
+        setenv("CRONFLUX_RETRIES", "0", 1);
+        setenv("CRONFLUX_GZIP", cases[c].gzip, 1);
+        s = open_sink(path, 0, false, &code, err, sizeof err);
+        CHECK(s != NULL, "%s: open 2: %s", cases[c].name, err);
+        int rc = s ? sink_finish(s, 0, NULL, err, sizeof err) : -1;
+        CHECK(rc == 0, "%s: flush: %d %s", cases[c].name, rc, err);
+        server_stop();
+
+        char *all = NULL;
+        size_t all_len = 0;
+        int n = logged(&all, &all_len);
+        CHECK(n == cases[c].requests, "%s: %d requests want %d", cases[c].name, n,
+              cases[c].requests);
+        bool gz = false;
+        long got_len = request_lines(all ? all : "", all_len, 0, got, sizeof got, &gz);
+        CHECK(got_len >= 0 && gz == (cases[c].want_gz != 0), "%s: first request gzip %d",
+              cases[c].name, gz);
+        /* every wanted body went out in some request */
+        for (int w = 0; w < 3 && cases[c].want[w][0]; w++) {
+            int_lines(all_want, sizeof all_want, cases[c].want[w][0], cases[c].want[w][1],
+                      cases[c].want[w][2]);
+            bool found = false;
+            for (int r = 0; r < n && !found; r++) {
+                long l = request_lines(all, all_len, r, got, sizeof got, &gz);
+                found = l >= 0 && strcmp(got, all_want) == 0;
+            }
+            CHECK(found, "%s: body %d (lines %d..%d without %d) sent", cases[c].name, w,
+                  cases[c].want[w][0], cases[c].want[w][1], cases[c].want[w][2]);
+        }
+        if (cases[c].halves) {
+            /* a request with the first k lines and one with the rest, k in 1..NPTS-1 */
+            int_lines(all_want, sizeof all_want, 1, NPTS, 0);
+            size_t total = strlen(all_want), first = 0, second = 0;
+            for (int r = 0; r < n; r++) {
+                long l = request_lines(all, all_len, r, got, sizeof got, &gz);
+                if (l <= 0 || (size_t)l >= total)
+                    continue;
+                if (memcmp(got, all_want, (size_t)l) == 0 && strncmp(got, "m,", 2) == 0)
+                    first = (size_t)l;
+                else if (memcmp(got, all_want + total - (size_t)l, (size_t)l) == 0)
+                    second = (size_t)l;
+            }
+            CHECK(first > 0 && second > 0 && first + second == total,
+                  "%s: split into halves of %zu and %zu bytes (of %zu)", cases[c].name, first,
+                  second, total);
+        }
+        free(all);
+        spool_stats ss;
+        spool_stats_of(path, &ss);
+        CHECK(ss.pending_batches == 0 && ss.claimed_batches == 0 &&
+                  ss.dead_letters == cases[c].dead,
+              "%s: nothing pending, %lld dead letters", cases[c].name,
+              (long long)ss.dead_letters);
+        spool_stats_free(&ss);
+    }
+    clear_env();
+}
+
 /* Nothing listening: TEMP after the retries, with the URL and no query string. */
 static void test_unreachable(void)
 {
@@ -1200,6 +1377,7 @@ int main(void)
     test_flush_multiline();
     test_split_multiline();
     test_gzip_roundtrip();
+    test_stored_gzip_flush();
     test_unreachable();
 
     http_global_cleanup();

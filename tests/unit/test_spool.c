@@ -147,7 +147,10 @@ static void test_open_and_reopen(void)
     spool_close(sp);
     spool_close(NULL);
 
-    CHECK(sql_int(path, "PRAGMA user_version") == 1, "schema version 1");
+    CHECK(sql_int(path, "PRAGMA user_version") == 2, "schema version 2");
+    CHECK(sql_int(path, "SELECT count(*) FROM pragma_table_info('batches') WHERE name = 'body'")
+              == 0, "bodies are not in the batches table");
+    CHECK(sql_int(path, "SELECT count(*) FROM bodies") == 1, "one body row");
     CHECK(sql_int(path, "PRAGMA application_id") == 0x43464c58, "application id");
     CHECK(sql_int(path, "SELECT count(*) FROM sqlite_schema WHERE type='index'"
                         " AND name LIKE 'batches_%'") == 3, "batch indexes");
@@ -1117,6 +1120,330 @@ static void test_concurrent_flush(void)
 
 /* ---- main ---------------------------------------------------------------------------- */
 
+/* ---- schema version 1 files, stored bodies --------------------------------------------- */
+
+/* The schema of version 1 as it shipped (bodies inside batches), for migration tests. */
+static const char v1_schema[] =
+    "CREATE TABLE batches ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  job TEXT NOT NULL,"
+    "  created_ns INTEGER NOT NULL,"
+    "  lines INTEGER NOT NULL CHECK (lines >= 0),"
+    "  bytes INTEGER NOT NULL CHECK (bytes >= 0),"
+    "  min_ns INTEGER NOT NULL,"
+    "  max_ns INTEGER NOT NULL,"
+    "  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'claimed', 'sent')),"
+    "  claim_host TEXT,"
+    "  claim_pidns TEXT,"
+    "  claim_pid INTEGER,"
+    "  claim_token INTEGER,"
+    "  claim_until_ns INTEGER,"
+    "  sent_ns INTEGER,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  last_error TEXT,"
+    "  body BLOB NOT NULL"
+    ");"
+    "CREATE INDEX batches_claim ON batches(state, id);"
+    "CREATE INDEX batches_sent ON batches(state, sent_ns);"
+    "CREATE INDEX batches_range ON batches(max_ns, min_ns);"
+    "CREATE TABLE dead_letters ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  batch_id INTEGER REFERENCES batches(id) ON DELETE SET NULL,"
+    "  job TEXT NOT NULL,"
+    "  line TEXT NOT NULL,"
+    "  error TEXT NOT NULL,"
+    "  created_ns INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX dead_letters_batch ON dead_letters(batch_id);"
+    "CREATE INDEX dead_letters_created ON dead_letters(created_ns);"
+    "CREATE TABLE checkpoints ("
+    "  job TEXT NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  value TEXT NOT NULL,"
+    "  updated_ns INTEGER NOT NULL,"
+    "  PRIMARY KEY (job, key)"
+    ");"
+    "CREATE TABLE runs ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  job TEXT NOT NULL,"
+    "  started_ns INTEGER NOT NULL,"
+    "  finished_ns INTEGER,"
+    "  exit_code INTEGER,"
+    "  status TEXT NOT NULL,"
+    "  duration_ms INTEGER,"
+    "  points INTEGER,"
+    "  spooled INTEGER,"
+    "  sent INTEGER,"
+    "  dead_letters INTEGER,"
+    "  message TEXT"
+    ");"
+    "CREATE INDEX runs_job ON runs(job, id);"
+    "CREATE INDEX runs_started ON runs(started_ns);"
+    "PRAGMA user_version = 1; PRAGMA application_id = 1128680536;";
+
+/* One version-1 batch row, written with sqlite directly. */
+static int v1_insert(sqlite3 *db, const char *job, const char *body, size_t len, size_t lines,
+                     int64_t lo, int64_t hi, const char *state, const char *host, int64_t pid,
+                     int64_t until)
+{
+    static const char sql[] =
+        "INSERT INTO batches(job, created_ns, lines, bytes, min_ns, max_ns, state, attempts,"
+        " claim_host, claim_pidns, claim_pid, claim_token, claim_until_ns, sent_ns, body)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, 'other-ns', ?9, 42, ?10, ?11, ?12)";
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(s, 1, job, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, now_ns());
+    sqlite3_bind_int64(s, 3, (int64_t)lines);
+    sqlite3_bind_int64(s, 4, (int64_t)len);
+    sqlite3_bind_int64(s, 5, lo);
+    sqlite3_bind_int64(s, 6, hi);
+    sqlite3_bind_text(s, 7, state, -1, SQLITE_STATIC);
+    if (host) {
+        sqlite3_bind_text(s, 8, host, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 9, pid);
+        sqlite3_bind_int64(s, 10, until);
+    }
+    if (strcmp(state, "sent") == 0)
+        sqlite3_bind_int64(s, 11, now_ns());
+    sqlite3_bind_blob64(s, 12, body, len, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+typedef struct collect {
+    char *p;
+    size_t len, cap;
+    int batches;
+} collect;
+
+static int collect_cb(void *ctx, const char *body, size_t len)
+{
+    collect *c = ctx;
+    if (c->len + len + 1 > c->cap) {
+        size_t ncap = (c->len + len + 1) * 2;
+        char *np = realloc(c->p, ncap);
+        if (!np)
+            return -1;
+        c->p = np;
+        c->cap = ncap;
+    }
+    memcpy(c->p + c->len, body, len);
+    c->len += len;
+    c->p[c->len] = '\0';
+    c->batches++;
+    return 0;
+}
+
+/* A file written by version 1 opens, migrates once, and keeps every batch, state and body. */
+static void test_migrate_v1(void)
+{
+    char path[512], err[SPOOL_ERR_MAX] = "";
+    new_path(path, sizeof path, "v1");
+    size_t big_len;
+    char *big = make_body(5000, 1000, 3, &big_len);
+    static const char b1[] = "m v=1 100\nm v=2 200\n", b2[] = "m v=3 300\n",
+                      b4[] = "m v=4 400\n";
+    sqlite3 *db = NULL;
+    int ok = sqlite3_open(path, &db) == SQLITE_OK &&
+             sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) == SQLITE_OK &&
+             sqlite3_exec(db, v1_schema, NULL, NULL, NULL) == SQLITE_OK &&
+             v1_insert(db, "a", b1, 20, 2, 100, 200, "pending", NULL, 0, 0) == 0 &&
+             v1_insert(db, "a", b2, 10, 1, 300, 300, "sent", NULL, 0, 0) == 0 &&
+             v1_insert(db, "b", big, big_len, 5000, 1000, 5999, "pending", NULL, 0, 0) == 0 &&
+             v1_insert(db, "a", b4, 10, 1, 400, 400, "claimed", "gone-host", 1, 1) == 0 &&
+             sqlite3_exec(db, "INSERT INTO dead_letters(batch_id, job, line, error, created_ns)"
+                              " VALUES (1, 'a', 'bad 1', 'refused', 1)", NULL, NULL,
+                          NULL) == SQLITE_OK;
+    CHECK(ok, "write a version 1 file: %s", db ? sqlite3_errmsg(db) : "open");
+    sqlite3_close(db);
+    if (!ok) {
+        free(big);
+        return;
+    }
+
+    spool *sp = spool_open(path, 0, err, sizeof err);
+    CHECK(sp != NULL, "version 1 file opens: %s", err);
+    if (!sp) {
+        free(big);
+        return;
+    }
+    CHECK(sql_int(path, "PRAGMA user_version") == 2, "migrated to version 2");
+    CHECK(sql_int(path, "SELECT count(*) FROM pragma_table_info('batches') WHERE name = 'body'")
+              == 0, "body column gone from batches");
+    CHECK(sql_int(path, "SELECT count(*) FROM bodies WHERE enc = 0") == 4,
+          "four bodies moved, stored as lines");
+    CHECK(sql_int(path, "SELECT count(*) FROM dead_letters WHERE batch_id = 1") == 1,
+          "the dead letter still names its batch");
+    CHECK(sql_int(path, "SELECT count(*) FROM pragma_foreign_key_check") == 0,
+          "foreign keys hold");
+    spool_stats st;
+    CHECK(spool_status(sp, &st, err, sizeof err) == 0, "status: %s", err);
+    CHECK(st.pending_batches == 2 && st.pending_points == 5002 && st.sent_batches == 1 &&
+              st.claimed_batches == 1,
+          "states kept: pending %lld/%lld sent %lld claimed %lld", (long long)st.pending_batches,
+          (long long)st.pending_points, (long long)st.sent_batches,
+          (long long)st.claimed_batches);
+    spool_stats_free(&st);
+
+    /* export sees every body, in order */
+    collect c = { 0 };
+    CHECK(spool_foreach(sp, INT64_MIN, INT64_MAX, collect_cb, &c, err, sizeof err) == 0,
+          "foreach: %s", err);
+    CHECK(c.batches == 4 && c.len == 20 + 10 + big_len + 10 && memcmp(c.p, b1, 20) == 0 &&
+              memcmp(c.p + 20, b2, 10) == 0 && memcmp(c.p + 30, big, big_len) == 0 &&
+              memcmp(c.p + 30 + big_len, b4, 10) == 0,
+          "foreach after migration: %d batches, %zu bytes", c.batches, c.len);
+    free(c.p);
+
+    /* the pending batches and the expired claim are claimed with their bodies */
+    struct { int64_t id; const char *body; size_t len, lines; const char *job; } want[] = {
+        { 1, b1, 20, 2, "a" }, { 3, big, big_len, 5000, "b" }, { 4, b4, 10, 1, "a" },
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        spool_batch b;
+        int r = spool_claim_ex(sp, HOUR, SPOOL_CLAIM_STORED, &b, err, sizeof err);
+        CHECK(r == 1 && b.id == want[i].id && b.gzip == 0 && b.len == want[i].len &&
+                  b.lines_len == want[i].len && b.nlines == want[i].lines &&
+                  memcmp(b.body, want[i].body, want[i].len) == 0 && b.body[b.len] == '\0' &&
+                  strcmp(b.job, want[i].job) == 0,
+              "claim %zu after migration: r %d id %lld len %zu: %s", i, r, (long long)b.id,
+              b.len, err);
+        CHECK(r == 1 && spool_mark_sent(sp, b.id, err, sizeof err) == 0, "mark sent: %s", err);
+        spool_batch_free(&b);
+    }
+    spool_batch none;
+    CHECK(spool_claim(sp, HOUR, &none, err, sizeof err) == 0, "nothing more to claim");
+
+    /* a new batch is stored compressed next to the old ones */
+    int64_t id = spool_add(sp, "a", big, big_len, 5000, 1000, 5999, err, sizeof err);
+    CHECK(id == 5, "new batch id 5: %lld %s", (long long)id, err);
+    CHECK(sql_int(path, "SELECT enc FROM bodies WHERE batch_id = 5") == 1, "new body gzip");
+    /* prune takes the bodies with the batches */
+    CHECK(spool_prune(sp, now_ns() + 1000000000, err, sizeof err) == 4, "prune 4: %s", err);
+    CHECK(sql_int(path, "SELECT count(*) FROM bodies") == 1 &&
+              sql_int(path, "SELECT count(*) FROM bodies WHERE batch_id = 5") == 1,
+          "pruned batches' bodies are gone");
+    spool_close(sp);
+
+    /* reopening migrates nothing again */
+    sp = open_ok(path);
+    CHECK(sql_int(path, "PRAGMA user_version") == 2, "still version 2");
+    spool_batch b;
+    CHECK(spool_claim(sp, HOUR, &b, err, sizeof err) == 1 && b.id == 5 && b.len == big_len &&
+              memcmp(b.body, big, big_len) == 0,
+          "the new batch after reopen: %s", err);
+    spool_batch_free(&b);
+    spool_close(sp);
+    CHECK(sql_int(path, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'")
+              == 1, "integrity check ok");
+    free(big);
+}
+
+/* Bodies are stored gzip (unless turned off or no smaller) and read back as lines. */
+static void test_stored_gzip(void)
+{
+    char path[512], err[SPOOL_ERR_MAX] = "", sql[256];
+    new_path(path, sizeof path, "gz");
+    spool *sp = open_ok(path);
+    size_t len;
+    char *body = make_body(1000, 5000, 2, &len);
+    size_t under_len;   /* the lines of a body just under 16 KiB */
+    char *under = make_body(1000, 5000, 2, &under_len);
+    for (under_len = 16383; under[under_len - 1] != '\n'; under_len--)
+        ;
+    int64_t big = spool_add(sp, "j", body, len, 1000, 5000, 5999, err, sizeof err);
+    int64_t small = add(sp, "j", "m v=1 10\n", 10, 10);
+    int64_t below = spool_add(sp, "j", under, under_len, 1, 5000, 5999, err, sizeof err);
+    spool_set_gzip(sp, 0);
+    int64_t plain = spool_add(sp, "j", body, len, 1000, 5000, 5999, err, sizeof err);
+    spool_set_gzip(sp, 9);
+    int64_t best = spool_add(sp, "j", body, len, 1000, 5000, 5999, err, sizeof err);
+    spool_set_gzip(NULL, 1);
+    CHECK(len > 16384 && big > 0 && below > 0 && plain > 0 && best > 0, "adds: %s", err);
+    static const struct { const char *what; int enc; } encs[] = {
+        { "default: gzip", 1 }, { "a tiny body stays lines", 0 },
+        { "a body under 16 KiB stays lines", 0 }, { "gzip off: lines", 0 },
+        { "level 9: gzip", 1 },
+    };
+    int64_t ids[] = { big, small, below, plain, best };
+    for (size_t i = 0; i < 5; i++) {
+        fmt(sql, sizeof sql, "SELECT enc FROM bodies WHERE batch_id = %lld", (long long)ids[i]);
+        CHECK(sql_int(path, sql) == encs[i].enc, "%s", encs[i].what);
+    }
+    fmt(sql, sizeof sql, "SELECT length(body) * 3 < bytes FROM bodies JOIN batches ON id ="
+                         " batch_id WHERE id = %lld", (long long)big);
+    CHECK(sql_int(path, sql) == 1, "gzip body at least 3 times smaller");
+
+    /* stored: the gzip member as sent; lines: the same text */
+    spool_batch b;
+    CHECK(spool_claim_ex(sp, HOUR, SPOOL_CLAIM_STORED, &b, err, sizeof err) == 1 && b.id == big,
+          "claim stored: %s", err);
+    CHECK(b.gzip == 1 && b.lines_len == len && b.len < len && b.len > 2 &&
+              (unsigned char)b.body[0] == 0x1f && (unsigned char)b.body[1] == 0x8b,
+          "gzip member given as stored (%zu of %zu bytes)", b.len, len);
+    CHECK(spool_batch_lines(&b, err, sizeof err) == 0 && b.gzip == 0 && b.len == len &&
+              memcmp(b.body, body, len) == 0 && b.body[len] == '\0',
+          "inflated to the lines: %s", err);
+    CHECK(spool_batch_lines(&b, err, sizeof err) == 0 && b.len == len, "lines stay lines");
+    CHECK(spool_batch_lines(NULL, err, sizeof err) == -1, "NULL batch");
+    /* rewrite (the first 900 lines) stores compressed again; a plain claim gives lines */
+    size_t cut = 0;
+    for (int nl = 0; cut < len && nl < 900; cut++)
+        nl += body[cut] == '\n';
+    CHECK(spool_rewrite(sp, big, body, cut, 900, err, sizeof err) == 0, "rewrite: %s", err);
+    spool_batch_free(&b);
+    fmt(sql, sizeof sql, "SELECT enc = 1 AND bytes = %zu AND lines = 900 FROM bodies JOIN"
+                         " batches ON id = batch_id WHERE id = %lld", cut, (long long)big);
+    CHECK(sql_int(path, sql) == 1, "rewritten body stored gzip, %zu bytes of lines", cut);
+    CHECK(spool_release(sp, big, "test", err, sizeof err) == 0, "release: %s", err);
+    CHECK(spool_claim(sp, HOUR, &b, err, sizeof err) == 1 && b.id == big && b.gzip == 0 &&
+              b.lines_len == cut && b.len == cut && memcmp(b.body, body, cut) == 0 &&
+              b.nlines == 900,
+          "plain claim of the rewritten batch: %s", err);
+    spool_batch_free(&b);
+
+    /* a damaged body: the plain claim refuses it (and leaves it pending), the stored claim
+     * gives it, spool_batch_lines refuses it, foreach says so */
+    spool_set_gzip(sp, 1);
+    int64_t dmg = spool_add(sp, "j", body, len, 1000, 1, 1, err, sizeof err);
+    fmt(sql, sizeof sql, "UPDATE bodies SET body = substr(body, 1, 40) WHERE batch_id = %lld",
+        (long long)dmg);
+    CHECK(sql_exec(path, sql) == 0, "damage a body");
+    /* claim the others out of the way */
+    for (int i = 0; i < 4; i++) {
+        CHECK(spool_claim(sp, HOUR, &b, err, sizeof err) == 1, "claim %d: %s", i, err);
+        spool_batch_free(&b);
+    }
+    err[0] = '\0';
+    CHECK(spool_claim(sp, HOUR, &b, err, sizeof err) == -1 && has(err, "damaged") &&
+              b.body == NULL,
+          "damaged body refused: %s", err);
+    spool_stats st;
+    CHECK(spool_status(sp, &st, err, sizeof err) == 0 && st.pending_batches == 1,
+          "damaged batch stays pending");
+    spool_stats_free(&st);
+    CHECK(spool_claim_ex(sp, HOUR, SPOOL_CLAIM_STORED, &b, err, sizeof err) == 1 &&
+              b.id == dmg && b.gzip == 1 && b.len == 40,
+          "stored claim gives the damaged member: %s", err);
+    err[0] = '\0';
+    CHECK(spool_batch_lines(&b, err, sizeof err) == -1 && has(err, "damaged") && b.gzip == 1 &&
+              b.len == 40,
+          "lines of a damaged body refused, batch unchanged: %s", err);
+    spool_batch_free(&b);
+    collect c = { 0 };
+    err[0] = '\0';
+    CHECK(spool_foreach(sp, 1, 1, collect_cb, &c, err, sizeof err) == -1 &&
+              has(err, "damaged"),
+          "foreach says the body is damaged: %s", err);
+    free(c.p);
+    spool_close(sp);
+    free(body);
+    free(under);
+}
+
 static void rm_tree(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -1166,6 +1493,8 @@ int main(void)
     test_prune_requeue();
     test_busy();
     test_concurrent_flush();
+    test_migrate_v1();
+    test_stored_gzip();
     rm_tree(tmpdir);
     return th_summary("test_spool");
 }
