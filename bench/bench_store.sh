@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The store end to end: `cronflux push --no-flush` then `cronflux flush` of BENCH_POINTS
-# (default 1,000,000) k8s_pod points (500 series, 15 s apart) into a local influxd (a fresh one
-# for every measurement), against the raw limit measured in the same run: the same line
-# protocol in 5000-line batch files POSTed by one curl process over one keep-alive
-# connection, pre-gzipped and plain. Then peak RSS (/usr/bin/time %M) of push and flush for
-# 1M and BENCH_BIG_POINTS (default 5,000,000; 0 skips) points.
+# The store end to end: `cronflux push` with InfluxDB configured (it sends committed batches
+# while it still reads) then `cronflux flush`, and `cronflux push --no-flush` then
+# `cronflux flush` one after the other, of BENCH_POINTS (default 1,000,000) k8s_pod points
+# (500 series, 15 s apart) into a local influxd (a fresh one for every measurement), against
+# the raw limit measured in the same run: the same line protocol in 5000-line batch files
+# POSTed by one curl process over one keep-alive connection, pre-gzipped and plain. Then
+# peak RSS (/usr/bin/time %M) of push and flush for 1M and BENCH_BIG_POINTS (default
+# 5,000,000; 0 skips) points.
 #
 # Prints tables | metric | value | target |. Figures are never asserted; the script fails
 # only if a run fails or the points did not all arrive.
@@ -150,30 +152,57 @@ cf_run() {
     [ "$c" = "$N" ] || die "cronflux ($tag): point count $c, want $N"
     unset CRONFLUX_GZIP
 }
+# cf_e2e TAG GZIP: push with InfluxDB configured, then flush (nothing should be left);
+# sets E2E_T (both) E2E_PUSH_RSS E2E_FLUSH_T
+cf_e2e() {
+    local tag=$1 gz=$2 c
+    fresh_influxd "e2e_$tag"
+    export CRONFLUX_STATE=$T/e2e-$tag.db CRONFLUX_GZIP=$gz
+    timed "e2e-push-$tag" env INFLUXDB_URL="$INFLUX_URL" INFLUXDB_DATABASE=bench "$CF" push \
+        <"$T/points.lp" 2>"$T/e2e-push-$tag.err" || die "push ($tag, configured) failed: $(cat "$T/e2e-push-$tag.err")"
+    E2E_T=$WALL E2E_PUSH_RSS=$RSS_KB
+    timed "e2e-flush-$tag" env INFLUXDB_URL="$INFLUX_URL" INFLUXDB_DATABASE=bench "$CF" flush \
+        2>"$T/e2e-flush-$tag.err" || die "flush after push ($tag) failed: $(cat "$T/e2e-flush-$tag.err")"
+    E2E_FLUSH_T=$WALL
+    E2E_T=$(awk -v a="$E2E_T" -v b="$WALL" 'BEGIN { print a + b }')
+    c=$(count_points bench)
+    [ "$c" = "$N" ] || die "cronflux push ($tag, configured): point count $c, want $N"
+    unset CRONFLUX_GZIP
+}
 cf_run gzip 1
 gz_push_t=$PUSH_T gz_push_rss=$PUSH_RSS gz_flush_t=$FLUSH_T gz_flush_rss=$FLUSH_RSS state_bytes=$STATE_BYTES
 cf_run plain 0
 pl_push_t=$PUSH_T pl_flush_t=$FLUSH_T
+cf_e2e gzip 1
+gz_e2e=$E2E_T gz_e2e_rss=$E2E_PUSH_RSS gz_e2e_flush_t=$E2E_FLUSH_T
+cf_e2e plain 0
+pl_e2e=$E2E_T
 stop_influxd "$INFLUX_PID"
 
-gz_e2e=$(awk -v a="$gz_push_t" -v b="$gz_flush_t" 'BEGIN { print a + b }')
-pl_e2e=$(awk -v a="$pl_push_t" -v b="$pl_flush_t" 'BEGIN { print a + b }')
+gz_seq=$(awk -v a="$gz_push_t" -v b="$gz_flush_t" 'BEGIN { print a + b }')
+pl_seq=$(awk -v a="$pl_push_t" -v b="$pl_flush_t" 'BEGIN { print a + b }')
 r_e2e_gz=$(ratio "$raw_gz_t" "$gz_e2e")
+r_seq_gz=$(ratio "$raw_gz_t" "$gz_seq")
 r_flush_gz=$(ratio "$raw_gz_t" "$gz_flush_t")
 r_e2e_pl=$(ratio "$raw_pl_t" "$pl_e2e")
+r_seq_pl=$(ratio "$raw_pl_t" "$pl_seq")
 r_flush_pl=$(ratio "$raw_pl_t" "$pl_flush_t")
 
 echo "### end to end: $N points ($(mb $((bytes / 1024))) of line protocol, batches of $BATCH) into influxd 1.6.7 on 127.0.0.1"
 echo
 row "raw limit: curl, 1 process, 1 keep-alive connection, pre-gzipped" "$(fmt_pps "$N" "$raw_gz_t")" "(reference; $raw_gz_conns connect)"
 row "raw limit: curl, 1 process, 1 keep-alive connection, plain" "$(fmt_pps "$N" "$raw_pl_t")" "(reference)"
-row "cronflux push --no-flush (parse, encode, sqlite commit)" "$(fmt_pps "$N" "$gz_push_t")" "-"
+row "cronflux push --no-flush (parse, encode, gzip, sqlite commit)" "$(fmt_pps "$N" "$gz_push_t")" "-"
 row "cronflux flush (gzip)" "$(fmt_pps "$N" "$gz_flush_t")" "-"
-row "cronflux push + flush (gzip), end to end" "$(fmt_pps "$N" "$gz_e2e")" "-"
+row "cronflux push --no-flush, then flush (gzip)" "$(fmt_pps "$N" "$gz_seq")" "-"
+row "cronflux push (sends while reading), then flush (gzip), end to end" "$(fmt_pps "$N" "$gz_e2e")" "(flush after it: $(awk -v t="$gz_e2e_flush_t" 'BEGIN { printf "%.2f s", t }'))"
 row "ratio end to end (gzip) / raw gzip" "$r_e2e_gz" ">= 0.9 ($(meets "$r_e2e_gz" 0.9))"
+row "ratio push --no-flush, then flush (gzip) / raw gzip" "$r_seq_gz" "-"
 row "ratio flush (gzip) / raw gzip" "$r_flush_gz" ">= 0.9 ($(meets "$r_flush_gz" 0.9))"
-row "cronflux push + flush (CRONFLUX_GZIP=0), end to end" "$(fmt_pps "$N" "$pl_e2e")" "-"
+row "cronflux push --no-flush, then flush (CRONFLUX_GZIP=0)" "$(fmt_pps "$N" "$pl_seq")" "-"
+row "cronflux push, then flush (CRONFLUX_GZIP=0), end to end" "$(fmt_pps "$N" "$pl_e2e")" "-"
 row "ratio end to end (plain) / raw plain" "$r_e2e_pl" ">= 0.9 ($(meets "$r_e2e_pl" 0.9))"
+row "ratio push --no-flush, then flush (plain) / raw plain" "$r_seq_pl" "-"
 row "ratio flush (plain) / raw plain" "$r_flush_pl" ">= 0.9 ($(meets "$r_flush_pl" 0.9))"
 row "state file (sqlite + WAL) after push of $N points" "$(mb $((state_bytes / 1024)))" "-"
 table
@@ -184,6 +213,7 @@ echo "### peak RSS (/usr/bin/time %M)"
 echo
 row "push --no-flush, $N points" "$(mb "$gz_push_rss")" "< 64 MB ($(awk -v k="$gz_push_rss" 'BEGIN { print (k < 65536 ? "met" : "MISSED") }'))"
 row "flush, $N points" "$(mb "$gz_flush_rss")" "< 64 MB ($(awk -v k="$gz_flush_rss" 'BEGIN { print (k < 65536 ? "met" : "MISSED") }'))"
+row "push (sends while reading), $N points" "$(mb "$gz_e2e_rss")" "< 64 MB ($(awk -v k="$gz_e2e_rss" 'BEGIN { print (k < 65536 ? "met" : "MISSED") }'))"
 if [ "$BIG" -gt 0 ]; then
     rm -f "$T/points.lp" "$T"/parts/p.*
     fresh_influxd cf_big
@@ -202,6 +232,17 @@ if [ "$BIG" -gt 0 ]; then
         "< 64 MB, flat ($(awk -v k="$big_push_rss" -v a="$gz_push_rss" 'BEGIN { print (k < 65536 && k - a < 8192 ? "met" : "MISSED") }'))"
     row "flush, $BIG points" "$(mb "$big_flush_rss") ($(flat "$gz_flush_rss" "$big_flush_rss"))" \
         "< 64 MB, flat ($(awk -v k="$big_flush_rss" -v a="$gz_flush_rss" 'BEGIN { print (k < 65536 && k - a < 8192 ? "met" : "MISSED") }'))"
-    row "push + flush of $BIG points, end to end" "$(fmt_pps "$BIG" "$(awk -v a="$big_push_t" -v b="$big_flush_t" 'BEGIN { print a + b }')")" "-"
+    row "push --no-flush, then flush of $BIG points" "$(fmt_pps "$BIG" "$(awk -v a="$big_push_t" -v b="$big_flush_t" 'BEGIN { print a + b }')")" "-"
+    fresh_influxd cf_big_e2e
+    export CRONFLUX_STATE=$T/cf-big-e2e.db
+    timed push-big-e2e env INFLUXDB_URL="$INFLUX_URL" INFLUXDB_DATABASE=bench "$CF" push \
+        < <(gen "$BIG") 2>"$T/push-big-e2e.err" || die "push of $BIG (configured) failed: $(cat "$T/push-big-e2e.err")"
+    big_e2e_rss=$RSS_KB big_e2e_t=$WALL
+    c=$(count_points bench)
+    [ "$c" = "$BIG" ] || die "push of $BIG (configured): point count $c"
+    stop_influxd "$INFLUX_PID"
+    row "push (sends while reading), $BIG points" "$(mb "$big_e2e_rss") ($(flat "$gz_e2e_rss" "$big_e2e_rss"))" \
+        "< 64 MB, flat ($(awk -v k="$big_e2e_rss" -v a="$gz_e2e_rss" 'BEGIN { print (k < 65536 && k - a < 8192 ? "met" : "MISSED") }'))"
+    row "push (sends while reading) of $BIG points" "$(fmt_pps "$BIG" "$big_e2e_t")" "-"
 fi
 table

@@ -36,8 +36,14 @@ struct sink {
     buf line;               /* dry-run: one encoded line */
     int64_t start_ns, start_mono, align_ns, retain_ns;
     int lease_s;            /* how long a claim holds a batch */
+    struct bg_sender *bg;   /* sending while the job still adds (see below), or NULL */
+    bool bg_off;            /* the run is finishing: no background sender from now on */
     sink_stats st;
 };
+
+static void bg_start(sink *s);
+static void bg_notify(sink *s);
+static int bg_finish(sink *s, char *err, size_t errlen);
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -106,6 +112,8 @@ static void sink_free(sink *s)
 {
     if (!s)
         return;
+    char ignored[SINK_ERR_MAX];
+    (void)bg_finish(s, ignored, sizeof ignored);
     influx_free(s->iw);
     http_free(s->hc);
     spool_close(s->sp);
@@ -263,6 +271,11 @@ int sink_commit(sink *s, char *err, size_t errlen)
     s->st.spooled += (int64_t)s->nlines;
     s->nlines = 0;
     buf_reset(&s->batch);
+    if (s->bg)
+        bg_notify(s);
+    else if (s->configured && !s->no_send && !s->bg_off &&
+             s->st.spooled >= (int64_t)s->batch_lines)
+        bg_start(s);
     return 0;
 }
 
@@ -725,6 +738,151 @@ int sink_flush(sink *s, char *err, size_t errlen)
     return rc;
 }
 
+/* ---------------------------------------------------------- sending while adding */
+
+/* A run that has committed batch_lines points or more, with InfluxDB configured, starts
+ * a background sender: a thread that flushes committed batches (any job's, oldest first,
+ * through the same claims as any other flush) while the job goes on reading and adding,
+ * so a long run takes about the longer of reading and sending instead of their sum. A
+ * scheduled run of a few points never starts it.
+ *
+ * The thread owns all it uses: a sink of its own (the "child": counters, InfluxDB
+ * writer, and a spool handle it opens and closes itself). It shares with the job's
+ * thread only the counter of commits and the stop flag below, and the child's counters
+ * are read after the join.
+ *
+ * Nothing lost, nothing sent twice: a batch is committed (FULL) before the thread can
+ * see it, and the thread claims a batch before it sends it, as another process would.
+ * The first failure stops the thread (as it stops a flush); sink_finish then reports
+ * that failure instead of trying again, and what is left stays pending for the next run.
+ * Memory stays bounded: the job holds one batch, the thread at most two. The job is not
+ * held back when the thread falls behind (InfluxDB slower than the source, or down): the
+ * spool on disk is the buffer, as for a run that does not send at all. */
+typedef struct bg_sender {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t commits;      /* batches the job committed (under mu) */
+    bool stop;             /* the job added its last point (under mu) */
+    const char *path;      /* the state file (the job's spool handle outlives the thread) */
+    sink *child;
+    int rc;                /* 0, or the exit code of the failure that stopped the thread */
+    char err[SINK_ERR_MAX];
+} bg_sender;
+
+static void *bg_main(void *arg)
+{
+    bg_sender *bg = arg;
+    sink *c = bg->child;
+    int why = 0;
+    char err[SINK_ERR_MAX] = "";
+    c->sp = spool_open_ex(bg->path, 0, &why, err, sizeof err);
+    int rc = c->sp ? 0 : why == SPOOL_OPEN_BADFILE ? 78 : 75;
+    if (c->sp)
+        spool_set_gzip(c->sp, c->icfg.gzip);   /* a split or a rewrite stores bodies */
+    uint64_t seen = 0;
+    while (rc == 0) {
+        pthread_mutex_lock(&bg->mu);
+        while (bg->commits == seen && !bg->stop)
+            pthread_cond_wait(&bg->cv, &bg->mu);
+        bool stop = bg->stop;
+        seen = bg->commits;
+        pthread_mutex_unlock(&bg->mu);
+        if (stop)
+            break;   /* the job's own flush sends the rest */
+        rc = sink_flush(c, err, sizeof err);   /* until nothing is pending */
+    }
+    /* what the thread opened, it closes */
+    spool_close(c->sp);
+    c->sp = NULL;
+    influx_free(c->iw);
+    c->iw = NULL;
+    http_free(c->hc);
+    c->hc = NULL;
+    bg->rc = rc;
+    if (rc != 0)
+        seterr(bg->err, sizeof bg->err, "%s", err);
+    return NULL;
+}
+
+/* Start the thread; when it can not be started, the job's flush at the end sends all. */
+static void bg_start(sink *s)
+{
+    bg_sender *bg = calloc(1, sizeof *bg);
+    sink *c = calloc(1, sizeof *c);
+    if (!bg || !c)
+        goto fail;
+    memcpy(c->job, s->job, sizeof c->job);
+    c->batch_lines = s->batch_lines;
+    c->icfg = s->icfg;
+    c->configured = s->configured;
+    c->start_ns = s->start_ns;
+    c->start_mono = s->start_mono;
+    c->align_ns = s->align_ns;
+    c->retain_ns = s->retain_ns;
+    c->lease_s = s->lease_s;
+    c->bg_off = true;
+    buf_init(&c->batch, SINK_BUF_MAX);
+    buf_init(&c->line, SINK_BUF_MAX);
+    bg->child = c;
+    bg->path = spool_path(s->sp);
+    bg->commits = 1;
+    if (pthread_mutex_init(&bg->mu, NULL) != 0)
+        goto fail;
+    if (pthread_cond_init(&bg->cv, NULL) != 0) {
+        pthread_mutex_destroy(&bg->mu);
+        goto fail;
+    }
+    if (pthread_create(&bg->th, NULL, bg_main, bg) != 0) {
+        pthread_cond_destroy(&bg->cv);
+        pthread_mutex_destroy(&bg->mu);
+        goto fail;
+    }
+    s->bg = bg;
+    return;
+fail:
+    sink_free(c);
+    free(bg);
+    s->bg_off = true;   /* not tried again */
+}
+
+static void bg_notify(sink *s)
+{
+    bg_sender *bg = s->bg;
+    pthread_mutex_lock(&bg->mu);
+    bg->commits++;
+    pthread_cond_signal(&bg->cv);
+    pthread_mutex_unlock(&bg->mu);
+}
+
+/* Stop the thread once it has sent what is pending (or failed), add what it sent to the
+ * run's counters. Returns 0, or the exit code of the failure that stopped it (err set).
+ * No thread: 0. */
+static int bg_finish(sink *s, char *err, size_t errlen)
+{
+    s->bg_off = true;
+    bg_sender *bg = s->bg;
+    if (!bg)
+        return 0;
+    pthread_mutex_lock(&bg->mu);
+    bg->stop = true;
+    pthread_cond_signal(&bg->cv);
+    pthread_mutex_unlock(&bg->mu);
+    pthread_join(bg->th, NULL);
+    pthread_cond_destroy(&bg->cv);
+    pthread_mutex_destroy(&bg->mu);
+    s->st.sent += bg->child->st.sent;
+    s->st.batches_sent += bg->child->st.batches_sent;
+    s->st.dead_letters += bg->child->st.dead_letters;
+    int rc = bg->rc;
+    if (rc != 0)
+        seterr(err, errlen, "%s", bg->err);
+    sink_free(bg->child);
+    free(bg);
+    s->bg = NULL;
+    return rc;
+}
+
 /* ---------------------------------------------------------------- the end of a run */
 
 static const char *run_status(const sink *s, int rc)
@@ -779,6 +937,8 @@ int sink_finish_ex(sink *s, int job_rc, const char *message, sink_stats *out, ch
 
     if (sink_commit(s, first, sizeof first) != 0)
         store_rc = 73;
+    char bgerr[SINK_ERR_MAX] = "";
+    int bg_rc = bg_finish(s, bgerr, sizeof bgerr);
     if (s->dry_run) {
         if (out)
             *out = s->st;
@@ -788,7 +948,14 @@ int sink_finish_ex(sink *s, int job_rc, const char *message, sink_stats *out, ch
     }
     if (!s->no_send) {
         char ferr[SINK_ERR_MAX] = "";
-        flush_rc = sink_flush(s, ferr, sizeof ferr);
+        if (bg_rc != 0) {
+            /* the background sender stopped on a failure: not tried again in this run */
+            flush_rc = bg_rc;
+            seterr(ferr, sizeof ferr, "%s", bgerr);
+            update_pending(s);
+        } else {
+            flush_rc = sink_flush(s, ferr, sizeof ferr);
+        }
         if (flush_rc != 0 && !first[0])
             seterr(first, sizeof first, "%s", ferr);
     } else {

@@ -18,6 +18,15 @@
  * line is dead-lettered); 5xx / network / 429 -> given back, 75; 401/403 -> 77; 404 or a
  * missing retention policy -> 78. Sent batches older than CRONFLUX_RETAIN (default 7d;
  * "0": none kept) are pruned after a successful flush.
+ *
+ * Sending while adding: once a run has committed batch_lines points or more with InfluxDB
+ * configured (and not no_send), a background thread sends committed batches (any job's,
+ * oldest first, claimed like any flush's) while the job goes on adding; it has its own
+ * spool handle and InfluxDB connection and is joined by sink_finish, which then sends the
+ * rest. Its first failure stops it and becomes the run's flush result (not tried again in
+ * this run; what is left stays pending). The job is never held back by it: when InfluxDB
+ * is slower than the source the spool grows on disk, as without sending. A run of fewer
+ * points (a scheduled run) never starts it.
  */
 #ifndef CF_SINK_H
 #define CF_SINK_H

@@ -1312,6 +1312,106 @@ static void test_stored_gzip_flush(void)
     clear_env();
 }
 
+/* A run that commits full batches with InfluxDB configured sends them while it still
+ * adds (the background sender): every batch once, the counters add up; the first failure
+ * stops it and is the run's exit code, with everything left pending. */
+static void test_send_while_adding(void)
+{
+    enum { BATCH = 10, NPTS = 100 };
+    static const canned ok[] = { { 204, NULL, "" } };
+    static const canned down[] = { { 503, "Retry-After: 0\r\n", "{\"error\":\"overloaded\"}" } };
+    static const canned refused[] = { { 401, NULL, "{\"error\":\"authorization failed\"}" } };
+    static const struct {
+        const char *name;
+        const canned *script;
+        int want_rc, want_requests;   /* -1: don't check */
+        int64_t want_sent, want_pending;
+    } cases[] = {
+        { "204: every batch sent once", ok, 0, NPTS / BATCH + 1, NPTS, 0 },
+        { "503: stops at the first failure, all kept", down, 75, 1, 0, NPTS + 1 },
+        { "401: 77, all kept", refused, 77, 1, 0, NPTS + 1 },
+    };
+    static char body[1 << 16], want[64];
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        server_start(cases[c].script, 1);
+        char url[128];
+        snprintf(url, sizeof url, "http://127.0.0.1:%d", server_port);
+        clear_env();
+        setenv("INFLUXDB_URL", url, 1);
+        setenv("INFLUXDB_DATABASE", "db", 1);
+        setenv("CRONFLUX_RETRIES", "0", 1);
+        setenv("CRONFLUX_GZIP", "0", 1);
+        char path[512], err[SINK_ERR_MAX] = "";
+        tmp_path(path, sizeof path, "bg.db");
+        int code = 0;
+        sink *s = open_sink(path, BATCH, false, &code, err, sizeof err);
+        CHECK(s != NULL, "%s: open: %s", cases[c].name, err);
+        if (!s) {
+            server_stop();
+            continue;
+        }
+        for (int i = 1; i <= NPTS; i++)
+            add_int(s, "h", i, i, true);
+        /* before the run ends, the stand-in hears from it (waits at most 60 s; the job's
+         * thread sends nothing before sink_finish) */
+        char *all = NULL;
+        size_t all_len = 0;
+        int n = 0;
+        for (int tries = 0; tries < 6000 && n == 0; tries++) {
+            free(all);
+            all = NULL;
+            n = logged(&all, &all_len);
+            if (n == 0)
+                usleep(10000);
+        }
+        CHECK(n >= 1, "%s: a batch was sent while the job was still adding", cases[c].name);
+        free(all);
+        sink_stats st;
+        int rc = sink_finish_ex(s, 0, NULL, &st, err, sizeof err);
+        CHECK(rc == cases[c].want_rc, "%s: rc %d want %d (%s)", cases[c].name, rc,
+              cases[c].want_rc, err);
+        CHECK(st.sent == cases[c].want_sent && st.spooled == NPTS,
+              "%s: sent %lld spooled %lld", cases[c].name, (long long)st.sent,
+              (long long)st.spooled);
+        server_stop();
+        n = logged(&all, &all_len);
+        if (cases[c].want_requests >= 0)
+            CHECK(n == cases[c].want_requests, "%s: %d requests want %d", cases[c].name, n,
+                  cases[c].want_requests);
+        if (cases[c].want_rc == 0) {
+            /* every point went out exactly once */
+            int seen = 0;
+            bool twice = false;
+            for (int i = 1; i <= NPTS; i++) {
+                snprintf(want, sizeof want, "\nm,host=h n=%di %d\n", i, i);
+                int found = 0;
+                for (int r = 0; r < n; r++) {
+                    bool gz;
+                    body[0] = '\n';
+                    long l = request_lines(all, all_len, r, body + 1, sizeof body - 1, &gz);
+                    if (l < 0)
+                        continue;
+                    for (const char *p = body; (p = strstr(p, want)) != NULL; p++)
+                        found++;
+                }
+                seen += found == 1;
+                twice = twice || found > 1;
+            }
+            CHECK(seen == NPTS && !twice, "%s: %d of %d points sent once%s", cases[c].name,
+                  seen, NPTS, twice ? ", some twice" : "");
+        }
+        free(all);
+        spool_stats ss;
+        spool_stats_of(path, &ss);
+        CHECK(ss.pending_points == cases[c].want_pending && ss.claimed_batches == 0,
+              "%s: pending %lld want %lld, claimed %lld", cases[c].name,
+              (long long)ss.pending_points, (long long)cases[c].want_pending,
+              (long long)ss.claimed_batches);
+        spool_stats_free(&ss);
+    }
+    clear_env();
+}
+
 /* Nothing listening: TEMP after the retries, with the URL and no query string. */
 static void test_unreachable(void)
 {
@@ -1378,6 +1478,7 @@ int main(void)
     test_split_multiline();
     test_gzip_roundtrip();
     test_stored_gzip_flush();
+    test_send_while_adding();
     test_unreachable();
 
     http_global_cleanup();
