@@ -102,18 +102,43 @@ static int grow(void **v, size_t *n, size_t *cap, size_t size)
     return 0;
 }
 
+/* ---- where a value sits, for messages ----------------------------------------- */
+
+/* "data[3].public_metrics": base, [idx] when idx >= 0, .sub when sub. Formatted only when
+ * a message needs it (a page of 100 posts would otherwise format ~400 paths to use none). */
+typedef struct where {
+    const char *base;
+    long idx;
+    const char *sub;
+} where;
+
+static const char *where_str(const where *w, char *buf, size_t cap)
+{
+    char ix[24] = "";
+    if (w->idx >= 0 && snprintf(ix, sizeof ix, "[%ld]", w->idx) < 0)
+        ix[0] = '\0';
+    if (snprintf(buf, cap, "%s%s%s%s", w->base, ix, w->sub ? "." : "", w->sub ? w->sub : "") < 0 &&
+        cap)
+        buf[0] = '\0';
+    return buf;
+}
+
+#define WHERE_MAX 128
+
 /* ---- small readers ------------------------------------------------------------ */
 
 /* A counter: absent is fine (not set); present must be a non-negative integer. */
 static int get_count(json_t *obj, const char *key, int64_t *out, unsigned bit, unsigned *have,
-                     const char *what, const char *path, char *err, size_t errlen)
+                     const char *what, const where *at, char *err, size_t errlen)
 {
     json_t *v = json_object_get(obj, key);
     if (!v || json_is_null(v))
         return 0;
     if (!json_is_integer(v) || json_integer_value(v) < 0) {
-        seterr(err, errlen, "%s: %s.%s: expected a non-negative integer, got %s", what, path,
-               key, json_is_integer(v) ? "a negative number" : type_name(v));
+        char path[WHERE_MAX];
+        seterr(err, errlen, "%s: %s.%s: expected a non-negative integer, got %s", what,
+               where_str(at, path, sizeof path), key,
+               json_is_integer(v) ? "a negative number" : type_name(v));
         return -1;
     }
     *out = (int64_t)json_integer_value(v);
@@ -123,18 +148,20 @@ static int get_count(json_t *obj, const char *key, int64_t *out, unsigned bit, u
 
 /* A decimal id string into out[cap]. */
 static int get_id(json_t *obj, const char *key, char *out, size_t cap, const char *what,
-                  const char *path, char *err, size_t errlen)
+                  const where *at, char *err, size_t errlen)
 {
+    char path[WHERE_MAX];
     json_t *v = json_object_get(obj, key);
     if (!json_is_string(v)) {
-        seterr(err, errlen, "%s: %s: %s \"%s\"", what, path,
+        seterr(err, errlen, "%s: %s: %s \"%s\"", what, where_str(at, path, sizeof path),
                v ? "expected a string at" : "missing", key);
         return -1;
     }
     const char *s = json_string_value(v);
     size_t n = strlen(s);
     if (n == 0 || n >= cap || n != json_string_length(v) || strspn(s, "0123456789") != n) {
-        seterr(err, errlen, "%s: %s.%s: not a decimal id", what, path, key);
+        seterr(err, errlen, "%s: %s.%s: not a decimal id", what, where_str(at, path, sizeof path),
+               key);
         return -1;
     }
     memcpy(out, s, n + 1);
@@ -143,17 +170,19 @@ static int get_id(json_t *obj, const char *key, char *out, size_t cap, const cha
 
 /* A name string (username / screen_name) into out[cap]. */
 static int get_name(json_t *obj, const char *key, char *out, size_t cap, const char *what,
-                    const char *path, char *err, size_t errlen)
+                    const where *at, char *err, size_t errlen)
 {
+    char path[WHERE_MAX];
     json_t *v = json_object_get(obj, key);
     if (!json_is_string(v)) {
-        seterr(err, errlen, "%s: %s: %s \"%s\"", what, path,
+        seterr(err, errlen, "%s: %s: %s \"%s\"", what, where_str(at, path, sizeof path),
                v ? "expected a string at" : "missing", key);
         return -1;
     }
     size_t n = json_string_length(v);
     if (n == 0 || n >= cap || memchr(json_string_value(v), '\0', n)) {
-        seterr(err, errlen, "%s: %s.%s: empty or longer than %zu bytes", what, path, key, cap - 1);
+        seterr(err, errlen, "%s: %s.%s: empty or longer than %zu bytes", what,
+               where_str(at, path, sizeof path), key, cap - 1);
         return -1;
     }
     memcpy(out, json_string_value(v), n + 1);
@@ -233,33 +262,34 @@ static json_t *parse_object(const char *body, size_t len, const char *what, char
 
 /* ---- v2 ------------------------------------------------------------------------ */
 
-static int user_v2(json_t *o, const char *what, const char *path, tw_user *u, char *err,
-                   size_t errlen)
+static int user_v2(json_t *o, const char *what, long idx, tw_user *u, char *err, size_t errlen)
 {
+    char path[WHERE_MAX];
+    where at = { "data", idx, NULL };
     memset(u, 0, sizeof *u);
     if (!json_is_object(o)) {
-        seterr(err, errlen, "%s: %s: expected an object, got %s", what, path, type_name(o));
+        seterr(err, errlen, "%s: %s: expected an object, got %s", what,
+               where_str(&at, path, sizeof path), type_name(o));
         return -1;
     }
-    if (get_id(o, "id", u->id, sizeof u->id, what, path, err, errlen) != 0 ||
-        get_name(o, "username", u->username, sizeof u->username, what, path, err, errlen) != 0)
+    if (get_id(o, "id", u->id, sizeof u->id, what, &at, err, errlen) != 0 ||
+        get_name(o, "username", u->username, sizeof u->username, what, &at, err, errlen) != 0)
         return -1;
     json_t *pm = json_object_get(o, "public_metrics");
     if (!pm)
         return 0;
-    char mpath[96];
-    if (snprintf(mpath, sizeof mpath, "%s.public_metrics", path) < 0)
-        mpath[0] = '\0';
+    where mat = { "data", idx, "public_metrics" };
     if (!json_is_object(pm)) {
-        seterr(err, errlen, "%s: %s: expected an object, got %s", what, mpath, type_name(pm));
+        seterr(err, errlen, "%s: %s: expected an object, got %s", what,
+               where_str(&mat, path, sizeof path), type_name(pm));
         return -1;
     }
     u->has_metrics = true;
-    if (get_count(pm, "followers_count", &u->followers, TW_U_FOLLOWERS, &u->have, what, mpath, err, errlen) ||
-        get_count(pm, "following_count", &u->following, TW_U_FOLLOWING, &u->have, what, mpath, err, errlen) ||
-        get_count(pm, "tweet_count", &u->posts, TW_U_POSTS, &u->have, what, mpath, err, errlen) ||
-        get_count(pm, "listed_count", &u->listed, TW_U_LISTED, &u->have, what, mpath, err, errlen) ||
-        get_count(pm, "like_count", &u->likes, TW_U_LIKES, &u->have, what, mpath, err, errlen))
+    if (get_count(pm, "followers_count", &u->followers, TW_U_FOLLOWERS, &u->have, what, &mat, err, errlen) ||
+        get_count(pm, "following_count", &u->following, TW_U_FOLLOWING, &u->have, what, &mat, err, errlen) ||
+        get_count(pm, "tweet_count", &u->posts, TW_U_POSTS, &u->have, what, &mat, err, errlen) ||
+        get_count(pm, "listed_count", &u->listed, TW_U_LISTED, &u->have, what, &mat, err, errlen) ||
+        get_count(pm, "like_count", &u->likes, TW_U_LIKES, &u->have, what, &mat, err, errlen))
         return -1;
     return 0;
 }
@@ -286,19 +316,16 @@ int tw_parse_users_v2(const char *body, size_t len, const char *what, tw_users *
     if (json_is_object(data)) {
         if (grow((void **)&out->v, &out->n, &out->cap, sizeof *out->v) != 0)
             goto nomem;
-        if (user_v2(data, what, "data", &out->v[out->n], err, errlen) != 0)
+        if (user_v2(data, what, -1, &out->v[out->n], err, errlen) != 0)
             goto done;
         out->n++;
     } else if (json_is_array(data)) {
         size_t i;
         json_t *o;
         json_array_foreach(data, i, o) {
-            char path[32];
-            if (snprintf(path, sizeof path, "data[%zu]", i) < 0)
-                path[0] = '\0';
             if (grow((void **)&out->v, &out->n, &out->cap, sizeof *out->v) != 0)
                 goto nomem;
-            if (user_v2(o, what, path, &out->v[out->n], err, errlen) != 0)
+            if (user_v2(o, what, (long)i, &out->v[out->n], err, errlen) != 0)
                 goto done;
             out->n++;
         }
@@ -316,22 +343,25 @@ done:
     return rc;
 }
 
-static int post_v2(json_t *o, const char *what, const char *path, tw_post *p, char *err,
-                   size_t errlen)
+static int post_v2(json_t *o, const char *what, long idx, tw_post *p, char *err, size_t errlen)
 {
+    char path[WHERE_MAX];
+    where at = { "data", idx, NULL };
     memset(p, 0, sizeof *p);
     if (!json_is_object(o)) {
-        seterr(err, errlen, "%s: %s: expected an object, got %s", what, path, type_name(o));
+        seterr(err, errlen, "%s: %s: expected an object, got %s", what,
+               where_str(&at, path, sizeof path), type_name(o));
         return -1;
     }
-    if (get_id(o, "id", p->id, sizeof p->id, what, path, err, errlen) != 0)
+    if (get_id(o, "id", p->id, sizeof p->id, what, &at, err, errlen) != 0)
         return -1;
     json_t *ca = json_object_get(o, "created_at");
     if (ca) {
         char why[128];
         if (!json_is_string(ca) ||
             tparse_time(json_string_value(ca), 0, &p->created_ns, why, sizeof why) != 0) {
-            seterr(err, errlen, "%s: %s.created_at: not an RFC 3339 time", what, path);
+            seterr(err, errlen, "%s: %s.created_at: not an RFC 3339 time", what,
+                   where_str(&at, path, sizeof path));
             return -1;
         }
     }
@@ -340,26 +370,25 @@ static int post_v2(json_t *o, const char *what, const char *path, tw_post *p, ch
         json_t *m = json_object_get(o, groups[g]);
         if (!m)
             continue;
-        char mpath[96];
-        if (snprintf(mpath, sizeof mpath, "%s.%s", path, groups[g]) < 0)
-            mpath[0] = '\0';
+        where mat = { "data", idx, groups[g] };
         if (!json_is_object(m)) {
-            seterr(err, errlen, "%s: %s: expected an object, got %s", what, mpath, type_name(m));
+            seterr(err, errlen, "%s: %s: expected an object, got %s", what,
+                   where_str(&mat, path, sizeof path), type_name(m));
             return -1;
         }
         if (g == 0) {
-            if (get_count(m, "like_count", &p->likes, TW_P_LIKES, &p->have, what, mpath, err, errlen) ||
-                get_count(m, "retweet_count", &p->reposts, TW_P_REPOSTS, &p->have, what, mpath, err, errlen) ||
-                get_count(m, "reply_count", &p->replies, TW_P_REPLIES, &p->have, what, mpath, err, errlen) ||
-                get_count(m, "quote_count", &p->quotes, TW_P_QUOTES, &p->have, what, mpath, err, errlen) ||
-                get_count(m, "bookmark_count", &p->bookmarks, TW_P_BOOKMARKS, &p->have, what, mpath, err, errlen) ||
-                get_count(m, "impression_count", &p->impressions, TW_P_IMPRESSIONS, &p->have, what, mpath, err, errlen))
+            if (get_count(m, "like_count", &p->likes, TW_P_LIKES, &p->have, what, &mat, err, errlen) ||
+                get_count(m, "retweet_count", &p->reposts, TW_P_REPOSTS, &p->have, what, &mat, err, errlen) ||
+                get_count(m, "reply_count", &p->replies, TW_P_REPLIES, &p->have, what, &mat, err, errlen) ||
+                get_count(m, "quote_count", &p->quotes, TW_P_QUOTES, &p->have, what, &mat, err, errlen) ||
+                get_count(m, "bookmark_count", &p->bookmarks, TW_P_BOOKMARKS, &p->have, what, &mat, err, errlen) ||
+                get_count(m, "impression_count", &p->impressions, TW_P_IMPRESSIONS, &p->have, what, &mat, err, errlen))
                 return -1;
         } else {
             /* organic, then non-public: the owner's own impression figure wins */
             unsigned dummy = 0;
             int64_t imp = 0;
-            if (get_count(m, "impression_count", &imp, TW_P_IMPRESSIONS, &dummy, what, mpath, err, errlen))
+            if (get_count(m, "impression_count", &imp, TW_P_IMPRESSIONS, &dummy, what, &mat, err, errlen))
                 return -1;
             if (dummy) {
                 p->impressions = imp;
@@ -418,14 +447,11 @@ int tw_parse_posts_v2(const char *body, size_t len, const char *what, tw_page *o
         size_t i;
         json_t *o;
         json_array_foreach(data, i, o) {
-            char path[32];
-            if (snprintf(path, sizeof path, "data[%zu]", i) < 0)
-                path[0] = '\0';
             if (grow((void **)&out->v, &out->n, &out->cap, sizeof *out->v) != 0) {
                 seterr(err, errlen, "%s: out of memory", what);
                 goto done;
             }
-            if (post_v2(o, what, path, &out->v[out->n], err, errlen) != 0)
+            if (post_v2(o, what, (long)i, &out->v[out->n], err, errlen) != 0)
                 goto done;
             out->n++;
         }
@@ -474,15 +500,16 @@ int tw_parse_v1_time(const char *s, int64_t *out_ns)
 
 static int user_v1(json_t *o, const char *what, tw_user *u, char *err, size_t errlen)
 {
+    static const where root = { "$", -1, NULL };
     memset(u, 0, sizeof *u);
-    if (get_id(o, "id_str", u->id, sizeof u->id, what, "$", err, errlen) != 0 ||
-        get_name(o, "screen_name", u->username, sizeof u->username, what, "$", err, errlen) != 0)
+    if (get_id(o, "id_str", u->id, sizeof u->id, what, &root, err, errlen) != 0 ||
+        get_name(o, "screen_name", u->username, sizeof u->username, what, &root, err, errlen) != 0)
         return -1;
-    if (get_count(o, "followers_count", &u->followers, TW_U_FOLLOWERS, &u->have, what, "$", err, errlen) ||
-        get_count(o, "friends_count", &u->following, TW_U_FOLLOWING, &u->have, what, "$", err, errlen) ||
-        get_count(o, "statuses_count", &u->posts, TW_U_POSTS, &u->have, what, "$", err, errlen) ||
-        get_count(o, "listed_count", &u->listed, TW_U_LISTED, &u->have, what, "$", err, errlen) ||
-        get_count(o, "favourites_count", &u->likes, TW_U_LIKES, &u->have, what, "$", err, errlen))
+    if (get_count(o, "followers_count", &u->followers, TW_U_FOLLOWERS, &u->have, what, &root, err, errlen) ||
+        get_count(o, "friends_count", &u->following, TW_U_FOLLOWING, &u->have, what, &root, err, errlen) ||
+        get_count(o, "statuses_count", &u->posts, TW_U_POSTS, &u->have, what, &root, err, errlen) ||
+        get_count(o, "listed_count", &u->listed, TW_U_LISTED, &u->have, what, &root, err, errlen) ||
+        get_count(o, "favourites_count", &u->likes, TW_U_LIKES, &u->have, what, &root, err, errlen))
         return -1;
     u->has_metrics = u->have != 0;
     return 0;
@@ -515,11 +542,11 @@ int tw_parse_timeline_v1(const char *body, size_t len, const char *what, tw_page
     size_t i;
     json_t *o;
     json_array_foreach(root, i, o) {
-        char path[32];
-        if (snprintf(path, sizeof path, "[%zu]", i) < 0)
-            path[0] = '\0';
+        char path[WHERE_MAX];
+        where at = { "", (long)i, NULL };
         if (!json_is_object(o)) {
-            seterr(err, errlen, "%s: %s: expected an object, got %s", what, path, type_name(o));
+            seterr(err, errlen, "%s: %s: expected an object, got %s", what,
+                   where_str(&at, path, sizeof path), type_name(o));
             goto done;
         }
         if (grow((void **)&out->v, &out->n, &out->cap, sizeof *out->v) != 0) {
@@ -528,17 +555,18 @@ int tw_parse_timeline_v1(const char *body, size_t len, const char *what, tw_page
         }
         tw_post *p = &out->v[out->n];
         memset(p, 0, sizeof *p);
-        if (get_id(o, "id_str", p->id, sizeof p->id, what, path, err, errlen) != 0)
+        if (get_id(o, "id_str", p->id, sizeof p->id, what, &at, err, errlen) != 0)
             goto done;
         json_t *ca = json_object_get(o, "created_at");
         if (!json_is_string(ca) || tw_parse_v1_time(json_string_value(ca), &p->created_ns) != 0) {
-            seterr(err, errlen, "%s: %s.created_at: missing or not a v1.1 time", what, path);
+            seterr(err, errlen, "%s: %s.created_at: missing or not a v1.1 time", what,
+                   where_str(&at, path, sizeof path));
             goto done;
         }
-        if (get_count(o, "favorite_count", &p->likes, TW_P_LIKES, &p->have, what, path, err, errlen) ||
-            get_count(o, "retweet_count", &p->reposts, TW_P_REPOSTS, &p->have, what, path, err, errlen) ||
-            get_count(o, "reply_count", &p->replies, TW_P_REPLIES, &p->have, what, path, err, errlen) ||
-            get_count(o, "quote_count", &p->quotes, TW_P_QUOTES, &p->have, what, path, err, errlen))
+        if (get_count(o, "favorite_count", &p->likes, TW_P_LIKES, &p->have, what, &at, err, errlen) ||
+            get_count(o, "retweet_count", &p->reposts, TW_P_REPOSTS, &p->have, what, &at, err, errlen) ||
+            get_count(o, "reply_count", &p->replies, TW_P_REPLIES, &p->have, what, &at, err, errlen) ||
+            get_count(o, "quote_count", &p->quotes, TW_P_QUOTES, &p->have, what, &at, err, errlen))
             goto done;
         out->n++;
     }
