@@ -81,6 +81,7 @@ enum st_id {
     ST_RUN_BEGIN,
     ST_RUN_END,
     ST_STAT_BATCHES,
+    ST_PENDING,
     ST_STAT_DEAD,
     ST_STAT_RUNS,
     ST_PRUNE,
@@ -132,6 +133,7 @@ static const char *const st_sql[ST_COUNT] = {
     [ST_RUN_END] = "UPDATE runs SET finished_ns = ?2, exit_code = ?3, status = ?4, duration_ms = ?5,"
                    " points = ?6, spooled = ?7, sent = ?8, dead_letters = ?9, message = ?10"
                    " WHERE id = ?1",
+    [ST_PENDING] = "SELECT coalesce(sum(lines), 0) FROM batches WHERE state = 'pending'",
     [ST_STAT_BATCHES] = "SELECT state, count(*), coalesce(sum(lines), 0), coalesce(min(created_ns), 0)"
                         " FROM batches GROUP BY state",
     [ST_STAT_DEAD] = "SELECT count(*) FROM dead_letters",
@@ -230,7 +232,8 @@ struct spool {
     char host[256];        /* gethostname() */
     char pidns[96];        /* pid namespace + boot id: where our pids mean something */
     int64_t token;         /* random, this handle's claims */
-    bool claimed_any;      /* close gives back what this handle still holds */
+    int64_t held;          /* claims taken and not yet marked sent, released or split:
+                              close gives back what this handle may still hold */
     int gz_level;          /* level new bodies are stored at; 0: as lines */
     z_stream zs;           /* deflate state, kept between bodies (zs_level: its level) */
     int zs_level;
@@ -984,7 +987,7 @@ void spool_close(spool *sp)
             break;
         }
     }
-    if (sp->db && sp->claimed_any) {
+    if (sp->db && sp->held > 0) {
         /* Best effort: give back what this handle still holds, so the next flush need not
          * wait for a lease. A failure leaves the claims to expire or be taken over. */
         char ignored[SPOOL_ERR_MAX];
@@ -1244,7 +1247,7 @@ int spool_claim_ex(spool *sp, int lease_s, unsigned flags, spool_batch *out, cha
         goto db_fail;
     done(get);
     out->lines_len = out->gzip ? (size_t)bytes : out->len;
-    sp->claimed_any = true;
+    sp->held++;
     if (tx_commit(sp, "claim", err, errlen) != 0) {
         spool_batch_free(out);
         memset(out, 0, sizeof *out);
@@ -1272,7 +1275,10 @@ int spool_mark_sent(spool *sp, int64_t id, char *err, size_t errlen)
     if (!s)
         return -1;
     sqlite3_bind_int64(s, 4, now_ns());
-    return update_mine(sp, s, id, false, "mark sent", NULL, NULL, err, errlen);
+    int rc = update_mine(sp, s, id, false, "mark sent", NULL, NULL, err, errlen);
+    if (rc == 0 && sp->held > 0)
+        sp->held--;
+    return rc;
 }
 
 int spool_release(spool *sp, int64_t id, const char *why, char *err, size_t errlen)
@@ -1284,7 +1290,10 @@ int spool_release(spool *sp, int64_t id, const char *why, char *err, size_t errl
         return -1;
     if (why)
         sqlite3_bind_text(s, 4, why, (int)strnlen(why, RUN_MESSAGE_MAX), SQLITE_TRANSIENT);
-    return update_mine(sp, s, id, false, "release", NULL, NULL, err, errlen);
+    int rc = update_mine(sp, s, id, false, "release", NULL, NULL, err, errlen);
+    if (rc == 0 && sp->held > 0)
+        sp->held--;
+    return rc;
 }
 
 typedef struct rewrite_ctx {
@@ -1475,7 +1484,11 @@ int spool_split(spool *sp, int64_t id, const char *body, size_t len, char *err, 
         return -1;
     }
     done(del);
-    return tx_commit(sp, "split", err, errlen);
+    if (tx_commit(sp, "split", err, errlen) != 0)
+        return -1;
+    if (sp->held > 0)
+        sp->held--;
+    return 0;
 }
 
 int spool_dead_letter(spool *sp, int64_t batch_id, const char *job, const char *line, size_t len,
@@ -1774,6 +1787,22 @@ fail:
     tx_rollback(sp);
     spool_stats_free(st);
     return -1;
+}
+
+int64_t spool_pending_points(spool *sp, char *err, size_t errlen)
+{
+    if (bad_handle(sp, err, errlen))
+        return -1;
+    sqlite3_stmt *s = stmt(sp, ST_PENDING, err, errlen);
+    if (!s)
+        return -1;
+    int64_t n = -1;
+    if (sqlite3_step(s) == SQLITE_ROW)
+        n = sqlite3_column_int64(s, 0);
+    else
+        db_err(sp, err, errlen, "pending");
+    done(s);
+    return n;
 }
 
 /* One write statement with two int64 parameters in its own transaction (durable or

@@ -137,6 +137,8 @@ typedef struct spool_stats {
 } spool_stats;
 int spool_status(spool *sp, spool_stats *st, char *err, size_t errlen);
 void spool_stats_free(spool_stats *st);   /* accepts NULL */
+/* spool_status's pending_points alone (one indexed query): lines in pending batches, or -1. */
+int64_t spool_pending_points(spool *sp, char *err, size_t errlen);
 
 /* Delete sent batches sent before cutoff_ns. Returns how many, or -1. */
 int64_t spool_prune(spool *sp, int64_t cutoff_ns, char *err, size_t errlen);
