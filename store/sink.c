@@ -38,6 +38,7 @@ struct sink {
     int lease_s;            /* how long a claim holds a batch */
     struct bg_sender *bg;   /* sending while the job still adds (see below), or NULL */
     bool bg_off;            /* the run is finishing: no background sender from now on */
+    bool pruned;            /* spool_prune ran (once a run: what it deletes is days old) */
     sink_stats st;
 };
 
@@ -648,12 +649,10 @@ static int flush_batch(sink *s, sender *sd, spool_batch *b, size_t first_nlines,
 
 static void update_pending(sink *s)
 {
-    spool_stats st;
-    memset(&st, 0, sizeof st);
     char e[SPOOL_ERR_MAX];
-    if (spool_status(s->sp, &st, e, sizeof e) == 0)
-        s->st.pending_points = st.pending_points;
-    spool_stats_free(&st);
+    int64_t n = spool_pending_points(s->sp, e, sizeof e);
+    if (n >= 0)
+        s->st.pending_points = n;
 }
 
 int sink_flush(sink *s, char *err, size_t errlen)
@@ -729,10 +728,13 @@ int sink_flush(sink *s, char *err, size_t errlen)
     }
     spool_batch_free(&cur);
     sender_stop(&sd);
-    if (rc == 0) {
+    if (rc == 0 && !s->pruned) {
+        /* only sent batches older than the retention window: once a run is enough (the
+         * cronflux_job point's flush, and a backfill's many flushes, find none new) */
         char e[SPOOL_ERR_MAX];
         int64_t cutoff = tparse_now_ns() - s->retain_ns;
-        (void)spool_prune(s->sp, cutoff, e, sizeof e);   /* only sent batches; retried next run */
+        if (spool_prune(s->sp, cutoff, e, sizeof e) >= 0)   /* a failure: retried next run */
+            s->pruned = true;
     }
     update_pending(s);
     return rc;
