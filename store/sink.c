@@ -545,13 +545,77 @@ static int sender_wait(sender *sd, influx_result *res, char *err, size_t errlen)
     return sd->rc;
 }
 
+/* The batch that follows the one being finished, already claimed: it is put on the wire
+ * as soon as InfluxDB accepted the one before, before that one is marked sent, so the
+ * spool's bookkeeping does not stand between two requests. */
+typedef struct early {
+    spool_batch *next;      /* NULL: none claimed */
+    int64_t claimed;        /* when it was claimed (monotonic ns) */
+    size_t nlines;          /* set when started */
+    bool started;
+} early;
+
+/* The line count a claimed batch goes out with (a gzip body: the spool's); 0: empty. */
+static size_t batch_nlines(const spool_batch *b)
+{
+    if (b->lines_len == 0)
+        return 0;
+    return b->gzip ? b->nlines : count_lines(b->body ? b->body : "", b->len);
+}
+
+static void batch_start(sender *sd, const spool_batch *b, size_t nlines)
+{
+    sender_start(sd, b->body ? b->body : "", b->len, nlines, b->gzip != 0, b->lines_len);
+}
+
+/* A prefetched claim that waited long is given back and claimed afresh, so it is never
+ * sent near the end of its lease. */
+static bool claim_stale(const sink *s, int64_t claimed)
+{
+    return tparse_mono_ns() - claimed > (int64_t)s->lease_s * TPARSE_NS_PER_S / 2;
+}
+
+static void early_start(sink *s, sender *sd, early *ea)
+{
+    if (!ea || !ea->next || ea->started || claim_stale(s, ea->claimed))
+        return;
+    size_t nl = batch_nlines(ea->next);
+    if (nl == 0)
+        return;   /* nothing to send: the loop marks it done */
+    batch_start(sd, ea->next, nl);
+    ea->nlines = nl;
+    ea->started = true;
+}
+
+/* The flush stops while the next batch is on the wire: wait for InfluxDB's answer and
+ * mark it sent, or give it back for the next run. */
+static void early_finish(sink *s, sender *sd, early *ea)
+{
+    influx_result res;
+    memset(&res, 0, sizeof res);
+    char e[INFLUX_ERR_MAX];
+    int wr = sender_wait(sd, &res, e, sizeof e);
+    if (wr == 0 && res.outcome == INFLUX_OK) {
+        if (spool_mark_sent(s->sp, ea->next->id, e, sizeof e) == 0) {
+            s->st.sent += (int64_t)ea->nlines;
+            s->st.batches_sent++;
+        }
+    } else {
+        (void)spool_release(s->sp, ea->next->id, "not sent: the flush stopped before it", e,
+                            sizeof e);
+    }
+    influx_result_free(&res);
+    ea->started = false;
+}
+
 /* Finish one claimed batch whose first write was started on sd: resend after partial
- * writes, split, dead-letter or give it back. A body stored gzip-compressed (b->gzip)
+ * writes, split, dead-letter or give it back. When InfluxDB accepts it, ea's batch (if
+ * any) is started before this one is marked sent (ea->started says so). A body stored gzip-compressed (b->gzip)
  * went out as it is stored; it is inflated only when InfluxDB's answer needs the lines
  * (partial write, unparsable batch, 413). Returns 0 to go on with the next batch, else
  * the exit code (75/77/78). */
-static int flush_batch(sink *s, sender *sd, spool_batch *b, size_t first_nlines, char *err,
-                       size_t errlen)
+static int flush_batch(sink *s, sender *sd, spool_batch *b, size_t first_nlines, early *ea,
+                       char *err, size_t errlen)
 {
     const char *body = b->body ? b->body : "";
     size_t len = b->len, nlines = first_nlines;
@@ -596,6 +660,7 @@ static int flush_batch(sink *s, sender *sd, spool_batch *b, size_t first_nlines,
         }
 
         if (oc == INFLUX_OK) {
+            early_start(s, sd, ea);
             if (spool_mark_sent(s->sp, b->id, err, errlen) != 0) {
                 rc = 75;
             } else {
@@ -679,28 +744,30 @@ int sink_flush(sink *s, char *err, size_t errlen)
     int c = spool_claim_ex(s->sp, s->lease_s, SPOOL_CLAIM_STORED, &cur, err, errlen);
     if (c < 0)
         rc = 75;
+    bool started = false;   /* cur is on the wire already (started early) */
+    size_t nl = 0;
     while (c == 1) {
-        const char *body = cur.body ? cur.body : "";
-        /* a gzip body goes out as stored: its line count is the spool's */
-        size_t nl = cur.gzip ? cur.nlines : count_lines(body, cur.len);
-        if (nl == 0 || cur.lines_len == 0) {
+        if (!started)
+            nl = batch_nlines(&cur);
+        if (!started && nl == 0) {
             if (finish_empty(s, cur.id, err, errlen) != 0)
                 rc = 75;
         } else {
-            sender_start(&sd, body, cur.len, nl, cur.gzip != 0, cur.lines_len);
+            if (!started)
+                batch_start(&sd, &cur, nl);
+            started = false;
             char cerr[SPOOL_ERR_MAX] = "";
-            int cn = spool_claim_ex(s->sp, s->lease_s, SPOOL_CLAIM_STORED, &next, cerr, sizeof cerr);
-            int64_t claimed = tparse_mono_ns();
-            rc = flush_batch(s, &sd, &cur, nl, err, errlen);
+            int cn = spool_claim_ex(s->sp, s->lease_s, SPOOL_CLAIM_STORED, &next, cerr,
+                                    sizeof cerr);
+            early ea = { cn == 1 ? &next : NULL, tparse_mono_ns(), 0, false };
+            rc = flush_batch(s, &sd, &cur, nl, &ea, err, errlen);
             if (cn < 0 && rc == 0) {
                 seterr(err, errlen, "%s", cerr);
                 rc = 75;
             }
-            /* a prefetched claim that waited long is given back and claimed afresh, so it
-             * is never sent near the end of its lease */
-            bool stale = cn == 1 && tparse_mono_ns() - claimed >
-                                        (int64_t)s->lease_s * TPARSE_NS_PER_S / 2;
-            if (cn == 1 && (rc != 0 || stale)) {
+            if (ea.started && rc != 0)
+                early_finish(s, &sd, &ea);   /* its claim is settled there */
+            else if (cn == 1 && !ea.started && (rc != 0 || claim_stale(s, ea.claimed))) {
                 char e[SPOOL_ERR_MAX];
                 (void)spool_release(s->sp, next.id, rc ? "not sent: the flush stopped before it"
                                                        : "claimed too long ago; claimed again",
@@ -712,6 +779,8 @@ int sink_flush(sink *s, char *err, size_t errlen)
                 spool_batch_free(&cur);
                 cur = next;
                 memset(&next, 0, sizeof next);
+                started = ea.started;
+                nl = ea.nlines;
                 continue;
             }
             spool_batch_free(&next);
