@@ -1383,7 +1383,9 @@ static void test_send_while_adding(void)
             int seen = 0;
             bool twice = false;
             for (int i = 1; i <= NPTS; i++) {
-                snprintf(want, sizeof want, "\nm,host=h n=%di %d\n", i, i);
+                int w = snprintf(want, sizeof want, "\nm,host=h n=%di %d\n", i, i);
+                if (w < 0 || (size_t)w >= sizeof want)
+                    die("want: no room");
                 int found = 0;
                 for (int r = 0; r < n; r++) {
                     bool gz;
