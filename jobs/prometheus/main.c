@@ -531,43 +531,23 @@ int main(int argc, char **argv)
                 return 64;
             }
             break;
-        case '?':
-            log_error("unknown option or missing value: %s (see --help)",
-                      optind > 0 && optind <= argc ? argv[optind - 1] : "?");
-            return 64;
-        default: {
-            int r = cli_common_opt(&cc, opt, optarg, err, sizeof err);
-            if (r < 0) {
+        default:
+            if (cli_common_other(&cc, opt, optarg, argv[optind - 1], err, sizeof err) != 0) {
                 log_error("%s", err);
                 return 64;
             }
-            if (r == 0) {
-                log_error("unknown option (see --help)");
-                return 64;
-            }
-        }
         }
     }
-    if (optind < argc) {
-        log_error("unexpected argument \"%s\" (see --help)", argv[optind]);
-        return 64;
-    }
-    if (cc.help) {
-        usage(stdout);
-        return 0;
-    }
-    if (cc.version) {
-        printf(JOB " %s\n", CF_VERSION);
-        return 0;
+    int done = cli_common_finish(&cc, JOB, usage, argc, argv, err, sizeof err);
+    if (done != CLI_RUN) {
+        if (done != 0)
+            log_error("%s", err);
+        return done;
     }
     bool backfill = from_s != NULL;
     if (!backfill && (to_s || step_s || resume)) {
         log_error("--to, --step and --resume belong to a backfill: give --from too");
         return 64;
-    }
-    if (cli_common_env(&cc, err, sizeof err) != 0) {
-        log_error("%s", err);
-        return 78;
     }
 
     /* The range, before anything is opened. */

@@ -1,6 +1,7 @@
 /* cli: the flags every job binary shares (see cli.h). */
 #include "cli.h"
 
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -74,4 +75,43 @@ int cli_common_env(cli_common *c, char *err, size_t errlen)
         }
     }
     return 0;
+}
+
+int cli_common_other(cli_common *c, int opt, const char *arg, const char *optname,
+                     char *err, size_t errlen)
+{
+    if (!optname)
+        optname = "?";
+    if (opt == ':') {
+        seterr(err, errlen, "%s needs a value (see --help)", optname);
+        return -1;
+    }
+    int r = opt == '?' ? 0 : cli_common_opt(c, opt, arg, err, errlen);
+    if (r < 0)
+        return -1;
+    if (r == 0) {
+        seterr(err, errlen, "unknown option or missing value: %s (see --help)", optname);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_common_finish(cli_common *c, const char *job, void (*usage)(FILE *out), int argc,
+                      char *const argv[], char *err, size_t errlen)
+{
+    if (optind < argc) {
+        seterr(err, errlen, "unexpected argument \"%s\" (see --help)", argv[optind]);
+        return 64;
+    }
+    if (c->help) {
+        usage(stdout);
+        return 0;
+    }
+    if (c->version) {
+        printf("%s %s\n", job, CF_VERSION);
+        return 0;
+    }
+    if (cli_common_env(c, err, errlen) != 0)
+        return 78;
+    return CLI_RUN;
 }

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifndef CF_VERSION
 #define CF_VERSION "0.0.0-dev"
@@ -43,5 +44,20 @@ typedef struct cli_common {
 int cli_common_opt(cli_common *c, int opt, const char *arg, char *err, size_t errlen);
 /* Fill unset values from the environment and defaults. 0 or -1 (err set). */
 int cli_common_env(cli_common *c, char *err, size_t errlen);
+
+/* For every option getopt_long returns that is not the job's own (the `default:` of its
+ * switch): a common option is taken; '?' / ':' (unknown option, missing value) or anything
+ * else is a usage error. `optname` is what the user typed (argv[optind - 1]).
+ * 0, or -1 with err = one line naming the option (exit 64). Call with opterr = 0. */
+int cli_common_other(cli_common *c, int opt, const char *arg, const char *optname,
+                     char *err, size_t errlen);
+
+/* After the getopt_long loop: an operand left over is a usage error; --help prints the
+ * job's usage and --version "JOB VERSION" to stdout; then cli_common_env.
+ * Returns CLI_RUN to go on with the job, else the exit code to return now: 0 (help or
+ * version printed), 64 (usage, err set) or 78 (environment, err set). */
+#define CLI_RUN (-1)
+int cli_common_finish(cli_common *c, const char *job, void (*usage)(FILE *out), int argc,
+                      char *const argv[], char *err, size_t errlen);
 
 #endif

@@ -800,6 +800,11 @@ done:
     return rc;
 }
 
+static void print_usage(FILE *out)
+{
+    fputs(usage, out);
+}
+
 static int usage_error(const char *fmt, const char *arg)
 {
     char m[512];
@@ -873,30 +878,18 @@ int main(int argc, char **argv)
             o.retries = (int)v;
             break;
         }
-        case ':': return usage_error("%s needs a value", argv[optind - 1]);
-        case '?': return usage_error("unknown option %s", argv[optind - 1]);
-        default: {
-            int h = cli_common_opt(&o.cc, opt, optarg, err, sizeof err);
-            if (h < 0)
-                return usage_error("%s", err);
-            if (h == 0)
-                return usage_error("unknown option %s", argv[optind - 1]);
-        }
+        default:
+            if (cli_common_other(&o.cc, opt, optarg, argv[optind - 1], err, sizeof err) != 0) {
+                log_error("%s", err);
+                return EX_USAGE;
+            }
         }
     }
-    if (optind < argc)
-        return usage_error("unexpected argument \"%s\"", argv[optind]);
-    if (o.cc.help) {
-        fputs(usage, stdout);
-        return 0;
-    }
-    if (o.cc.version) {
-        printf("twitter-stats %s\n", CF_VERSION);
-        return 0;
-    }
-    if (cli_common_env(&o.cc, err, sizeof err) != 0) {
-        log_error("%s", err);
-        return EX_CONFIG;
+    int done = cli_common_finish(&o.cc, "twitter-stats", print_usage, argc, argv, err, sizeof err);
+    if (done != CLI_RUN) {
+        if (done != 0)
+            log_error("%s", err);
+        return done;
     }
     if (lookback_arg && tparse_duration(lookback_arg, &o.lookback_ns, err, sizeof err) != 0)
         return usage_error("--lookback: %s", err);

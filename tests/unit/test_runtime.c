@@ -652,6 +652,13 @@ static void test_jsonu(void)
 
 /* ---- cli ------------------------------------------------------------------------------ */
 
+static int fake_usage_calls;
+static void fake_usage(FILE *out)
+{
+    (void)out;
+    fake_usage_calls++;
+}
+
 static void test_cli(void)
 {
     char err[256];
@@ -726,6 +733,37 @@ static void test_cli(void)
     CHECK(cli_common_env(&c, err, sizeof err) == 0 && c.align_ns == 0, "empty CRONFLUX_ALIGN");
     unsetenv("CRONFLUX_STATE");
     unsetenv("CRONFLUX_ALIGN");
+
+    /* what a main hands on: common options taken, everything else a usage error */
+    memset(&c, 0, sizeof c);
+    CHECK(cli_common_other(&c, CLI_OPT_DRY_RUN, NULL, "--dry-run", err, sizeof err) == 0 &&
+          c.dry_run, "other: a common option is taken");
+    CHECK(cli_common_other(&c, '?', NULL, "--bogus", err, sizeof err) == -1 &&
+          strstr(err, "--bogus"), "other: unknown option named: [%s]", err);
+    CHECK(cli_common_other(&c, ':', NULL, "--state", err, sizeof err) == -1 &&
+          strstr(err, "--state needs a value"), "other: missing value: [%s]", err);
+    CHECK(cli_common_other(&c, CLI_OPT_ALIGN, "later", "--align", err, sizeof err) == -1 &&
+          strstr(err, "--align"), "other: a bad common value: [%s]", err);
+    CHECK(cli_common_other(&c, 'z', NULL, NULL, err, sizeof err) == -1, "other: a stray code");
+
+    /* after the loop: operands, --help, --version, the environment */
+    char *ops[] = { "prog", "left", NULL };
+    optind = 1;
+    memset(&c, 0, sizeof c);
+    CHECK(cli_common_finish(&c, "prog", fake_usage, 2, ops, err, sizeof err) == 64 &&
+          strstr(err, "\"left\""), "finish: an operand is a usage error: [%s]", err);
+    optind = 2;
+    c.help = true;
+    fake_usage_calls = 0;
+    CHECK(cli_common_finish(&c, "prog", fake_usage, 2, ops, err, sizeof err) == 0 &&
+          fake_usage_calls == 1, "finish: --help prints the usage and ends with 0");
+    c.help = false;
+    setenv("CRONFLUX_ALIGN", "soonish", 1);
+    CHECK(cli_common_finish(&c, "prog", fake_usage, 2, ops, err, sizeof err) == 78 &&
+          strstr(err, "CRONFLUX_ALIGN"), "finish: a bad environment is 78: [%s]", err);
+    unsetenv("CRONFLUX_ALIGN");
+    CHECK(cli_common_finish(&c, "prog", fake_usage, 2, ops, err, sizeof err) == CLI_RUN &&
+          c.state != NULL, "finish: go on, with the state path filled");
 }
 
 /* ---- log ------------------------------------------------------------------------------ */
