@@ -1031,20 +1031,32 @@ static bool job_ok(const spool *sp, const char *job, char *err, size_t errlen)
     return true;
 }
 
-/* Insert one pending batch inside the caller's transaction. */
+/* A body in its stored form (encode_body). */
+typedef struct stored_body {
+    const void *p;
+    size_t len;
+    int enc;
+} stored_body;
+
+/* Insert one pending batch inside the caller's transaction. pre: body[len] already in its
+ * stored form (encoded before the transaction, so the write lock is not held while
+ * compressing); NULL: encode it here. */
 static int64_t insert_batch(spool *sp, const char *job, int64_t created_ns, const char *body,
                             size_t len, size_t nlines, int64_t min_ns, int64_t max_ns,
-                            const char *what, char *err, size_t errlen)
+                            const stored_body *pre, const char *what, char *err, size_t errlen)
 {
     sqlite3_stmt *s = stmt(sp, ST_ADD, err, errlen);
     sqlite3_stmt *b = s ? stmt(sp, ST_ADD_BODY, err, errlen) : NULL;
     if (!b)
         return -1;
-    const void *stored;
-    size_t slen;
-    int enc;
-    if (encode_body(sp, body, len, &stored, &slen, &enc, err, errlen) != 0)
+    stored_body sb;
+    if (pre)
+        sb = *pre;
+    else if (encode_body(sp, body, len, &sb.p, &sb.len, &sb.enc, err, errlen) != 0)
         return -1;
+    const void *stored = sb.p;
+    size_t slen = sb.len;
+    int enc = sb.enc;
     sqlite3_bind_text(s, 1, job, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(s, 2, created_ns);
     sqlite3_bind_int64(s, 3, (int64_t)nlines);
@@ -1086,10 +1098,13 @@ int64_t spool_add(spool *sp, const char *job, const char *body, size_t len, size
              sp->path, (long long)min_ns, (long long)max_ns);
         return -1;
     }
+    stored_body sb;
+    if (encode_body(sp, body, len, &sb.p, &sb.len, &sb.enc, err, errlen) != 0)
+        return -1;
     if (tx_begin(sp, "add batch", err, errlen) != 0)
         return -1;
-    int64_t id = insert_batch(sp, job, now_ns(), body, len, nlines, min_ns, max_ns, "add batch",
-                              err, errlen);
+    int64_t id = insert_batch(sp, job, now_ns(), body, len, nlines, min_ns, max_ns, &sb,
+                              "add batch", err, errlen);
     if (id < 0) {
         tx_rollback(sp);
         return -1;
@@ -1470,7 +1485,7 @@ int spool_split(spool *sp, int64_t id, const char *body, size_t len, char *err, 
             mx = omax;
         }
         if (insert_batch(sp, job, created, part[h], plen[h], count_lines(part[h], plen[h]), mn,
-                         mx, "split", err, errlen) < 0) {
+                         mx, NULL, "split", err, errlen) < 0) {
             tx_rollback(sp);
             return -1;
         }
