@@ -78,8 +78,10 @@ int spool_batch_lines(spool_batch *b, char *err, size_t errlen);
 
 /* Claim the oldest pending batch (or a claim that may be taken over) for lease_s seconds
  * (lease_s <= 0: the lease has run out at once; others may take the batch over).
- * 1: claimed into *out; 0: nothing to send; -1: error. mark_sent, release, rewrite and
- * split act only on a batch this handle still holds; otherwise -1 ("claimed by ..."). */
+ * 1: claimed into *out; 0: nothing to send; -1: error (also a gzip-stored body that does
+ * not inflate to its length: "damaged"; the batch then stays pending). mark_sent, release,
+ * rewrite and split act only on a batch this handle still holds; otherwise -1 ("claimed
+ * by ..."). */
 int spool_claim(spool *sp, int lease_s, spool_batch *out, char *err, size_t errlen);
 /* spool_claim with flags: SPOOL_CLAIM_STORED gives a gzip-stored body as it is stored
  * (out->gzip 1; spool_batch_lines gives the lines); without it, the same as spool_claim. */
