@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "../../store/influx.h"
+#include "../runtime/errf.h"
 #include "../../store/lp.h"
 #include "../../store/sink.h"
 #include "../../store/spool.h"
@@ -119,20 +120,6 @@ typedef struct opts {
 
 /* ---------------------------------------------------------------- helpers */
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        err[0] = '\0';
-}
-
 /* Reads stdin a line at a time; a line longer than CF_LINE_MAX is read past and flagged. */
 typedef struct line_reader {
     FILE *f;
@@ -225,19 +212,19 @@ static int parse_range(const opts *o, bool need_both, int64_t *from, int64_t *to
     *from = INT64_MIN;
     *to = INT64_MAX;
     if (need_both && (!o->from || !o->to)) {
-        seterr(err, errlen, "%s needs --from T and --to T", o->cmd);
+        errf_set(err, errlen, "%s needs --from T and --to T", o->cmd);
         return -1;
     }
     if (o->from && tparse_time(o->from, now, from, why, sizeof why) != 0) {
-        seterr(err, errlen, "--from: %s", why);
+        errf_set(err, errlen, "--from: %s", why);
         return -1;
     }
     if (o->to && tparse_time(o->to, now, to, why, sizeof why) != 0) {
-        seterr(err, errlen, "--to: %s", why);
+        errf_set(err, errlen, "--to: %s", why);
         return -1;
     }
     if (*from > *to) {
-        seterr(err, errlen, "--from is after --to");
+        errf_set(err, errlen, "--from is after --to");
         return -1;
     }
     return 0;
@@ -295,7 +282,7 @@ static int json_point(const char *line, size_t len, json_scratch *js, lp_point *
     json_error_t je;
     js->root = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
     if (!js->root) {
-        seterr(err, errlen, "column %d: %s", je.column, je.text[0] ? je.text : "invalid JSON");
+        errf_set(err, errlen, "column %d: %s", je.column, je.text[0] ? je.text : "invalid JSON");
         return -1;
     }
     const char *meas = NULL;
@@ -304,19 +291,19 @@ static int json_point(const char *line, size_t len, json_scratch *js, lp_point *
     if (jsonu_unpack(js->root, "point", why, sizeof why, "{s:s, s?o, s:o, s?o !}",
                      "measurement", &meas, "tags", &tags, "fields", &fields, "time",
                      &time) != 0) {
-        seterr(err, errlen, "%s", why);
+        errf_set(err, errlen, "%s", why);
         return -1;
     }
     memset(pt, 0, sizeof *pt);
     pt->measurement = meas;
     if (tags && !json_is_null(tags)) {
         if (!json_is_object(tags)) {
-            seterr(err, errlen, "\"tags\" must be an object of strings");
+            errf_set(err, errlen, "\"tags\" must be an object of strings");
             return -1;
         }
         if (grow((void **)&js->tags, &js->tags_cap, json_object_size(tags) + 1,
                  sizeof *js->tags) != 0) {
-            seterr(err, errlen, "out of memory");
+            errf_set(err, errlen, "out of memory");
             return -1;
         }
         const char *k;
@@ -324,7 +311,7 @@ static int json_point(const char *line, size_t len, json_scratch *js, lp_point *
         size_t n = 0;
         json_object_foreach(tags, k, v) {
             if (!json_is_string(v)) {
-                seterr(err, errlen, "tag \"%.100s\": the value must be a string", k);
+                errf_set(err, errlen, "tag \"%.100s\": the value must be a string", k);
                 return -1;
             }
             js->tags[n++] = (lp_tag){ k, json_string_value(v) };
@@ -333,12 +320,12 @@ static int json_point(const char *line, size_t len, json_scratch *js, lp_point *
         pt->ntags = n;
     }
     if (!json_is_object(fields) || json_object_size(fields) == 0) {
-        seterr(err, errlen, "\"fields\" must be an object with at least one field");
+        errf_set(err, errlen, "\"fields\" must be an object with at least one field");
         return -1;
     }
     if (grow((void **)&js->fields, &js->fields_cap, json_object_size(fields),
              sizeof *js->fields) != 0) {
-        seterr(err, errlen, "out of memory");
+        errf_set(err, errlen, "out of memory");
         return -1;
     }
     const char *k;
@@ -355,7 +342,7 @@ static int json_point(const char *line, size_t len, json_scratch *js, lp_point *
         else if (json_is_boolean(v))
             *f = lp_f_bool(k, json_is_true(v));
         else {
-            seterr(err, errlen, "field \"%.100s\": %s cannot be stored (a number, string "
+            errf_set(err, errlen, "field \"%.100s\": %s cannot be stored (a number, string "
                      "or boolean can)", k,
                      json_is_null(v) ? "null" : json_is_array(v) ? "an array" : "an object");
             return -1;
@@ -366,7 +353,7 @@ static int json_point(const char *line, size_t len, json_scratch *js, lp_point *
     pt->nfields = n;
     if (time && !json_is_null(time)) {
         if (!json_is_integer(time)) {
-            seterr(err, errlen, "\"time\" must be an integer of nanoseconds since the epoch");
+            errf_set(err, errlen, "\"time\" must be an integer of nanoseconds since the epoch");
             return -1;
         }
         pt->time_ns = (int64_t)json_integer_value(time);
@@ -443,7 +430,7 @@ static int cmd_push(const opts *o)
         first = lineno + 1;
         lineno += span;
         if (too_long) {
-            seterr(why, sizeof why, "longer than %zu bytes", CF_LINE_MAX);
+            errf_set(why, sizeof why, "longer than %zu bytes", CF_LINE_MAX);
             report_bad(&br, first, why);
             continue;
         }
@@ -495,12 +482,12 @@ static int cmd_push(const opts *o)
     char msg[256];
     if (br.count && !job_rc)
         job_rc = EX_DATAERR_;
-    seterr(msg, sizeof msg, "push: %" PRIu64 " lines, %" PRIu64 " bad", lineno, br.count);
+    errf_set(msg, sizeof msg, "push: %" PRIu64 " lines, %" PRIu64 " bad", lineno, br.count);
 
     bool configured = sink_influx_configured(s);
     bool dry = o->common.dry_run;
     char state[1024];
-    seterr(state, sizeof state, "%s", o->common.state);
+    errf_set(state, sizeof state, "%s", o->common.state);
     sink_stats st;
     memset(&st, 0, sizeof st);
     int rc = sink_finish_ex(s, job_rc, msg, &st, err, sizeof err);

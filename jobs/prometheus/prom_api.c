@@ -1,5 +1,6 @@
 /* prom_api: one Prometheus API call with retries (see prom.h). */
 #include "prom.h"
+#include "../runtime/errf.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,25 +19,11 @@ struct prom_client {
     char auth[4200];   /* "Authorization" value; a secret */
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        err[0] = '\0';
-}
-
 prom_client *prom_client_new(const prom_cfg *cfg, char *err, size_t errlen)
 {
     prom_client *pc = calloc(1, sizeof *pc);
     if (!pc) {
-        seterr(err, errlen, "out of memory");
+        errf_set(err, errlen, "out of memory");
         return NULL;
     }
     pc->cfg = *cfg;
@@ -44,7 +31,7 @@ prom_client *prom_client_new(const prom_cfg *cfg, char *err, size_t errlen)
     if (cfg->token[0]) {
         int n = snprintf(pc->auth, sizeof pc->auth, "Bearer %s", cfg->token);
         if (n < 0 || (size_t)n >= sizeof pc->auth) {
-            seterr(err, errlen, "PROMETHEUS_TOKEN is too long");
+            errf_set(err, errlen, "PROMETHEUS_TOKEN is too long");
             prom_client_free(pc);
             return NULL;
         }
@@ -90,7 +77,7 @@ prom_outcome prom_call(prom_client *pc, const char *path, const char *form, prom
         *body_len = 0;
     int n = snprintf(url, sizeof url, "%s%s", pc->cfg.url, path);
     if (n < 0 || (size_t)n >= sizeof url) {
-        seterr(err, errlen, "URL too long");
+        errf_set(err, errlen, "URL too long");
         return PROM_CONFIG;
     }
     http_header hs[3] = {
@@ -106,8 +93,8 @@ prom_outcome prom_call(prom_client *pc, const char *path, const char *form, prom
         e[0] = '\0';
         if (http_request(pc->http, &req, r, e, sizeof e) != 0) {
             if (r->truncated) {
-                seterr(err, errlen, "POST %s: answer larger than %zu bytes", url,
-                       pc->cfg.body_max);
+                errf_set(err, errlen, "POST %s: answer larger than %zu bytes", url,
+                         pc->cfg.body_max);
                 return PROM_TOO_LARGE;
             }
             if (attempt < pc->cfg.max_retries) {
@@ -115,7 +102,7 @@ prom_outcome prom_call(prom_client *pc, const char *path, const char *form, prom
                 pause_before(pc, attempt + 1);
                 continue;
             }
-            seterr(err, errlen, "%s (Prometheus unreachable; check PROMETHEUS_URL)", e);
+            errf_set(err, errlen, "%s (Prometheus unreachable; check PROMETHEUS_URL)", e);
             return PROM_UNREACHABLE;
         }
         if (body_len)
@@ -127,8 +114,8 @@ prom_outcome prom_call(prom_client *pc, const char *path, const char *form, prom
         prom_outcome o = prom_classify(r->status, envelope, res);
         if (o == PROM_OK) {
             if (prc != 0) {
-                seterr(err, errlen, "POST %s: %ld answer not of the documented shape: %s", url,
-                       r->status, perr);
+                errf_set(err, errlen, "POST %s: %ld answer not of the documented shape: %s", url,
+                         r->status, perr);
                 return PROM_SHAPE;
             }
             if (!fn)
@@ -137,7 +124,7 @@ prom_outcome prom_call(prom_client *pc, const char *path, const char *form, prom
             if (prc == -2)
                 return PROM_STOPPED;
             if (prc != 0) {   /* cannot happen: the same text passed the check */
-                seterr(err, errlen, "POST %s: %s", url, perr);
+                errf_set(err, errlen, "POST %s: %s", url, perr);
                 return PROM_SHAPE;
             }
             return PROM_OK;
@@ -148,16 +135,16 @@ prom_outcome prom_call(prom_client *pc, const char *path, const char *form, prom
             continue;
         }
         if (envelope) {
-            seterr(err, errlen, "POST %s: HTTP %ld %s: %s", url, r->status, res->error_type,
-                   res->error);
+            errf_set(err, errlen, "POST %s: HTTP %ld %s: %s", url, r->status, res->error_type,
+                     res->error);
         } else if (o == PROM_SHAPE) {
-            seterr(err, errlen, "POST %s: HTTP %ld answer not of the documented shape: %s", url,
-                   r->status, perr);
+            errf_set(err, errlen, "POST %s: HTTP %ld answer not of the documented shape: %s", url,
+                     r->status, perr);
         } else {
             const char *hint = o == PROM_AUTH ? " (check PROMETHEUS_TOKEN)"
                                : o == PROM_CONFIG ? " (check PROMETHEUS_URL and its path)"
                                                   : "";
-            seterr(err, errlen, "POST %s: HTTP %ld%s", url, r->status, hint);
+            errf_set(err, errlen, "POST %s: HTTP %ld%s", url, r->status, hint);
         }
         return o;
     }

@@ -1,5 +1,6 @@
 /* prom_cfg: where Prometheus is and how to talk to it, from the environment (see prom.h). */
 #include "prom.h"
+#include "../runtime/errf.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,20 +12,6 @@
 
 #define BODY_MAX_DEFAULT ((size_t)32 * 1024 * 1024)
 #define TIMEOUT_DEFAULT_MS 120000L
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        err[0] = '\0';
-}
 
 static int parse_uint(const char *s, long max, long *out)
 {
@@ -45,18 +32,18 @@ static int parse_uint(const char *s, long max, long *out)
 static int copy_url(prom_cfg *cfg, const char *what, const char *u, char *err, size_t errlen)
 {
     if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) {
-        seterr(err, errlen, "%s must start with http:// or https:// (got \"%.80s\")", what, u);
+        errf_set(err, errlen, "%s must start with http:// or https:// (got \"%.80s\")", what, u);
         return -1;
     }
     if (strchr(u, '?') || strchr(u, '#') || strpbrk(u, " \t\r\n")) {
-        seterr(err, errlen, "%s must be a base URL without a query string or spaces", what);
+        errf_set(err, errlen, "%s must be a base URL without a query string or spaces", what);
         return -1;
     }
     size_t n = strlen(u);
     while (n > 0 && u[n - 1] == '/')
         n--;
     if (n >= sizeof cfg->url) {
-        seterr(err, errlen, "%s is longer than %zu bytes", what, sizeof cfg->url - 1);
+        errf_set(err, errlen, "%s is longer than %zu bytes", what, sizeof cfg->url - 1);
         return -1;
     }
     memcpy(cfg->url, u, n);
@@ -81,40 +68,40 @@ int prom_cfg_from_env(prom_cfg *cfg, const char *url_flag, char *err, size_t err
         const char *port = cfg_env("PROMETHEUS_PORT");
         long p = 9090;
         if (!host) {
-            seterr(err, errlen,
-                   "Prometheus is not configured: set PROMETHEUS_URL (e.g. "
-                   "http://prometheus.monitoring:9090) or PROMETHEUS_HOST and PROMETHEUS_PORT");
+            errf_set(err, errlen,
+                     "Prometheus is not configured: set PROMETHEUS_URL (e.g. "
+                     "http://prometheus.monitoring:9090) or PROMETHEUS_HOST and PROMETHEUS_PORT");
             return -1;
         }
         if (strstr(host, "://") || strpbrk(host, "/?# \t\r\n@")) {
-            seterr(err, errlen, "PROMETHEUS_HOST must be a host name or address (use "
+            errf_set(err, errlen, "PROMETHEUS_HOST must be a host name or address (use "
                                 "PROMETHEUS_URL for a URL)");
             return -1;
         }
         if (port && (parse_uint(port, 65535, &p) != 0 || p == 0)) {
-            seterr(err, errlen, "PROMETHEUS_PORT must be a port number 1-65535 (got \"%.20s\")",
-                   port);
+            errf_set(err, errlen, "PROMETHEUS_PORT must be a port number 1-65535 (got \"%.20s\")",
+                     port);
             return -1;
         }
         int v6 = strchr(host, ':') != NULL && host[0] != '[';
         int n = snprintf(cfg->url, sizeof cfg->url, "http://%s%s%s:%ld", v6 ? "[" : "", host,
                          v6 ? "]" : "", p);
         if (n < 0 || (size_t)n >= sizeof cfg->url) {
-            seterr(err, errlen, "PROMETHEUS_HOST is too long");
+            errf_set(err, errlen, "PROMETHEUS_HOST is too long");
             return -1;
         }
     }
 
     char e[PROM_ERR_MAX];
     if (cfg_secret("PROMETHEUS_TOKEN", cfg->token, sizeof cfg->token, e, sizeof e) < 0) {
-        seterr(err, errlen, "%s", e);
+        errf_set(err, errlen, "%s", e);
         return -1;
     }
     const char *ca = cfg_env("PROMETHEUS_CA_FILE");
     if (ca) {
         int n = snprintf(cfg->ca_file, sizeof cfg->ca_file, "%s", ca);
         if (n < 0 || (size_t)n >= sizeof cfg->ca_file) {
-            seterr(err, errlen, "PROMETHEUS_CA_FILE is too long");
+            errf_set(err, errlen, "PROMETHEUS_CA_FILE is too long");
             return -1;
         }
     }
@@ -122,7 +109,7 @@ int prom_cfg_from_env(prom_cfg *cfg, const char *url_flag, char *err, size_t err
     if (to) {
         int64_t ns;
         if (tparse_duration(to, &ns, e, sizeof e) != 0 || ns < INT64_C(1000000)) {
-            seterr(err, errlen, "PROMETHEUS_TIMEOUT must be a duration like 30s or 2m (got "
+            errf_set(err, errlen, "PROMETHEUS_TIMEOUT must be a duration like 30s or 2m (got "
                                 "\"%.20s\")", to);
             return -1;
         }
@@ -132,7 +119,7 @@ int prom_cfg_from_env(prom_cfg *cfg, const char *url_flag, char *err, size_t err
     if (rt) {
         long r;
         if (parse_uint(rt, 10, &r) != 0) {
-            seterr(err, errlen, "PROMETHEUS_RETRIES must be 0-10 (got \"%.20s\")", rt);
+            errf_set(err, errlen, "PROMETHEUS_RETRIES must be 0-10 (got \"%.20s\")", rt);
             return -1;
         }
         cfg->max_retries = (int)r;

@@ -1,5 +1,6 @@
 /* prom_plan: backfill ranges, chunks and checkpoints (see prom.h). */
 #include "prom.h"
+#include "../runtime/errf.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -9,47 +10,33 @@
 
 #define NS_PER_MS INT64_C(1000000)
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        err[0] = '\0';
-}
-
 int prom_range_plan(int64_t from_ns, int64_t to_ns, int64_t step_ns, prom_range *r,
                     char *err, size_t errlen)
 {
     memset(r, 0, sizeof *r);
     if (step_ns <= 0 || step_ns % NS_PER_MS != 0) {
-        seterr(err, errlen, "step must be a positive whole number of milliseconds");
+        errf_set(err, errlen, "step must be a positive whole number of milliseconds");
         return -1;
     }
     if (from_ns < 0 || to_ns < 0) {
-        seterr(err, errlen, "times before 1970 are not supported");
+        errf_set(err, errlen, "times before 1970 are not supported");
         return -1;
     }
     if (from_ns > to_ns) {
-        seterr(err, errlen, "--from is after --to");
+        errf_set(err, errlen, "--from is after --to");
         return -1;
     }
     int64_t first = from_ns / step_ns * step_ns;
     if (first < from_ns) {
         if (first > INT64_MAX - step_ns) {
-            seterr(err, errlen, "range out of bounds");
+            errf_set(err, errlen, "range out of bounds");
             return -1;
         }
         first += step_ns;
     }
     int64_t last = to_ns / step_ns * step_ns;
     if (first > last) {
-        seterr(err, errlen, "no multiple of the step falls between --from and --to");
+        errf_set(err, errlen, "no multiple of the step falls between --from and --to");
         return -1;
     }
     r->first_ns = first;
@@ -148,6 +135,6 @@ int prom_checkpoint_parse(const char *value, const prom_range *r, int64_t *next_
         return 0;
     }
 bad:
-    seterr(err, errlen, "checkpoint value \"%.64s\" is not understood", value);
+    errf_set(err, errlen, "checkpoint value \"%.64s\" is not understood", value);
     return -1;
 }

@@ -1,5 +1,6 @@
 /* prom_queries: the queries file and the built-in cluster set (see prom.h). */
 #include "prom.h"
+#include "../runtime/errf.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,20 +8,6 @@
 #include <string.h>
 
 #include "../runtime/cfg.h"
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        err[0] = '\0';
-}
 
 /* The built-in set: what a cluster dashboard wants from node_exporter, cAdvisor (kubelet)
  * and kube-state-metrics. Rates over 5m, the usual window for 15-60 s scrapes. */
@@ -113,7 +100,7 @@ int prom_queries_builtin(prom_queries *out, char *err, size_t errlen)
     for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++) {
         if (add(out, builtin[i].name, strlen(builtin[i].name), builtin[i].expr,
                 strlen(builtin[i].expr), PROM_MEASUREMENT) != 0) {
-            seterr(err, errlen, "out of memory");
+            errf_set(err, errlen, "out of memory");
             return -1;
         }
     }
@@ -123,13 +110,13 @@ int prom_queries_builtin(prom_queries *out, char *err, size_t errlen)
 int prom_queries_set_measurement(prom_queries *qs, const char *m, char *err, size_t errlen)
 {
     if (!m || !*m || strchr(m, '\n') || strchr(m, '\r')) {
-        seterr(err, errlen, "measurement: must be a non-empty name on one line");
+        errf_set(err, errlen, "measurement: must be a non-empty name on one line");
         return -1;
     }
     for (size_t i = 0; i < qs->n; i++) {
         char *d = dupn(m, strlen(m));
         if (!d) {
-            seterr(err, errlen, "out of memory");
+            errf_set(err, errlen, "out of memory");
             return -1;
         }
         free(qs->q[i].measurement);
@@ -170,54 +157,54 @@ static int one(prom_queries *out, const char *file, size_t lineno, const char *s
 {
     const char *eq = memchr(s, '=', n);
     if (!eq) {
-        seterr(err, errlen, "%s:%zu: expected `name = expr`", file, lineno);
+        errf_set(err, errlen, "%s:%zu: expected `name = expr`", file, lineno);
         return -1;
     }
     size_t nlen = (size_t)(eq - s), elen = n - nlen - 1;
     const char *name = trim(s, &nlen);
     const char *expr = trim(eq + 1, &elen);
     if (nlen == 0) {
-        seterr(err, errlen, "%s:%zu: the query has no name (expected `name = expr`)", file,
-               lineno);
+        errf_set(err, errlen, "%s:%zu: the query has no name (expected `name = expr`)", file,
+                 lineno);
         return -1;
     }
     if (nlen >= PROM_NAME_MAX) {
-        seterr(err, errlen, "%s:%zu: name longer than %d characters", file, lineno,
-               PROM_NAME_MAX - 1);
+        errf_set(err, errlen, "%s:%zu: name longer than %d characters", file, lineno,
+                 PROM_NAME_MAX - 1);
         return -1;
     }
     for (size_t i = 0; i < nlen; i++) {
         if (!name_char(name[i], i == 0)) {
-            seterr(err, errlen,
-                   "%s:%zu: invalid name \"%.*s\" (letters, digits, '_', ':', '.', '-'; "
-                   "not starting with a digit)",
-                   file, lineno, (int)nlen, name);
+            errf_set(err, errlen,
+                     "%s:%zu: invalid name \"%.*s\" (letters, digits, '_', ':', '.', '-'; "
+                     "not starting with a digit)",
+                     file, lineno, (int)nlen, name);
             return -1;
         }
     }
     if (elen == 0) {
-        seterr(err, errlen, "%s:%zu: query \"%.*s\" has no expression", file, lineno, (int)nlen,
-               name);
+        errf_set(err, errlen, "%s:%zu: query \"%.*s\" has no expression", file, lineno, (int)nlen,
+                 name);
         return -1;
     }
     if (elen >= PROM_EXPR_MAX) {
-        seterr(err, errlen, "%s:%zu: expression longer than %d bytes", file, lineno,
-               PROM_EXPR_MAX - 1);
+        errf_set(err, errlen, "%s:%zu: expression longer than %d bytes", file, lineno,
+                 PROM_EXPR_MAX - 1);
         return -1;
     }
     for (size_t i = first_new; i < out->n; i++) {
         if (strlen(out->q[i].name) == nlen && memcmp(out->q[i].name, name, nlen) == 0) {
-            seterr(err, errlen, "%s:%zu: query \"%.*s\" is defined twice", file, lineno,
-                   (int)nlen, name);
+            errf_set(err, errlen, "%s:%zu: query \"%.*s\" is defined twice", file, lineno,
+                     (int)nlen, name);
             return -1;
         }
     }
     if (out->n - first_new >= PROM_QUERIES_MAX) {
-        seterr(err, errlen, "%s:%zu: more than %d queries", file, lineno, PROM_QUERIES_MAX);
+        errf_set(err, errlen, "%s:%zu: more than %d queries", file, lineno, PROM_QUERIES_MAX);
         return -1;
     }
     if (add(out, name, nlen, expr, elen, NULL) != 0) {
-        seterr(err, errlen, "%s:%zu: out of memory", file, lineno);
+        errf_set(err, errlen, "%s:%zu: out of memory", file, lineno);
         return -1;
     }
     return 0;
@@ -243,7 +230,7 @@ int prom_queries_parse(const char *text, size_t len, const char *file, prom_quer
         size_t n = j - i;
         i = j < len ? j + 1 : j;
         if (memchr(s, '\0', n)) {
-            seterr(err, errlen, "%s:%zu: NUL byte in the line", file, lineno);
+            errf_set(err, errlen, "%s:%zu: NUL byte in the line", file, lineno);
             goto out;
         }
         s = trim(s, &n);
@@ -258,7 +245,7 @@ int prom_queries_parse(const char *text, size_t len, const char *file, prom_quer
             n--;
         if ((cont && logical.len > 0 && buf_addc(&logical, '\n') != 0) ||
             buf_add(&logical, s, n) != 0) {
-            seterr(err, errlen, "%s:%zu: line too long", file, start_line);
+            errf_set(err, errlen, "%s:%zu: line too long", file, start_line);
             goto out;
         }
         cont = more;
@@ -267,7 +254,7 @@ int prom_queries_parse(const char *text, size_t len, const char *file, prom_quer
             goto out;
     }
     if (cont) {
-        seterr(err, errlen, "%s:%zu: the file ends inside a continued line", file, lineno);
+        errf_set(err, errlen, "%s:%zu: the file ends inside a continued line", file, lineno);
         goto out;
     }
     rc = 0;
@@ -281,14 +268,14 @@ int prom_queries_load(const char *path, prom_queries *out, char *err, size_t err
     char e[PROM_ERR_MAX];
     char *text = cfg_read_file(path, PROM_QUERIES_FILE_MAX, 0, e, sizeof e);
     if (!text) {
-        seterr(err, errlen, "queries file %s", e);
+        errf_set(err, errlen, "queries file %s", e);
         return -1;
     }
     size_t before = out->n;
     int rc = prom_queries_parse(text, strlen(text), path, out, err, errlen);
     free(text);
     if (rc == 0 && out->n == before) {
-        seterr(err, errlen, "%s: no queries in the file (expected `name = expr` lines)", path);
+        errf_set(err, errlen, "%s: no queries in the file (expected `name = expr` lines)", path);
         return -1;
     }
     return rc;

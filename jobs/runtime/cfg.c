@@ -1,5 +1,6 @@
 /* cfg: configuration from the environment and secret files (see cfg.h). */
 #include "cfg.h"
+#include "errf.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -12,20 +13,6 @@
 #include <unistd.h>
 
 /* err = printf(fmt...), always NUL-terminated, silently cut when too long. */
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        err[0] = '\0';
-}
-
 const char *cfg_env(const char *name)
 {
     const char *v = getenv(name);
@@ -68,22 +55,22 @@ static char *read_bounded(const char *path, size_t limit, size_t *out_len, int *
     *out_len = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
-        seterr(err, errlen, "%s: %s", path, strerror(errno));
+        errf_set(err, errlen, "%s: %s", path, strerror(errno));
         return NULL;
     }
     struct stat st;
     if (fstat(fd, &st) != 0) {
-        seterr(err, errlen, "%s: %s", path, strerror(errno));
+        errf_set(err, errlen, "%s: %s", path, strerror(errno));
         close(fd);
         return NULL;
     }
     if (S_ISDIR(st.st_mode)) {
-        seterr(err, errlen, "%s: is a directory", path);
+        errf_set(err, errlen, "%s: is a directory", path);
         close(fd);
         return NULL;
     }
     if (limit > SIZE_MAX - 2) {
-        seterr(err, errlen, "%s: size limit too large", path);
+        errf_set(err, errlen, "%s: size limit too large", path);
         close(fd);
         return NULL;
     }
@@ -91,7 +78,7 @@ static char *read_bounded(const char *path, size_t limit, size_t *out_len, int *
     size_t cap = limit + 2;
     char *p = malloc(cap);
     if (!p) {
-        seterr(err, errlen, "%s: out of memory", path);
+        errf_set(err, errlen, "%s: out of memory", path);
         close(fd);
         return NULL;
     }
@@ -101,7 +88,7 @@ static char *read_bounded(const char *path, size_t limit, size_t *out_len, int *
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            seterr(err, errlen, "%s: %s", path, strerror(errno));
+            errf_set(err, errlen, "%s: %s", path, strerror(errno));
             cfg_wipe(p, len);
             free(p);
             close(fd);
@@ -126,11 +113,11 @@ static char *read_file_len(const char *path, size_t max, int chomp, size_t *out_
                            size_t errlen)
 {
     if (!path || !*path) {
-        seterr(err, errlen, "empty file path");
+        errf_set(err, errlen, "empty file path");
         return NULL;
     }
     if (max > SIZE_MAX - 4) {
-        seterr(err, errlen, "%s: size limit too large", path);
+        errf_set(err, errlen, "%s: size limit too large", path);
         return NULL;
     }
     /* with chomp, the trailing newline does not count against max */
@@ -143,7 +130,7 @@ static char *read_file_len(const char *path, size_t max, int chomp, size_t *out_
     if (chomp && !too_long)
         len = chomp1(p, len);
     if (too_long || len > max) {
-        seterr(err, errlen, "%s: larger than %zu bytes", path, max);
+        errf_set(err, errlen, "%s: larger than %zu bytes", path, max);
         cfg_wipe(p, limit + 2);
         free(p);
         return NULL;
@@ -161,19 +148,19 @@ char *cfg_read_file(const char *path, size_t max, int chomp, char *err, size_t e
 int cfg_secret(const char *name, char *out, size_t cap, char *err, size_t errlen)
 {
     if (!out || cap == 0) {
-        seterr(err, errlen, "%s: no room for the value", name ? name : "(null)");
+        errf_set(err, errlen, "%s: no room for the value", name ? name : "(null)");
         return -1;
     }
     out[0] = '\0';
     if (!name || !*name) {
-        seterr(err, errlen, "secret with an empty name");
+        errf_set(err, errlen, "secret with an empty name");
         return -1;
     }
     const char *v = cfg_env(name);
     if (v) {
         size_t n = strlen(v);
         if (n >= cap) {
-            seterr(err, errlen, "%s: value longer than %zu bytes", name, cap - 1);
+            errf_set(err, errlen, "%s: value longer than %zu bytes", name, cap - 1);
             return -1;
         }
         memcpy(out, v, n + 1);
@@ -183,7 +170,7 @@ int cfg_secret(const char *name, char *out, size_t cap, char *err, size_t errlen
     char fname[256];
     int k = snprintf(fname, sizeof fname, "%s_FILE", name);
     if (k < 0 || (size_t)k >= sizeof fname) {
-        seterr(err, errlen, "secret name too long");
+        errf_set(err, errlen, "secret name too long");
         return -1;
     }
     const char *path = cfg_env(fname);
@@ -195,16 +182,16 @@ int cfg_secret(const char *name, char *out, size_t cap, char *err, size_t errlen
     char *data = read_file_len(path, cap - 1, 1, &n, ferr, sizeof ferr);
     if (!data) {
         /* ferr is "PATH: reason" and never holds file contents */
-        seterr(err, errlen, "%s (from %s): %s", name, fname, ferr);
+        errf_set(err, errlen, "%s (from %s): %s", name, fname, ferr);
         return -1;
     }
     int rc = 1;
     if (n == 0) {
-        seterr(err, errlen, "%s (from %s): %s: file is empty", name, fname, path);
+        errf_set(err, errlen, "%s (from %s): %s: file is empty", name, fname, path);
         rc = -1;
     } else if (memchr(data, '\0', n)) {
         /* a NUL inside would silently shorten the secret */
-        seterr(err, errlen, "%s (from %s): %s: file holds a NUL byte", name, fname, path);
+        errf_set(err, errlen, "%s (from %s): %s: file holds a NUL byte", name, fname, path);
         rc = -1;
     } else {
         memcpy(out, data, n + 1);

@@ -1,5 +1,6 @@
 /* cli: the flags every job binary shares (see cli.h). */
 #include "cli.h"
+#include "errf.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -7,20 +8,6 @@
 
 #include "cfg.h"
 #include "tparse.h"
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        err[0] = '\0';
-}
 
 int cli_common_opt(cli_common *c, int opt, const char *arg, char *err, size_t errlen)
 {
@@ -37,7 +24,7 @@ int cli_common_opt(cli_common *c, int opt, const char *arg, char *err, size_t er
         return 1;
     case CLI_OPT_STATE:
         if (!arg || !*arg) {
-            seterr(err, errlen, "--state: needs a file path");
+            errf_set(err, errlen, "--state: needs a file path");
             return -1;
         }
         c->state = arg;
@@ -45,7 +32,7 @@ int cli_common_opt(cli_common *c, int opt, const char *arg, char *err, size_t er
     case CLI_OPT_ALIGN: {
         int64_t d;
         if (!arg || tparse_duration(arg, &d, why, sizeof why) != 0) {
-            seterr(err, errlen, "--align: %s", arg ? why : "needs a duration");
+            errf_set(err, errlen, "--align: %s", arg ? why : "needs a duration");
             return -1;
         }
         c->align_ns = d;
@@ -68,7 +55,7 @@ int cli_common_env(cli_common *c, char *err, size_t errlen)
         int64_t d;
         if (a) {
             if (tparse_duration(a, &d, why, sizeof why) != 0) {
-                seterr(err, errlen, "CRONFLUX_ALIGN: %s", why);
+                errf_set(err, errlen, "CRONFLUX_ALIGN: %s", why);
                 return -1;
             }
             c->align_ns = d;
@@ -83,14 +70,14 @@ int cli_common_other(cli_common *c, int opt, const char *arg, const char *optnam
     if (!optname)
         optname = "?";
     if (opt == ':') {
-        seterr(err, errlen, "%s needs a value (see --help)", optname);
+        errf_set(err, errlen, "%s needs a value (see --help)", optname);
         return -1;
     }
     int r = opt == '?' ? 0 : cli_common_opt(c, opt, arg, err, errlen);
     if (r < 0)
         return -1;
     if (r == 0) {
-        seterr(err, errlen, "unknown option or missing value: %s (see --help)", optname);
+        errf_set(err, errlen, "unknown option or missing value: %s (see --help)", optname);
         return -1;
     }
     return 0;
@@ -100,7 +87,7 @@ int cli_common_finish(cli_common *c, const char *job, void (*usage)(FILE *out), 
                       char *const argv[], char *err, size_t errlen)
 {
     if (optind < argc) {
-        seterr(err, errlen, "unexpected argument \"%s\" (see --help)", argv[optind]);
+        errf_set(err, errlen, "unexpected argument \"%s\" (see --help)", argv[optind]);
         return 64;
     }
     if (c->help) {

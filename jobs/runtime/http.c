@@ -1,5 +1,6 @@
 /* http: the one HTTP client over libcurl (see http.h). */
 #include "http.h"
+#include "errf.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -37,20 +38,6 @@ typedef struct {
     http_resp *r;
     size_t max;
 } http_ctx;
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        err[0] = '\0';
-}
 
 /* Copy at most cap-1 bytes of s[n] into out, NUL-terminated. */
 static void copy_cut(char *out, size_t cap, const char *s, size_t n)
@@ -131,7 +118,7 @@ int http_global_init(char *err, size_t errlen)
 {
     CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
     if (rc != CURLE_OK) {
-        seterr(err, errlen, "libcurl: global init: %s", curl_easy_strerror(rc));
+        errf_set(err, errlen, "libcurl: global init: %s", curl_easy_strerror(rc));
         return -1;
     }
     return 0;
@@ -230,7 +217,7 @@ http_client *http_new(const http_opts *opts, char *err, size_t errlen)
         o = *opts;
     http_client *c = calloc(1, sizeof *c);
     if (!c) {
-        seterr(err, errlen, "http: out of memory");
+        errf_set(err, errlen, "http: out of memory");
         return NULL;
     }
     c->connect_timeout_ms = o.connect_timeout_ms > 0 ? o.connect_timeout_ms : 10000;
@@ -238,7 +225,7 @@ http_client *http_new(const http_opts *opts, char *err, size_t errlen)
     c->body_max = o.body_max > 0 ? o.body_max : HTTP_BODY_MAX_DEFAULT;
     c->h = curl_easy_init();
     if (!c->h) {
-        seterr(err, errlen, "http: curl_easy_init failed");
+        errf_set(err, errlen, "http: curl_easy_init failed");
         free(c);
         return NULL;
     }
@@ -269,7 +256,7 @@ http_client *http_new(const http_opts *opts, char *err, size_t errlen)
     SET(CURLOPT_HEADERFUNCTION, on_header);
 #undef SET
     if (rc != CURLE_OK) {
-        seterr(err, errlen, "http: libcurl option %s: %s", what, curl_easy_strerror(rc));
+        errf_set(err, errlen, "http: libcurl option %s: %s", what, curl_easy_strerror(rc));
         curl_easy_cleanup(h);
         free(c);
         return NULL;
@@ -333,8 +320,8 @@ static int build_headers(const http_req *req, struct curl_slist **out, char *err
     for (size_t i = 0; i < req->nheaders; i++) {
         const http_header *hd = &req->headers[i];
         if (!valid_token(hd->name) || !hd->value || has_crlf(hd->value)) {
-            seterr(err, errlen, "%s %s: request header #%zu (%.64s) is malformed", method,
-                   shown, i + 1, hd->name && !has_crlf(hd->name) ? hd->name : "?");
+            errf_set(err, errlen, "%s %s: request header #%zu (%.64s) is malformed", method,
+                     shown, i + 1, hd->name && !has_crlf(hd->name) ? hd->name : "?");
             goto done;
         }
         if (strcasecmp(hd->name, "Expect") == 0)
@@ -344,13 +331,13 @@ static int build_headers(const http_req *req, struct curl_slist **out, char *err
         int e = *hd->value ? buf_printf(&line, "%s: %s", hd->name, hd->value)
                            : buf_printf(&line, "%s;", hd->name);
         if (e != 0) {
-            seterr(err, errlen, "%s %s: request header %.64s is too long", method, shown,
-                   hd->name);
+            errf_set(err, errlen, "%s %s: request header %.64s is too long", method, shown,
+                     hd->name);
             goto done;
         }
         struct curl_slist *nl = curl_slist_append(list, line.p);
         if (!nl) {
-            seterr(err, errlen, "%s %s: out of memory", method, shown);
+            errf_set(err, errlen, "%s %s: out of memory", method, shown);
             goto done;
         }
         list = nl;
@@ -359,7 +346,7 @@ static int build_headers(const http_req *req, struct curl_slist **out, char *err
         /* no "Expect: 100-continue" round trip on larger bodies */
         struct curl_slist *nl = curl_slist_append(list, "Expect:");
         if (!nl) {
-            seterr(err, errlen, "%s %s: out of memory", method, shown);
+            errf_set(err, errlen, "%s %s: out of memory", method, shown);
             goto done;
         }
         list = nl;
@@ -433,7 +420,7 @@ static void scrub_secrets(char *s, size_t cap, const http_req *req)
 int http_request(http_client *c, const http_req *req, http_resp *r, char *err, size_t errlen)
 {
     if (!r) {
-        seterr(err, errlen, "http: no response structure");
+        errf_set(err, errlen, "http: no response structure");
         return -1;
     }
     r->status = 0;
@@ -441,7 +428,7 @@ int http_request(http_client *c, const http_req *req, http_resp *r, char *err, s
     clear_headers(r);
     buf_reset(&r->body);
     if (!c || !c->h || !req || !req->url || !*req->url) {
-        seterr(err, errlen, "http: no client or no URL");
+        errf_set(err, errlen, "http: no client or no URL");
         return -1;
     }
     r->body.max = c->body_max;
@@ -449,11 +436,11 @@ int http_request(http_client *c, const http_req *req, http_resp *r, char *err, s
     char shown[HTTP_URL_SHOW_MAX];
     url_show(req->url, req->redact, shown, sizeof shown);
     if (!valid_token(method)) {
-        seterr(err, errlen, "http: %s: bad method", shown);
+        errf_set(err, errlen, "http: %s: bad method", shown);
         return -1;
     }
     if (req->nheaders && !req->headers) {
-        seterr(err, errlen, "%s %s: headers missing", method, shown);
+        errf_set(err, errlen, "%s %s: headers missing", method, shown);
         return -1;
     }
 
@@ -466,8 +453,8 @@ int http_request(http_client *c, const http_req *req, http_resp *r, char *err, s
     const char *what = "";
     CURLcode rc = set_request(c->h, req, method, headers, &x, &what);
     if (rc != CURLE_OK) {
-        seterr(err, errlen, "%s %s: libcurl option %s: %s", method, shown, what,
-               curl_easy_strerror(rc));
+        errf_set(err, errlen, "%s %s: libcurl option %s: %s", method, shown, what,
+                 curl_easy_strerror(rc));
         goto done;
     }
 
@@ -489,13 +476,13 @@ int http_request(http_client *c, const http_req *req, http_resp *r, char *err, s
 
     char reason[CURL_ERROR_SIZE + 64];
     if (r->truncated)
-        seterr(reason, sizeof reason, "response body over %zu bytes", c->body_max);
+        errf_set(reason, sizeof reason, "response body over %zu bytes", c->body_max);
     else if (rc == CURLE_WRITE_ERROR)
-        seterr(reason, sizeof reason, "out of memory storing the response body");
+        errf_set(reason, sizeof reason, "out of memory storing the response body");
     else
-        seterr(reason, sizeof reason, "%s", c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
+        errf_set(reason, sizeof reason, "%s", c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
     scrub_secrets(reason, sizeof reason, req);
-    seterr(err, errlen, "%s %s: %s", method, shown, reason);
+    errf_set(err, errlen, "%s %s: %s", method, shown, reason);
     if (log_debug_enabled())
         log_debug("http: %s %s -> %ld, %zu bytes, %ld ms, failed: %s", method, shown,
                   r->status, r->body.len, ms, reason);

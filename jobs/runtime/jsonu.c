@@ -1,5 +1,6 @@
 /* jsonu: helpers over jansson (see jsonu.h). */
 #include "jsonu.h"
+#include "errf.h"
 
 #include <errno.h>
 #include <math.h>
@@ -7,20 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        err[0] = '\0';
-}
 
 json_t *jsonu_parse(const char *text, size_t len, const char *what, char *err, size_t errlen)
 {
@@ -32,8 +19,8 @@ json_t *jsonu_parse(const char *text, size_t len, const char *what, char *err, s
     }
     json_t *root = json_loadb(text, len, 0, &e);
     if (!root) {
-        seterr(err, errlen, "%s: line %d, column %d: %s", what ? what : "JSON", e.line,
-               e.column, e.text[0] ? e.text : "invalid JSON");
+        errf_set(err, errlen, "%s: line %d, column %d: %s", what ? what : "JSON", e.line,
+                 e.column, e.text[0] ? e.text : "invalid JSON");
         return NULL;
     }
     return root;
@@ -44,8 +31,8 @@ int jsonu_unpack(json_t *root, const char *what, char *err, size_t errlen, const
     json_error_t e;
     memset(&e, 0, sizeof e);
     if (!root) {
-        seterr(err, errlen, "%s: line %d, column %d: %s", what ? what : "JSON", 0, 0,
-               "no JSON value");
+        errf_set(err, errlen, "%s: line %d, column %d: %s", what ? what : "JSON", 0, 0,
+                 "no JSON value");
         return -1;
     }
     va_list ap;
@@ -53,8 +40,8 @@ int jsonu_unpack(json_t *root, const char *what, char *err, size_t errlen, const
     int rc = json_vunpack_ex(root, &e, 0, fmt, ap);
     va_end(ap);
     if (rc != 0) {
-        seterr(err, errlen, "%s: line %d, column %d: %s", what ? what : "JSON", e.line,
-               e.column, e.text[0] ? e.text : "unexpected shape");
+        errf_set(err, errlen, "%s: line %d, column %d: %s", what ? what : "JSON", e.line,
+                 e.column, e.text[0] ? e.text : "unexpected shape");
         return -1;
     }
     return 0;

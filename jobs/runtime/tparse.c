@@ -1,5 +1,6 @@
 /* tparse: times and durations (see tparse.h). */
 #include "tparse.h"
+#include "errf.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -14,20 +15,6 @@
 #define NS_PER_H (60 * NS_PER_M)
 #define NS_PER_D (24 * NS_PER_H)
 #define NS_PER_W (7 * NS_PER_D)
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        err[0] = '\0';
-}
 
 int64_t tparse_now_ns(void)
 {
@@ -85,12 +72,12 @@ static int parse_dur(const char *s, int64_t *out, char *err, size_t errlen)
     const char *p = s;
     int64_t total = 0;
     if (!*p) {
-        seterr(err, errlen, "empty");
+        errf_set(err, errlen, "empty");
         return -1;
     }
     while (*p) {
         if (!is_digit(*p) && !(*p == '.' && is_digit(p[1]))) {
-            seterr(err, errlen, "expected a number at \"%.32s\"", p);
+            errf_set(err, errlen, "expected a number at \"%.32s\"", p);
             return -1;
         }
         int64_t whole = 0;
@@ -117,15 +104,15 @@ static int parse_dur(const char *s, int64_t *out, char *err, size_t errlen)
         int64_t unit = unit_at(p, &ulen);
         if (unit == 0) {
             if (!*p)
-                seterr(err, errlen, "missing unit");
+                errf_set(err, errlen, "missing unit");
             else
-                seterr(err, errlen, "unknown unit \"%.8s\"", p);
+                errf_set(err, errlen, "unknown unit \"%.8s\"", p);
             return -1;
         }
         p += ulen;
         int64_t part;
         if (over || __builtin_mul_overflow(whole, unit, &part)) {
-            seterr(err, errlen, "too large (the limit is about 292 years)");
+            errf_set(err, errlen, "too large (the limit is about 292 years)");
             return -2;
         }
         if (frac) {
@@ -133,12 +120,12 @@ static int parse_dur(const char *s, int64_t *out, char *err, size_t errlen)
              * so the product fits in 128 bits and the result is below `unit` */
             __int128 f = (__int128)frac * unit / scale;
             if (__builtin_add_overflow(part, (int64_t)f, &part)) {
-                seterr(err, errlen, "too large (the limit is about 292 years)");
+                errf_set(err, errlen, "too large (the limit is about 292 years)");
                 return -2;
             }
         }
         if (__builtin_add_overflow(total, part, &total)) {
-            seterr(err, errlen, "too large (the limit is about 292 years)");
+            errf_set(err, errlen, "too large (the limit is about 292 years)");
             return -2;
         }
     }
@@ -152,21 +139,21 @@ int tparse_duration(const char *s, int64_t *out_ns, char *err, size_t errlen)
 {
     char why[160];
     if (!s) {
-        seterr(err, errlen, "duration: missing");
+        errf_set(err, errlen, "duration: missing");
         return -1;
     }
     if (*s == '-' || *s == '+') {
-        seterr(err, errlen, "duration \"%.64s\": must be positive, without a sign", s);
+        errf_set(err, errlen, "duration \"%.64s\": must be positive, without a sign", s);
         return -1;
     }
     int64_t v;
     int rc = parse_dur(s, &v, why, sizeof why);
     if (rc != 0) {
-        seterr(err, errlen, "duration \"%.64s\": %s%s", s, why, rc == -1 ? DUR_HINT : "");
+        errf_set(err, errlen, "duration \"%.64s\": %s%s", s, why, rc == -1 ? DUR_HINT : "");
         return -1;
     }
     if (v <= 0) {
-        seterr(err, errlen, "duration \"%.64s\": must be greater than zero", s);
+        errf_set(err, errlen, "duration \"%.64s\": must be greater than zero", s);
         return -1;
     }
     *out_ns = v;
@@ -228,36 +215,36 @@ static int parse_rfc3339(const char *s, int64_t *out, char *err, size_t errlen)
 
     if (!digits(&p, 4, &Y) || *p++ != '-' || !digits(&p, 2, &M) || *p++ != '-' ||
         !digits(&p, 2, &D)) {
-        seterr(err, errlen, "want YYYY-MM-DDTHH:MM:SSZ");
+        errf_set(err, errlen, "want YYYY-MM-DDTHH:MM:SSZ");
         return -1;
     }
     if (M < 1 || M > 12) {
-        seterr(err, errlen, "month %02d out of range", M);
+        errf_set(err, errlen, "month %02d out of range", M);
         return -1;
     }
     if (D < 1 || D > mdays(Y, M)) {
-        seterr(err, errlen, "day %02d out of range for %04d-%02d", D, Y, M);
+        errf_set(err, errlen, "day %02d out of range for %04d-%02d", D, Y, M);
         return -1;
     }
     if (*p) {
         if (*p != 'T' && *p != 't' && *p != ' ') {
-            seterr(err, errlen, "want 'T' after the date");
+            errf_set(err, errlen, "want 'T' after the date");
             return -1;
         }
         p++;
         if (!digits(&p, 2, &h) || *p++ != ':' || !digits(&p, 2, &mi) || *p++ != ':' ||
             !digits(&p, 2, &sec)) {
-            seterr(err, errlen, "want HH:MM:SS after the date");
+            errf_set(err, errlen, "want HH:MM:SS after the date");
             return -1;
         }
         if (h > 23 || mi > 59 || sec > 60) {
-            seterr(err, errlen, "time of day %02d:%02d:%02d out of range", h, mi, sec);
+            errf_set(err, errlen, "time of day %02d:%02d:%02d out of range", h, mi, sec);
             return -1;
         }
         if (*p == '.' || *p == ',') {
             p++;
             if (!is_digit(*p)) {
-                seterr(err, errlen, "want digits after the decimal point");
+                errf_set(err, errlen, "want digits after the decimal point");
                 return -1;
             }
             int n = 0;
@@ -278,23 +265,23 @@ static int parse_rfc3339(const char *s, int64_t *out, char *err, size_t errlen)
             int oh, om;
             p++;
             if (!digits(&p, 2, &oh) || *p++ != ':' || !digits(&p, 2, &om)) {
-                seterr(err, errlen, "want a UTC offset like +02:00");
+                errf_set(err, errlen, "want a UTC offset like +02:00");
                 return -1;
             }
             if (oh > 23 || om > 59) {
-                seterr(err, errlen, "UTC offset %02d:%02d out of range", oh, om);
+                errf_set(err, errlen, "UTC offset %02d:%02d out of range", oh, om);
                 return -1;
             }
             off = sign * (oh * 3600L + om * 60L);
         } else if (!*p) {
-            seterr(err, errlen, "missing time zone (add 'Z' for UTC or an offset like +02:00)");
+            errf_set(err, errlen, "missing time zone (add 'Z' for UTC or an offset like +02:00)");
             return -1;
         } else {
-            seterr(err, errlen, "want 'Z' or an offset like +02:00 after the time");
+            errf_set(err, errlen, "want 'Z' or an offset like +02:00 after the time");
             return -1;
         }
         if (*p) {
-            seterr(err, errlen, "trailing text \"%.16s\"", p);
+            errf_set(err, errlen, "trailing text \"%.16s\"", p);
             return -1;
         }
     }
@@ -310,7 +297,7 @@ static int parse_rfc3339(const char *s, int64_t *out, char *err, size_t errlen)
     time_t t = timegm(&tm);
     int64_t secs = (int64_t)t - off;
     if (to_ns(secs, frac, out) != 0) {
-        seterr(err, errlen, RANGE_MSG);
+        errf_set(err, errlen, RANGE_MSG);
         return -1;
     }
     return 0;
@@ -324,7 +311,7 @@ static int parse_unix(const char *s, int64_t *out, char *err, size_t errlen)
     while (is_digit(*p)) {
         if (__builtin_mul_overflow(secs, 10, &secs) ||
             __builtin_add_overflow(secs, *p - '0', &secs)) {
-            seterr(err, errlen, RANGE_MSG);
+            errf_set(err, errlen, RANGE_MSG);
             return -1;
         }
         p++;
@@ -333,7 +320,7 @@ static int parse_unix(const char *s, int64_t *out, char *err, size_t errlen)
         p++;
         int n = 0;
         if (!is_digit(*p)) {
-            seterr(err, errlen, "want digits after the decimal point");
+            errf_set(err, errlen, "want digits after the decimal point");
             return -1;
         }
         while (is_digit(*p)) {
@@ -347,11 +334,11 @@ static int parse_unix(const char *s, int64_t *out, char *err, size_t errlen)
             frac *= 10;
     }
     if (*p) {
-        seterr(err, errlen, "not a Unix time in seconds");
+        errf_set(err, errlen, "not a Unix time in seconds");
         return -1;
     }
     if (to_ns(secs, frac, out) != 0) {
-        seterr(err, errlen, RANGE_MSG);
+        errf_set(err, errlen, RANGE_MSG);
         return -1;
     }
     return 0;
@@ -361,7 +348,7 @@ int tparse_time(const char *s, int64_t now_ns, int64_t *out_ns, char *err, size_
 {
     char why[160];
     if (!s || !*s) {
-        seterr(err, errlen, "time: empty (want RFC 3339, Unix seconds, or relative like -7d)");
+        errf_set(err, errlen, "time: empty (want RFC 3339, Unix seconds, or relative like -7d)");
         return -1;
     }
     int64_t v;
@@ -374,15 +361,15 @@ int tparse_time(const char *s, int64_t now_ns, int64_t *out_ns, char *err, size_
         int64_t d;
         int rc = parse_dur(s + 1, &d, why, sizeof why);
         if (rc != 0) {
-            seterr(err, errlen, "time \"%.64s\": relative time: %s%s", s, why,
-                   rc == -1 ? " (units ns us ms s m h d w; e.g. -7d, -36h, -90m)" : "");
+            errf_set(err, errlen, "time \"%.64s\": relative time: %s%s", s, why,
+                     rc == -1 ? " (units ns us ms s m h d w; e.g. -7d, -36h, -90m)" : "");
             return -1;
         }
         int64_t t;
         bool over = s[0] == '-' ? __builtin_sub_overflow(now_ns, d, &t)
                                 : __builtin_add_overflow(now_ns, d, &t);
         if (over) {
-            seterr(err, errlen, "time \"%.64s\": " RANGE_MSG, s);
+            errf_set(err, errlen, "time \"%.64s\": " RANGE_MSG, s);
             return -1;
         }
         *out_ns = t;
@@ -397,14 +384,14 @@ int tparse_time(const char *s, int64_t now_ns, int64_t *out_ns, char *err, size_
     else if (p > s && *p != '-' && *p != ':')
         rc = parse_unix(s, &v, why, sizeof why);
     else {
-        seterr(err, errlen,
-               "time \"%.64s\": not a time (want RFC 3339 like 2026-11-01T00:00:00Z, Unix "
-               "seconds, \"now\", or relative like -7d)",
-               s);
+        errf_set(err, errlen,
+                 "time \"%.64s\": not a time (want RFC 3339 like 2026-11-01T00:00:00Z, Unix "
+                 "seconds, \"now\", or relative like -7d)",
+                 s);
         return -1;
     }
     if (rc != 0) {
-        seterr(err, errlen, "time \"%.64s\": %s", s, why);
+        errf_set(err, errlen, "time \"%.64s\": %s", s, why);
         return -1;
     }
     *out_ns = v;

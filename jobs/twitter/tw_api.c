@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "../runtime/cfg.h"
+#include "../runtime/errf.h"
 #include "../runtime/log.h"
 #include "../runtime/tparse.h"
 #include "tw.h"
@@ -38,20 +39,6 @@ struct tw_client {
     tw_client_stats st;
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        err[0] = '\0';
-}
-
 static char *dup_secret(const char *s)
 {
     return strdup(s ? s : "");
@@ -80,7 +67,7 @@ tw_client *tw_client_new(const tw_client_opts *o, char *err, size_t errlen)
 {
     tw_client *c = calloc(1, sizeof *c);
     if (!c) {
-        seterr(err, errlen, "out of memory");
+        errf_set(err, errlen, "out of memory");
         return NULL;
     }
     size_t bl = strlen(o->base_url ? o->base_url : "");
@@ -88,7 +75,7 @@ tw_client *tw_client_new(const tw_client_opts *o, char *err, size_t errlen)
         bl--;
     if (bl == 0 || bl >= sizeof c->base ||
         (strncmp(o->base_url, "http://", 7) != 0 && strncmp(o->base_url, "https://", 8) != 0)) {
-        seterr(err, errlen, "TWITTER_API_URL: needs an http:// or https:// URL");
+        errf_set(err, errlen, "TWITTER_API_URL: needs an http:// or https:// URL");
         free(c);
         return NULL;
     }
@@ -113,7 +100,7 @@ tw_client *tw_client_new(const tw_client_opts *o, char *err, size_t errlen)
     char herr[HTTP_ERR_MAX];
     c->http = http_new(&ho, herr, sizeof herr);
     if (!c->ck || !c->cs || !c->tk || !c->ts || !c->http) {
-        seterr(err, errlen, "%s", c->http ? "out of memory" : herr);
+        errf_set(err, errlen, "%s", c->http ? "out of memory" : herr);
         tw_client_free(c);
         return NULL;
     }
@@ -209,31 +196,31 @@ static int auth_error(tw_client *c, const char *endpoint, long status, const tw_
 {
     const char *reason = status == 401 ? "401 Unauthorized" : "403 Forbidden";
     if (p->code == 453) {
-        seterr(err, errlen,
-               "%s: %s: %s: this app has no X API v1.1 access (the Free and Basic tiers "
-               "give none); use X API v2, the default: run without --api 1.1",
-               endpoint, reason, problem);
+        errf_set(err, errlen,
+                 "%s: %s: %s: this app has no X API v1.1 access (the Free and Basic tiers "
+                 "give none); use X API v2, the default: run without --api 1.1",
+                 endpoint, reason, problem);
     } else if (strstr(p->type, "client-forbidden") || p->code == 261) {
-        seterr(err, errlen,
-               "%s: %s: %s: the app credentials %s (app) were refused: attach the app to a "
-               "Project in the developer portal, or use the keys of one that is",
-               endpoint, reason, problem, c->app_names);
+        errf_set(err, errlen,
+                 "%s: %s: %s: the app credentials %s (app) were refused: attach the app to a "
+                 "Project in the developer portal, or use the keys of one that is",
+                 endpoint, reason, problem, c->app_names);
     } else if (p->code == 89) {
-        seterr(err, errlen,
-               "%s: %s: %s: the credentials %s (user context) were refused: the access token "
-               "is invalid, expired or revoked; generate a new one for this app",
-               endpoint, reason, problem, c->user_names);
+        errf_set(err, errlen,
+                 "%s: %s: %s: the credentials %s (user context) were refused: the access token "
+                 "is invalid, expired or revoked; generate a new one for this app",
+                 endpoint, reason, problem, c->user_names);
     } else if (status == 401) {
-        seterr(err, errlen,
-               "%s: %s: %s: the OAuth 1.0a credentials %s (user context) with %s (app) were "
-               "refused: check that the access token belongs to this app and that none of "
-               "the four was regenerated or revoked",
-               endpoint, reason, problem, c->user_names, c->app_names);
+        errf_set(err, errlen,
+                 "%s: %s: %s: the OAuth 1.0a credentials %s (user context) with %s (app) were "
+                 "refused: check that the access token belongs to this app and that none of "
+                 "the four was regenerated or revoked",
+                 endpoint, reason, problem, c->user_names, c->app_names);
     } else {
-        seterr(err, errlen,
-               "%s: %s: %s: the credentials %s (user context) with %s (app) are not allowed "
-               "this request (app permissions or access level)",
-               endpoint, reason, problem, c->user_names, c->app_names);
+        errf_set(err, errlen,
+                 "%s: %s: %s: the credentials %s (user context) with %s (app) are not allowed "
+                 "this request (app permissions or access level)",
+                 endpoint, reason, problem, c->user_names, c->app_names);
     }
     return EX_NOPERM;
 }
@@ -251,7 +238,7 @@ int tw_get(tw_client *c, const char *endpoint, const char *path_query, http_resp
     char herr[HTTP_ERR_MAX];
 
     if (buf_adds(&url, c->base) != 0 || buf_adds(&url, path_query) != 0) {
-        seterr(err, errlen, "%s: request URL longer than %d bytes", endpoint, TW_URL_MAX);
+        errf_set(err, errlen, "%s: request URL longer than %d bytes", endpoint, TW_URL_MAX);
         ret = EX_CONFIG;
         goto done;
     }
@@ -265,11 +252,11 @@ int tw_get(tw_client *c, const char *endpoint, const char *path_query, http_resp
             }
             char when[80];
             fmt_when(slot->reset_s, when, sizeof when);
-            seterr(err, errlen,
-                   "%s: rate limit used up (0 of %ld left in this window), request not sent; "
-                   "the window resets at %s; points read so far are kept; run again after "
-                   "that, or allow the wait with --max-wait",
-                   endpoint, slot->limit, when);
+            errf_set(err, errlen,
+                     "%s: rate limit used up (0 of %ld left in this window), request not sent; "
+                     "the window resets at %s; points read so far are kept; run again after "
+                     "that, or allow the wait with --max-wait",
+                     endpoint, slot->limit, when);
             ret = EX_TEMPFAIL;
             goto done;
         }
@@ -278,7 +265,7 @@ int tw_get(tw_client *c, const char *endpoint, const char *path_query, http_resp
         oauth1_request rq = { .method = "GET", .url = url.p };
         char serr[256];
         if (oauth1_sign(&cr, &rq, &sig, serr, sizeof serr) != 0) {
-            seterr(err, errlen, "%s: %s", endpoint, serr);
+            errf_set(err, errlen, "%s: %s", endpoint, serr);
             ret = EX_CONFIG;
             goto done;
         }
@@ -296,10 +283,10 @@ int tw_get(tw_client *c, const char *endpoint, const char *path_query, http_resp
         int hrc = http_request(c->http, &req, r, herr, sizeof herr);
         if (hrc != 0) {
             if (r->truncated) {
-                seterr(err, errlen,
-                       "%s: the answer is larger than the %zu MiB cap on a response body; "
-                       "refusing to read it (%s)",
-                       endpoint, c->body_max >> 20, herr);
+                errf_set(err, errlen,
+                         "%s: the answer is larger than the %zu MiB cap on a response body; "
+                         "refusing to read it (%s)",
+                         endpoint, c->body_max >> 20, herr);
                 ret = EX_DATAERR;
                 goto done;
             }
@@ -309,8 +296,8 @@ int tw_get(tw_client *c, const char *endpoint, const char *path_query, http_resp
                 http_sleep_ms(http_backoff_ms(attempt, 500, 8000));
                 continue;
             }
-            seterr(err, errlen, "%s: the X API at %s is unreachable after %d tries: %s", endpoint,
-                   c->base, attempt + 1, herr);
+            errf_set(err, errlen, "%s: the X API at %s is unreachable after %d tries: %s", endpoint,
+                     c->base, attempt + 1, herr);
             ret = EX_UNAVAILABLE;
             goto done;
         }
@@ -349,10 +336,10 @@ int tw_get(tw_client *c, const char *endpoint, const char *path_query, http_resp
             }
             char when[80];
             fmt_when(reset_s, when, sizeof when);
-            seterr(err, errlen,
-                   "%s: 429 rate limited: %s; the window resets at %s%s; points read so far "
-                   "are kept; run again after that, or allow the wait with --max-wait",
-                   endpoint, problem, when, how);
+            errf_set(err, errlen,
+                     "%s: 429 rate limited: %s; the window resets at %s%s; points read so far "
+                     "are kept; run again after that, or allow the wait with --max-wait",
+                     endpoint, problem, when, how);
             ret = EX_TEMPFAIL;
             goto done;
         }
@@ -368,20 +355,20 @@ int tw_get(tw_client *c, const char *endpoint, const char *path_query, http_resp
                 http_sleep_ms(ra >= 0 && ra <= 30 ? ra * 1000 : http_backoff_ms(attempt, 500, 8000));
                 continue;
             }
-            seterr(err, errlen, "%s: HTTP %ld after %d tries: %s: the X API is not answering; "
-                   "try again later", endpoint, st, attempt + 1, problem);
+            errf_set(err, errlen, "%s: HTTP %ld after %d tries: %s: the X API is not answering; "
+                     "try again later", endpoint, st, attempt + 1, problem);
             ret = EX_UNAVAILABLE;
             goto done;
         }
         if (st == 400) {
-            seterr(err, errlen, "%s: 400 Bad Request: %s: check TWITTER_USERS and the time "
-                   "range flags", endpoint, problem);
+            errf_set(err, errlen, "%s: 400 Bad Request: %s: check TWITTER_USERS and the time "
+                     "range flags", endpoint, problem);
         } else if (st == 404) {
-            seterr(err, errlen, "%s: 404 Not Found: %s: check TWITTER_API_URL (%s)", endpoint,
-                   problem, c->base);
+            errf_set(err, errlen, "%s: 404 Not Found: %s: check TWITTER_API_URL (%s)", endpoint,
+                     problem, c->base);
         } else {
-            seterr(err, errlen, "%s: unexpected HTTP %ld: %s: check TWITTER_API_URL (%s)",
-                   endpoint, st, problem, c->base);
+            errf_set(err, errlen, "%s: unexpected HTTP %ld: %s: check TWITTER_API_URL (%s)",
+                     endpoint, st, problem, c->base);
         }
         ret = EX_CONFIG;
         goto done;

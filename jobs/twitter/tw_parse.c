@@ -8,22 +8,9 @@
 #include <time.h>
 
 #include "../runtime/jsonu.h"
+#include "../runtime/errf.h"
 #include "../runtime/tparse.h"
 #include "tw.h"
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        err[0] = '\0';
-}
 
 /* Copy a string, cutting it to fit; control characters become spaces (one-line output). */
 static void copy_line(char *out, size_t cap, const char *s)
@@ -136,9 +123,9 @@ static int get_count(json_t *obj, const char *key, int64_t *out, unsigned bit, u
         return 0;
     if (!json_is_integer(v) || json_integer_value(v) < 0) {
         char path[WHERE_MAX];
-        seterr(err, errlen, "%s: %s.%s: expected a non-negative integer, got %s", what,
-               where_str(at, path, sizeof path), key,
-               json_is_integer(v) ? "a negative number" : type_name(v));
+        errf_set(err, errlen, "%s: %s.%s: expected a non-negative integer, got %s", what,
+                 where_str(at, path, sizeof path), key,
+                 json_is_integer(v) ? "a negative number" : type_name(v));
         return -1;
     }
     *out = (int64_t)json_integer_value(v);
@@ -153,15 +140,15 @@ static int get_id(json_t *obj, const char *key, char *out, size_t cap, const cha
     char path[WHERE_MAX];
     json_t *v = json_object_get(obj, key);
     if (!json_is_string(v)) {
-        seterr(err, errlen, "%s: %s: %s \"%s\"", what, where_str(at, path, sizeof path),
-               v ? "expected a string at" : "missing", key);
+        errf_set(err, errlen, "%s: %s: %s \"%s\"", what, where_str(at, path, sizeof path),
+                 v ? "expected a string at" : "missing", key);
         return -1;
     }
     const char *s = json_string_value(v);
     size_t n = strlen(s);
     if (n == 0 || n >= cap || n != json_string_length(v) || strspn(s, "0123456789") != n) {
-        seterr(err, errlen, "%s: %s.%s: not a decimal id", what, where_str(at, path, sizeof path),
-               key);
+        errf_set(err, errlen, "%s: %s.%s: not a decimal id", what, where_str(at, path, sizeof path),
+                 key);
         return -1;
     }
     memcpy(out, s, n + 1);
@@ -175,14 +162,14 @@ static int get_name(json_t *obj, const char *key, char *out, size_t cap, const c
     char path[WHERE_MAX];
     json_t *v = json_object_get(obj, key);
     if (!json_is_string(v)) {
-        seterr(err, errlen, "%s: %s: %s \"%s\"", what, where_str(at, path, sizeof path),
-               v ? "expected a string at" : "missing", key);
+        errf_set(err, errlen, "%s: %s: %s \"%s\"", what, where_str(at, path, sizeof path),
+                 v ? "expected a string at" : "missing", key);
         return -1;
     }
     size_t n = json_string_length(v);
     if (n == 0 || n >= cap || memchr(json_string_value(v), '\0', n)) {
-        seterr(err, errlen, "%s: %s.%s: empty or longer than %zu bytes", what,
-               where_str(at, path, sizeof path), key, cap - 1);
+        errf_set(err, errlen, "%s: %s.%s: empty or longer than %zu bytes", what,
+                 where_str(at, path, sizeof path), key, cap - 1);
         return -1;
     }
     memcpy(out, json_string_value(v), n + 1);
@@ -226,19 +213,19 @@ static int get_errors(json_t *root, tw_problem **v, size_t *n, size_t *cap, cons
     if (!errs)
         return 0;
     if (!json_is_array(errs)) {
-        seterr(err, errlen, "%s: errors: expected an array, got %s", what, type_name(errs));
+        errf_set(err, errlen, "%s: errors: expected an array, got %s", what, type_name(errs));
         return -1;
     }
     size_t i;
     json_t *e;
     json_array_foreach(errs, i, e) {
         if (!json_is_object(e)) {
-            seterr(err, errlen, "%s: errors[%zu]: expected an object, got %s", what, i,
-                   type_name(e));
+            errf_set(err, errlen, "%s: errors[%zu]: expected an object, got %s", what, i,
+                     type_name(e));
             return -1;
         }
         if (grow((void **)v, n, cap, sizeof **v) != 0) {
-            seterr(err, errlen, "%s: out of memory", what);
+            errf_set(err, errlen, "%s: out of memory", what);
             return -1;
         }
         problem_from(e, &(*v)[*n]);
@@ -252,8 +239,8 @@ static json_t *parse_object(const char *body, size_t len, const char *what, char
 {
     json_t *root = jsonu_parse(body, len, what, err, errlen);
     if (root && !json_is_object(root)) {
-        seterr(err, errlen, "%s: line 1, column 1: expected a JSON object, got %s", what,
-               type_name(root));
+        errf_set(err, errlen, "%s: line 1, column 1: expected a JSON object, got %s", what,
+                 type_name(root));
         json_decref(root);
         return NULL;
     }
@@ -268,8 +255,8 @@ static int user_v2(json_t *o, const char *what, long idx, tw_user *u, char *err,
     where at = { "data", idx, NULL };
     memset(u, 0, sizeof *u);
     if (!json_is_object(o)) {
-        seterr(err, errlen, "%s: %s: expected an object, got %s", what,
-               where_str(&at, path, sizeof path), type_name(o));
+        errf_set(err, errlen, "%s: %s: expected an object, got %s", what,
+                 where_str(&at, path, sizeof path), type_name(o));
         return -1;
     }
     if (get_id(o, "id", u->id, sizeof u->id, what, &at, err, errlen) != 0 ||
@@ -280,8 +267,8 @@ static int user_v2(json_t *o, const char *what, long idx, tw_user *u, char *err,
         return 0;
     where mat = { "data", idx, "public_metrics" };
     if (!json_is_object(pm)) {
-        seterr(err, errlen, "%s: %s: expected an object, got %s", what,
-               where_str(&mat, path, sizeof path), type_name(pm));
+        errf_set(err, errlen, "%s: %s: expected an object, got %s", what,
+                 where_str(&mat, path, sizeof path), type_name(pm));
         return -1;
     }
     u->has_metrics = true;
@@ -307,7 +294,7 @@ int tw_parse_users_v2(const char *body, size_t len, const char *what, tw_users *
     if (!data) {
         /* a 200 without data is only documented with errors (every user not found) */
         if (out->nerrors == 0) {
-            seterr(err, errlen, "%s: missing \"data\" (and no \"errors\")", what);
+            errf_set(err, errlen, "%s: missing \"data\" (and no \"errors\")", what);
             goto done;
         }
         rc = 0;
@@ -330,14 +317,14 @@ int tw_parse_users_v2(const char *body, size_t len, const char *what, tw_users *
             out->n++;
         }
     } else {
-        seterr(err, errlen, "%s: data: expected an object or an array, got %s", what,
-               type_name(data));
+        errf_set(err, errlen, "%s: data: expected an object or an array, got %s", what,
+                 type_name(data));
         goto done;
     }
     rc = 0;
     goto done;
 nomem:
-    seterr(err, errlen, "%s: out of memory", what);
+    errf_set(err, errlen, "%s: out of memory", what);
 done:
     json_decref(root);
     return rc;
@@ -349,8 +336,8 @@ static int post_v2(json_t *o, const char *what, long idx, tw_post *p, char *err,
     where at = { "data", idx, NULL };
     memset(p, 0, sizeof *p);
     if (!json_is_object(o)) {
-        seterr(err, errlen, "%s: %s: expected an object, got %s", what,
-               where_str(&at, path, sizeof path), type_name(o));
+        errf_set(err, errlen, "%s: %s: expected an object, got %s", what,
+                 where_str(&at, path, sizeof path), type_name(o));
         return -1;
     }
     if (get_id(o, "id", p->id, sizeof p->id, what, &at, err, errlen) != 0)
@@ -360,8 +347,8 @@ static int post_v2(json_t *o, const char *what, long idx, tw_post *p, char *err,
         char why[128];
         if (!json_is_string(ca) ||
             tparse_time(json_string_value(ca), 0, &p->created_ns, why, sizeof why) != 0) {
-            seterr(err, errlen, "%s: %s.created_at: not an RFC 3339 time", what,
-                   where_str(&at, path, sizeof path));
+            errf_set(err, errlen, "%s: %s.created_at: not an RFC 3339 time", what,
+                     where_str(&at, path, sizeof path));
             return -1;
         }
     }
@@ -372,8 +359,8 @@ static int post_v2(json_t *o, const char *what, long idx, tw_post *p, char *err,
             continue;
         where mat = { "data", idx, groups[g] };
         if (!json_is_object(m)) {
-            seterr(err, errlen, "%s: %s: expected an object, got %s", what,
-                   where_str(&mat, path, sizeof path), type_name(m));
+            errf_set(err, errlen, "%s: %s: expected an object, got %s", what,
+                     where_str(&mat, path, sizeof path), type_name(m));
             return -1;
         }
         if (g == 0) {
@@ -413,7 +400,7 @@ int tw_parse_posts_v2(const char *body, size_t len, const char *what, tw_page *o
     json_t *meta = json_object_get(root, "meta");
     json_t *data = json_object_get(root, "data");
     if (!meta && !data && out->nerrors == 0) {
-        seterr(err, errlen, "%s: neither \"data\" nor \"meta\" nor \"errors\"", what);
+        errf_set(err, errlen, "%s: neither \"data\" nor \"meta\" nor \"errors\"", what);
         goto done;
     }
     if (meta) {
@@ -424,8 +411,8 @@ int tw_parse_posts_v2(const char *body, size_t len, const char *what, tw_page *o
             goto done;
         if (rcnt) {
             if (!json_is_integer(rcnt) || json_integer_value(rcnt) < 0) {
-                seterr(err, errlen, "%s: meta.result_count: expected a non-negative integer, got %s",
-                       what, type_name(rcnt));
+                errf_set(err, errlen, "%s: meta.result_count: expected a non-negative integer, got %s",
+                         what, type_name(rcnt));
                 goto done;
             }
             out->result_count = (long)json_integer_value(rcnt);
@@ -433,7 +420,7 @@ int tw_parse_posts_v2(const char *body, size_t len, const char *what, tw_page *o
         if (next) {
             size_t n = strlen(next);
             if (n == 0 || n >= sizeof out->next_token || strcspn(next, "&=#? /\\\"") != n) {
-                seterr(err, errlen, "%s: meta.next_token: empty, too long or not a token", what);
+                errf_set(err, errlen, "%s: meta.next_token: empty, too long or not a token", what);
                 goto done;
             }
             memcpy(out->next_token, next, n + 1);
@@ -441,14 +428,14 @@ int tw_parse_posts_v2(const char *body, size_t len, const char *what, tw_page *o
     }
     if (data) {
         if (!json_is_array(data)) {
-            seterr(err, errlen, "%s: data: expected an array, got %s", what, type_name(data));
+            errf_set(err, errlen, "%s: data: expected an array, got %s", what, type_name(data));
             goto done;
         }
         size_t i;
         json_t *o;
         json_array_foreach(data, i, o) {
             if (grow((void **)&out->v, &out->n, &out->cap, sizeof *out->v) != 0) {
-                seterr(err, errlen, "%s: out of memory", what);
+                errf_set(err, errlen, "%s: out of memory", what);
                 goto done;
             }
             if (post_v2(o, what, (long)i, &out->v[out->n], err, errlen) != 0)
@@ -535,8 +522,8 @@ int tw_parse_timeline_v1(const char *body, size_t len, const char *what, tw_page
         return -1;
     out->next_token[0] = '\0';
     if (!json_is_array(root)) {
-        seterr(err, errlen, "%s: line 1, column 1: expected a JSON array, got %s", what,
-               type_name(root));
+        errf_set(err, errlen, "%s: line 1, column 1: expected a JSON array, got %s", what,
+                 type_name(root));
         goto done;
     }
     size_t i;
@@ -545,12 +532,12 @@ int tw_parse_timeline_v1(const char *body, size_t len, const char *what, tw_page
         char path[WHERE_MAX];
         where at = { "", (long)i, NULL };
         if (!json_is_object(o)) {
-            seterr(err, errlen, "%s: %s: expected an object, got %s", what,
-                   where_str(&at, path, sizeof path), type_name(o));
+            errf_set(err, errlen, "%s: %s: expected an object, got %s", what,
+                     where_str(&at, path, sizeof path), type_name(o));
             goto done;
         }
         if (grow((void **)&out->v, &out->n, &out->cap, sizeof *out->v) != 0) {
-            seterr(err, errlen, "%s: out of memory", what);
+            errf_set(err, errlen, "%s: out of memory", what);
             goto done;
         }
         tw_post *p = &out->v[out->n];
@@ -559,8 +546,8 @@ int tw_parse_timeline_v1(const char *body, size_t len, const char *what, tw_page
             goto done;
         json_t *ca = json_object_get(o, "created_at");
         if (!json_is_string(ca) || tw_parse_v1_time(json_string_value(ca), &p->created_ns) != 0) {
-            seterr(err, errlen, "%s: %s.created_at: missing or not a v1.1 time", what,
-                   where_str(&at, path, sizeof path));
+            errf_set(err, errlen, "%s: %s.created_at: missing or not a v1.1 time", what,
+                     where_str(&at, path, sizeof path));
             goto done;
         }
         if (get_count(o, "favorite_count", &p->likes, TW_P_LIKES, &p->have, what, &at, err, errlen) ||

@@ -1,0 +1,20 @@
+#include "errf.h"
+
+#include <stdio.h>
+
+void errf_vset(char *err, size_t errlen, const char *fmt, va_list ap)
+{
+    if (!err || errlen == 0)
+        return;
+    int n = vsnprintf(err, errlen, fmt, ap);
+    if (n < 0)
+        err[0] = '\0';
+}
+
+void errf_set(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    errf_vset(err, errlen, fmt, ap);
+    va_end(ap);
+}
