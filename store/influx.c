@@ -18,6 +18,7 @@
  * 422 for a field type conflict.
  */
 #include "influx.h"
+#include "../jobs/runtime/errf.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -40,20 +41,6 @@
 #define INFLUX_URL_MAX 4096
 #define INFLUX_ERRTEXT_MAX 4096          /* raw body kept as an error text */
 #define INFLUX_GZIP_MAX ((size_t)1 << 31) /* cap on a compressed body */
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        err[0] = '\0';
-}
 
 /* Copy at most cap-1 bytes of s[n] into out as one line (control characters -> ' '). */
 static void one_line(char *out, size_t cap, const char *s, size_t n)
@@ -78,7 +65,7 @@ static int copy_env(char *out, size_t cap, const char *name, const char *v, char
 {
     size_t n = strlen(v);
     if (n >= cap) {
-        seterr(err, errlen, "%s: longer than %zu bytes", name, cap - 1);
+        errf_set(err, errlen, "%s: longer than %zu bytes", name, cap - 1);
         return -1;
     }
     memcpy(out, v, n + 1);
@@ -100,7 +87,7 @@ static int env_long(const char *name, long lo, long hi, long *out, char *err, si
     errno = 0;
     long x = strtol(v, &end, 10);
     if (errno || end == v || *end || x < lo || x > hi) {
-        seterr(err, errlen, "%s: \"%s\" is not a whole number from %ld to %ld", name, v, lo, hi);
+        errf_set(err, errlen, "%s: \"%s\" is not a whole number from %ld to %ld", name, v, lo, hi);
         return -1;
     }
     *out = x;
@@ -113,7 +100,7 @@ static int read_secret(const char *name, char *out, size_t cap, char *err, size_
     char e[512];
     int rc = cfg_secret(name, out, cap, e, sizeof e);
     if (rc < 0)
-        seterr(err, errlen, "%s", e);
+        errf_set(err, errlen, "%s", e);
     return rc;
 }
 
@@ -122,12 +109,12 @@ static int base_url(influx_cfg *cfg, char *err, size_t errlen)
     const char *url = cfg_env("INFLUXDB_URL");
     if (url) {
         if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0) {
-            seterr(err, errlen, "INFLUXDB_URL: must start with http:// or https:// "
+            errf_set(err, errlen, "INFLUXDB_URL: must start with http:// or https:// "
                                 "(e.g. http://influxdb:8086)");
             return -1;
         }
         if (strchr(url, '?') || strchr(url, '#') || strpbrk(url, " \t\r\n")) {
-            seterr(err, errlen, "INFLUXDB_URL: give the base URL only (no query, fragment "
+            errf_set(err, errlen, "INFLUXDB_URL: give the base URL only (no query, fragment "
                                 "or spaces), e.g. http://influxdb:8086");
             return -1;
         }
@@ -138,7 +125,7 @@ static int base_url(influx_cfg *cfg, char *err, size_t errlen)
         if (!host)
             return 0;
         if (strstr(host, "://") || strpbrk(host, "/?#@ \t\r\n")) {
-            seterr(err, errlen, "INFLUXDB_HOST: give a host name or address only "
+            errf_set(err, errlen, "INFLUXDB_HOST: give a host name or address only "
                                 "(or a full URL in INFLUXDB_URL)");
             return -1;
         }
@@ -149,7 +136,7 @@ static int base_url(influx_cfg *cfg, char *err, size_t errlen)
         int n = snprintf(cfg->url, sizeof cfg->url, "http://%s%s%s:%ld", v6 ? "[" : "", host,
                          v6 ? "]" : "", port);
         if (n < 0 || (size_t)n >= sizeof cfg->url) {
-            seterr(err, errlen, "INFLUXDB_HOST: too long");
+            errf_set(err, errlen, "INFLUXDB_HOST: too long");
             return -1;
         }
     }
@@ -158,7 +145,7 @@ static int base_url(influx_cfg *cfg, char *err, size_t errlen)
         cfg->url[--n] = '\0';
     const char *hostpart = strstr(cfg->url, "://");
     if (!hostpart || !hostpart[3]) {
-        seterr(err, errlen, "%s: no host in the URL", url ? "INFLUXDB_URL" : "INFLUXDB_HOST");
+        errf_set(err, errlen, "%s: no host in the URL", url ? "INFLUXDB_URL" : "INFLUXDB_HOST");
         return -1;
     }
     return 1;
@@ -184,7 +171,7 @@ int influx_cfg_from_env(influx_cfg *cfg, char *err, size_t errlen)
         } else if (strcmp(gz, "true") == 0 || strcmp(gz, "yes") == 0 || strcmp(gz, "on") == 0) {
             cfg->gzip = 1;
         } else {
-            seterr(err, errlen, "CRONFLUX_GZIP: \"%s\" is not 0/1 (or a level 1-9)", gz);
+            errf_set(err, errlen, "CRONFLUX_GZIP: \"%s\" is not 0/1 (or a level 1-9)", gz);
             goto fail;
         }
     }
@@ -212,7 +199,7 @@ int influx_cfg_from_env(influx_cfg *cfg, char *err, size_t errlen)
         if (copy_env(cfg->ca_file, sizeof cfg->ca_file, "INFLUXDB_CA_FILE", v, err, errlen))
             goto fail;
         if (access(v, R_OK) != 0) {
-            seterr(err, errlen, "INFLUXDB_CA_FILE: %s: %s", v, strerror(errno));
+            errf_set(err, errlen, "INFLUXDB_CA_FILE: %s: %s", v, strerror(errno));
             goto fail;
         }
     }
@@ -223,14 +210,14 @@ int influx_cfg_from_env(influx_cfg *cfg, char *err, size_t errlen)
     if (rc == 1) {
         cfg->v2 = 1;
         if (!(v = cfg_env("INFLUXDB_ORG"))) {
-            seterr(err, errlen, "INFLUXDB_ORG is not set (the 2.x API, chosen by "
+            errf_set(err, errlen, "INFLUXDB_ORG is not set (the 2.x API, chosen by "
                                 "INFLUXDB_TOKEN, needs INFLUXDB_ORG and INFLUXDB_BUCKET)");
             goto fail;
         }
         if (copy_env(cfg->org, sizeof cfg->org, "INFLUXDB_ORG", v, err, errlen))
             goto fail;
         if (!(v = cfg_env("INFLUXDB_BUCKET"))) {
-            seterr(err, errlen, "INFLUXDB_BUCKET is not set (the 2.x API, chosen by "
+            errf_set(err, errlen, "INFLUXDB_BUCKET is not set (the 2.x API, chosen by "
                                 "INFLUXDB_TOKEN, needs INFLUXDB_ORG and INFLUXDB_BUCKET)");
             goto fail;
         }
@@ -240,7 +227,7 @@ int influx_cfg_from_env(influx_cfg *cfg, char *err, size_t errlen)
     }
 
     if (!(v = cfg_env("INFLUXDB_DATABASE"))) {
-        seterr(err, errlen, "INFLUXDB_DATABASE is not set (InfluxDB 1.x at %s needs a "
+        errf_set(err, errlen, "INFLUXDB_DATABASE is not set (InfluxDB 1.x at %s needs a "
                             "database; for the 2.x API set INFLUXDB_TOKEN, INFLUXDB_ORG, "
                             "INFLUXDB_BUCKET)", cfg->url);
         goto fail;
@@ -254,13 +241,13 @@ int influx_cfg_from_env(influx_cfg *cfg, char *err, size_t errlen)
         copy_env(cfg->username, sizeof cfg->username, "INFLUXDB_USERNAME", v, err, errlen))
         goto fail;
     if (strchr(cfg->username, ':')) {
-        seterr(err, errlen, "INFLUXDB_USERNAME: a user name cannot hold ':'");
+        errf_set(err, errlen, "INFLUXDB_USERNAME: a user name cannot hold ':'");
         goto fail;
     }
     if (read_secret("INFLUXDB_PASSWORD", cfg->password, sizeof cfg->password, err, errlen) < 0)
         goto fail;
     if (cfg->password[0] && !cfg->username[0]) {
-        seterr(err, errlen, "INFLUXDB_PASSWORD is set but INFLUXDB_USERNAME is not");
+        errf_set(err, errlen, "INFLUXDB_PASSWORD is set but INFLUXDB_USERNAME is not");
         goto fail;
     }
     return 1;
@@ -303,7 +290,7 @@ const char *influx_cfg_describe(const influx_cfg *cfg, char *out, size_t cap)
     if (!out || cap == 0)
         return "";
     if (!cfg->url[0]) {
-        seterr(out, cap, "not configured");
+        errf_set(out, cap, "not configured");
         return out;
     }
     char u[sizeof cfg->url];
@@ -357,7 +344,7 @@ static int build_url(influx *w, char *err, size_t errlen)
     rc = 0;
 done:
     if (rc != 0)
-        seterr(err, errlen, "InfluxDB write URL too long");
+        errf_set(err, errlen, "InfluxDB write URL too long");
     buf_free(&u);
     return rc;
 }
@@ -365,12 +352,12 @@ done:
 influx *influx_new(const influx_cfg *cfg, http_client *c, char *err, size_t errlen)
 {
     if (!cfg || !cfg->url[0] || !c) {
-        seterr(err, errlen, "InfluxDB is not configured");
+        errf_set(err, errlen, "InfluxDB is not configured");
         return NULL;
     }
     influx *w = calloc(1, sizeof *w);
     if (!w) {
-        seterr(err, errlen, "out of memory");
+        errf_set(err, errlen, "out of memory");
         return NULL;
     }
     w->cfg = *cfg;
@@ -383,13 +370,13 @@ influx *influx_new(const influx_cfg *cfg, http_client *c, char *err, size_t errl
     if (cfg->v2) {
         int n = snprintf(w->auth_header, sizeof w->auth_header, "Token %s", cfg->token);
         if (n < 0 || (size_t)n >= sizeof w->auth_header) {
-            seterr(err, errlen, "INFLUXDB_TOKEN: too long");
+            errf_set(err, errlen, "INFLUXDB_TOKEN: too long");
             goto fail;
         }
     } else if (cfg->username[0]) {
         int n = snprintf(w->userpwd, sizeof w->userpwd, "%s:%s", cfg->username, cfg->password);
         if (n < 0 || (size_t)n >= sizeof w->userpwd) {
-            seterr(err, errlen, "INFLUXDB_USERNAME/INFLUXDB_PASSWORD: too long");
+            errf_set(err, errlen, "INFLUXDB_USERNAME/INFLUXDB_PASSWORD: too long");
             goto fail;
         }
     }
@@ -868,7 +855,7 @@ static int create_database(influx *w, char *why, size_t whylen)
     if (buf_adds(&stmt, "CREATE DATABASE ") || quote_ident(&stmt, w->cfg.database) ||
         buf_adds(&form, "q=") || http_urlencode(&form, stmt.p) ||
         buf_printf(&url, "%s/query", w->cfg.url)) {
-        seterr(why, whylen, "database name too long");
+        errf_set(why, whylen, "database name too long");
         goto done;
     }
     http_header h[] = { { "Content-Type", "application/x-www-form-urlencoded" } };
@@ -879,7 +866,7 @@ static int create_database(influx *w, char *why, size_t whylen)
         .redact = w->cfg.password[0] ? w->cfg.password : NULL,
     };
     if (http_request(w->c, &req, &r, herr, sizeof herr) != 0) {
-        seterr(why, whylen, "%s", herr);
+        errf_set(why, whylen, "%s", herr);
         goto done;
     }
     char *text = influx_error_text(r.body.p, r.body.len, r.influx_error);
@@ -890,12 +877,12 @@ static int create_database(influx *w, char *why, size_t whylen)
         const char *e = strstr(r.body.p, "\"error\":\"");
         char line[256];
         one_line(line, sizeof line, e ? e + 9 : r.body.p, strcspn(e ? e + 9 : r.body.p, "\""));
-        seterr(why, whylen, "CREATE DATABASE: %s", line);
+        errf_set(why, whylen, "CREATE DATABASE: %s", line);
     } else {
         char line[256];
         one_line(line, sizeof line, text ? text : "", text ? strlen(text) : 0);
-        seterr(why, whylen, "CREATE DATABASE: HTTP %ld%s%s", r.status, line[0] ? ": " : "",
-               line);
+        errf_set(why, whylen, "CREATE DATABASE: HTTP %ld%s%s", r.status, line[0] ? ": " : "",
+                 line);
     }
     free(text);
 done:
@@ -938,7 +925,7 @@ int influx_write(influx *w, const char *body, size_t len, size_t nlines, influx_
 {
     result_reset(res);
     if (!w || (!body && len > 0)) {
-        seterr(err, errlen, "influx_write: no writer");
+        errf_set(err, errlen, "influx_write: no writer");
         return -1;
     }
     if (len == 0 || nlines == 0) {
@@ -950,7 +937,7 @@ int influx_write(influx *w, const char *body, size_t len, size_t nlines, influx_
     size_t send_len = len;
     if (w->cfg.gzip) {
         if (gzip_body(&w->gz, body, len, w->cfg.gzip) != 0) {
-            seterr(err, errlen, "gzip of a %zu-byte batch failed", len);
+            errf_set(err, errlen, "gzip of a %zu-byte batch failed", len);
             return -1;
         }
         send = w->gz.p;
@@ -964,7 +951,7 @@ int influx_write_gz(influx *w, const char *gz, size_t gz_len, size_t len, size_t
 {
     result_reset(res);
     if (!w || (!gz && gz_len > 0)) {
-        seterr(err, errlen, "influx_write_gz: no writer");
+        errf_set(err, errlen, "influx_write_gz: no writer");
         return -1;
     }
     if (len == 0 || nlines == 0) {
@@ -975,7 +962,7 @@ int influx_write_gz(influx *w, const char *gz, size_t gz_len, size_t len, size_t
         return post_write(w, gz, gz_len, true, NULL, len, nlines, res, err, errlen);
     /* gzip turned off (CRONFLUX_GZIP=0): send the lines */
     if (gunzip_body(&w->plain, gz, gz_len, len) != 0) {
-        seterr(err, errlen, "a stored gzip body does not inflate to its %zu bytes of lines", len);
+        errf_set(err, errlen, "a stored gzip body does not inflate to its %zu bytes of lines", len);
         return -1;
     }
     return post_write(w, w->plain.p, len, false, w->plain.p, len, nlines, res, err, errlen);
@@ -1026,7 +1013,7 @@ static int post_write(influx *w, const char *send, size_t send_len, bool gz, con
         }
         char *text = influx_error_text(r.body.p, r.body.len, r.influx_error);
         if (!text) {
-            seterr(err, errlen, "out of memory");
+            errf_set(err, errlen, "out of memory");
             rc = -1;
             break;
         }
@@ -1037,8 +1024,8 @@ static int post_write(influx *w, const char *send, size_t send_len, bool gz, con
             if (!body) {
                 if (gunzip_body(&w->plain, send, send_len, len) != 0) {
                     free(text);
-                    seterr(err, errlen, "HTTP %ld: the sent gzip body does not inflate to its "
-                           "%zu bytes of lines", st, len);
+                    errf_set(err, errlen, "HTTP %ld: the sent gzip body does not inflate to its "
+                             "%zu bytes of lines", st, len);
                     rc = -1;
                     break;
                 }
@@ -1046,7 +1033,7 @@ static int post_write(influx *w, const char *send, size_t send_len, bool gz, con
             }
             if (influx_classify_400(text, body, len, nlines, res) != 0) {
                 free(text);
-                seterr(err, errlen, "out of memory");
+                errf_set(err, errlen, "out of memory");
                 rc = -1;
                 break;
             }
@@ -1127,13 +1114,13 @@ static int post_write(influx *w, const char *send, size_t send_len, bool gz, con
 int influx_ping(influx *w, char *err, size_t errlen)
 {
     if (!w) {
-        seterr(err, errlen, "InfluxDB is not configured");
+        errf_set(err, errlen, "InfluxDB is not configured");
         return -1;
     }
     char url[INFLUX_URL_MAX];
     int n = snprintf(url, sizeof url, "%s/ping", w->cfg.url);
     if (n < 0 || (size_t)n >= sizeof url) {
-        seterr(err, errlen, "InfluxDB URL too long");
+        errf_set(err, errlen, "InfluxDB URL too long");
         return -1;
     }
     http_req req = { .method = "GET", .url = url };
@@ -1142,11 +1129,11 @@ int influx_ping(influx *w, char *err, size_t errlen)
     char herr[HTTP_ERR_MAX];
     int rc = -1;
     if (http_request(w->c, &req, &r, herr, sizeof herr) != 0)
-        seterr(err, errlen, "%s", herr);
+        errf_set(err, errlen, "%s", herr);
     else if (r.status == 204 || r.status == 200)
         rc = 0;
     else
-        seterr(err, errlen, "GET %s/ping: HTTP %ld", w->public_url, r.status);
+        errf_set(err, errlen, "GET %s/ping: HTTP %ld", w->public_url, r.status);
     http_resp_free(&r);
     return rc;
 }

@@ -1,5 +1,6 @@
 /* sink: points -> spool (sqlite) -> InfluxDB (see sink.h). */
 #include "sink.h"
+#include "../jobs/runtime/errf.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -46,20 +47,6 @@ static void bg_start(sink *s);
 static void bg_notify(sink *s);
 static int bg_finish(sink *s, char *err, size_t errlen);
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        err[0] = '\0';
-}
-
 static int env_duration(const char *name, int64_t *out, int allow_zero, char *err, size_t errlen)
 {
     const char *v = cfg_env(name);
@@ -71,7 +58,7 @@ static int env_duration(const char *name, int64_t *out, int allow_zero, char *er
     }
     char why[256];
     if (tparse_duration(v, out, why, sizeof why) != 0) {
-        seterr(err, errlen, "%s: %s", name, why);
+        errf_set(err, errlen, "%s: %s", name, why);
         return -1;
     }
     return 0;
@@ -86,8 +73,8 @@ static int env_batch(size_t *out, char *err, size_t errlen)
     errno = 0;
     long long x = strtoll(v, &end, 10);
     if (errno || end == v || *end || x < 1 || x > SINK_BATCH_LINES_MAX) {
-        seterr(err, errlen, "CRONFLUX_BATCH: \"%s\" is not a line count from 1 to %d", v,
-               SINK_BATCH_LINES_MAX);
+        errf_set(err, errlen, "CRONFLUX_BATCH: \"%s\" is not a line count from 1 to %d", v,
+                 SINK_BATCH_LINES_MAX);
         return -1;
     }
     *out = (size_t)x;
@@ -131,13 +118,13 @@ sink *sink_open(const sink_opts *o, int *exit_code, char *err, size_t errlen)
         exit_code = &dummy;
     *exit_code = 0;
     if (!o || !o->job || !*o->job || strlen(o->job) >= sizeof(((sink *)0)->job)) {
-        seterr(err, errlen, "sink: a job name (1 to 63 bytes) is needed");
+        errf_set(err, errlen, "sink: a job name (1 to 63 bytes) is needed");
         *exit_code = 70;
         return NULL;
     }
     sink *s = calloc(1, sizeof *s);
     if (!s) {
-        seterr(err, errlen, "out of memory");
+        errf_set(err, errlen, "out of memory");
         *exit_code = 71;
         return NULL;
     }
@@ -163,7 +150,7 @@ sink *sink_open(const sink_opts *o, int *exit_code, char *err, size_t errlen)
     char ierr[INFLUX_ERR_MAX];
     int ic = influx_cfg_from_env(&s->icfg, ierr, sizeof ierr);
     if (ic < 0 && !s->dry_run && !s->no_send) {
-        seterr(err, errlen, "%s", ierr);
+        errf_set(err, errlen, "%s", ierr);
         goto config;
     }
     s->configured = ic == 1;
@@ -219,7 +206,7 @@ const sink_stats *sink_get_stats(const sink *s) { return s ? &s->st : NULL; }
 int sink_add(sink *s, const lp_point *p, char *err, size_t errlen)
 {
     if (!s || !p) {
-        seterr(err, errlen, "sink_add: no sink or point");
+        errf_set(err, errlen, "sink_add: no sink or point");
         return -1;
     }
     lp_point q = *p;
@@ -235,7 +222,7 @@ int sink_add(sink *s, const lp_point *p, char *err, size_t errlen)
             return 1;
         }
         if (fwrite(s->line.p, 1, s->line.len, stdout) != s->line.len) {
-            seterr(err, errlen, "dry run: writing to stdout: %s", strerror(errno));
+            errf_set(err, errlen, "dry run: writing to stdout: %s", strerror(errno));
             return -1;
         }
         s->st.replaced += (int64_t)replaced;
@@ -261,7 +248,7 @@ int sink_add(sink *s, const lp_point *p, char *err, size_t errlen)
 int sink_commit(sink *s, char *err, size_t errlen)
 {
     if (!s) {
-        seterr(err, errlen, "sink_commit: no sink");
+        errf_set(err, errlen, "sink_commit: no sink");
         return -1;
     }
     if (s->dry_run || s->nlines == 0)
@@ -292,12 +279,12 @@ static int ensure_writer(sink *s, char *err, size_t errlen)
     char e[HTTP_ERR_MAX];
     s->hc = http_new(&ho, e, sizeof e);
     if (!s->hc) {
-        seterr(err, errlen, "InfluxDB client: %s", e);
+        errf_set(err, errlen, "InfluxDB client: %s", e);
         return -1;
     }
     s->iw = influx_new(&s->icfg, s->hc, e, sizeof e);
     if (!s->iw) {
-        seterr(err, errlen, "InfluxDB writer: %s", e);
+        errf_set(err, errlen, "InfluxDB writer: %s", e);
         http_free(s->hc);
         s->hc = NULL;
         return -1;
@@ -310,7 +297,7 @@ static void give_back(sink *s, int64_t id, const char *why, char *err, size_t er
 {
     char e[SPOOL_ERR_MAX];
     if (spool_release(s->sp, id, why, e, sizeof e) != 0)
-        seterr(err, errlen, "%s", e);
+        errf_set(err, errlen, "%s", e);
 }
 
 /* A batch whose every line was dead-lettered: empty it and mark it done. */
@@ -341,7 +328,7 @@ static int drop_bad_lines(sink *s, const spool_batch *b, const char *body, size_
             s->st.dead_letters++;
         } else {
             if (buf_add(out, body + pos, l) != 0 || buf_addc(out, '\n') != 0) {
-                seterr(err, errlen, "out of memory rewriting batch %lld", (long long)b->id);
+                errf_set(err, errlen, "out of memory rewriting batch %lld", (long long)b->id);
                 return -1;
             }
             (*out_lines)++;
@@ -357,16 +344,16 @@ static int refuse_message(sink *s, const influx_result *res, int code, char *err
     char where[700];
     influx_cfg_describe(&s->icfg, where, sizeof where);
     if (code == 77)
-        seterr(err, errlen, "InfluxDB %s refused the credentials (%s); check %s", where,
-               res->message, s->icfg.v2 ? "INFLUXDB_TOKEN and its permissions on the bucket"
+        errf_set(err, errlen, "InfluxDB %s refused the credentials (%s); check %s", where,
+                 res->message, s->icfg.v2 ? "INFLUXDB_TOKEN and its permissions on the bucket"
                                         : "INFLUXDB_USERNAME / INFLUXDB_PASSWORD and the "
                                           "user's WRITE privilege");
     else if (code == 78)
-        seterr(err, errlen, "InfluxDB %s: %s; check %s", where, res->message,
-               s->icfg.v2 ? "INFLUXDB_URL, INFLUXDB_ORG and INFLUXDB_BUCKET"
+        errf_set(err, errlen, "InfluxDB %s: %s; check %s", where, res->message,
+                 s->icfg.v2 ? "INFLUXDB_URL, INFLUXDB_ORG and INFLUXDB_BUCKET"
                           : "INFLUXDB_URL, INFLUXDB_DATABASE and INFLUXDB_RETENTION_POLICY");
     else
-        seterr(err, errlen, "InfluxDB %s did not take the points (%s); they stay in the spool "
+        errf_set(err, errlen, "InfluxDB %s did not take the points (%s); they stay in the spool "
                             "%s for the next run", where, res->message, spool_path(s->sp));
     return code;
 }
@@ -541,7 +528,7 @@ static int sender_wait(sender *sd, influx_result *res, char *err, size_t errlen)
     *res = sd->res;
     memset(&sd->res, 0, sizeof sd->res);
     if (sd->rc != 0)
-        seterr(err, errlen, "%s", sd->err);
+        errf_set(err, errlen, "%s", sd->err);
     return sd->rc;
 }
 
@@ -635,7 +622,7 @@ static int flush_batch(sink *s, sender *sd, spool_batch *b, size_t first_nlines,
         if (pass > 0)
             sender_start(sd, body, len, nlines, false, len);
         if (sender_wait(sd, &res, e, sizeof e) != 0) {
-            seterr(err, errlen, "sending batch %lld: %s", (long long)b->id, e);
+            errf_set(err, errlen, "sending batch %lld: %s", (long long)b->id, e);
             give_back(s, b->id, e, err, errlen);
             rc = 75;
             break;
@@ -648,7 +635,7 @@ static int flush_batch(sink *s, sender *sd, spool_batch *b, size_t first_nlines,
             /* the answer names lines (res.bad indexes them) or the batch must be split */
             char le[SPOOL_ERR_MAX];
             if (spool_batch_lines(b, le, sizeof le) != 0) {
-                seterr(err, errlen, "%s", le);
+                errf_set(err, errlen, "%s", le);
                 give_back(s, b->id, le, err, errlen);
                 influx_result_free(&res);
                 rc = 75;
@@ -723,7 +710,7 @@ static void update_pending(sink *s)
 int sink_flush(sink *s, char *err, size_t errlen)
 {
     if (!s) {
-        seterr(err, errlen, "sink_flush: no sink");
+        errf_set(err, errlen, "sink_flush: no sink");
         return 75;
     }
     if (s->dry_run || s->no_send)
@@ -762,7 +749,7 @@ int sink_flush(sink *s, char *err, size_t errlen)
             early ea = { cn == 1 ? &next : NULL, tparse_mono_ns(), 0, false };
             rc = flush_batch(s, &sd, &cur, nl, &ea, err, errlen);
             if (cn < 0 && rc == 0) {
-                seterr(err, errlen, "%s", cerr);
+                errf_set(err, errlen, "%s", cerr);
                 rc = 75;
             }
             if (ea.started && rc != 0)
@@ -872,7 +859,7 @@ static void *bg_main(void *arg)
     c->hc = NULL;
     bg->rc = rc;
     if (rc != 0)
-        seterr(bg->err, sizeof bg->err, "%s", err);
+        errf_set(bg->err, sizeof bg->err, "%s", err);
     return NULL;
 }
 
@@ -947,7 +934,7 @@ static int bg_finish(sink *s, char *err, size_t errlen)
     s->st.dead_letters += bg->child->st.dead_letters;
     int rc = bg->rc;
     if (rc != 0)
-        seterr(err, errlen, "%s", bg->err);
+        errf_set(err, errlen, "%s", bg->err);
     sink_free(bg->child);
     free(bg);
     s->bg = NULL;
@@ -1013,7 +1000,7 @@ int sink_finish_ex(sink *s, int job_rc, const char *message, sink_stats *out, ch
     if (s->dry_run) {
         if (out)
             *out = s->st;
-        seterr(err, errlen, "%s", first);
+        errf_set(err, errlen, "%s", first);
         sink_free(s);
         return job_rc ? job_rc : store_rc;
     }
@@ -1022,13 +1009,13 @@ int sink_finish_ex(sink *s, int job_rc, const char *message, sink_stats *out, ch
         if (bg_rc != 0) {
             /* the background sender stopped on a failure: not tried again in this run */
             flush_rc = bg_rc;
-            seterr(ferr, sizeof ferr, "%s", bgerr);
+            errf_set(ferr, sizeof ferr, "%s", bgerr);
             update_pending(s);
         } else {
             flush_rc = sink_flush(s, ferr, sizeof ferr);
         }
         if (flush_rc != 0 && !first[0])
-            seterr(first, sizeof first, "%s", ferr);
+            errf_set(first, sizeof first, "%s", ferr);
     } else {
         update_pending(s);
     }
@@ -1044,11 +1031,11 @@ int sink_finish_ex(sink *s, int job_rc, const char *message, sink_stats *out, ch
     };
     char e[SINK_ERR_MAX];
     if (spool_run_end(s->sp, s->run_id, &rr, e, sizeof e) != 0 && !first[0])
-        seterr(first, sizeof first, "%s", e);
+        errf_set(first, sizeof first, "%s", e);
 
     if (add_job_point(s, status, duration_ms, rc, e, sizeof e) != 0) {
         if (!first[0])
-            seterr(first, sizeof first, "recording the cronflux_job point: %s", e);
+            errf_set(first, sizeof first, "recording the cronflux_job point: %s", e);
     } else if (flush_rc == 0 && s->configured && !s->no_send && store_rc == 0) {
         sink_stats keep = s->st;
         char ferr[SINK_ERR_MAX];
@@ -1058,7 +1045,7 @@ int sink_finish_ex(sink *s, int job_rc, const char *message, sink_stats *out, ch
     }
     if (out)
         *out = s->st;
-    seterr(err, errlen, "%s", first);
+    errf_set(err, errlen, "%s", first);
     sink_free(s);
     return rc;
 }
