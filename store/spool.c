@@ -26,6 +26,7 @@
  * the new owner's work.
  */
 #include "spool.h"
+#include "../jobs/runtime/errf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -253,23 +254,6 @@ static spool *open_handles;
 
 /* ---- errors ---------------------------------------------------------------------- */
 
-__attribute__((format(printf, 3, 4)))
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        err[0] = '\0';
-        return;
-    }
-    if ((size_t)n >= errlen && errlen > 4)
-        memcpy(err + errlen - 4, "...", 4);
-}
-
 static bool is_busy(int rc)
 {
     return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
@@ -280,19 +264,19 @@ static void db_err(const spool *sp, char *err, size_t errlen, const char *what)
 {
     int rc = sqlite3_extended_errcode(sp->db);
     if (is_busy(rc))
-        errf(err, errlen,
-             "spool %s: %s: %s (another process held the state file longer than the %d ms"
-             " busy timeout; try again)",
-             sp->path, what, sqlite3_errmsg(sp->db), sp->busy_ms);
+        errf_set(err, errlen,
+                 "spool %s: %s: %s (another process held the state file longer than the %d ms"
+                 " busy timeout; try again)",
+                 sp->path, what, sqlite3_errmsg(sp->db), sp->busy_ms);
     else
-        errf(err, errlen, "spool %s: %s: %s", sp->path, what, sqlite3_errmsg(sp->db));
+        errf_set(err, errlen, "spool %s: %s: %s", sp->path, what, sqlite3_errmsg(sp->db));
 }
 
 static bool bad_handle(const spool *sp, char *err, size_t errlen)
 {
     if (sp && sp->db)
         return false;
-    errf(err, errlen, "spool: no open state file");
+    errf_set(err, errlen, "spool: no open state file");
     return true;
 }
 
@@ -542,7 +526,7 @@ static int encode_body(spool *sp, const char *lines, size_t len, const void **ou
     if (sp->gz_level == 0 || len < GZIP_MIN)
         return 0;
     if (len > BODY_MAX) {
-        errf(err, errlen, "spool %s: a body of %zu bytes is too large", sp->path, len);
+        errf_set(err, errlen, "spool %s: a body of %zu bytes is too large", sp->path, len);
         return -1;
     }
     if (sp->zs_level != sp->gz_level) {
@@ -552,19 +536,19 @@ static int encode_body(spool *sp, const char *lines, size_t len, const void **ou
         memset(&sp->zs, 0, sizeof sp->zs);
         if (deflateInit2(&sp->zs, sp->gz_level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
             Z_OK) {
-            errf(err, errlen, "spool %s: gzip: out of memory", sp->path);
+            errf_set(err, errlen, "spool %s: gzip: out of memory", sp->path);
             return -1;
         }
         sp->zs_level = sp->gz_level;
     } else if (deflateReset(&sp->zs) != Z_OK) {
-        errf(err, errlen, "spool %s: gzip: cannot reset", sp->path);
+        errf_set(err, errlen, "spool %s: gzip: cannot reset", sp->path);
         return -1;
     }
     size_t bound = (size_t)deflateBound(&sp->zs, (uLong)len);
     if (bound > sp->zcap) {
         unsigned char *nb = realloc(sp->zbuf, bound);
         if (!nb) {
-            errf(err, errlen, "spool %s: gzip: out of memory", sp->path);
+            errf_set(err, errlen, "spool %s: gzip: out of memory", sp->path);
             return -1;
         }
         sp->zbuf = nb;
@@ -575,7 +559,7 @@ static int encode_body(spool *sp, const char *lines, size_t len, const void **ou
     sp->zs.next_out = sp->zbuf;
     sp->zs.avail_out = (uInt)bound;
     if (deflate(&sp->zs, Z_FINISH) != Z_STREAM_END) {
-        errf(err, errlen, "spool %s: gzip of a %zu-byte body failed", sp->path, len);
+        errf_set(err, errlen, "spool %s: gzip of a %zu-byte body failed", sp->path, len);
         return -1;
     }
     size_t n = (size_t)sp->zs.total_out;
@@ -593,13 +577,13 @@ static int inflate_body(const void *gz, size_t gzlen, char *out, size_t want, ch
                         size_t whylen)
 {
     if (gzlen > BODY_MAX || want > BODY_MAX) {
-        errf(why, whylen, "stored body too large");
+        errf_set(why, whylen, "stored body too large");
         return -1;
     }
     z_stream zs;
     memset(&zs, 0, sizeof zs);
     if (inflateInit2(&zs, 15 + 16) != Z_OK) {
-        errf(why, whylen, "gunzip: out of memory");
+        errf_set(why, whylen, "gunzip: out of memory");
         return -1;
     }
     static unsigned char none[1];
@@ -610,8 +594,8 @@ static int inflate_body(const void *gz, size_t gzlen, char *out, size_t want, ch
     int z = inflate(&zs, Z_FINISH);
     int rc = 0;
     if (z != Z_STREAM_END || zs.total_out != want || zs.avail_in != 0) {
-        errf(why, whylen, "stored body is damaged (gunzip: %s)",
-             z == Z_STREAM_END ? "length differs from the batch's" : zs.msg ? zs.msg : "truncated");
+        errf_set(why, whylen, "stored body is damaged (gunzip: %s)",
+                 z == Z_STREAM_END ? "length differs from the batch's" : zs.msg ? zs.msg : "truncated");
         rc = -1;
     }
     inflateEnd(&zs);
@@ -630,20 +614,20 @@ static int copy_body(spool *sp, sqlite3_stmt *s, int col, int enc, int64_t bytes
     bool inflate_it = enc == ENC_GZIP && !stored;
     size_t want = inflate_it ? (size_t)(bytes > 0 ? bytes : 0) : blen;
     if (inflate_it && (bytes < 0 || (uint64_t)bytes > BODY_MAX)) {
-        errf(err, errlen, "spool %s: batch %lld: stored length %lld is wrong", sp->path,
-             (long long)id, (long long)bytes);
+        errf_set(err, errlen, "spool %s: batch %lld: stored length %lld is wrong", sp->path,
+                 (long long)id, (long long)bytes);
         return -1;
     }
     char *p = malloc(want + 1);
     if (!p) {
-        errf(err, errlen, "spool %s: batch %lld: out of memory", sp->path, (long long)id);
+        errf_set(err, errlen, "spool %s: batch %lld: out of memory", sp->path, (long long)id);
         return -1;
     }
     if (inflate_it) {
         char why[160];
         if (inflate_body(blob, blen, p, want, why, sizeof why) != 0) {
             free(p);
-            errf(err, errlen, "spool %s: batch %lld: %s", sp->path, (long long)id, why);
+            errf_set(err, errlen, "spool %s: batch %lld: %s", sp->path, (long long)id, why);
             return -1;
         }
     } else if (blen) {
@@ -669,15 +653,15 @@ static void not_mine_err(spool *sp, int64_t id, const char *what, char *err, siz
         const char *host = (const char *)sqlite3_column_text(s, 1);
         int64_t pid = sqlite3_column_int64(s, 2);
         if (state && strcmp(state, "claimed") == 0)
-            errf(err, errlen,
-                 "spool %s: %s batch %lld: claimed by %s pid %lld, not by this handle"
-                 " (a claim whose lease has run out may be taken over)",
-                 sp->path, what, (long long)id, host ? host : "?", (long long)pid);
+            errf_set(err, errlen,
+                     "spool %s: %s batch %lld: claimed by %s pid %lld, not by this handle"
+                     " (a claim whose lease has run out may be taken over)",
+                     sp->path, what, (long long)id, host ? host : "?", (long long)pid);
         else
-            errf(err, errlen, "spool %s: %s batch %lld: not claimed by this process (it is %s)",
-                 sp->path, what, (long long)id, state ? state : "?");
+            errf_set(err, errlen, "spool %s: %s batch %lld: not claimed by this process (it is %s)",
+                     sp->path, what, (long long)id, state ? state : "?");
     } else if (rc == SQLITE_DONE) {
-        errf(err, errlen, "spool %s: %s batch %lld: no such batch", sp->path, what, (long long)id);
+        errf_set(err, errlen, "spool %s: %s batch %lld: no such batch", sp->path, what, (long long)id);
     } else {
         db_err(sp, err, errlen, what);
     }
@@ -769,18 +753,18 @@ static int migrate(spool *sp, int *why, char *err, size_t errlen)
         goto fail;
     }
     if ((app != 0 && app != APPLICATION_ID) || (version == 0 && tables > 0)) {
-        errf(err, errlen,
-             "spool %s: a sqlite database of another program, not a cronflux state file;"
-             " point --state / CRONFLUX_STATE at a new or cronflux file",
-             sp->path);
+        errf_set(err, errlen,
+                 "spool %s: a sqlite database of another program, not a cronflux state file;"
+                 " point --state / CRONFLUX_STATE at a new or cronflux file",
+                 sp->path);
         *why = SPOOL_OPEN_BADFILE;
         goto fail;
     }
     if (version > SCHEMA_VERSION) {
-        errf(err, errlen,
-             "spool %s: state file has schema version %lld, newer than this cronflux knows"
-             " (%d); upgrade cronflux",
-             sp->path, (long long)version, SCHEMA_VERSION);
+        errf_set(err, errlen,
+                 "spool %s: state file has schema version %lld, newer than this cronflux knows"
+                 " (%d); upgrade cronflux",
+                 sp->path, (long long)version, SCHEMA_VERSION);
         *why = SPOOL_OPEN_BADFILE;
         goto fail;
     }
@@ -846,10 +830,10 @@ static void cantopen_err(spool *sp, const char *path, char *err, size_t errlen)
     char why[PATH_MAX + 160];
     diagnose_path(path, why, sizeof why);
     int e = sp->db ? sqlite3_system_errno(sp->db) : 0;
-    errf(err, errlen, "spool %s: cannot open or create: %s%s%s%s", path,
-         sp->db ? sqlite3_errmsg(sp->db) : "out of memory",
-         why[0] ? why : (e ? ": " : ""), why[0] ? "" : (e ? strerror(e) : ""),
-         why[0] ? "" : "; check that the directory exists and is writable");
+    errf_set(err, errlen, "spool %s: cannot open or create: %s%s%s%s", path,
+             sp->db ? sqlite3_errmsg(sp->db) : "out of memory",
+             why[0] ? why : (e ? ": " : ""), why[0] ? "" : (e ? strerror(e) : ""),
+             why[0] ? "" : "; check that the directory exists and is writable");
 }
 
 static void free_handle(spool *sp)
@@ -872,21 +856,21 @@ spool *spool_open_ex(const char *path, int busy_timeout_ms, int *why_out, char *
     int *why = why_out ? why_out : &why_local;
     *why = SPOOL_OPEN_OK;
     if (!path || !*path) {
-        errf(err, errlen, "spool: no state file path (set --state or CRONFLUX_STATE)");
+        errf_set(err, errlen, "spool: no state file path (set --state or CRONFLUX_STATE)");
         *why = SPOOL_OPEN_BADFILE;
         return NULL;
     }
     struct stat stb;
     if (stat(path, &stb) == 0 && S_ISDIR(stb.st_mode)) {
-        errf(err, errlen, "spool %s: is a directory; the state path names a file (e.g. %s/cronflux.db)",
-             path, path);
+        errf_set(err, errlen, "spool %s: is a directory; the state path names a file (e.g. %s/cronflux.db)",
+                 path, path);
         *why = SPOOL_OPEN_BADFILE;
         return NULL;
     }
     spool *sp = calloc(1, sizeof *sp);
     if (!sp || !(sp->path = strdup(path))) {
         free(sp);
-        errf(err, errlen, "spool %s: out of memory", path);
+        errf_set(err, errlen, "spool %s: out of memory", path);
         *why = SPOOL_OPEN_CANTCREATE;
         return NULL;
     }
@@ -906,8 +890,8 @@ spool *spool_open_ex(const char *path, int busy_timeout_ms, int *why_out, char *
     sqlite3_busy_timeout(sp->db, sp->busy_ms);
     if (sqlite3_db_readonly(sp->db, "main") == 1) {
         /* sqlite falls back to read-only when the file is not writable */
-        errf(err, errlen, "spool %s: the state file is read-only; make it writable for this"
-             " user", path);
+        errf_set(err, errlen, "spool %s: the state file is read-only; make it writable for this"
+                 " user", path);
         *why = SPOOL_OPEN_CANTCREATE;
         goto fail;
     }
@@ -920,8 +904,8 @@ spool *spool_open_ex(const char *path, int busy_timeout_ms, int *why_out, char *
     if (rc != SQLITE_ROW) {
         *why = classify(rc);
         if (*why == SPOOL_OPEN_BADFILE)
-            errf(err, errlen, "spool %s: not a cronflux state file: %s; point --state /"
-                 " CRONFLUX_STATE at a new or cronflux file", path, sqlite3_errmsg(sp->db));
+            errf_set(err, errlen, "spool %s: not a cronflux state file: %s; point --state /"
+                     " CRONFLUX_STATE at a new or cronflux file", path, sqlite3_errmsg(sp->db));
         else if (*why == SPOOL_OPEN_BUSY)
             db_err(sp, err, errlen, "open");
         else
@@ -937,8 +921,8 @@ spool *spool_open_ex(const char *path, int busy_timeout_ms, int *why_out, char *
         modebuf[0] = '\0';
     sqlite3_finalize(s);
     if (!wal) {
-        errf(err, errlen, "spool %s: cannot use write-ahead logging (journal mode stays %s);"
-             " put the state file on a local file system", path, modebuf);
+        errf_set(err, errlen, "spool %s: cannot use write-ahead logging (journal mode stays %s);"
+                 " put the state file on a local file system", path, modebuf);
         *why = SPOOL_OPEN_CANTCREATE;
         goto fail;
     }
@@ -1025,7 +1009,7 @@ static bool job_ok(const spool *sp, const char *job, char *err, size_t errlen)
 {
     size_t n = job ? strnlen(job, JOB_MAX + 1) : 0;
     if (n == 0 || n > JOB_MAX) {
-        errf(err, errlen, "spool %s: job name must be 1..%d bytes", sp->path, JOB_MAX);
+        errf_set(err, errlen, "spool %s: job name must be 1..%d bytes", sp->path, JOB_MAX);
         return false;
     }
     return true;
@@ -1090,12 +1074,12 @@ int64_t spool_add(spool *sp, const char *job, const char *body, size_t len, size
     if (bad_handle(sp, err, errlen) || !job_ok(sp, job, err, errlen))
         return -1;
     if (!body || len == 0 || nlines == 0) {
-        errf(err, errlen, "spool %s: add: empty batch", sp->path);
+        errf_set(err, errlen, "spool %s: add: empty batch", sp->path);
         return -1;
     }
     if (min_ns > max_ns) {
-        errf(err, errlen, "spool %s: add: time range is backwards (min %lld > max %lld)",
-             sp->path, (long long)min_ns, (long long)max_ns);
+        errf_set(err, errlen, "spool %s: add: time range is backwards (min %lld > max %lld)",
+                 sp->path, (long long)min_ns, (long long)max_ns);
         return -1;
     }
     stored_body sb;
@@ -1128,25 +1112,25 @@ void spool_batch_free(spool_batch *b)
 int spool_batch_lines(spool_batch *b, char *err, size_t errlen)
 {
     if (!b) {
-        errf(err, errlen, "spool: batch lines: no batch");
+        errf_set(err, errlen, "spool: batch lines: no batch");
         return -1;
     }
     if (!b->gzip)
         return 0;
     if (b->lines_len > BODY_MAX) {
-        errf(err, errlen, "spool: batch %lld: stored length %zu is wrong", (long long)b->id,
-             b->lines_len);
+        errf_set(err, errlen, "spool: batch %lld: stored length %zu is wrong", (long long)b->id,
+                 b->lines_len);
         return -1;
     }
     char *p = malloc(b->lines_len + 1);
     if (!p) {
-        errf(err, errlen, "spool: batch %lld: out of memory", (long long)b->id);
+        errf_set(err, errlen, "spool: batch %lld: out of memory", (long long)b->id);
         return -1;
     }
     char why[160];
     if (inflate_body(b->body, b->len, p, b->lines_len, why, sizeof why) != 0) {
         free(p);
-        errf(err, errlen, "spool: batch %lld: %s", (long long)b->id, why);
+        errf_set(err, errlen, "spool: batch %lld: %s", (long long)b->id, why);
         return -1;
     }
     p[b->lines_len] = '\0';
@@ -1166,7 +1150,7 @@ int spool_claim_ex(spool *sp, int lease_s, unsigned flags, spool_batch *out, cha
                    size_t errlen)
 {
     if (!out) {
-        errf(err, errlen, "spool: claim: no batch to fill");
+        errf_set(err, errlen, "spool: claim: no batch to fill");
         return -1;
     }
     memset(out, 0, sizeof *out);
@@ -1253,8 +1237,8 @@ int spool_claim_ex(spool *sp, int lease_s, unsigned flags, spool_batch *out, cha
             done(get);
             tx_rollback(sp);
             memset(out, 0, sizeof *out);
-            errf(err, errlen, "spool %s: claim batch %lld: out of memory", sp->path,
-                 (long long)id);
+            errf_set(err, errlen, "spool %s: claim batch %lld: out of memory", sp->path,
+                     (long long)id);
             return -1;
         }
     }
@@ -1342,7 +1326,7 @@ int spool_rewrite(spool *sp, int64_t id, const char *body, size_t len, size_t nl
     if (bad_handle(sp, err, errlen))
         return -1;
     if (!body && len) {
-        errf(err, errlen, "spool %s: rewrite batch %lld: no body", sp->path, (long long)id);
+        errf_set(err, errlen, "spool %s: rewrite batch %lld: no body", sp->path, (long long)id);
         return -1;
     }
     sqlite3_stmt *s = stmt(sp, ST_REWRITE, err, errlen);
@@ -1432,14 +1416,14 @@ int spool_split(spool *sp, int64_t id, const char *body, size_t len, char *err, 
     if (bad_handle(sp, err, errlen))
         return -1;
     if (!body || len == 0) {
-        errf(err, errlen, "spool %s: split batch %lld: empty body", sp->path, (long long)id);
+        errf_set(err, errlen, "spool %s: split batch %lld: empty body", sp->path, (long long)id);
         return -1;
     }
     size_t cut = split_point(body, len);
     if (cut == 0) {
-        errf(err, errlen,
-             "spool %s: split batch %lld: a single line (%zu bytes) cannot be split;"
-             " dead-letter it", sp->path, (long long)id, len);
+        errf_set(err, errlen,
+                 "spool %s: split batch %lld: a single line (%zu bytes) cannot be split;"
+                 " dead-letter it", sp->path, (long long)id, len);
         return -1;
     }
     sqlite3_stmt *get = stmt(sp, ST_GET_MINE, err, errlen);
@@ -1512,7 +1496,7 @@ int spool_dead_letter(spool *sp, int64_t batch_id, const char *job, const char *
     if (bad_handle(sp, err, errlen) || !job_ok(sp, job, err, errlen))
         return -1;
     if (!line && len) {
-        errf(err, errlen, "spool %s: dead letter: no line", sp->path);
+        errf_set(err, errlen, "spool %s: dead letter: no line", sp->path);
         return -1;
     }
     while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
@@ -1549,7 +1533,7 @@ int spool_checkpoint_get(spool *sp, const char *job, const char *key, char *out,
     if (bad_handle(sp, err, errlen) || !job_ok(sp, job, err, errlen))
         return -1;
     if (!key || !out || cap == 0) {
-        errf(err, errlen, "spool %s: checkpoint: no key or no room for the value", sp->path);
+        errf_set(err, errlen, "spool %s: checkpoint: no key or no room for the value", sp->path);
         return -1;
     }
     out[0] = '\0';
@@ -1565,8 +1549,8 @@ int spool_checkpoint_get(spool *sp, const char *job, const char *key, char *out,
         const unsigned char *v = sqlite3_column_text(s, 0);
         size_t n = (size_t)sqlite3_column_bytes(s, 0);
         if (n >= cap) {
-            errf(err, errlen, "spool %s: checkpoint %s/%s: value of %zu bytes does not fit in %zu",
-                 sp->path, job, key, n, cap - 1);
+            errf_set(err, errlen, "spool %s: checkpoint %s/%s: value of %zu bytes does not fit in %zu",
+                     sp->path, job, key, n, cap - 1);
             ret = -1;
         } else {
             if (n)
@@ -1588,7 +1572,7 @@ int spool_checkpoint_set(spool *sp, const char *job, const char *key, const char
     if (bad_handle(sp, err, errlen) || !job_ok(sp, job, err, errlen))
         return -1;
     if (!key || !*key || !value) {
-        errf(err, errlen, "spool %s: checkpoint: no key or value", sp->path);
+        errf_set(err, errlen, "spool %s: checkpoint: no key or value", sp->path);
         return -1;
     }
     sqlite3_stmt *s = stmt(sp, ST_CP_SET, err, errlen);
@@ -1651,7 +1635,7 @@ int spool_run_end(spool *sp, int64_t run_id, const spool_run_result *r, char *er
     if (bad_handle(sp, err, errlen))
         return -1;
     if (!r) {
-        errf(err, errlen, "spool %s: run end: no result", sp->path);
+        errf_set(err, errlen, "spool %s: run end: no result", sp->path);
         return -1;
     }
     /* The message is one line: newlines become spaces, and it is capped. */
@@ -1695,7 +1679,7 @@ int spool_run_end(spool *sp, int64_t run_id, const spool_run_result *r, char *er
     }
     done(s);
     if (sqlite3_changes64(sp->db) != 1) {
-        errf(err, errlen, "spool %s: run end: no run %lld", sp->path, (long long)run_id);
+        errf_set(err, errlen, "spool %s: run end: no run %lld", sp->path, (long long)run_id);
         tx_rollback(sp);
         return -1;
     }
@@ -1724,7 +1708,7 @@ static void copy_col(char *dst, size_t cap, sqlite3_stmt *s, int col)
 int spool_status(spool *sp, spool_stats *st, char *err, size_t errlen)
 {
     if (!st) {
-        errf(err, errlen, "spool: status: nothing to fill");
+        errf_set(err, errlen, "spool: status: nothing to fill");
         return -1;
     }
     memset(st, 0, sizeof *st);
@@ -1766,7 +1750,7 @@ int spool_status(spool *sp, spool_stats *st, char *err, size_t errlen)
             size_t ncap = cap ? cap * 2 : 8;
             spool_last_run *nr = realloc(st->runs, ncap * sizeof *nr);
             if (!nr) {
-                errf(err, errlen, "spool %s: status: out of memory", sp->path);
+                errf_set(err, errlen, "spool %s: status: out of memory", sp->path);
                 goto fail;
             }
             st->runs = nr;
@@ -1867,8 +1851,8 @@ int spool_foreach(spool *sp, int64_t from_ns, int64_t to_ns, spool_visit_fn fn, 
     if (bad_handle(sp, err, errlen))
         return -1;
     if (!fn || sp->in_foreach) {
-        errf(err, errlen, "spool %s: foreach: %s", sp->path,
-             fn ? "already visiting (no nested foreach on one handle)" : "no callback");
+        errf_set(err, errlen, "spool %s: foreach: %s", sp->path,
+                 fn ? "already visiting (no nested foreach on one handle)" : "no callback");
         return -1;
     }
     sqlite3_stmt *s = stmt(sp, ST_FOREACH, err, errlen);
@@ -1886,8 +1870,8 @@ int spool_foreach(spool *sp, int64_t from_ns, int64_t to_ns, spool_visit_fn fn, 
         if (sqlite3_column_int(s, 2) == ENC_GZIP) {
             /* the lines, into a buffer kept for the next batch */
             if (bytes < 0 || (uint64_t)bytes > BODY_MAX) {
-                errf(err, errlen, "spool %s: batch %lld: stored length %lld is wrong",
-                     sp->path, (long long)id, (long long)bytes);
+                errf_set(err, errlen, "spool %s: batch %lld: stored length %lld is wrong",
+                         sp->path, (long long)id, (long long)bytes);
                 ret = -1;
                 break;
             }
@@ -1895,7 +1879,7 @@ int spool_foreach(spool *sp, int64_t from_ns, int64_t to_ns, spool_visit_fn fn, 
             if (want + 1 > sp->lcap) {
                 char *nb = realloc(sp->lbuf, want + 1);
                 if (!nb) {
-                    errf(err, errlen, "spool %s: foreach: out of memory", sp->path);
+                    errf_set(err, errlen, "spool %s: foreach: out of memory", sp->path);
                     ret = -1;
                     break;
                 }
@@ -1904,7 +1888,7 @@ int spool_foreach(spool *sp, int64_t from_ns, int64_t to_ns, spool_visit_fn fn, 
             }
             char why[160];
             if (inflate_body(body, len, sp->lbuf, want, why, sizeof why) != 0) {
-                errf(err, errlen, "spool %s: batch %lld: %s", sp->path, (long long)id, why);
+                errf_set(err, errlen, "spool %s: batch %lld: %s", sp->path, (long long)id, why);
                 ret = -1;
                 break;
             }

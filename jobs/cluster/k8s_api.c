@@ -1,5 +1,6 @@
 /* k8s_api: configuration, the bearer-token client, and the paged list walker. */
 #include "k8s_api.h"
+#include "../runtime/errf.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -31,20 +32,6 @@ struct k8s_api {
     http_resp resp;
 };
 
-static int errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-            err[0] = '\0';
-    }
-    return -1;
-}
-
 static int copy_str(char *dst, size_t cap, const char *src)
 {
     int n = snprintf(dst, cap, "%s", src);
@@ -68,11 +55,11 @@ int k8s_config_load(k8s_config *c, char *err, size_t errlen)
 
     if (url) {
         if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
-            errf(err, errlen, "KUBE_API_URL must start with http:// or https://");
+            errf_fail(err, errlen, "KUBE_API_URL must start with http:// or https://");
             return 78;
         }
         if (copy_str(c->url, sizeof c->url, url) != 0) {
-            errf(err, errlen, "KUBE_API_URL is longer than %d characters", K8S_URL_MAX - 1);
+            errf_fail(err, errlen, "KUBE_API_URL is longer than %d characters", K8S_URL_MAX - 1);
             return 78;
         }
         c->source = "KUBE_API_URL";
@@ -80,16 +67,16 @@ int k8s_config_load(k8s_config *c, char *err, size_t errlen)
         const char *host = cfg_env("KUBERNETES_SERVICE_HOST");
         const char *port = cfg_env("KUBERNETES_SERVICE_PORT");
         if (!host) {
-            errf(err, errlen,
-                 "no Kubernetes API configured: set KUBE_API_URL (e.g. http://127.0.0.1:8001 "
-                 "from kubectl proxy, with KUBE_TOKEN_FILE and KUBE_CA_FILE as needed) or run "
-                 "in a pod with a service account (KUBERNETES_SERVICE_HOST)");
+            errf_fail(err, errlen,
+                      "no Kubernetes API configured: set KUBE_API_URL (e.g. http://127.0.0.1:8001 "
+                      "from kubectl proxy, with KUBE_TOKEN_FILE and KUBE_CA_FILE as needed) or run "
+                      "in a pod with a service account (KUBERNETES_SERVICE_HOST)");
             return 78;
         }
         if (!port)
             port = "443";
         if (strspn(port, "0123456789") != strlen(port) || strlen(port) > 5) {
-            errf(err, errlen, "KUBERNETES_SERVICE_PORT is not a port number");
+            errf_fail(err, errlen, "KUBERNETES_SERVICE_PORT is not a port number");
             return 78;
         }
         if (strchr(host, ':'))
@@ -97,14 +84,14 @@ int k8s_config_load(k8s_config *c, char *err, size_t errlen)
         else
             n = snprintf(c->url, sizeof c->url, "https://%s:%s", host, port);
         if (n < 0 || (size_t)n >= sizeof c->url) {
-            errf(err, errlen, "KUBERNETES_SERVICE_HOST is too long");
+            errf_fail(err, errlen, "KUBERNETES_SERVICE_HOST is too long");
             return 78;
         }
         c->source = "in-cluster service account";
         if (!tok_file && !tok_env) {
             n = snprintf(path, sizeof path, "%s/token", sa_dir);
             if (n < 0 || (size_t)n >= sizeof path) {
-                errf(err, errlen, "KUBE_SA_DIR is too long");
+                errf_fail(err, errlen, "KUBE_SA_DIR is too long");
                 return 78;
             }
             tok_file = path;
@@ -112,7 +99,7 @@ int k8s_config_load(k8s_config *c, char *err, size_t errlen)
         if (!ca) {
             n = snprintf(c->ca_file, sizeof c->ca_file, "%s/ca.crt", sa_dir);
             if (n < 0 || (size_t)n >= sizeof c->ca_file) {
-                errf(err, errlen, "KUBE_SA_DIR is too long");
+                errf_fail(err, errlen, "KUBE_SA_DIR is too long");
                 return 78;
             }
         }
@@ -131,7 +118,7 @@ int k8s_config_load(k8s_config *c, char *err, size_t errlen)
         c->url[l - 1] = '\0';
 
     if (ca && copy_str(c->ca_file, sizeof c->ca_file, ca) != 0) {
-        errf(err, errlen, "KUBE_CA_FILE is too long");
+        errf_fail(err, errlen, "KUBE_CA_FILE is too long");
         return 78;
     }
     if (tok_env) {
@@ -139,7 +126,7 @@ int k8s_config_load(k8s_config *c, char *err, size_t errlen)
     } else if (tok_file) {
         c->has_token = 1;
         if (copy_str(c->token_file, sizeof c->token_file, tok_file) != 0) {
-            errf(err, errlen, "KUBE_TOKEN_FILE is too long");
+            errf_fail(err, errlen, "KUBE_TOKEN_FILE is too long");
             return 78;
         }
     }
@@ -164,19 +151,19 @@ static char *token_read(const k8s_config *c, char *err, size_t errlen)
         char e[HTTP_ERR_MAX];
         t = cfg_read_file(c->token_file, CFG_SECRET_MAX, 1, e, sizeof e);
         if (!t) {
-            errf(err, errlen, "bearer token: %s", e);
+            errf_fail(err, errlen, "bearer token: %s", e);
             return NULL;
         }
     } else {
         char *v = malloc(CFG_SECRET_MAX);
         if (!v) {
-            errf(err, errlen, "out of memory");
+            errf_fail(err, errlen, "out of memory");
             return NULL;
         }
         int r = cfg_secret("KUBE_TOKEN", v, CFG_SECRET_MAX, err, errlen);
         if (r != 1) {
             if (r == 0)
-                errf(err, errlen, "KUBE_TOKEN is empty");
+                errf_fail(err, errlen, "KUBE_TOKEN is empty");
             cfg_wipe(v, CFG_SECRET_MAX);
             free(v);
             return NULL;
@@ -188,15 +175,15 @@ static char *token_read(const k8s_config *c, char *err, size_t errlen)
     while (l > 0 && (t[l - 1] == ' ' || t[l - 1] == '\t' || t[l - 1] == '\n' || t[l - 1] == '\r'))
         t[--l] = '\0';
     if (l == 0) {
-        errf(err, errlen, "bearer token %s is empty", c->token_file[0] ? c->token_file : "KUBE_TOKEN");
+        errf_fail(err, errlen, "bearer token %s is empty", c->token_file[0] ? c->token_file : "KUBE_TOKEN");
         wipe_free(t);
         return NULL;
     }
     for (size_t i = 0; i < l; i++) {
         unsigned char ch = (unsigned char)t[i];
         if (ch < 0x20 || ch == 0x7f) {
-            errf(err, errlen, "bearer token %s holds a control character",
-                 c->token_file[0] ? c->token_file : "KUBE_TOKEN");
+            errf_fail(err, errlen, "bearer token %s holds a control character",
+                      c->token_file[0] ? c->token_file : "KUBE_TOKEN");
             wipe_free(t);
             return NULL;
         }
@@ -230,7 +217,7 @@ k8s_api *k8s_api_new(const k8s_config *c, const k8s_api_opts *o, int *code, char
     *code = 78;
     k8s_api *a = calloc(1, sizeof *a);
     if (!a) {
-        errf(err, errlen, "out of memory");
+        errf_fail(err, errlen, "out of memory");
         *code = 75;
         return NULL;
     }
@@ -240,8 +227,8 @@ k8s_api *k8s_api_new(const k8s_config *c, const k8s_api_opts *o, int *code, char
     http_resp_init(&a->resp);
 
     if (c->ca_file[0] && access(c->ca_file, R_OK) != 0) {
-        errf(err, errlen, "CA bundle %s: %s (set KUBE_CA_FILE or KUBE_SA_DIR)", c->ca_file,
-             strerror(errno));
+        errf_fail(err, errlen, "CA bundle %s: %s (set KUBE_CA_FILE or KUBE_SA_DIR)", c->ca_file,
+                  strerror(errno));
         goto fail;
     }
     if (c->has_token) {
@@ -250,7 +237,7 @@ k8s_api *k8s_api_new(const k8s_config *c, const k8s_api_opts *o, int *code, char
             goto fail;
         if (set_token(a, t) != 0) {
             wipe_free(t);
-            errf(err, errlen, "out of memory");
+            errf_fail(err, errlen, "out of memory");
             goto fail;
         }
     }
@@ -313,7 +300,7 @@ static int api_get(k8s_api *a, const char *pathq, const get_ctx *g, char *err, s
     buf_init(&url, K8S_URL_MAX + PATHQ_MAX);
     if (buf_adds(&url, a->cfg.url) != 0 || buf_adds(&url, pathq) != 0) {
         buf_free(&url);
-        errf(err, errlen, "GET %s: URL too long", g->path);
+        errf_fail(err, errlen, "GET %s: URL too long", g->path);
         return 69;
     }
     http_header hdr[2] = { { "Accept", "application/json" }, { "Authorization", a->auth } };
@@ -325,8 +312,8 @@ static int api_get(k8s_api *a, const char *pathq, const get_ctx *g, char *err, s
         attempt++;
         if (http_request(a->http, &req, &a->resp, e, sizeof e) != 0) {
             if (a->resp.truncated) {
-                errf(err, errlen, "GET %s: the answer is larger than the client's cap: try a "
-                     "smaller --page-size", g->path);
+                errf_fail(err, errlen, "GET %s: the answer is larger than the client's cap: try a "
+                          "smaller --page-size", g->path);
                 rc = 65;
                 break;
             }
@@ -336,8 +323,8 @@ static int api_get(k8s_api *a, const char *pathq, const get_ctx *g, char *err, s
                 continue;
             }
             bool tls = strstr(e, "SSL") || strstr(e, "certificate") || strstr(e, "TLS");
-            errf(err, errlen, "%s (Kubernetes API from %s%s)", e, a->cfg.source,
-                 tls ? "; the server's certificate must verify against the CA in KUBE_CA_FILE "
+            errf_fail(err, errlen, "%s (Kubernetes API from %s%s)", e, a->cfg.source,
+                      tls ? "; the server's certificate must verify against the CA in KUBE_CA_FILE "
                        "or KUBE_SA_DIR/ca.crt"
                      : "; is it running and reachable from here?");
             rc = 69;
@@ -364,41 +351,41 @@ static int api_get(k8s_api *a, const char *pathq, const get_ctx *g, char *err, s
                 }
                 wipe_free(t);
             }
-            errf(err, errlen,
-                 "GET %s: 401 Unauthorized%s%s: the API server refused the %s (%s)%s",
-                 g->path, msg[0] && strcmp(msg, "Unauthorized") != 0 ? ": " : "",
-                 msg[0] && strcmp(msg, "Unauthorized") != 0 ? msg : "",
-                 a->auth ? "bearer token" : "request without a token",
-                 a->cfg.token_file[0] ? a->cfg.token_file
-                 : a->auth ? "KUBE_TOKEN" : "set KUBE_TOKEN_FILE or use the service account",
-                 a->auth ? "; give the job a valid token for this cluster" : "");
+            errf_fail(err, errlen,
+                      "GET %s: 401 Unauthorized%s%s: the API server refused the %s (%s)%s",
+                      g->path, msg[0] && strcmp(msg, "Unauthorized") != 0 ? ": " : "",
+                      msg[0] && strcmp(msg, "Unauthorized") != 0 ? msg : "",
+                      a->auth ? "bearer token" : "request without a token",
+                      a->cfg.token_file[0] ? a->cfg.token_file
+                      : a->auth ? "KUBE_TOKEN" : "set KUBE_TOKEN_FILE or use the service account",
+                      a->auth ? "; give the job a valid token for this cluster" : "");
             rc = 77;
             break;
         }
         if (st == 403) {
-            errf(err, errlen,
-                 "forbidden: list %s (GET %s): %s; grant the service account%s%s get and list "
-                 "on %s (see k8s/rbac.yaml)",
-                 g->resource, g->path, msg[0] ? msg : "403 Forbidden",
-                 a->cfg.sa_namespace[0] ? " in namespace " : "", a->cfg.sa_namespace,
-                 g->resource);
+            errf_fail(err, errlen,
+                      "forbidden: list %s (GET %s): %s; grant the service account%s%s get and list "
+                      "on %s (see k8s/rbac.yaml)",
+                      g->resource, g->path, msg[0] ? msg : "403 Forbidden",
+                      a->cfg.sa_namespace[0] ? " in namespace " : "", a->cfg.sa_namespace,
+                      g->resource);
             rc = 77;
             break;
         }
         if (g->optional && (st == 404 || st == 503)) {
-            errf(err, errlen, "GET %s: HTTP %ld%s%s", g->path, st, msg[0] ? ": " : "", msg);
+            errf_fail(err, errlen, "GET %s: HTTP %ld%s%s", g->path, st, msg[0] ? ": " : "", msg);
             rc = K8S_ABSENT;
             break;
         }
         if (st == 404) {
-            errf(err, errlen, "GET %s: 404 Not Found: %s does not look like a Kubernetes API "
-                 "server%s%s", g->path, a->cfg.url, msg[0] ? ": " : "", msg);
+            errf_fail(err, errlen, "GET %s: 404 Not Found: %s does not look like a Kubernetes API "
+                      "server%s%s", g->path, a->cfg.url, msg[0] ? ": " : "", msg);
             rc = 78;
             break;
         }
         if (st == 410 && g->has_continue) {
-            errf(err, errlen, "GET %s: 410 Gone: the continue token expired%s%s", g->path,
-                 msg[0] ? ": " : "", msg);
+            errf_fail(err, errlen, "GET %s: 410 Gone: the continue token expired%s%s", g->path,
+                      msg[0] ? ": " : "", msg);
             rc = GONE;
             break;
         }
@@ -410,8 +397,8 @@ static int api_get(k8s_api *a, const char *pathq, const get_ctx *g, char *err, s
             http_sleep_ms(ms);
             continue;
         }
-        errf(err, errlen, "GET %s: HTTP %ld from the Kubernetes API%s%s", g->path, st,
-             msg[0] ? ": " : "", msg);
+        errf_fail(err, errlen, "GET %s: HTTP %ld from the Kubernetes API%s%s", g->path, st,
+                  msg[0] ? ": " : "", msg);
         rc = 69;
         break;
     }
@@ -454,7 +441,7 @@ int k8s_list(k8s_api *a, const k8s_list_req *r, k8s_list_stats *st, char *err, s
     for (;;) {
         page++;
         if (build_pathq(&pathq, r->path, r->page_size, cont) != 0) {
-            errf(err, errlen, "GET %s: continue token too long", r->path);
+            errf_fail(err, errlen, "GET %s: continue token too long", r->path);
             rc = 69;
             break;
         }
@@ -465,8 +452,8 @@ int k8s_list(k8s_api *a, const k8s_list_req *r, k8s_list_stats *st, char *err, s
             if (st->restarts >= max_restarts) {
                 char e[K8S_ERR_MAX];
                 copy_str(e, sizeof e, err);
-                errf(err, errlen, "list %s: %s; started over %d times and it expired again: "
-                     "try a larger --page-size", r->resource, e, st->restarts);
+                errf_fail(err, errlen, "list %s: %s; started over %d times and it expired again: "
+                          "try a larger --page-size", r->resource, e, st->restarts);
                 rc = 69;
                 break;
             }
@@ -494,7 +481,7 @@ int k8s_list(k8s_api *a, const k8s_list_req *r, k8s_list_stats *st, char *err, s
         json_t *root = jsonu_parse(a->resp.body.p ? a->resp.body.p : "", a->resp.body.len,
                                    what, e, sizeof e);
         if (!root) {
-            errf(err, errlen, "%s: %s", r->resource, e);
+            errf_fail(err, errlen, "%s: %s", r->resource, e);
             rc = 65;
             break;
         }
@@ -502,7 +489,7 @@ int k8s_list(k8s_api *a, const k8s_list_req *r, k8s_list_stats *st, char *err, s
         const char *next;
         if (k8s_list_parse(root, &items, &next, e, sizeof e) != 0) {
             json_decref(root);
-            errf(err, errlen, "%s: %s", what, e);
+            errf_fail(err, errlen, "%s: %s", what, e);
             rc = 65;
             break;
         }
@@ -518,11 +505,11 @@ int k8s_list(k8s_api *a, const k8s_list_req *r, k8s_list_stats *st, char *err, s
                   json_array_size(items), a->resp.body.len, next[0] ? ", more" : "");
         char *nc = NULL;
         if (rc == 0 && next[0] && cont && strcmp(next, cont) == 0) {
-            errf(err, errlen, "%s: the continue token did not change: the server would "
-                 "send the same page forever", what);
+            errf_fail(err, errlen, "%s: the continue token did not change: the server would "
+                      "send the same page forever", what);
             rc = 65;
         } else if (rc == 0 && next[0] && !(nc = strdup(next))) {
-            errf(err, errlen, "out of memory");
+            errf_fail(err, errlen, "out of memory");
             rc = 75;
         }
         json_decref(root);

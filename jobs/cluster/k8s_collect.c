@@ -1,5 +1,6 @@
 /* k8s_collect: metrics -> usage maps; nodes, pods -> points; namespace counts -> points. */
 #include "k8s_collect.h"
+#include "../runtime/errf.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -22,20 +23,6 @@ typedef struct run {
     int64_t listed, bad;       /* this attempt of the current list */
 } run;
 
-static int errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-            err[0] = '\0';
-    }
-    return -1;
-}
-
 static void note_bad(run *r, const char *what)
 {
     r->bad++;
@@ -48,7 +35,7 @@ static int add_point(run *r, const lp_point *p, char *err, size_t errlen)
     char e[SINK_ERR_MAX];
     int rc = sink_add(r->s, p, e, sizeof e);
     if (rc < 0) {
-        errf(err, errlen, "store: %s", e);
+        errf_fail(err, errlen, "store: %s", e);
         return 73;
     }
     if (rc > 0) {
@@ -81,7 +68,7 @@ static int node_usage_item(void *ctx, json_t *item, char *err, size_t errlen)
     }
     r->listed++;
     if (k8s_usage_map_put(r->node_usage, NULL, u.name, u.cpu_m, u.memory_b, u.have) != 0) {
-        errf(err, errlen, "out of memory (node usage)");
+        errf_fail(err, errlen, "out of memory (node usage)");
         return 75;
     }
     return 0;
@@ -98,7 +85,7 @@ static int pod_usage_item(void *ctx, json_t *item, char *err, size_t errlen)
     }
     r->listed++;
     if (k8s_usage_map_put(r->pod_usage, u.namespace_, u.name, u.cpu_m, u.memory_b, u.have) != 0) {
-        errf(err, errlen, "out of memory (pod usage)");
+        errf_fail(err, errlen, "out of memory (pod usage)");
         return 75;
     }
     return 0;
@@ -118,7 +105,7 @@ static int node_item(void *ctx, json_t *item, char *err, size_t errlen)
     r->listed++;
     int fresh = k8s_seen_add(r->seen_nodes, k8s_key_hash(NULL, n.name));
     if (fresh < 0) {
-        errf(err, errlen, "out of memory (nodes written)");
+        errf_fail(err, errlen, "out of memory (nodes written)");
         return 75;
     }
     if (fresh == 0)
@@ -171,14 +158,14 @@ static int pod_item(void *ctx, json_t *item, char *err, size_t errlen)
         return 0;   /* not even a name: nothing to count */
     r->listed++;
     if (k8s_ns_counts_add(r->ns, p.namespace_, p.phase) != 0) {
-        errf(err, errlen, "out of memory (namespace counts)");
+        errf_fail(err, errlen, "out of memory (namespace counts)");
         return 75;
     }
     if (bad)
         return 0;
     int fresh = k8s_seen_add(r->seen_pods, k8s_key_hash(p.namespace_, p.name));
     if (fresh < 0) {
-        errf(err, errlen, "out of memory (pods written)");
+        errf_fail(err, errlen, "out of memory (pods written)");
         return 75;
     }
     if (fresh == 0)
@@ -271,7 +258,7 @@ int k8s_collect(k8s_api *a, sink *s, const k8s_collect_opts *o, k8s_collect_stat
     r.seen_pods = k8s_seen_new();
     r.ns = k8s_ns_counts_new();
     if (!r.node_usage || !r.pod_usage || !r.seen_nodes || !r.seen_pods || !r.ns) {
-        errf(err, errlen, "out of memory");
+        errf_fail(err, errlen, "out of memory");
         rc = 75;
         goto done;
     }
@@ -325,7 +312,7 @@ int k8s_collect(k8s_api *a, sink *s, const k8s_collect_opts *o, k8s_collect_stat
     ns_emit x = { .r = &r, .err = err, .errlen = errlen };
     rc = k8s_ns_counts_each(r.ns, ns_point, &x);
     if (rc < 0) {
-        errf(err, errlen, "out of memory (namespaces)");
+        errf_fail(err, errlen, "out of memory (namespaces)");
         rc = 75;
     }
     if (rc == 0 && st->bad > 0)

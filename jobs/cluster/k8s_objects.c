@@ -1,5 +1,6 @@
 /* k8s_objects: the fields cluster-metrics reads from Nodes, Pods and metrics.k8s.io objects. */
 #include "k8s_objects.h"
+#include "../runtime/errf.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -11,20 +12,6 @@
 
 #define NAME_SHOW 160   /* longest name / quantity text put into a message */
 #define NANO 9
-
-static int errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-            err[0] = '\0';
-    }
-    return -1;
-}
 
 char *k8s_printable(const char *s, char *out, size_t cap)
 {
@@ -75,16 +62,16 @@ int k8s_quantity_json(json_t *v, int scale, int64_t *out, char *err, size_t errl
     if (json_is_integer(v)) {
         int n = snprintf(text, sizeof text, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
         if (n < 0 || (size_t)n >= sizeof text)
-            return errf(err, errlen, "number too long");
+            return errf_fail(err, errlen, "number too long");
         return k8s_quantity(text, scale, out, err, errlen);
     }
     if (json_is_real(v)) {
         int n = snprintf(text, sizeof text, "%.17g", json_real_value(v));
         if (n < 0 || (size_t)n >= sizeof text)
-            return errf(err, errlen, "number too long");
+            return errf_fail(err, errlen, "number too long");
         return k8s_quantity(text, scale, out, err, errlen);
     }
-    return errf(err, errlen, "not a string or a number");
+    return errf_fail(err, errlen, "not a string or a number");
 }
 
 /* Show a quantity value in a message: its text, or its JSON type. */
@@ -114,7 +101,7 @@ static int get_q(json_t *obj, const char *key, int scale, const char *label, int
         return 0;
     char why[160], shown[NAME_SHOW];
     if (k8s_quantity_json(v, scale, out, why, sizeof why) != 0)
-        return errf(err, errlen, "%s \"%s\": %s", label, qtext(v, shown, sizeof shown), why);
+        return errf_fail(err, errlen, "%s \"%s\": %s", label, qtext(v, shown, sizeof shown), why);
     return 1;
 }
 
@@ -133,13 +120,13 @@ int k8s_node_parse(json_t *item, k8s_node *out, char *err, size_t errlen)
     if (jsonu_unpack(item, "node", e, sizeof e, "{s:{s:s}, s?{s?o, s?o, s?o, s?o}}", "metadata",
                      "name", &name, "status", "capacity", &cap, "allocatable", &alloc,
                      "conditions", &conds, "nodeInfo", &info) != 0)
-        return errf(err, errlen, "%s", e);
+        return errf_fail(err, errlen, "%s", e);
     out->name = name;
     const char *sname = k8s_printable(name, shown, sizeof shown);
     if (cap && !json_is_object(cap) && !json_is_null(cap))
-        return errf(err, errlen, "node %s: status.capacity is not an object", sname);
+        return errf_fail(err, errlen, "node %s: status.capacity is not an object", sname);
     if (alloc && !json_is_object(alloc) && !json_is_null(alloc))
-        return errf(err, errlen, "node %s: status.allocatable is not an object", sname);
+        return errf_fail(err, errlen, "node %s: status.allocatable is not an object", sname);
     if (!json_is_object(cap))
         cap = NULL;
     if (!json_is_object(alloc))
@@ -163,7 +150,7 @@ int k8s_node_parse(json_t *item, k8s_node *out, char *err, size_t errlen)
         int r = get_q(qs[i].which ? alloc : cap, qs[i].key, qs[i].scale, qs[i].label, dst, e,
                       sizeof e);
         if (r < 0)
-            return errf(err, errlen, "node %s: %s", sname, e);
+            return errf_fail(err, errlen, "node %s: %s", sname, e);
         if (r > 0)
             out->have |= qs[i].bit;
     }
@@ -173,7 +160,7 @@ int k8s_node_parse(json_t *item, k8s_node *out, char *err, size_t errlen)
         if (jsonu_unpack(info, "node status.nodeInfo", e, sizeof e, "{s?s, s?s, s?s}",
                          "kubeletVersion", &kv, "osImage", &os, "containerRuntimeVersion",
                          &rt) != 0)
-            return errf(err, errlen, "node %s: %s", sname, e);
+            return errf_fail(err, errlen, "node %s: %s", sname, e);
         out->kubelet_version = str_or_empty(kv);
         out->os_image = str_or_empty(os);
         out->container_runtime = str_or_empty(rt);
@@ -186,12 +173,12 @@ int k8s_node_parse(json_t *item, k8s_node *out, char *err, size_t errlen)
             const char *type = NULL, *status = NULL;
             if (jsonu_unpack(c, "node condition", e, sizeof e, "{s:s, s?s}", "type", &type,
                              "status", &status) != 0)
-                return errf(err, errlen, "node %s: status.conditions[%zu]: %s", sname, i, e);
+                return errf_fail(err, errlen, "node %s: status.conditions[%zu]: %s", sname, i, e);
             if (strcmp(type, "Ready") == 0)
                 out->ready = status && strcmp(status, "True") == 0;
         }
     } else if (conds && !json_is_null(conds)) {
-        return errf(err, errlen, "node %s: status.conditions is not an array", sname);
+        return errf_fail(err, errlen, "node %s: status.conditions is not an array", sname);
     }
     return 0;
 }
@@ -208,16 +195,16 @@ static int container_requests(json_t *c, const char *kind, int64_t *cpu_n, int64
     const char *rp = NULL;
     if (jsonu_unpack(c, kind, e, sizeof e, "{s:s, s?s, s?{s?o}}", "name", &name,
                      "restartPolicy", &rp, "resources", "requests", &requests) != 0)
-        return errf(err, errlen, "%s", e);
+        return errf_fail(err, errlen, "%s", e);
     *restart_policy = str_or_empty(rp);
     if (!requests || json_is_null(requests))
         return 0;
     const char *sname = k8s_printable(name, shown, sizeof shown);
     if (!json_is_object(requests))
-        return errf(err, errlen, "%s %s: resources.requests is not an object", kind, sname);
+        return errf_fail(err, errlen, "%s %s: resources.requests is not an object", kind, sname);
     if (get_q(requests, "cpu", NANO, "cpu request", cpu_n, e, sizeof e) < 0 ||
         get_q(requests, "memory", K8S_Q_UNITS, "memory request", mem_b, e, sizeof e) < 0)
-        return errf(err, errlen, "%s %s: %s", kind, sname, e);
+        return errf_fail(err, errlen, "%s %s: %s", kind, sname, e);
     return 0;
 }
 
@@ -233,7 +220,7 @@ int k8s_pod_parse(json_t *item, k8s_pod *out, char *err, size_t errlen)
                      "metadata", "name", &name, "namespace", &ns, "spec", "containers",
                      &containers, "initContainers", &inits, "overhead", &overhead, "nodeName",
                      &node, "status", "phase", &phase, "containerStatuses", &statuses) != 0)
-        return errf(err, errlen, "%s", e);
+        return errf_fail(err, errlen, "%s", e);
     out->namespace_ = ns;
     out->name = name;
     out->node = str_or_empty(node);
@@ -247,26 +234,26 @@ int k8s_pod_parse(json_t *item, k8s_pod *out, char *err, size_t errlen)
     size_t i;
     json_t *c;
     if (containers && !json_is_array(containers) && !json_is_null(containers))
-        return errf(err, errlen, "pod %s/%s: spec.containers is not an array", sns, sname);
+        return errf_fail(err, errlen, "pod %s/%s: spec.containers is not an array", sns, sname);
     if (json_is_array(containers)) {
         json_array_foreach(containers, i, c) {
             int64_t cc, cm;
             const char *rp;
             if (container_requests(c, "container", &cc, &cm, &rp, e, sizeof e) != 0)
-                return errf(err, errlen, "pod %s/%s: %s", sns, sname, e);
+                return errf_fail(err, errlen, "pod %s/%s: %s", sns, sname, e);
             cpu = sat_add(cpu, cc);
             mem = sat_add(mem, cm);
         }
         out->containers = (int64_t)json_array_size(containers);
     }
     if (inits && !json_is_array(inits) && !json_is_null(inits))
-        return errf(err, errlen, "pod %s/%s: spec.initContainers is not an array", sns, sname);
+        return errf_fail(err, errlen, "pod %s/%s: spec.initContainers is not an array", sns, sname);
     if (json_is_array(inits)) {
         json_array_foreach(inits, i, c) {
             int64_t cc, cm, step_cpu, step_mem;
             const char *rp;
             if (container_requests(c, "init container", &cc, &cm, &rp, e, sizeof e) != 0)
-                return errf(err, errlen, "pod %s/%s: %s", sns, sname, e);
+                return errf_fail(err, errlen, "pod %s/%s: %s", sns, sname, e);
             if (strcmp(rp, "Always") == 0) {   /* a sidecar: runs beside the app containers */
                 side_cpu = sat_add(side_cpu, cc);
                 side_mem = sat_add(side_mem, cm);
@@ -292,7 +279,7 @@ int k8s_pod_parse(json_t *item, k8s_pod *out, char *err, size_t errlen)
         int64_t oc = 0, om = 0;
         if (get_q(overhead, "cpu", NANO, "overhead cpu", &oc, e, sizeof e) < 0 ||
             get_q(overhead, "memory", K8S_Q_UNITS, "overhead memory", &om, e, sizeof e) < 0)
-            return errf(err, errlen, "pod %s/%s: %s", sns, sname, e);
+            return errf_fail(err, errlen, "pod %s/%s: %s", sns, sname, e);
         cpu = sat_add(cpu, oc);
         mem = sat_add(mem, om);
     }
@@ -300,15 +287,15 @@ int k8s_pod_parse(json_t *item, k8s_pod *out, char *err, size_t errlen)
     out->memory_request_b = mem;
 
     if (statuses && !json_is_array(statuses) && !json_is_null(statuses))
-        return errf(err, errlen, "pod %s/%s: status.containerStatuses is not an array", sns, sname);
+        return errf_fail(err, errlen, "pod %s/%s: status.containerStatuses is not an array", sns, sname);
     if (json_is_array(statuses)) {
         json_array_foreach(statuses, i, c) {
             json_int_t restarts = 0;
             int ready = 0;
             if (jsonu_unpack(c, "container status", e, sizeof e, "{s?I, s?b}", "restartCount",
                              &restarts, "ready", &ready) != 0)
-                return errf(err, errlen, "pod %s/%s: status.containerStatuses[%zu]: %s", sns,
-                            sname, i, e);
+                return errf_fail(err, errlen, "pod %s/%s: status.containerStatuses[%zu]: %s", sns,
+                                 sname, i, e);
             out->restarts = sat_add(out->restarts, (int64_t)restarts);
             if (ready)
                 out->ready_containers++;
@@ -325,15 +312,15 @@ static int usage_of(json_t *usage, const char *what, k8s_usage *out, char *err, 
     if (!usage || json_is_null(usage))
         return 0;
     if (!json_is_object(usage))
-        return errf(err, errlen, "%s: usage is not an object", what);
+        return errf_fail(err, errlen, "%s: usage is not an object", what);
     if ((r = get_q(usage, "cpu", NANO, "cpu usage", &cpu_n, e, sizeof e)) < 0)
-        return errf(err, errlen, "%s: %s", what, e);
+        return errf_fail(err, errlen, "%s: %s", what, e);
     if (r > 0) {
         out->cpu_m = sat_add(out->cpu_m, cpu_n); /* nanocores until the end */
         out->have |= K8S_U_CPU;
     }
     if ((r = get_q(usage, "memory", K8S_Q_UNITS, "memory usage", &mem, e, sizeof e)) < 0)
-        return errf(err, errlen, "%s: %s", what, e);
+        return errf_fail(err, errlen, "%s: %s", what, e);
     if (r > 0) {
         out->memory_b = sat_add(out->memory_b, mem);
         out->have |= K8S_U_MEM;
@@ -350,7 +337,7 @@ int k8s_node_metrics_parse(json_t *item, k8s_usage *out, char *err, size_t errle
     char e[K8S_ERR_MAX], shown[NAME_SHOW], what[NAME_SHOW + 32];
     if (jsonu_unpack(item, "node metrics", e, sizeof e, "{s:{s:s}, s?o}", "metadata", "name",
                      &name, "usage", &usage) != 0)
-        return errf(err, errlen, "%s", e);
+        return errf_fail(err, errlen, "%s", e);
     out->name = name;
     snprintf(what, sizeof what, "node metrics %s", k8s_printable(name, shown, sizeof shown));
     if (usage_of(usage, what, out, err, errlen) != 0)
@@ -367,13 +354,13 @@ int k8s_pod_metrics_parse(json_t *item, k8s_usage *out, char *err, size_t errlen
     char e[K8S_ERR_MAX], sns[NAME_SHOW / 2], sname[NAME_SHOW], what[2 * NAME_SHOW + 64];
     if (jsonu_unpack(item, "pod metrics", e, sizeof e, "{s:{s:s, s:s}, s?o}", "metadata", "name",
                      &name, "namespace", &ns, "containers", &containers) != 0)
-        return errf(err, errlen, "%s", e);
+        return errf_fail(err, errlen, "%s", e);
     out->namespace_ = ns;
     out->name = name;
     k8s_printable(ns, sns, sizeof sns);
     k8s_printable(name, sname, sizeof sname);
     if (containers && !json_is_array(containers) && !json_is_null(containers))
-        return errf(err, errlen, "pod metrics %s/%s: containers is not an array", sns, sname);
+        return errf_fail(err, errlen, "pod metrics %s/%s: containers is not an array", sns, sname);
     size_t i;
     json_t *c;
     json_array_foreach(containers, i, c) {
@@ -382,7 +369,7 @@ int k8s_pod_metrics_parse(json_t *item, k8s_usage *out, char *err, size_t errlen
         char scname[NAME_SHOW];
         if (jsonu_unpack(c, "pod metrics container", e, sizeof e, "{s?s, s?o}", "name", &cname,
                          "usage", &usage) != 0)
-            return errf(err, errlen, "pod metrics %s/%s: containers[%zu]: %s", sns, sname, i, e);
+            return errf_fail(err, errlen, "pod metrics %s/%s: containers[%zu]: %s", sns, sname, i, e);
         int n = snprintf(what, sizeof what, "pod metrics %s/%s: container %s", sns, sname,
                          k8s_printable(cname ? cname : "?", scname, sizeof scname));
         if (n < 0)
@@ -403,13 +390,13 @@ int k8s_list_parse(json_t *root, json_t **items, const char **cont, char *err, s
     *cont = "";
     if (jsonu_unpack(root, "list", e, sizeof e, "{s?o, s?{s?s}}", "items", &it, "metadata",
                      "continue", &c) != 0)
-        return errf(err, errlen, "%s", e);
+        return errf_fail(err, errlen, "%s", e);
     if (it && !json_is_array(it) && !json_is_null(it))
-        return errf(err, errlen, "list: items is not an array");
+        return errf_fail(err, errlen, "list: items is not an array");
     if (json_is_array(it))
         *items = it;
     else if (!it && !json_object_get(root, "kind"))
-        return errf(err, errlen, "not a Kubernetes list (no items, no kind)");
+        return errf_fail(err, errlen, "not a Kubernetes list (no items, no kind)");
     *cont = str_or_empty(c);
     return 0;
 }

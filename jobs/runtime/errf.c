@@ -1,6 +1,7 @@
 #include "errf.h"
 
 #include <stdio.h>
+#include <string.h>
 
 void errf_vset(char *err, size_t errlen, const char *fmt, va_list ap)
 {
@@ -9,6 +10,8 @@ void errf_vset(char *err, size_t errlen, const char *fmt, va_list ap)
     int n = vsnprintf(err, errlen, fmt, ap);
     if (n < 0)
         err[0] = '\0';
+    else if ((size_t)n >= errlen && errlen > 4)
+        memcpy(err + errlen - 4, "...", 4);
 }
 
 void errf_set(char *err, size_t errlen, const char *fmt, ...)
@@ -17,4 +20,13 @@ void errf_set(char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     errf_vset(err, errlen, fmt, ap);
     va_end(ap);
+}
+
+int errf_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    errf_vset(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
 }

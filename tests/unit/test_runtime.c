@@ -13,6 +13,7 @@
 #include "../../jobs/runtime/buf.h"
 #include "../../jobs/runtime/cfg.h"
 #include "../../jobs/runtime/cli.h"
+#include "../../jobs/runtime/errf.h"
 #include "../../jobs/runtime/jsonu.h"
 #include "../../jobs/runtime/log.h"
 #include "../../jobs/runtime/tparse.h"
@@ -652,6 +653,20 @@ static void test_jsonu(void)
 
 /* ---- cli ------------------------------------------------------------------------------ */
 
+static void test_errf(void)
+{
+    char e[16];
+    errf_set(e, sizeof e, "%s %d", "short", 1);
+    CHECK_STREQ(e, "short 1", "errf: fits");
+    errf_set(e, sizeof e, "a message of %d characters", 30);
+    CHECK(strlen(e) == sizeof e - 1 && strcmp(e + sizeof e - 4, "...") == 0,
+          "errf: cut and marked: [%s]", e);
+    CHECK(errf_fail(e, sizeof e, "x%s", "y") == -1 && strcmp(e, "xy") == 0, "errf_fail: -1, set");
+    CHECK(errf_fail(NULL, 0, "nothing") == -1, "errf_fail: NULL buffer");
+    errf_set(e, 0, "no room");
+    CHECK(strcmp(e, "xy") == 0, "errf: errlen 0 writes nothing");
+}
+
 static int fake_usage_calls;
 static void fake_usage(FILE *out)
 {
@@ -857,6 +872,7 @@ static void test_log(void)
 
 int main(void)
 {
+    test_errf();
     int n = snprintf(tmpdir, sizeof tmpdir, "%s/cf-rt-XXXXXX",
                      getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (n < 0 || (size_t)n >= sizeof tmpdir || !mkdtemp(tmpdir)) {
