@@ -26,6 +26,7 @@
  * the new owner's work.
  */
 #include "spool.h"
+#include "lp.h"
 #include "../jobs/runtime/errf.h"
 
 #include <errno.h>
@@ -1340,38 +1341,24 @@ int spool_rewrite(spool *sp, int64_t id, const char *body, size_t len, size_t nl
     return update_mine(sp, s, id, true, "rewrite", rewrite_body, &rc, err, errlen);
 }
 
-/* The time range of a block of lines from each line's trailing timestamp (the last
- * space-separated token, digits only). -1 if some line has none. */
+/* Lines are split as InfluxDB splits a body (lp_line_len): a string field may hold a raw
+ * newline, which does not end its line. */
+
+/* The time range of a block of lines from each line's timestamp. -1 if some line has none. */
 static int lines_range(const char *p, size_t len, int64_t *mn, int64_t *mx)
 {
     bool any = false;
-    size_t i = 0;
-    while (i < len) {
-        const char *nl = memchr(p + i, '\n', len - i);
-        size_t end = nl ? (size_t)(nl - p) : len;
-        size_t j = end;
-        while (j > i && p[j - 1] != ' ')
-            j--;
-        if (j == i || j == end)
+    for (size_t i = 0; i < len;) {
+        size_t n = lp_line_len(p + i, len - i);
+        int64_t v;
+        if (lp_line_time_ns(p + i, n, &v) != 0)
             return -1;
-        bool neg = p[j] == '-';
-        size_t k = j + (neg ? 1 : 0);
-        if (k == end)
-            return -1;
-        int64_t v = 0;
-        for (; k < end; k++) {
-            if (p[k] < '0' || p[k] > '9' || v > (INT64_MAX - 9) / 10)
-                return -1;
-            v = v * 10 + (p[k] - '0');
-        }
-        if (neg)
-            v = -v;
         if (!any || v < *mn)
             *mn = v;
         if (!any || v > *mx)
             *mx = v;
         any = true;
-        i = end + 1;
+        i += n + 1;
     }
     return any ? 0 : -1;
 }
@@ -1379,36 +1366,29 @@ static int lines_range(const char *p, size_t len, int64_t *mn, int64_t *mx)
 static size_t count_lines(const char *p, size_t len)
 {
     size_t n = 0;
-    for (size_t i = 0; i < len; i++)
-        n += p[i] == '\n';
-    if (len && p[len - 1] != '\n')
+    for (size_t i = 0; i < len; i += lp_line_len(p + i, len - i) + 1)
         n++;
     return n;
 }
 
-/* Where to cut: just after the newline nearest the middle that is not the last byte.
+/* Where to cut: just after the line end nearest the middle that leaves a line on each side.
  * 0 when the body holds a single line. */
 static size_t split_point(const char *body, size_t len)
 {
-    if (len < 2)
-        return 0;
-    size_t last = len - 2; /* a newline here or before ends a line with more after it */
-    size_t mid = len / 2 < last ? len / 2 : last;
-    for (size_t d = 0;; d++) {
-        bool in = false;
-        if (mid >= d) {
-            in = true;
-            if (body[mid - d] == '\n')
-                return mid - d + 1;
-        }
-        if (mid + d <= last) {
-            in = true;
-            if (body[mid + d] == '\n')
-                return mid + d + 1;
-        }
-        if (!in)
-            return 0;
+    size_t best = 0, mid = len / 2;
+    for (size_t i = 0; i < len;) {
+        size_t end = i + lp_line_len(body + i, len - i) + 1;   /* the next line's start */
+        if (end >= len)
+            break;
+        size_t d = end > mid ? end - mid : mid - end;
+        size_t bd = best > mid ? best - mid : mid - best;
+        if (best == 0 || d < bd)
+            best = end;
+        else if (end > mid)
+            break;   /* past the middle and moving away from it */
+        i = end;
     }
+    return best;
 }
 
 int spool_split(spool *sp, int64_t id, const char *body, size_t len, char *err, size_t errlen)

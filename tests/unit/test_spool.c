@@ -690,6 +690,36 @@ static void test_split(void)
         spool_close(sp);
     }
 
+    /* A string field may hold raw newlines (InfluxDB keeps them): they do not end a line,
+     * so such a line is never cut, and a body of one such line cannot be split. */
+    {
+        static const char two[] = "m s=\"a\nb\nc\" 1\nm s=\"d\ne\" 2\n";
+        char p2[512], e2[SPOOL_ERR_MAX] = "";
+        spool *s2 = open_ok(new_path(p2, sizeof p2, "rawnl"));
+        int64_t i2 = spool_add(s2, "j", two, strlen(two), 2, 1, 2, e2, sizeof e2);
+        spool_batch b2, x, y;
+        CHECK(spool_claim(s2, HOUR, &b2, e2, sizeof e2) == 1 && b2.id == i2, "claim rawnl");
+        CHECK(spool_split(s2, i2, b2.body, b2.len, e2, sizeof e2) == 0, "split rawnl: %s", e2);
+        spool_batch_free(&b2);
+        CHECK(spool_claim(s2, HOUR, &x, e2, sizeof e2) == 1 && spool_claim(s2, HOUR, &y, e2, sizeof e2) == 1,
+              "two halves");
+        CHECK(x.len == 14 && memcmp(x.body, "m s=\"a\nb\nc\" 1\n", 14) == 0 && x.nlines == 1,
+              "first half is the whole first line: [%.*s] (%zu lines)", (int)x.len, x.body, x.nlines);
+        CHECK(y.len == 12 && memcmp(y.body, "m s=\"d\ne\" 2\n", 12) == 0 && y.nlines == 1,
+              "second half is the whole second line: [%.*s]", (int)y.len, y.body);
+        CHECK(sql_int(p2, "SELECT count(*) FROM batches WHERE min_ns = max_ns") == 2,
+              "each half's range from its own line's timestamp");
+        spool_batch_free(&x);
+        spool_batch_free(&y);
+        static const char one[] = "m s=\"x\ny\nz\" 3\n";
+        int64_t i3 = spool_add(s2, "j", one, strlen(one), 1, 3, 3, e2, sizeof e2);
+        CHECK(spool_claim(s2, HOUR, &b2, e2, sizeof e2) == 1 && b2.id == i3, "claim one");
+        CHECK(spool_split(s2, i3, b2.body, b2.len, e2, sizeof e2) == -1 && has(e2, "single line"),
+              "one line with raw newlines is a single line: %s", e2);
+        spool_batch_free(&b2);
+        spool_close(s2);
+    }
+
     /* Lines without timestamps: the halves keep the original range. */
     char path[512], err[SPOOL_ERR_MAX] = "";
     spool *sp = open_ok(new_path(path, sizeof path, "nots"));
