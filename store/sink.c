@@ -369,50 +369,6 @@ static size_t count_lines(const char *body, size_t len)
     return n;
 }
 
-/* Split a claimed batch in two. spool_split cuts at a raw newline; when a string field
- * holds one (more '\n' than lines) cut here at a line boundary instead: the second half
- * becomes a new pending batch, the first stays in the claimed one, which is given back.
- * (A crash between the two steps leaves the second half twice: resent, it overwrites.) */
-static int split_batch(sink *s, const spool_batch *b, const char *body, size_t len,
-                       size_t nlines, char *err, size_t errlen)
-{
-    size_t raw = 0;
-    for (size_t i = 0; i < len; i++)
-        raw += body[i] == '\n';
-    if (len && body[len - 1] != '\n')
-        raw++;
-    if (raw == nlines)
-        return spool_split(s->sp, b->id, body, len, err, errlen);
-
-    size_t half = nlines / 2, pos = 0;
-    for (size_t i = 0; i < half; i++)
-        pos += lp_line_len(body + pos, len - pos) + 1;
-    if (pos > len)
-        pos = len;
-    int64_t mn = 0, mx = 0;
-    bool any = false;
-    size_t n2 = 0;
-    for (size_t q = pos; q < len;) {
-        size_t l = lp_line_len(body + q, len - q);
-        int64_t t;
-        if (lp_line_time_ns(body + q, l, &t) == 0) {
-            if (!any || t < mn)
-                mn = t;
-            if (!any || t > mx)
-                mx = t;
-            any = true;
-        }
-        n2++;
-        q += l + 1;
-    }
-    if (spool_add(s->sp, b->job[0] ? b->job : s->job, body + pos, len - pos, n2, mn, mx, err,
-                  errlen) < 0 ||
-        spool_rewrite(s->sp, b->id, body, pos, half, err, errlen) != 0 ||
-        spool_release(s->sp, b->id, "split", err, errlen) != 0)
-        return -1;
-    return 0;
-}
-
 /* The sender: one thread that runs influx_write, so the spool's work on the next batch
  * (claim, mark sent) overlaps the network round trip of this one. Without a thread (it
  * could not be started) the write runs inline. Only the sender touches s->iw while a
@@ -672,7 +628,7 @@ static int flush_batch(sink *s, sender *sd, spool_batch *b, size_t first_nlines,
             continue;   /* send what is left (InfluxDB stored it already: a resend overwrites) */
         } else if (oc == INFLUX_BAD_BATCH || oc == INFLUX_TOO_LARGE) {
             if (nlines > 1) {
-                if (split_batch(s, b, body, len, nlines, err, errlen) != 0)
+                if (spool_split(s->sp, b->id, body, len, err, errlen) != 0)
                     rc = 75;
             } else {
                 size_t l = len;

@@ -1062,7 +1062,9 @@ static void test_split_multiline(void)
     CHECK(n == 4, "4 requests: %d", n);
     static char one[1 << 16];
     const char *want[] = { "m s=\"a\nb\nc\" 1\nm,host=h n=2i 2\nm,host=h n=3i 3\n",
-                           "m s=\"a\nb\nc\" 1\n", "m,host=h n=2i 2\nm,host=h n=3i 3\n" };
+                           /* cut at the line end nearest the middle byte, never inside
+                            * the string */
+                           "m s=\"a\nb\nc\" 1\nm,host=h n=2i 2\n", "m,host=h n=3i 3\n" };
     for (int i = 0; i < 3; i++) {
         request(all ? all : "", all ? all_len : 0, i, one, sizeof one);
         const char *body = strstr(one, "\r\n\r\n");
