@@ -191,7 +191,6 @@ typedef struct run {
     int64_t maxpts;
     size_t target_bytes;
     bool resume;
-    bool flush_ok;
     /* progress */
     bool progress;
     int64_t t0, last_draw, steps_total, steps_done, cur_n;
@@ -451,14 +450,7 @@ static int backfill_query(run *r, const prom_query *q, buf *form)
         }
         r->chunks++;
         r->steps_done += pts;
-        if (r->flush_ok && sink_influx_configured(r->s) && !sink_dry_run(r->s)) {
-            int fr = sink_flush(r->s, err, sizeof err);
-            if (fr != 0) {
-                r->flush_ok = false;
-                log_warn("InfluxDB: %s; points stay in the state file, the backfill goes on",
-                         err);
-            }
-        }
+        /* no flush here: the sink sends committed batches while the backfill goes on */
         n = prom_chunk_next(pts, r->maxpts, r->target_bytes, body_len, res.samples, pts);
         r->cur_n = n;
         cursor = next;
@@ -646,7 +638,7 @@ int main(int argc, char **argv)
 
     run r = { .s = s, .pc = pc, .qs = &qs, .queries_file = queries, .range = range,
               .maxpts = maxpts, .target_bytes = body_max / 16, .resume = resume,
-              .flush_ok = true, .progress = backfill && isatty(STDERR_FILENO) };
+              .progress = backfill && isatty(STDERR_FILENO) };
     if (backfill) {
         char a[40], b[40], st[40];
         log_info("backfill %s .. %s, step %ss, %" PRId64 " points per series, %zu quer%s%s",
