@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# One scheduled twitter-stats run (3 accounts, BENCH_TW_POSTS posts each, default 200: two
-# pages of 100 per account) against the X API stand-in, into a local influxd, side by side
+# One scheduled twitter-stats run (3 accounts, BENCH_TW_POSTS posts each, default 67: the
+# issue's "3 accounts, 200 posts", one page per account; BENCH_TW_POSTS=200 reads two pages
+# of 100 per account) against the X API stand-in, into a local influxd, side by side
 # with the original approach: bench/twitter_baseline.py (tweepy.Client + the influxdb client,
 # Debian's python3-tweepy and python3-influxdb) doing the same reads and writes.
 #
@@ -11,7 +12,7 @@
 # Prints | metric | twitter-stats | tweepy + influxdb | ratio | target |. Never asserts figures.
 . "$(dirname "$0")/../tests/lib/common.sh"
 
-POSTS=${BENCH_TW_POSTS:-200}
+POSTS=${BENCH_TW_POSTS:-67}
 RUNS=${BENCH_TW_RUNS:-7}
 USERS=XDevelopers,Twitter,TweepyDev
 TW=$BIN/twitter-stats
@@ -111,7 +112,7 @@ pfc=$(awk '{ print $2 }' "$T/pyfloor.times" | median)
 cfr=$(awk '{ print $3 }' "$T/cfloor.times" | maxv)
 pfr=$(awk '{ print $3 }' "$T/pyfloor.times" | maxv)
 
-echo "3 accounts x $POSTS posts (2 pages each), one scheduled run, $RUNS runs per side; the"
+echo "3 accounts x $POSTS posts ($((3 * POSTS)) posts), one scheduled run, $RUNS runs per side; the"
 echo "stand-in checks every OAuth 1.0a signature and runs as its own process (not counted)."
 echo
 awk -v cw="$cw" -v pw="$pw" -v cc="$cc" -v pc="$pc" -v cr="$cr" -v pr="$pr" \
