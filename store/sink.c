@@ -370,8 +370,9 @@ static size_t count_lines(const char *body, size_t len)
 }
 
 /* The sender: one thread that runs influx_write, so the spool's work on the next batch
- * (claim, mark sent) overlaps the network round trip of this one. Without a thread (it
- * could not be started) the write runs inline. Only the sender touches s->iw while a
+ * (claim, mark sent) overlaps the network round trip of this one. It is started only when
+ * a flush has a second batch; without a thread (one batch, or it could not be started)
+ * the write runs inline. Only the sender touches s->iw while a
  * write is under way. */
 typedef struct sender {
     influx *iw;
@@ -422,6 +423,15 @@ static void sender_init(sender *sd, influx *iw)
 {
     memset(sd, 0, sizeof *sd);
     sd->iw = iw;
+}
+
+/* Start the thread (once a flush has a second batch to put behind the first: a run that
+ * sends one batch starts none); when it can not be started, writes stay inline. Only
+ * between writes. */
+static void sender_thread(sender *sd)
+{
+    if (sd->threaded)
+        return;
     if (pthread_mutex_init(&sd->mu, NULL) != 0)
         return;
     if (pthread_cond_init(&sd->cv, NULL) != 0) {
@@ -696,11 +706,20 @@ int sink_flush(sink *s, char *err, size_t errlen)
             if (finish_empty(s, cur.id, err, errlen) != 0)
                 rc = 75;
         } else {
+            char cerr[SPOOL_ERR_MAX] = "";
+            int cn = 2;   /* 2: next not looked for yet */
+            if (!started && !sd.threaded) {
+                /* no thread yet: look for a next batch first; only then does one pay */
+                cn = spool_claim_ex(s->sp, s->lease_s, SPOOL_CLAIM_STORED, &next, cerr,
+                                    sizeof cerr);
+                if (cn == 1)
+                    sender_thread(&sd);
+            }
             if (!started)
                 batch_start(&sd, &cur, nl);
             started = false;
-            char cerr[SPOOL_ERR_MAX] = "";
-            int cn = spool_claim_ex(s->sp, s->lease_s, SPOOL_CLAIM_STORED, &next, cerr,
+            if (cn == 2)
+                cn = spool_claim_ex(s->sp, s->lease_s, SPOOL_CLAIM_STORED, &next, cerr,
                                     sizeof cerr);
             early ea = { cn == 1 ? &next : NULL, tparse_mono_ns(), 0, false };
             rc = flush_batch(s, &sd, &cur, nl, &ea, err, errlen);
