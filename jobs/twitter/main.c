@@ -821,7 +821,6 @@ int main(int argc, char **argv)
      * threshold the heap is given back and faulted in again every page. The process is
      * short-lived: keep up to 64 MB of free heap instead. */
     (void)mallopt(M_TRIM_THRESHOLD, 64 << 20);
-    tw_parse_init();
     log_init(JOB);
     opts o;
     memset(&o, 0, sizeof o);

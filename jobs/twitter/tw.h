@@ -89,10 +89,6 @@ void tw_page_free(tw_page *p);      /* accepts NULL; frees and re-inits */
 /* GET /2/users/me ("data" an object) or /2/users/by ("data" an array); "errors" kept. */
 int tw_parse_users_v2(const char *body, size_t len, const char *what, tw_users *out,
                       char *err, size_t errlen);
-/* Optional, once at the start of main (before any thread): jansson's allocations while
- * tw_parse_posts_v2 parses come from an arena freed at its end (faster than malloc for a
- * page's thousands of values). Without it, tw_parse_posts_v2 works the same on malloc. */
-void tw_parse_init(void);
 /* GET /2/users/:id/tweets: "data" (absent when result_count is 0), "meta", "errors".
  * Metrics from public_metrics (like_count, retweet_count, reply_count, quote_count,
  * bookmark_count, impression_count), non_public_metrics and organic_metrics

@@ -1,8 +1,6 @@
 /* tw_parse: X API v2 / v1.1 answers into structs (see tw.h). */
 #include <jansson.h>
 #include <stdarg.h>
-#include <stdbool.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -474,84 +472,8 @@ static size_t strip_unused_values(const char *s, size_t n, char *out)
     return o + n - i;
 }
 
-/* jansson's allocations while this thread parses a post page come from a bump arena,
- * given back whole once the page's tree is freed (a page is thousands of small values;
- * malloc and free of each was a fifth of the parse). Other threads, and this one outside
- * tw_parse_posts_v2, get malloc and free. */
-#define ARENA_CHUNK ((size_t)96 * 1024)   /* under glibc's mmap threshold: reused heap */
-
-typedef struct arena_chunk {
-    struct arena_chunk *next;
-    size_t cap, used;
-    max_align_t data[];
-} arena_chunk;
-
-static bool arena_installed;
-static _Thread_local bool arena_on;
-static _Thread_local arena_chunk *arena_head;
-
-static void *arena_malloc(size_t n)
-{
-    if (!arena_on)
-        return malloc(n);
-    n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
-    arena_chunk *c = arena_head;
-    if (!c || c->cap - c->used < n) {
-        size_t cap = n > ARENA_CHUNK ? n : ARENA_CHUNK;
-        c = malloc(sizeof *c + cap);
-        if (!c)
-            return NULL;
-        c->next = arena_head;
-        c->cap = cap;
-        c->used = 0;
-        arena_head = c;
-    }
-    void *p = (char *)c->data + c->used;
-    c->used += n;
-    return p;
-}
-
-static void arena_free(void *p)
-{
-    if (!p)
-        return;
-    for (const arena_chunk *c = arena_head; c; c = c->next)
-        if ((const char *)p >= (const char *)c->data && (const char *)p < (const char *)c->data + c->cap)
-            return;   /* the arena's: given back with it */
-    free(p);
-}
-
-/* Once, before any thread or jansson value exists (jansson's allocator is global). */
-void tw_parse_init(void)
-{
-    json_set_alloc_funcs(arena_malloc, arena_free);
-    arena_installed = true;
-}
-
-static void arena_end(void)
-{
-    arena_on = false;
-    while (arena_head) {
-        arena_chunk *n = arena_head->next;
-        free(arena_head);
-        arena_head = n;
-    }
-}
-
-static int parse_posts_v2(const char *body, size_t len, const char *what, tw_page *out,
-                          char *err, size_t errlen);
-
 int tw_parse_posts_v2(const char *body, size_t len, const char *what, tw_page *out,
                       char *err, size_t errlen)
-{
-    arena_on = arena_installed;
-    int rc = parse_posts_v2(body, len, what, out, err, errlen);
-    arena_end();   /* every value of the page was freed, its strings copied out */
-    return rc;
-}
-
-static int parse_posts_v2(const char *body, size_t len, const char *what, tw_page *out,
-                          char *err, size_t errlen)
 {
     int rc = -1;
     json_t *root = NULL;

@@ -573,9 +573,6 @@ int main(void)
 {
     test_users();
     test_posts();
-    /* again with jansson's allocations in tw_parse_posts_v2's arena, as twitter-stats runs */
-    tw_parse_init();
-    test_posts();
     test_errors();
     test_helpers();
     test_points();
