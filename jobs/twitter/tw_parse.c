@@ -408,34 +408,11 @@ static bool json_ws(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-/* The end of the array of strings that opens at s[i] ('['): the index of its ']', or n
- * when it is anything else or does not end. */
-static size_t string_array_end(const char *s, size_t i, size_t n)
-{
-    for (i++;; i++) {
-        while (i < n && json_ws(s[i]))
-            i++;
-        if (i >= n)
-            return n;
-        if (s[i] == ']')
-            return i;
-        if (s[i] != '"' || (i = string_end(s, i, n)) >= n)
-            return n;
-        for (i++; i < n && json_ws(s[i]);)
-            i++;
-        if (i >= n || s[i] == ']')
-            return i;
-        if (s[i] != ',')
-            return n;
-    }
-}
-
-/* Every post carries its "text" and "edit_history_tweet_ids", which no point uses; they
- * are about a third of a page, and jansson's cost is about the same for every byte it
- * reads. The copy in out (n bytes) has each string value of a key "text" and each array
- * of strings of a key "edit_history_tweet_ids" emptied; anything else (another type, a
- * value that does not end) is copied as it is. Returns the copy's length. */
-static size_t strip_unused_values(const char *s, size_t n, char *out)
+/* Every post carries its "text", which no point uses, and jansson's cost is about the
+ * same for every byte it reads. The copy in out (n bytes) leaves each string value of a
+ * key "text" empty; anything that is not a plain key:string pair is copied as it is.
+ * Returns the copy's length. */
+static size_t strip_text_values(const char *s, size_t n, char *out)
 {
     size_t i = 0, o = 0;
     while (i < n) {
@@ -443,29 +420,28 @@ static size_t strip_unused_values(const char *s, size_t n, char *out)
         size_t start = q ? (size_t)(q - s) : n, end = q ? string_end(s, start, n) : n;
         if (end >= n)
             break;
-        size_t k = end + 1, v = n, klen = end - start - 1;
-        bool text = klen == 4 && memcmp(s + start + 1, "text", 4) == 0;
-        if (text || (klen == 22 && memcmp(s + start + 1, "edit_history_tweet_ids", 22) == 0)) {
+        size_t k = end + 1, v = n;
+        if (end - start == 5 && memcmp(s + start + 1, "text", 4) == 0) {
             while (k < n && json_ws(s[k]))
                 k++;
             if (k < n && s[k] == ':') {
                 for (k++; k < n && json_ws(s[k]);)
                     k++;
-                if (k < n && s[k] == (text ? '"' : '['))
-                    v = text ? string_end(s, k, n) : string_array_end(s, k, n);
+                if (k < n && s[k] == '"')
+                    v = string_end(s, k, n);
             }
         }
         if (v >= n) {
-            /* not a value to drop: copy through the closing quote */
+            /* not a text value: copy through the closing quote */
             memcpy(out + o, s + i, end + 1 - i);
             o += end + 1 - i;
             i = end + 1;
             continue;
         }
-        /* copy up to and including the value's opening quote or bracket, then its end */
+        /* copy up to and including the value's opening quote, then its closing quote */
         memcpy(out + o, s + i, k + 1 - i);
         o += k + 1 - i;
-        out[o++] = s[v];
+        out[o++] = '"';
         i = v + 1;
     }
     memcpy(out + o, s + i, n - i);
@@ -479,7 +455,7 @@ int tw_parse_posts_v2(const char *body, size_t len, const char *what, tw_page *o
     json_t *root = NULL;
     char *copy = body && len ? malloc(len) : NULL;
     if (copy) {
-        size_t n = strip_unused_values(body, len, copy);
+        size_t n = strip_text_values(body, len, copy);
         root = json_loadb(copy, n, 0, NULL);
         free(copy);
         if (root && !json_is_object(root)) {
