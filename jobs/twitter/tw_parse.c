@@ -386,85 +386,12 @@ static int post_v2(json_t *o, const char *what, long idx, tw_post *p, char *err,
     return 0;
 }
 
-/* The end of the JSON string whose opening quote is at s[i]: the index of its closing
- * quote, or n when it does not end (or holds a raw control character, which jansson
- * must see to report). */
-static size_t string_end(const char *s, size_t i, size_t n)
-{
-    for (i++; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"')
-            return i;
-        if (c == '\\')
-            i++;
-        else if (c < 0x20)
-            return n;
-    }
-    return n;
-}
-
-static bool json_ws(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/* Every post carries its "text", which no point uses, and jansson's cost is about the
- * same for every byte it reads. The copy in out (n bytes) leaves each string value of a
- * key "text" empty; anything that is not a plain key:string pair is copied as it is.
- * Returns the copy's length. */
-static size_t strip_text_values(const char *s, size_t n, char *out)
-{
-    size_t i = 0, o = 0;
-    while (i < n) {
-        const char *q = memchr(s + i, '"', n - i);
-        size_t start = q ? (size_t)(q - s) : n, end = q ? string_end(s, start, n) : n;
-        if (end >= n)
-            break;
-        size_t k = end + 1, v = n;
-        if (end - start == 5 && memcmp(s + start + 1, "text", 4) == 0) {
-            while (k < n && json_ws(s[k]))
-                k++;
-            if (k < n && s[k] == ':') {
-                for (k++; k < n && json_ws(s[k]);)
-                    k++;
-                if (k < n && s[k] == '"')
-                    v = string_end(s, k, n);
-            }
-        }
-        if (v >= n) {
-            /* not a text value: copy through the closing quote */
-            memcpy(out + o, s + i, end + 1 - i);
-            o += end + 1 - i;
-            i = end + 1;
-            continue;
-        }
-        /* copy up to and including the value's opening quote, then its closing quote */
-        memcpy(out + o, s + i, k + 1 - i);
-        o += k + 1 - i;
-        out[o++] = '"';
-        i = v + 1;
-    }
-    memcpy(out + o, s + i, n - i);
-    return o + n - i;
-}
-
 int tw_parse_posts_v2(const char *body, size_t len, const char *what, tw_page *out,
                       char *err, size_t errlen)
 {
     int rc = -1;
-    json_t *root = NULL;
-    char *copy = body && len ? malloc(len) : NULL;
-    if (copy) {
-        size_t n = strip_text_values(body, len, copy);
-        root = json_loadb(copy, n, 0, NULL);
-        free(copy);
-        if (root && !json_is_object(root)) {
-            json_decref(root);
-            root = NULL;
-        }
-    }
-    /* a body that does not parse is parsed again as it came, for the error's line and column */
-    if (!root && !(root = parse_object(body, len, what, err, errlen)))
+    json_t *root = parse_object(body, len, what, err, errlen);
+    if (!root)
         return -1;
     out->next_token[0] = '\0';
     out->result_count = -1;

@@ -226,19 +226,6 @@ static const post_case post_cases[] = {
       "expected a JSON array, got object", 0, 0, NULL, 0, NULL, NA, NA, NA, NA, NA, NA, NA },
     { NULL, "[{\"id_str\":\"1\",\"created_at\":\"2019-07-13T02:28:15Z\"}]", 1, 0,
       "[0].created_at: missing or not a v1.1 time", 0, 0, NULL, 0, NULL, NA, NA, NA, NA, NA, NA, NA },
-    /* a post's "text" is not decoded (tw_parse_posts_v2 drops it before parsing); what
-     * follows it still is, and a body that does not parse keeps its line and column */
-    { NULL, "{\"data\":[{\"text\":\"a \\\"text\\\":\\\"b\\\" \\\\\",\"id\":\"7\",\"text\" : \"\\u00e9\","
-      "\"public_metrics\":{\"like_count\":5}}],\"meta\":{\"result_count\":1}}", 0, 1, NULL, 1, 0, "", 1,
-      "7", NA, 5, NA, NA, NA, NA, NA },
-    { NULL, "{\"data\":[{\"id\":\"8\",\"text\":12,\"public_metrics\":{\"text\":\"\",\"like_count\":2}}]}",
-      0, 1, NULL, 1, 0, "", -1, "8", NA, 2, NA, NA, NA, NA, NA },
-    { NULL, "{\"data\":[{\"text\":\"0123456789\",\"id\":\"1\"}],\"meta\":{\"result_count\":1", 0, 0,
-      "line 1, column 65", 0, 0, NULL, 0, NULL, NA, NA, NA, NA, NA, NA, NA },
-    { NULL, "{\"data\":[{\"text\":\"a\x01\",\"id\":\"1\"}]}", 0, 0, "control character", 0, 0, NULL, 0,
-      NULL, NA, NA, NA, NA, NA, NA, NA },
-    { NULL, "{\"data\":[{\"text\":\"abc\",\"id\":\"1\"}],\"text\"", 0, 0, "line 1, column", 0, 0, NULL, 0,
-      NULL, NA, NA, NA, NA, NA, NA, NA },
 };
 
 static void test_posts(void)
