@@ -499,6 +499,34 @@ static int tx_commit(spool *sp, const char *what, char *err, size_t errlen)
     return 0;
 }
 
+/* The bound statement s, alone in a write transaction (durable: see the top of this file):
+ * begin, step, commit. *changes, when not NULL, gets the rows it changed; with want_one set,
+ * any other number rolls the transaction back and returns -2 (err not set: the caller says
+ * what was missing). 0 or -1 (err set). s is reset on every path. */
+static int step_alone(spool *sp, sqlite3_stmt *s, bool durable, bool want_one, const char *what,
+                      int64_t *changes, char *err, size_t errlen)
+{
+    if (tx_begin_sync(sp, durable, what, err, errlen) != 0) {
+        done(s);
+        return -1;
+    }
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        db_err(sp, err, errlen, what);
+        done(s);
+        tx_rollback(sp);
+        return -1;
+    }
+    done(s);
+    int64_t n = sqlite3_changes64(sp->db);
+    if (changes)
+        *changes = n;
+    if (want_one && n != 1) {
+        tx_rollback(sp);
+        return -2;
+    }
+    return tx_commit(sp, what, err, errlen);
+}
+
 /* Bind a blob that is never NULL (sqlite binds a NULL pointer as SQL NULL). Not copied:
  * every caller steps the statement and clears its bindings (done()) while body lives. */
 static int bind_body(sqlite3_stmt *s, int i, const void *body, size_t len)
@@ -1490,19 +1518,7 @@ int spool_dead_letter(spool *sp, int64_t batch_id, const char *job, const char *
     bind_text(s, 3, line, len);
     bind_text(s, 4, why ? why : "refused", why ? strnlen(why, RUN_MESSAGE_MAX) : 7);
     sqlite3_bind_int64(s, 5, now_ns());
-    if (tx_begin(sp, "dead letter", err, errlen) != 0) {
-        done(s);
-        return -1;
-    }
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE) {
-        db_err(sp, err, errlen, "dead letter");
-        done(s);
-        tx_rollback(sp);
-        return -1;
-    }
-    done(s);
-    return tx_commit(sp, "dead letter", err, errlen);
+    return step_alone(sp, s, true, false, "dead letter", NULL, err, errlen);
 }
 
 /* ---- checkpoints ------------------------------------------------------------------- */
@@ -1562,19 +1578,7 @@ int spool_checkpoint_set(spool *sp, const char *job, const char *key, const char
     sqlite3_bind_text(s, 2, key, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(s, 3, value, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(s, 4, now_ns());
-    if (tx_begin(sp, "checkpoint set", err, errlen) != 0) {
-        done(s);
-        return -1;
-    }
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE) {
-        db_err(sp, err, errlen, "checkpoint set");
-        done(s);
-        tx_rollback(sp);
-        return -1;
-    }
-    done(s);
-    return tx_commit(sp, "checkpoint set", err, errlen);
+    return step_alone(sp, s, true, false, "checkpoint set", NULL, err, errlen);
 }
 
 /* ---- run ledger -------------------------------------------------------------------- */
@@ -1646,24 +1650,10 @@ int spool_run_end(spool *sp, int64_t run_id, const spool_run_result *r, char *er
     sqlite3_bind_int64(s, 9, r->dead_letters);
     if (r->message)
         sqlite3_bind_text(s, 10, msg, (int)mlen, SQLITE_TRANSIENT);
-    if (tx_begin_light(sp, "run end", err, errlen) != 0) {
-        done(s);
-        return -1;
-    }
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE) {
-        db_err(sp, err, errlen, "run end");
-        done(s);
-        tx_rollback(sp);
-        return -1;
-    }
-    done(s);
-    if (sqlite3_changes64(sp->db) != 1) {
+    int rc = step_alone(sp, s, false, true, "run end", NULL, err, errlen);
+    if (rc == -2)
         errf_set(err, errlen, "spool %s: run end: no run %lld", sp->path, (long long)run_id);
-        tx_rollback(sp);
-        return -1;
-    }
-    return tx_commit(sp, "run end", err, errlen);
+    return rc == 0 ? 0 : -1;
 }
 
 /* ---- status, prune, requeue, foreach ----------------------------------------------- */
@@ -1797,20 +1787,8 @@ static int64_t write_count(spool *sp, enum st_id id, int64_t a, int64_t b, int n
     sqlite3_bind_int64(s, 1, a);
     if (nparams > 1)
         sqlite3_bind_int64(s, 2, b);
-    if (tx_begin_sync(sp, durable, what, err, errlen) != 0) {
-        done(s);
-        return -1;
-    }
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE) {
-        db_err(sp, err, errlen, what);
-        done(s);
-        tx_rollback(sp);
-        return -1;
-    }
-    done(s);
-    int64_t n = sqlite3_changes64(sp->db);
-    if (tx_commit(sp, what, err, errlen) != 0)
+    int64_t n = 0;
+    if (step_alone(sp, s, durable, false, what, &n, err, errlen) != 0)
         return -1;
     return n;
 }
