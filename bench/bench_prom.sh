@@ -17,6 +17,7 @@
 # points did not all arrive. BENCH_PROM_DAYS="1 7 30" picks the ranges, BENCH_PROM_SERIES the
 # series count.
 . "$(dirname "$0")/../tests/lib/common.sh"
+. "$(dirname "$0")/lib.sh"
 
 SERIES=${BENCH_PROM_SERIES:-100}
 DAYS=${BENCH_PROM_DAYS:-1 7 30}
@@ -31,18 +32,6 @@ done
 maxdays=0
 for d in $DAYS; do [ "$d" -gt "$maxdays" ] && maxdays=$d; done
 
-# timed NAME CMD...: WALL (seconds) and RSS_KB (peak) of CMD; returns its rc
-timed() {
-    local name=$1 s e rc
-    shift
-    s=$(date +%s%N)
-    /usr/bin/time -f '%M' -o "$T/time.$name" "$@"
-    rc=$?
-    e=$(date +%s%N)
-    WALL=$(awk -v a="$s" -v b="$e" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
-    RSS_KB=$(tail -1 "$T/time.$name")
-    return $rc
-}
 pps() {
     awk -v n="$1" -v t="$2" 'BEGIN {
         x = sprintf("%.0f", (t > 0 ? n / t : 0)); s = ""
@@ -54,8 +43,6 @@ num() {
         while (length(x) > 3) { s = "," substr(x, length(x) - 2) s; x = substr(x, 1, length(x) - 3) }
         printf "%s%s", x, s }'
 }
-mb() { awk -v k="$1" 'BEGIN { printf "%.1f MB", k / 1024 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 fresh_influxd() {
     [ -n "${INFLUX_PID:-}" ] && stop_influxd "$INFLUX_PID"
     rm -rf "$T/${LAST_INFLUX:-none}"
@@ -79,35 +66,6 @@ export PROMETHEUS_URL=$PROM_URL
 unset PROMETHEUS_QUERIES CRONFLUX_ALIGN JOB_COMPLETION_INDEX CRONFLUX_SLICES
 printf 'hist = hist_value\n' >"$T/q.txt"
 
-# raw_curl DB DIR gzip|plain: every batch file in DIR in one curl process
-raw_curl() {
-    local db=$1 dir=$2 mode=$3 cfg=$T/curl.cfg f first=1
-    : >"$cfg"
-    for f in "$dir"/p.?????; do
-        {
-            [ "$first" = 1 ] || echo 'next'
-            first=0
-            echo "url = \"$INFLUX_URL/write?db=$db&precision=ns\""
-            if [ "$mode" = gzip ]; then
-                echo "data-binary = \"@$f.gz\""
-                echo 'header = "Content-Encoding: gzip"'
-            else
-                echo "data-binary = \"@$f\""
-            fi
-            echo 'header = "Content-Type: text/plain; charset=utf-8"'
-            echo 'header = "Expect:"'
-            echo 'output = "/dev/null"'
-            echo 'write-out = "%{http_code} %{num_connects}\n"'
-            echo 'silent'
-            echo 'noproxy = "*"'
-        } >>"$cfg"
-    done
-    influx_create_db "$db"
-    timed "raw-$mode" curl -K "$cfg" >"$T/curl.out" || die "curl ($mode) failed"
-    [ "$(grep -c '^204 ' "$T/curl.out")" = "$(ls "$dir"/p.????? | wc -l)" ] ||
-        die "raw curl ($mode): not every batch answered 204"
-    RAW_CONNS=$(awk '{ s += $2 } END { print s }' "$T/curl.out")
-}
 
 rows=()
 for d in $DAYS; do

@@ -11,6 +11,7 @@
 # Prints tables | metric | value | target |. Figures are never asserted; the script fails
 # only if a run fails or the points did not all arrive.
 . "$(dirname "$0")/../tests/lib/common.sh"
+. "$(dirname "$0")/lib.sh"
 
 N=${BENCH_POINTS:-1000000}
 BIG=${BENCH_BIG_POINTS:-5000000}
@@ -52,18 +53,6 @@ gen() {
     }'
 }
 
-# timed NAME CMD...: WALL (seconds), RSS_KB (peak, from /usr/bin/time) of CMD; returns its rc
-timed() {
-    local name=$1 s e rc
-    shift
-    s=$(date +%s%N)
-    /usr/bin/time -f '%M' -o "$T/time.$name" "$@"
-    rc=$?
-    e=$(date +%s%N)
-    WALL=$(awk -v a="$s" -v b="$e" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
-    RSS_KB=$(tail -1 "$T/time.$name")
-    return $rc
-}
 pps() { awk -v n="$1" -v t="$2" 'BEGIN { printf "%.0f", (t > 0 ? n / t : 0) }'; }
 # fmt_pps N SECONDS: "1,234,567 points/s (0.81 s)"
 fmt_pps() {
@@ -72,8 +61,6 @@ fmt_pps() {
         while (length(x) > 3) { s = "," substr(x, length(x) - 2) s; x = substr(x, 1, length(x) - 3) }
         printf "%s%s points/s (%.2f s)", x, s, t }'
 }
-mb() { awk -v k="$1" 'BEGIN { printf "%.1f MB", k / 1024 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 meets() { awk -v r="$1" -v t="$2" 'BEGIN { print (r >= t ? "met" : "MISSED") }'; }
 
 fresh_influxd() {
@@ -89,48 +76,17 @@ mkdir -p "$T/parts"
 split -l "$BATCH" -d -a 5 "$T/points.lp" "$T/parts/p."
 for f in "$T"/parts/p.*; do gzip -c "$f" >"$f.gz"; done
 
-# raw_curl DB gzip|plain: every batch file in one curl process (one keep-alive connection)
-raw_curl() {
-    local db=$1 mode=$2 cfg=$T/curl-$2.cfg f
-    : >"$cfg"
-    local first=1
-    for f in "$T"/parts/p.?????; do
-        {
-            [ "$first" = 1 ] || echo 'next'
-            first=0
-            echo "url = \"$INFLUX_URL/write?db=$db&precision=ns\""
-            if [ "$mode" = gzip ]; then
-                echo "data-binary = \"@$f.gz\""
-                echo 'header = "Content-Encoding: gzip"'
-            else
-                echo "data-binary = \"@$f\""
-            fi
-            echo 'header = "Content-Type: text/plain; charset=utf-8"'
-            echo 'header = "Expect:"'
-            echo 'output = "/dev/null"'
-            echo 'write-out = "%{http_code} %{num_connects}\n"'
-            echo 'silent'
-        } >>"$cfg"
-    done
-    influx_create_db "$db"
-    timed "raw-$mode" curl -K "$cfg" >"$T/curl-$mode.out" || die "curl ($mode) failed"
-    local n204 conns
-    n204=$(grep -c '^204 ' "$T/curl-$mode.out")
-    conns=$(awk '{ s += $2 } END { print s }' "$T/curl-$mode.out")
-    [ "$n204" = "$(ls "$T"/parts/p.????? | wc -l)" ] || die "raw curl ($mode): not every batch answered 204"
-    RAW_CONNS=$conns
-}
 
 # ---------------------------------------------------------------------------------------
 # raw limits
 fresh_influxd raw_gzip
-raw_curl raw gzip
+raw_curl raw "$T/parts" gzip
 raw_gz_t=$WALL
 raw_gz_conns=$RAW_CONNS
 [ "$(count_points raw)" = "$N" ] || die "raw gzip: point count $(count_points raw), want $N"
 
 fresh_influxd raw_plain
-raw_curl raw plain
+raw_curl raw "$T/parts" plain
 raw_pl_t=$WALL
 [ "$(count_points raw)" = "$N" ] || die "raw plain: point count wrong"
 
