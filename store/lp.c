@@ -817,6 +817,14 @@ size_t lp_line_len(const char *b, size_t len)
     return i > len ? len : i;
 }
 
+size_t lp_count_lines(const char *buf, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i += lp_line_len(buf + i, len - i) + 1)
+        n++;
+    return n;
+}
+
 typedef struct pctx {
     const char *b; /* the point's text, leading whitespace skipped */
     size_t n;

@@ -120,6 +120,10 @@ int lp_parse(const char *line, size_t len, lp_precision prec, int64_t default_ns
  * next line starts at the returned index + 1. */
 size_t lp_line_len(const char *buf, size_t len);
 
+/* How many lines buf[0..len) holds, split as lp_line_len splits them (a last line without
+ * its '\n' counts). */
+size_t lp_count_lines(const char *buf, size_t len);
+
 /* The timestamp (ns) at the end of an encoded ns-precision line: returns 0 and sets *out_ns,
  * or returns -1 if the line has none (a trailing '\n' is allowed).
  * Used by the store to filter spooled lines by time without a full parse. */

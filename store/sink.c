@@ -358,17 +358,6 @@ static int refuse_message(sink *s, const influx_result *res, int code, char *err
     return code;
 }
 
-/* Lines in body[len] as InfluxDB splits them (a string field may hold a raw newline). */
-static size_t count_lines(const char *body, size_t len)
-{
-    size_t n = 0, pos = 0;
-    while (pos < len) {
-        pos += lp_line_len(body + pos, len - pos) + 1;
-        n++;
-    }
-    return n;
-}
-
 /* The sender: one thread that runs influx_write, so the spool's work on the next batch
  * (claim, mark sent) overlaps the network round trip of this one. It is started only when
  * a flush has a second batch; without a thread (one batch, or it could not be started)
@@ -513,7 +502,7 @@ static size_t batch_nlines(const spool_batch *b)
 {
     if (b->lines_len == 0)
         return 0;
-    return b->gzip ? b->nlines : count_lines(b->body ? b->body : "", b->len);
+    return b->gzip ? b->nlines : lp_count_lines(b->body ? b->body : "", b->len);
 }
 
 static void batch_start(sender *sd, const spool_batch *b, size_t nlines)
@@ -609,7 +598,7 @@ static int flush_batch(sink *s, sender *sd, spool_batch *b, size_t first_nlines,
             }
             body = b->body;
             len = b->len;
-            nlines = count_lines(body, len);
+            nlines = lp_count_lines(body, len);
         }
 
         if (oc == INFLUX_OK) {

@@ -1391,14 +1391,6 @@ static int lines_range(const char *p, size_t len, int64_t *mn, int64_t *mx)
     return any ? 0 : -1;
 }
 
-static size_t count_lines(const char *p, size_t len)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len; i += lp_line_len(p + i, len - i) + 1)
-        n++;
-    return n;
-}
-
 /* Where to cut: just after the line end nearest the middle that leaves a line on each side.
  * 0 when the body holds a single line. */
 static size_t split_point(const char *body, size_t len)
@@ -1476,7 +1468,7 @@ int spool_split(spool *sp, int64_t id, const char *body, size_t len, char *err, 
             mn = omin;
             mx = omax;
         }
-        if (insert_batch(sp, job, created, part[h], plen[h], count_lines(part[h], plen[h]), mn,
+        if (insert_batch(sp, job, created, part[h], plen[h], lp_count_lines(part[h], plen[h]), mn,
                          mx, NULL, "split", err, errlen) < 0) {
             tx_rollback(sp);
             return -1;
