@@ -28,7 +28,7 @@ CFLAGS   += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-saniti
 LDFLAGS  += -fsanitize=address,undefined
 endif
 
-RUNTIME_SRC := $(wildcard jobs/runtime/*.c)
+RUNTIME_SRC := $(wildcard runtime/*.c)
 STORE_SRC   := $(wildcard store/*.c)
 JOB_DIRS    := $(patsubst %/main.c,%,$(wildcard jobs/*/main.c))
 JOBLIB_SRC  := $(filter-out %/main.c,$(wildcard jobs/twitter/*.c jobs/cluster/*.c jobs/prometheus/*.c jobs/cronflux/*.c))

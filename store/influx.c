@@ -18,7 +18,7 @@
  * 422 for a field type conflict.
  */
 #include "influx.h"
-#include "../jobs/runtime/errf.h"
+#include "../runtime/errf.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -32,8 +32,8 @@
 
 #include <jansson.h>
 
-#include "../jobs/runtime/cfg.h"
-#include "../jobs/runtime/log.h"
+#include "../runtime/cfg.h"
+#include "../runtime/log.h"
 #include "lp.h"
 
 #define INFLUX_BACKOFF_BASE_MS 500

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../jobs/runtime/http.h"
+#include "../runtime/http.h"
 
 #define INFLUX_ERR_MAX 512
 

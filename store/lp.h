@@ -1,7 +1,7 @@
 /* lp: the point model and InfluxDB line protocol (encoder and parser).
  *
  * The rule for every choice here: a point written to a real InfluxDB 1.6.7 and read back
- * must equal the point given (see ../shared/fixtures/README.md).
+ * must equal the point given (see tests/fixtures/README.md).
  *  - measurement: escape ',' and ' '; tag keys/values and field keys: escape ',', '=', ' ';
  *    string field values: escape '"' and '\'; a newline inside a string field is written as is.
  *  - a newline/CR in a measurement, tag key or tag value cannot be stored: it is replaced
@@ -34,7 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../jobs/runtime/buf.h"
+#include "../runtime/buf.h"
 
 typedef enum lp_type { LP_FLOAT, LP_INT, LP_UINT, LP_STRING, LP_BOOL } lp_type;
 

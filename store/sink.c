@@ -1,6 +1,6 @@
 /* sink: points -> spool (sqlite) -> InfluxDB (see sink.h). */
 #include "sink.h"
-#include "../jobs/runtime/errf.h"
+#include "../runtime/errf.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../jobs/runtime/cfg.h"
-#include "../jobs/runtime/tparse.h"
+#include "../runtime/cfg.h"
+#include "../runtime/tparse.h"
 
 #define SINK_BATCH_DEFAULT 5000
 #define SINK_BATCH_LINES_MAX 1000000

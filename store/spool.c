@@ -27,7 +27,7 @@
  */
 #include "spool.h"
 #include "lp.h"
-#include "../jobs/runtime/errf.h"
+#include "../runtime/errf.h"
 
 #include <errno.h>
 #include <fcntl.h>

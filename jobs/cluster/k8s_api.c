@@ -1,6 +1,6 @@
 /* k8s_api: configuration, the bearer-token client, and the paged list walker. */
 #include "k8s_api.h"
-#include "../runtime/errf.h"
+#include "../../runtime/errf.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -10,11 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../runtime/buf.h"
-#include "../runtime/cfg.h"
-#include "../runtime/http.h"
-#include "../runtime/jsonu.h"
-#include "../runtime/log.h"
+#include "../../runtime/buf.h"
+#include "../../runtime/cfg.h"
+#include "../../runtime/http.h"
+#include "../../runtime/jsonu.h"
+#include "../../runtime/log.h"
 #include "k8s_objects.h"
 
 #define GONE 1000                       /* internal: 410 on a continue token */

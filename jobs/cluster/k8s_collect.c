@@ -1,13 +1,13 @@
 /* k8s_collect: metrics -> usage maps; nodes, pods -> points; namespace counts -> points. */
 #include "k8s_collect.h"
-#include "../runtime/errf.h"
+#include "../../runtime/errf.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "../runtime/log.h"
+#include "../../runtime/log.h"
 #include "k8s_tables.h"
 
 #define PAGE_DEFAULT 500

@@ -1,13 +1,13 @@
 /* k8s_objects: the fields cluster-metrics reads from Nodes, Pods and metrics.k8s.io objects. */
 #include "k8s_objects.h"
-#include "../runtime/errf.h"
+#include "../../runtime/errf.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "../runtime/jsonu.h"
+#include "../../runtime/jsonu.h"
 #include "k8s_quantity.h"
 
 #define NAME_SHOW 160   /* longest name / quantity text put into a message */

@@ -8,10 +8,10 @@
 #include <string.h>
 
 #include "../../store/sink.h"
-#include "../runtime/cfg.h"
-#include "../runtime/cli.h"
-#include "../runtime/http.h"
-#include "../runtime/log.h"
+#include "../../runtime/cfg.h"
+#include "../../runtime/cli.h"
+#include "../../runtime/http.h"
+#include "../../runtime/log.h"
 #include "k8s_api.h"
 #include "k8s_collect.h"
 

@@ -22,16 +22,16 @@
 #include <jansson.h>
 
 #include "../../store/influx.h"
-#include "../runtime/errf.h"
+#include "../../runtime/errf.h"
 #include "../../store/lp.h"
 #include "../../store/sink.h"
 #include "../../store/spool.h"
-#include "../runtime/buf.h"
-#include "../runtime/cli.h"
-#include "../runtime/http.h"
-#include "../runtime/jsonu.h"
-#include "../runtime/log.h"
-#include "../runtime/tparse.h"
+#include "../../runtime/buf.h"
+#include "../../runtime/cli.h"
+#include "../../runtime/http.h"
+#include "../../runtime/jsonu.h"
+#include "../../runtime/log.h"
+#include "../../runtime/tparse.h"
 
 #define CF_JOB "cronflux"
 #define CF_LINE_MAX ((size_t)1 << 20)   /* longest input line */

@@ -15,12 +15,12 @@
 #include <unistd.h>
 
 #include "../../store/sink.h"
-#include "../runtime/cfg.h"
-#include "../runtime/cli.h"
-#include "../runtime/http.h"
-#include "../runtime/log.h"
-#include "../runtime/slice.h"
-#include "../runtime/tparse.h"
+#include "../../runtime/cfg.h"
+#include "../../runtime/cli.h"
+#include "../../runtime/http.h"
+#include "../../runtime/log.h"
+#include "../../runtime/slice.h"
+#include "../../runtime/tparse.h"
 #include "prom.h"
 
 #define JOB "prom-metrics"

@@ -22,8 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../runtime/buf.h"
-#include "../runtime/http.h"
+#include "../../runtime/buf.h"
+#include "../../runtime/http.h"
 
 #define PROM_ERR_MAX 512
 #define PROM_NAME_MAX 128          /* a query's name */

@@ -1,14 +1,14 @@
 /* prom_api: one Prometheus API call with retries (see prom.h). */
 #include "prom.h"
-#include "../runtime/errf.h"
+#include "../../runtime/errf.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../runtime/cfg.h"
-#include "../runtime/log.h"
+#include "../../runtime/cfg.h"
+#include "../../runtime/log.h"
 
 #define RETRY_AFTER_MAX_S 60
 

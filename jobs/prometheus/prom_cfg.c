@@ -1,14 +1,14 @@
 /* prom_cfg: where Prometheus is and how to talk to it, from the environment (see prom.h). */
 #include "prom.h"
-#include "../runtime/errf.h"
+#include "../../runtime/errf.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../runtime/cfg.h"
-#include "../runtime/tparse.h"
+#include "../../runtime/cfg.h"
+#include "../../runtime/tparse.h"
 
 #define BODY_MAX_DEFAULT ((size_t)32 * 1024 * 1024)
 #define TIMEOUT_DEFAULT_MS 120000L

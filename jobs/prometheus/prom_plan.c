@@ -1,6 +1,6 @@
 /* prom_plan: backfill ranges, chunks and checkpoints (see prom.h). */
 #include "prom.h"
-#include "../runtime/errf.h"
+#include "../../runtime/errf.h"
 
 #include <inttypes.h>
 #include <stdarg.h>

@@ -1,13 +1,13 @@
 /* prom_queries: the queries file and the built-in cluster set (see prom.h). */
 #include "prom.h"
-#include "../runtime/errf.h"
+#include "../../runtime/errf.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../runtime/cfg.h"
+#include "../../runtime/cfg.h"
 
 /* The built-in set: what a cluster dashboard wants from node_exporter, cAdvisor (kubelet)
  * and kube-state-metrics. Rates over 5m, the usual window for 15-60 s scrapes. */

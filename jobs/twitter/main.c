@@ -14,12 +14,12 @@
 #include <sysexits.h>
 
 #include "../../store/sink.h"
-#include "../runtime/cfg.h"
-#include "../runtime/cli.h"
-#include "../runtime/http.h"
-#include "../runtime/log.h"
-#include "../runtime/slice.h"
-#include "../runtime/tparse.h"
+#include "../../runtime/cfg.h"
+#include "../../runtime/cli.h"
+#include "../../runtime/http.h"
+#include "../../runtime/log.h"
+#include "../../runtime/slice.h"
+#include "../../runtime/tparse.h"
 #include "tw.h"
 
 #define JOB "twitter-stats"

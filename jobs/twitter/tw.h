@@ -16,8 +16,8 @@
 #include <stdint.h>
 
 #include "../../store/lp.h"
-#include "../runtime/http.h"
-#include "../runtime/oauth1.h"
+#include "../../runtime/http.h"
+#include "../../runtime/oauth1.h"
 
 #define TW_ID_MAX 32          /* decimal ids ("1577730467436138524") */
 #define TW_NAME_MAX 64        /* usernames are at most 15 characters; room for odd ones */

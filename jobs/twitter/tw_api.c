@@ -8,10 +8,10 @@
 #include <sysexits.h>
 #include <time.h>
 
-#include "../runtime/cfg.h"
-#include "../runtime/errf.h"
-#include "../runtime/log.h"
-#include "../runtime/tparse.h"
+#include "../../runtime/cfg.h"
+#include "../../runtime/errf.h"
+#include "../../runtime/log.h"
+#include "../../runtime/tparse.h"
 #include "tw.h"
 
 #define TW_RATE_SLOTS 16

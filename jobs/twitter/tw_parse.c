@@ -7,9 +7,9 @@
 #include <strings.h>
 #include <time.h>
 
-#include "../runtime/jsonu.h"
-#include "../runtime/errf.h"
-#include "../runtime/tparse.h"
+#include "../../runtime/jsonu.h"
+#include "../../runtime/errf.h"
+#include "../../runtime/tparse.h"
 #include "tw.h"
 
 /* Copy a string, cutting it to fit; control characters become spaces (one-line output). */

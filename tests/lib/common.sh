@@ -12,7 +12,7 @@ case "${BINDIR:-bin}" in
     /*) BIN=${CRONFLUX_BIN:-$BINDIR} ;;
     *) BIN=${CRONFLUX_BIN:-$ROOT/${BINDIR:-bin}} ;;
 esac
-FIXTURES=${CRONFLUX_FIXTURES:-$ROOT/../shared/fixtures}
+FIXTURES=${CRONFLUX_FIXTURES:-$ROOT/tests/fixtures}
 T=$(mktemp -d "${TMPDIR:-/tmp}/cronflux-test.XXXXXX")
 PY=/usr/bin/python3
 _pids=()

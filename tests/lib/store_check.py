@@ -11,7 +11,7 @@ expected. Used by tests/integration/test_store_*.sh (through common.sh).
         prints "PASS name" or "FAIL name: why" for each expected point, and
         "FAIL unexpected: ..." for each stored point nobody expected.
   store_check.py fixture URL DB CASE.json [--now A B]
-        one case of ../shared/fixtures/lineprotocol/parse.json (InfluxDB 1.6.7's reading)
+        one case of tests/fixtures/lineprotocol/parse.json (InfluxDB 1.6.7's reading)
   store_check.py scalar URL DB QUERY              the first value of the first series (or 0)
   store_check.py fixtures URL PARSE.json WORKDIR CRONFLUX
         every case of parse.json through `CRONFLUX push --format lp --precision P` into a

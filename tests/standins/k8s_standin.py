@@ -18,7 +18,7 @@ each honouring ?limit=N and ?continue=TOKEN (opaque tokens, as the API server's)
 anything else 404 with a Status body.
 
 Data (--data):
-  fixtures   the recorded answers in ../shared/fixtures/k8s (read in place): nodes from
+  fixtures   the recorded answers in tests/fixtures/k8s (read in place): nodes from
              nodelist_k8s1.35_nri.converted.json + node_v1_minikube_k9s.json, pods from
              podlist_kubelet_pods_k8s1.35_nri.json, node usage from
              metrics_nodemetricslist_k3s_kyverno_docs.json + metrics_nodemetrics_minikube_k8s_docs.json,
@@ -442,7 +442,7 @@ def main():
     ap.add_argument("--token-file", required=True)
     ap.add_argument("--data", choices=["fixtures", "generated"], default="fixtures")
     ap.add_argument("--fixtures", default=os.environ.get("CRONFLUX_FIXTURES",
-                                                         os.path.join(ROOT, "..", "shared", "fixtures")))
+                                                         os.path.join(ROOT, "tests", "fixtures")))
     ap.add_argument("--nodes", type=int, default=50)
     ap.add_argument("--pods", type=int, default=2000)
     ap.add_argument("--namespaces", type=int, default=8)

@@ -6,7 +6,7 @@ project did not write (Debian's python3-oauthlib: collect_parameters, normalize_
 base_string_uri, signature_base_string, sign_hmac_sha1) against the configured secrets; a
 bad signature, a wrong key or token, a stale timestamp or a nonce seen before gets 401.
 
-Answers follow the recorded shapes in ../shared/fixtures/twitter/ (v2 users/me, users/by,
+Answers follow the recorded shapes in tests/fixtures/twitter/ (v2 users/me, users/by,
 users/:id/tweets with meta.next_token, problem-details errors, v1.1 user objects and
 errors); the accounts are the fixtures' (XDevelopers from the v2 docs, Twitter and
 TweepyDev from the v1.1 recordings) plus generated ones, with generated posts.
@@ -50,7 +50,7 @@ TWITTER_EPOCH_MS = 1288834974657
 WINDOW_S = 900
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-FIXTURES = os.environ.get("CRONFLUX_FIXTURES") or os.path.join(HERE, "..", "..", "..", "shared", "fixtures")
+FIXTURES = os.environ.get("CRONFLUX_FIXTURES") or os.path.join(HERE, "..", "fixtures")
 
 
 def fixture(name):

@@ -35,11 +35,11 @@ static inline int th_summary(const char *name)
     return th_fail ? 1 : 0;
 }
 
-/* The fixtures folder: $CRONFLUX_FIXTURES or ../shared/fixtures from the project root. */
+/* The fixtures folder: $CRONFLUX_FIXTURES or tests/fixtures from the project root. */
 static inline const char *th_fixtures(void)
 {
     const char *d = getenv("CRONFLUX_FIXTURES");
-    return d && *d ? d : "../shared/fixtures";
+    return d && *d ? d : "tests/fixtures";
 }
 
 #endif

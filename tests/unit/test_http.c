@@ -1,4 +1,4 @@
-/* Unit tests for jobs/runtime/http: a tiny scripted HTTP/1.1 server on 127.0.0.1 (port 0)
+/* Unit tests for runtime/http: a tiny scripted HTTP/1.1 server on 127.0.0.1 (port 0)
  * in a thread of this process, and the client talking to it. No timing assertions. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,9 +18,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "../../jobs/runtime/cfg.h"
-#include "../../jobs/runtime/http.h"
-#include "../../jobs/runtime/log.h"
+#include "../../runtime/cfg.h"
+#include "../../runtime/http.h"
+#include "../../runtime/log.h"
 #include "harness.h"
 
 /* ---- the server ----------------------------------------------------------------------- */

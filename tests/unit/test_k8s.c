@@ -1,6 +1,6 @@
 /* test_k8s: cluster-metrics' pieces without a server: Kubernetes quantities (every suffix,
  * every exponent form, rounding, caps, malformed ones), the object parsers on the recorded
- * fixtures in ../shared/fixtures/k8s (Node, NodeList, PodList, NodeMetrics(List),
+ * fixtures in tests/fixtures/k8s (Node, NodeList, PodList, NodeMetrics(List),
  * PodMetrics(List)) and on hand-made objects (init containers, sidecars, overhead, bad
  * quantities), the list envelope, Status messages, the usage map / seen set / namespace
  * counts, and the configuration from the environment. */

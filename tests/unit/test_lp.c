@@ -1,6 +1,6 @@
 /* Unit tests for store/lp: the line-protocol encoder and parser.
  *
- * Golden data: ../shared/fixtures/lineprotocol/encode.json and parse.json (every case is
+ * Golden data: tests/fixtures/lineprotocol/encode.json and parse.json (every case is
  * checked; encoder_specific encode cases are skipped and counted). Where the references
  * disagree the fixtures README rule decides: the point that comes back from InfluxDB 1.6.7
  * must equal the point given. The parser is a port of 1.6.7's rules, so "comes back" is

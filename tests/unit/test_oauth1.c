@@ -1,5 +1,5 @@
 /* OAuth 1.0a signing against every published known answer in
- * ../shared/fixtures/oauth1/vectors.json (all six sections), plus the properties the
+ * tests/fixtures/oauth1/vectors.json (all six sections), plus the properties the
  * vectors cannot pin: fresh nonces, the header shape, redaction, errors. */
 #include <jansson.h>
 #include <stdbool.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../jobs/runtime/oauth1.h"
+#include "../../runtime/oauth1.h"
 #include "harness.h"
 
 static const char *jstr(json_t *o, const char *k)

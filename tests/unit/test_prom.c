@@ -1,4 +1,4 @@
-/* test_prom: the Prometheus answer parser on every fixture in ../shared/fixtures/prometheus
+/* test_prom: the Prometheus answer parser on every fixture in tests/fixtures/prometheus
  * (exact values and nanosecond times), sample times and values, the queries file, the
  * backfill chunk planner, checkpoints, and what each answer means (outcome, exit code). */
 #include <math.h>

@@ -1,4 +1,4 @@
-/* Unit tests for jobs/runtime: tparse, cfg, buf, jsonu, cli, log. */
+/* Unit tests for runtime: tparse, cfg, buf, jsonu, cli, log. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -10,13 +10,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../jobs/runtime/buf.h"
-#include "../../jobs/runtime/cfg.h"
-#include "../../jobs/runtime/cli.h"
-#include "../../jobs/runtime/errf.h"
-#include "../../jobs/runtime/jsonu.h"
-#include "../../jobs/runtime/log.h"
-#include "../../jobs/runtime/tparse.h"
+#include "../../runtime/buf.h"
+#include "../../runtime/cfg.h"
+#include "../../runtime/cli.h"
+#include "../../runtime/errf.h"
+#include "../../runtime/jsonu.h"
+#include "../../runtime/log.h"
+#include "../../runtime/tparse.h"
 #include "harness.h"
 
 #define S(x) ((int64_t)(x) * TPARSE_NS_PER_S)

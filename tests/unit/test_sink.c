@@ -14,8 +14,8 @@
  */
 #include "harness.h"
 
-#include "../../jobs/runtime/http.h"
-#include "../../jobs/runtime/tparse.h"
+#include "../../runtime/http.h"
+#include "../../runtime/tparse.h"
 #include "../../store/influx.h"
 #include "../../store/sink.h"
 #include "../../store/spool.h"

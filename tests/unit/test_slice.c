@@ -2,7 +2,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "../../jobs/runtime/slice.h"
+#include "../../runtime/slice.h"
 #include "harness.h"
 
 static void check_cover(int64_t from, int64_t to, long count, int64_t align)

@@ -1,5 +1,5 @@
 /* The X API parsers and point builders of twitter-stats, on the recorded answers in
- * ../shared/fixtures/twitter/ and on broken variants of them. Table-driven. */
+ * tests/fixtures/twitter/ and on broken variants of them. Table-driven. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>

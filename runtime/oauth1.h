@@ -7,7 +7,7 @@
  * then encoded value), the signing key, and the Authorization header (3.5.1).
  *
  * Every step is a separate function so tests can check each against published known
- * answers (../shared/fixtures/oauth1/vectors.json); oauth1_sign does them all and takes
+ * answers (tests/fixtures/oauth1/vectors.json); oauth1_sign does them all and takes
  * the nonce and timestamp from its caller when given (tests), else a fresh nonce from
  * getrandom() and the current time.
  *
