@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # lint: house rules the compiler does not check.
 #
-#  1. No unbounded or unsafe libc calls in any .c/.h under jobs/ store/ tests/ bench/:
+#  1. No unbounded or unsafe libc calls in any .c/.h under runtime/ jobs/ store/ tests/ bench/:
 #     strcpy, sprintf, vsprintf, strtok, atoi, atol, gets (comments and string literals
 #     are ignored; snprintf, jsonu_strcpy and friends are fine).
-#  2. clang-tidy's bugprone-* checks over every .c under jobs/ and store/, with the
+#  2. clang-tidy's bugprone-* checks over every .c under runtime/, jobs/ and store/, with the
 #     Makefile's flags, warnings as errors, two files at a time.
 #
 # Prints "ok - ..." / "not ok - ..." lines and a summary "lint: N passed, N failed";
@@ -26,7 +26,7 @@ trap 'rm -rf "$tmp"' EXIT
 # ---- 1. banned functions --------------------------------------------------------------
 banned='strcpy|sprintf|vsprintf|strtok|atoi|atol|gets'
 
-mapfile -t all_src < <(find jobs store tests bench -type f \( -name '*.c' -o -name '*.h' \) \
+mapfile -t all_src < <(find runtime jobs store tests bench -type f \( -name '*.c' -o -name '*.h' \) \
     2>/dev/null | LC_ALL=C sort)
 
 # Blank out comments and string/char literals (keeping line numbers), then look for a call.
@@ -70,7 +70,7 @@ if ! cflags=$(pkg-config --cflags $pkgs 2>/dev/null); then
 fi
 version=$(sed -n 's/^VERSION *:= *//p' Makefile)
 
-mapfile -t tidy_src < <(find jobs store -type f -name '*.c' 2>/dev/null | LC_ALL=C sort)
+mapfile -t tidy_src < <(find runtime jobs store -type f -name '*.c' 2>/dev/null | LC_ALL=C sort)
 checks='-*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier'
 
 export tidy checks cflags version tmp
