@@ -3,6 +3,7 @@
 #   make test       unit tests (plain and ASan+UBSan), lints, integration tests
 #   make bench      performance figures as a table
 #   make demo       run every job end to end on this machine
+#   make demo-up    the demo's servers and stand-ins, left running (make demo-down stops them)
 #   make install    PREFIX=/usr/local DESTDIR=
 
 VERSION  := 0.1.0
@@ -20,8 +21,13 @@ LINK_PKGS := libcurl sqlite3 oauth jansson zlib
 
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -Wall -Wextra -Werror -Wformat=2 -Wno-format-nonliteral -fno-common
-CPPFLAGS += -D_GNU_SOURCE -DCF_VERSION=\"$(VERSION)\" $(shell pkg-config --cflags $(PKGS))
-LDLIBS   += $(shell pkg-config --libs $(LINK_PKGS)) -lm
+# pkg-config runs when a recipe first needs its answer (then once: the value is kept), not when
+# make reads this file: `make demo` and `make test` install the packages first (deps), and a
+# machine without them sees no pkg-config errors before that.
+PKG_CFLAGS = $(eval PKG_CFLAGS := $$(shell pkg-config --cflags $(PKGS)))$(PKG_CFLAGS)
+PKG_LIBS   = $(eval PKG_LIBS := $$(shell pkg-config --libs $(LINK_PKGS)))$(PKG_LIBS)
+CPPFLAGS += -D_GNU_SOURCE -DCF_VERSION=\"$(VERSION)\" $(PKG_CFLAGS)
+LDLIBS   += $(PKG_LIBS) -lm
 
 ifeq ($(SAN),1)
 CFLAGS   += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -50,8 +56,11 @@ name_cronflux   := cronflux
 BINS := $(foreach d,$(JOB_DIRS),$(BINDIR)/$(name_$(notdir $(d))))
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+# the test and bench objects are made by a chain of pattern rules: without this make deletes
+# them after linking, and every `make` compiles them again
+.SECONDARY: $(call obj,$(UNIT_SRC) $(BENCH_SRC))
 
-.PHONY: all deps test unit-test asan-test integration-test lint bench demo install clean valgrind
+.PHONY: all bins deps test unit-test asan-test integration-test lint bench demo install clean valgrind
 .DEFAULT_GOAL := all
 
 all: $(BINS) $(UNIT_BINS) $(BENCH_BINS)
@@ -79,7 +88,7 @@ $(LIBJOBS): | $(BUILD)/empty.o
 define job_rule
 $(BINDIR)/$(name_$(notdir $(1))): $(call obj,$(1)/main.c) $(LIBS)
 	@mkdir -p $(BINDIR)
-	$(CC) $(LDFLAGS) -o $$@ $$< $(LIBS) $(LDLIBS)
+	$(CC) $$(LDFLAGS) -o $$@ $$< $(LIBS) $$(LDLIBS)
 endef
 $(foreach d,$(JOB_DIRS),$(eval $(call job_rule,$(d))))
 
@@ -122,9 +131,12 @@ bench: deps
 	$(MAKE) all
 	bench/run.sh
 
+# the demo builds only the binaries it runs, quietly (a compiler error still shows)
+bins: $(BINS)
 demo: deps
-	$(MAKE) all
-	tests/demo.sh
+	@echo "demo: building $(BINS)"
+	@$(MAKE) -s --no-print-directory bins
+	@tests/demo.sh
 
 install: $(BINS)
 	install -d $(DESTDIR)$(PREFIX)/bin
