@@ -108,6 +108,7 @@ asan-test:
 
 lint:
 	tests/lint.sh
+	tests/lint_selftest.sh
 
 integration-test: $(BINS)
 	tests/integration/run.sh

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# lint self-test: each rule of tests/lint.sh catches a violation planted in a copy of the tree.
+#
+# For every case: copy runtime/, store/, jobs/ and the Makefile to a temp dir, plant one
+# violation, run tests/lint.sh on the copy (LINT_ROOT), and check that lint fails with a
+# "not ok" line naming the planted file. A clean copy must pass. clang-tidy runs on the one
+# planted file only (LINT_TIDY_FILES), so this stays fast.
+# Prints "ok - ..." / "not ok - ..." and "lint-selftest: N passed, N failed".
+set -u
+cd "$(dirname "$0")/.." || exit 2
+root=$(pwd)
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); printf 'ok - %s\n' "$*"; }
+not_ok() { fail=$((fail + 1)); printf 'not ok - %s\n' "$*"; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/cf-lint-selftest.XXXXXX") || exit 2
+trap 'rm -rf "$tmp"' EXIT
+
+fresh() {   # a clean copy of the linted tree in $tmp/tree
+    rm -rf "$tmp/tree"
+    mkdir -p "$tmp/tree"
+    cp -a runtime store jobs Makefile "$tmp/tree/"
+}
+
+# lint_copy [tidy files]: lint the copy; its output in $tmp/out, its status returned
+lint_copy() {
+    local tidy=${1:-}
+    if [ -n "$tidy" ]; then
+        LINT_ROOT="$tmp/tree" LINT_TIDY_FILES="$tidy" bash "$root/tests/lint.sh" >"$tmp/out" 2>&1
+    else
+        LINT_ROOT="$tmp/tree" LINT_TIDY=0 bash "$root/tests/lint.sh" >"$tmp/out" 2>&1
+    fi
+}
+
+# expect_caught NAME FILE PATTERN [tidy]: lint fails with a not-ok line for FILE matching PATTERN
+expect_caught() {
+    local name=$1 file=$2 pat=$3 tidy=${4:-}
+    if lint_copy "$tidy"; then
+        not_ok "$name: lint passed with the planted violation in $file"
+        sed 's/^/    /' "$tmp/out"
+    elif grep -E "^not ok - $file(:[0-9]+)?: .*$pat" "$tmp/out" >/dev/null ||
+         { [ -n "$tidy" ] && grep -E "^not ok - clang-tidy $file" "$tmp/out" >/dev/null &&
+           grep -E "$pat" "$tmp/out" >/dev/null; }; then
+        ok "$name: caught ($(grep -m1 -E "^not ok - " "$tmp/out" | cut -c8-110))"
+    else
+        not_ok "$name: lint failed, but not on $file matching /$pat/"
+        sed 's/^/    /' "$tmp/out"
+    fi
+}
+
+plant() {   # plant FILE TEXT: append TEXT (a line) to FILE in the copy
+    printf '%s\n' "$2" >>"$tmp/tree/$1"
+}
+
+# 0. the clean copy passes (else every case below would prove nothing)
+fresh
+if lint_copy; then ok "a clean copy passes"; else not_ok "a clean copy fails lint"; sed 's/^/    /' "$tmp/out"; fi
+
+# 1. banned functions
+fresh
+plant runtime/buf.c 'static void planted(char *d) { strcpy(d, "x"); }'
+expect_caught "banned function" runtime/buf.c 'uses strcpy'
+
+# 2. direction of includes, one case a rule
+fresh
+plant runtime/buf.c '#include "../store/spool.h"'
+expect_caught "runtime/ includes store/" runtime/buf.c 'includes store/spool.h'
+fresh
+plant runtime/log.h '#include "../jobs/twitter/tw.h"'
+expect_caught "runtime/ includes jobs/" runtime/log.h 'includes jobs/twitter/tw.h'
+fresh
+plant store/sink.c '#include "../jobs/prometheus/prom.h"'
+expect_caught "store/ includes jobs/" store/sink.c 'includes jobs/prometheus/prom.h'
+fresh
+plant jobs/twitter/tw_api.c '#include "../../store/spool.h"'
+expect_caught "a source includes store/ past sink.h" jobs/twitter/tw_api.c 'includes store/spool.h'
+fresh
+plant jobs/cluster/k8s_api.c '#include "../prometheus/prom.h"'
+expect_caught "a source includes another source" jobs/cluster/k8s_api.c 'includes jobs/prometheus/prom.h'
+fresh
+plant jobs/prometheus/prom_api.c '#include "../../../outside.h"'
+expect_caught "an include out of the tree" jobs/prometheus/prom_api.c 'includes \.\./outside.h'
+
+# 3. clang-tidy (bugprone-*): a planted file, the only one tidied
+fresh
+cat >"$tmp/tree/runtime/planted.c" <<'C'
+#include <string.h>
+int planted_cmp(const char *a, const char *b);
+int planted_cmp(const char *a, const char *b)
+{
+    if (strcmp(a, b))   /* bugprone-suspicious-string-compare */
+        return 1;
+    return 0;
+}
+C
+expect_caught "clang-tidy bugprone" runtime/planted.c 'bugprone-suspicious-string-compare' runtime/planted.c
+
+printf 'lint-selftest: %d passed, %d failed\n' "$pass" "$fail"
+[ "$fail" = 0 ]
