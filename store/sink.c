@@ -1,5 +1,8 @@
 /* sink: points -> spool (sqlite) -> InfluxDB (see sink.h). */
 #include "sink.h"
+#include "sink_tool.h"
+#include "influx.h"
+#include "spool.h"
 #include "../runtime/errf.h"
 
 #include <errno.h>
@@ -245,16 +248,16 @@ int sink_add(sink *s, const lp_point *p, char *err, size_t errlen)
     return 0;
 }
 
-int sink_commit(sink *s, char *err, size_t errlen)
+/* Commit the current batch, and the checkpoint key -> value with it when key is set. */
+static int commit_batch(sink *s, const char *key, const char *value, char *err, size_t errlen)
 {
-    if (!s) {
-        errf_set(err, errlen, "sink_commit: no sink");
-        return -1;
-    }
-    if (s->dry_run || s->nlines == 0)
+    if (s->dry_run || (s->nlines == 0 && !key))
         return 0;
-    if (spool_add(s->sp, s->job, s->batch.p, s->batch.len, s->nlines, s->min_ns, s->max_ns, err,
-                  errlen) < 0)
+    if (s->nlines == 0)
+        return spool_add_cp(s->sp, s->job, NULL, 0, 0, 0, 0, key, value, err, errlen) < 0 ? -1
+                                                                                           : 0;
+    if (spool_add_cp(s->sp, s->job, s->batch.p, s->batch.len, s->nlines, s->min_ns, s->max_ns,
+                     key, value, err, errlen) < 0)
         return -1;
     s->st.spooled += (int64_t)s->nlines;
     s->nlines = 0;
@@ -265,6 +268,44 @@ int sink_commit(sink *s, char *err, size_t errlen)
              s->st.spooled >= (int64_t)s->batch_lines)
         bg_start(s);
     return 0;
+}
+
+int sink_commit(sink *s, char *err, size_t errlen)
+{
+    if (!s) {
+        errf_set(err, errlen, "sink_commit: no sink");
+        return -1;
+    }
+    return commit_batch(s, NULL, NULL, err, errlen);
+}
+
+int sink_checkpoint_set(sink *s, const char *key, const char *value, char *err, size_t errlen)
+{
+    if (!s || !key || !*key || !value) {
+        errf_set(err, errlen, "sink: checkpoint: no sink, key or value");
+        return -1;
+    }
+    if (commit_batch(s, key, value, err, errlen) != 0) {
+        char e[SINK_ERR_MAX];
+        errf_set(e, sizeof e, "checkpoint %s: %s", key, err ? err : "");
+        errf_set(err, errlen, "%s", e);
+        return -1;
+    }
+    return 0;
+}
+
+int sink_checkpoint_get(sink *s, const char *key, char *out, size_t cap, char *err,
+                        size_t errlen)
+{
+    if (out && cap)
+        out[0] = '\0';
+    if (!s || !key || !out || cap == 0) {
+        errf_set(err, errlen, "sink: checkpoint: no sink, key or room for the value");
+        return -1;
+    }
+    if (s->dry_run)
+        return 0;
+    return spool_checkpoint_get(s->sp, s->job, key, out, cap, err, errlen);
 }
 
 /* ---------------------------------------------------------------- flushing */

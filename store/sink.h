@@ -35,9 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "influx.h"
 #include "lp.h"
-#include "spool.h"
 
 #define SINK_ERR_MAX 512
 
@@ -74,8 +72,17 @@ int sink_add(sink *s, const lp_point *p, char *err, size_t errlen);
 /* Commit the current partial batch to the spool. 0 or -1. */
 int sink_commit(sink *s, char *err, size_t errlen);
 
-/* The spool, for checkpoints (NULL in dry-run). */
-spool *sink_spool(sink *s);
+/* Checkpoints: the job's own (key -> value) notes, e.g. where a backfill got to.
+ * get: 1 found (copied into out[cap], NUL-terminated), 0 absent (always in dry-run),
+ * -1 error (err set; out is ""). */
+int sink_checkpoint_get(sink *s, const char *key, char *out, size_t cap, char *err,
+                        size_t errlen);
+/* Commit the points added so far and set the checkpoint in one transaction: the
+ * checkpoint never runs ahead of the points it follows (and they are never stored
+ * without it). 0, or -1 (err set; neither is stored, the points stay in the batch).
+ * Dry-run: nothing is stored, 0. */
+int sink_checkpoint_set(sink *s, const char *key, const char *value, char *err, size_t errlen);
+
 const char *sink_job(const sink *s);
 bool sink_dry_run(const sink *s);
 bool sink_influx_configured(const sink *s);

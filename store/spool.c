@@ -1097,11 +1097,60 @@ static int64_t insert_batch(spool *sp, const char *job, int64_t created_ns, cons
     return id;
 }
 
+/* The checkpoint upsert, bound and stepped inside the caller's transaction. 0 or -1. */
+static int put_checkpoint(spool *sp, const char *job, const char *key, const char *value,
+                          char *err, size_t errlen)
+{
+    sqlite3_stmt *s = stmt(sp, ST_CP_SET, err, errlen);
+    if (!s)
+        return -1;
+    sqlite3_bind_text(s, 1, job, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 3, value, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 4, now_ns());
+    int rc = sqlite3_step(s);
+    done(s);
+    if (rc != SQLITE_DONE) {
+        db_err(sp, err, errlen, "checkpoint set");
+        return -1;
+    }
+    return 0;
+}
+
+static bool checkpoint_ok(const spool *sp, const char *key, const char *value, char *err,
+                          size_t errlen)
+{
+    if (!key || !*key || !value) {
+        errf_set(err, errlen, "spool %s: checkpoint: no key or value", sp->path);
+        return false;
+    }
+    return true;
+}
+
 int64_t spool_add(spool *sp, const char *job, const char *body, size_t len, size_t nlines,
                   int64_t min_ns, int64_t max_ns, char *err, size_t errlen)
 {
+    return spool_add_cp(sp, job, body, len, nlines, min_ns, max_ns, NULL, NULL, err, errlen);
+}
+
+int64_t spool_add_cp(spool *sp, const char *job, const char *body, size_t len, size_t nlines,
+                     int64_t min_ns, int64_t max_ns, const char *cp_key, const char *cp_value,
+                     char *err, size_t errlen)
+{
     if (bad_handle(sp, err, errlen) || !job_ok(sp, job, err, errlen))
         return -1;
+    if (cp_key && !checkpoint_ok(sp, cp_key, cp_value, err, errlen))
+        return -1;
+    if (cp_key && nlines == 0 && len == 0) {
+        /* no points to go with it: the checkpoint alone */
+        if (tx_begin(sp, "checkpoint set", err, errlen) != 0)
+            return -1;
+        if (put_checkpoint(sp, job, cp_key, cp_value, err, errlen) != 0) {
+            tx_rollback(sp);
+            return -1;
+        }
+        return tx_commit(sp, "checkpoint set", err, errlen) == 0 ? 0 : -1;
+    }
     if (!body || len == 0 || nlines == 0) {
         errf_set(err, errlen, "spool %s: add: empty batch", sp->path);
         return -1;
@@ -1118,7 +1167,7 @@ int64_t spool_add(spool *sp, const char *job, const char *body, size_t len, size
         return -1;
     int64_t id = insert_batch(sp, job, now_ns(), body, len, nlines, min_ns, max_ns, &sb,
                               "add batch", err, errlen);
-    if (id < 0) {
+    if (id < 0 || (cp_key && put_checkpoint(sp, job, cp_key, cp_value, err, errlen) != 0)) {
         tx_rollback(sp);
         return -1;
     }
@@ -1557,20 +1606,10 @@ int spool_checkpoint_get(spool *sp, const char *job, const char *key, char *out,
 int spool_checkpoint_set(spool *sp, const char *job, const char *key, const char *value,
                          char *err, size_t errlen)
 {
-    if (bad_handle(sp, err, errlen) || !job_ok(sp, job, err, errlen))
+    if (bad_handle(sp, err, errlen) || !job_ok(sp, job, err, errlen) ||
+        !checkpoint_ok(sp, key, value, err, errlen))
         return -1;
-    if (!key || !*key || !value) {
-        errf_set(err, errlen, "spool %s: checkpoint: no key or value", sp->path);
-        return -1;
-    }
-    sqlite3_stmt *s = stmt(sp, ST_CP_SET, err, errlen);
-    if (!s)
-        return -1;
-    sqlite3_bind_text(s, 1, job, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 2, key, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 3, value, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(s, 4, now_ns());
-    return step_alone(sp, s, true, false, "checkpoint set", NULL, err, errlen);
+    return spool_add_cp(sp, job, NULL, 0, 0, 0, 0, key, value, err, errlen) < 0 ? -1 : 0;
 }
 
 /* ---- run ledger -------------------------------------------------------------------- */

@@ -58,6 +58,14 @@ void spool_set_gzip(spool *sp, int level);
 int64_t spool_add(spool *sp, const char *job, const char *body, size_t len, size_t nlines,
                   int64_t min_ns, int64_t max_ns, char *err, size_t errlen);
 
+/* spool_add, and (cp_key not NULL) the checkpoint (job, cp_key) -> cp_value in the same
+ * transaction: the checkpoint is never stored without the points it follows, nor the
+ * points without it. With no lines (body NULL or len 0, nlines 0) only the checkpoint is
+ * stored and 0 is returned. Otherwise the new batch id (> 0). -1 on error (nothing stored). */
+int64_t spool_add_cp(spool *sp, const char *job, const char *body, size_t len, size_t nlines,
+                     int64_t min_ns, int64_t max_ns, const char *cp_key, const char *cp_value,
+                     char *err, size_t errlen);
+
 typedef struct spool_batch {
     int64_t id;
     char *body;        /* malloc'd, NUL-terminated, owned by the batch; free with spool_batch_free */

@@ -25,6 +25,7 @@
 #include "../../runtime/errf.h"
 #include "../../store/lp.h"
 #include "../../store/sink.h"
+#include "../../store/sink_tool.h"
 #include "../../store/spool.h"
 #include "../../runtime/buf.h"
 #include "../../runtime/cli.h"

@@ -342,10 +342,9 @@ out:
 /* Backfill one query over r->range. Returns 1 when the whole run must stop. */
 static int backfill_query(run *r, const prom_query *q, buf *form)
 {
-    char key[PROM_NAME_MAX + 160], val[64], err[1024], e2[SPOOL_ERR_MAX];
+    char key[PROM_NAME_MAX + 160], val[64], err[1024], e2[SINK_ERR_MAX];
     char s0[40], s1[40], st[40], rest[160];
     const prom_range *g = &r->range;
-    spool *sp = sink_spool(r->s);
     int64_t cursor = g->first_ns;
     emit e = { .s = r->s, .q = q };
     int64_t histograms = 0;
@@ -356,8 +355,8 @@ static int backfill_query(run *r, const prom_query *q, buf *form)
         note_rc(r, 78);
         return 0;
     }
-    if (r->resume && sp) {
-        int c = spool_checkpoint_get(sp, JOB, key, val, sizeof val, e2, sizeof e2);
+    if (r->resume) {
+        int c = sink_checkpoint_get(r->s, key, val, sizeof val, e2, sizeof e2);
         if (c < 0) {
             log_error("query %s: reading the checkpoint: %s", q->name, e2);
             note_rc(r, 75);
@@ -427,26 +426,18 @@ static int backfill_query(run *r, const prom_query *q, buf *form)
         }
         after_answer(r, q, &res, &e);
         histograms += res.histograms;
-        /* the chunk is safe in the spool before the checkpoint says so */
-        if (sink_commit(r->s, err, sizeof err) != 0) {
-            log_error("query %s: committing points: %s", q->name, err);
+        int64_t next = end + g->step_ns;
+        bool done = next > g->last_ns;
+        if (done)
+            snprintf(val, sizeof val, "%s", PROM_CHECKPOINT_COMPLETE);
+        else
+            snprintf(val, sizeof val, "next=%" PRId64, next);
+        /* the chunk and the checkpoint that says so, in one commit */
+        if (sink_checkpoint_set(r->s, key, val, e2, sizeof e2) != 0) {
+            log_error("query %s: committing points and checkpoint: %s", q->name, e2);
             note_rc(r, 75);
             stop = 1;
             break;
-        }
-        int64_t next = end + g->step_ns;
-        bool done = next > g->last_ns;
-        if (sp) {
-            if (done)
-                snprintf(val, sizeof val, "%s", PROM_CHECKPOINT_COMPLETE);
-            else
-                snprintf(val, sizeof val, "next=%" PRId64, next);
-            if (spool_checkpoint_set(sp, JOB, key, val, e2, sizeof e2) != 0) {
-                log_error("query %s: writing the checkpoint: %s", q->name, e2);
-                note_rc(r, 75);
-                stop = 1;
-                break;
-            }
         }
         r->chunks++;
         r->steps_done += pts;

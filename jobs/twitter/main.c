@@ -109,7 +109,6 @@ typedef struct opts {
 typedef struct run {
     const opts *o;
     sink *s;
-    spool *sp;
     tw_client *c;
     name_list names;
     int64_t t_ns;               /* the points' timestamp */
@@ -321,12 +320,10 @@ static void cp_read_failed(const char *err)
 /* The newest post an earlier run saw: "ID CREATED_NS". 1 found, 0 none. */
 static int cp_newest_get(run *r, const char *uid, char *id, size_t idcap, int64_t *created)
 {
-    if (!r->sp)
-        return 0;
-    char key[96], val[128], err[SPOOL_ERR_MAX];
+    char key[96], val[128], err[SINK_ERR_MAX];
     if (!fits(snprintf(key, sizeof key, "newest_post:%s", uid), sizeof key))
         return 0;
-    int g = spool_checkpoint_get(r->sp, JOB, key, val, sizeof val, err, sizeof err);
+    int g = sink_checkpoint_get(r->s, key, val, sizeof val, err, sizeof err);
     if (g < 0)
         cp_read_failed(err);
     if (g != 1)
@@ -347,24 +344,20 @@ static int cp_newest_get(run *r, const char *uid, char *id, size_t idcap, int64_
 
 static int cp_newest_set(run *r, const char *uid, const tw_post *newest)
 {
-    if (!r->sp || !newest->id[0])
+    if (sink_dry_run(r->s) || !newest->id[0])
         return 0;
     char old[TW_ID_MAX];
     int64_t oc;
     if (cp_newest_get(r, uid, old, sizeof old, &oc) == 1 && tw_id_cmp(old, newest->id) >= 0)
         return 0;
-    char key[96], val[128], err[SPOOL_ERR_MAX];
+    char key[96], val[128], err[SINK_ERR_MAX];
     if (!fits(snprintf(key, sizeof key, "newest_post:%s", uid), sizeof key) ||
         !fits(snprintf(val, sizeof val, "%s %lld", newest->id, (long long)newest->created_ns),
               sizeof val))
         return 0;
-    char cerr[SINK_ERR_MAX];
-    if (sink_commit(r->s, cerr, sizeof cerr) != 0) {
-        setmsg(r, "store: %s", cerr);
-        return EX_TEMPFAIL;
-    }
-    if (spool_checkpoint_set(r->sp, JOB, key, val, err, sizeof err) != 0) {
-        setmsg(r, "store: checkpoint: %s", err);
+    /* the points so far and the checkpoint in one commit */
+    if (sink_checkpoint_set(r->s, key, val, err, sizeof err) != 0) {
+        setmsg(r, "store: %s", err);
         return EX_TEMPFAIL;
     }
     return 0;
@@ -381,12 +374,12 @@ static int backfill_key(const run *r, const char *uid, char *key, size_t cap)
 /* The saved progress of this backfill range: 0 none, 1 a cursor in out, 2 done. */
 static int cp_backfill_get(run *r, const char *uid, char *out, size_t cap)
 {
-    if (!r->sp || r->o->fresh)
+    if (r->o->fresh)
         return 0;
-    char key[160], val[TW_TOKEN_MAX + 16], err[SPOOL_ERR_MAX];
+    char key[160], val[TW_TOKEN_MAX + 16], err[SINK_ERR_MAX];
     if (backfill_key(r, uid, key, sizeof key) != 0)
         return 0;
-    int g = spool_checkpoint_get(r->sp, JOB, key, val, sizeof val, err, sizeof err);
+    int g = sink_checkpoint_get(r->s, key, val, sizeof val, err, sizeof err);
     if (g < 0)
         cp_read_failed(err);
     if (g != 1)
@@ -403,19 +396,15 @@ static int cp_backfill_get(run *r, const char *uid, char *out, size_t cap)
 /* Commit the points so far, then record the cursor (NULL: done). */
 static int cp_backfill_set(run *r, const char *uid, const char *cursor)
 {
-    if (!r->sp)
+    if (sink_dry_run(r->s))
         return 0;
-    char key[160], val[TW_TOKEN_MAX + 16], err[SPOOL_ERR_MAX], cerr[SINK_ERR_MAX];
+    char key[160], val[TW_TOKEN_MAX + 16], err[SINK_ERR_MAX];
     if (backfill_key(r, uid, key, sizeof key) != 0 ||
         !fits(snprintf(val, sizeof val, "%s%s", cursor ? "next:" : "done", cursor ? cursor : ""),
               sizeof val))
         return 0;
-    if (sink_commit(r->s, cerr, sizeof cerr) != 0) {
-        setmsg(r, "store: %s", cerr);
-        return EX_TEMPFAIL;
-    }
-    if (spool_checkpoint_set(r->sp, JOB, key, val, err, sizeof err) != 0) {
-        setmsg(r, "store: checkpoint: %s", err);
+    if (sink_checkpoint_set(r->s, key, val, err, sizeof err) != 0) {
+        setmsg(r, "store: %s", err);
         return EX_TEMPFAIL;
     }
     return 0;
@@ -1035,7 +1024,6 @@ int main(int argc, char **argv)
     }
     if (o.cc.align_ns > 0)
         sink_set_align(r.s, o.cc.align_ns);
-    r.sp = sink_spool(r.s);
     r.t_ns = sink_run_time_ns(r.s);
 
     int job_rc = do_run(&r);

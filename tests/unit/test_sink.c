@@ -18,6 +18,7 @@
 #include "../../runtime/tparse.h"
 #include "../../store/influx.h"
 #include "../../store/sink.h"
+#include "../../store/sink_tool.h"
 #include "../../store/spool.h"
 
 #include <arpa/inet.h>
@@ -569,6 +570,59 @@ static void test_sink_batches(void)
         CHECK(strstr(line, "m,host") == NULL, "one line");
     }
     CHECK(strstr(c.text, "m,host=a\\ b x=1i 2000\n") != NULL, "replaced newline: %s", c.text);
+}
+
+/* Checkpoints through the sink: set commits the points added so far with the checkpoint,
+ * in one transaction; get reads it back; a dry run reads none and stores none. */
+static void test_sink_checkpoints(void)
+{
+    clear_env();
+    char path[512], err[SINK_ERR_MAX] = "", v[64];
+    int code = -1;
+    tmp_path(path, sizeof path, "checkpoints.db");
+    sink *s = open_sink(path, 100, false, &code, err, sizeof err);
+    CHECK(s != NULL, "open: %d %s", code, err);
+    if (!s)
+        return;
+    CHECK(sink_checkpoint_get(s, "range", v, sizeof v, err, sizeof err) == 0 && !v[0],
+          "absent at first");
+    add_int(s, "a", 1, 1001, true);
+    add_int(s, "a", 2, 1002, true);
+    collect c;
+    spool_collect(path, &c);
+    CHECK(c.batches == 0, "nothing committed before the checkpoint: %d", c.batches);
+    CHECK(sink_checkpoint_set(s, "range", "next=3", err, sizeof err) == 0, "set: %s", err);
+    spool_collect(path, &c);
+    CHECK(c.batches == 1, "the points came with the checkpoint: %d", c.batches);
+    CHECK_STREQ(c.text, "m,host=a n=1i 1001\nm,host=a n=2i 1002\n|", "points of the checkpoint");
+    CHECK(sink_checkpoint_get(s, "range", v, sizeof v, err, sizeof err) == 1, "get: %s", err);
+    CHECK_STREQ(v, "next=3", "checkpoint value");
+    CHECK(sink_checkpoint_set(s, "range", "done", err, sizeof err) == 0, "set alone: %s", err);
+    CHECK(sink_checkpoint_get(s, "range", v, sizeof v, err, sizeof err) == 1, "get 2");
+    CHECK_STREQ(v, "done", "checkpoint without points");
+    CHECK(sink_get_stats(s)->spooled == 2, "2 spooled: %lld",
+          (long long)sink_get_stats(s)->spooled);
+    CHECK(sink_checkpoint_set(s, "", "x", err, sizeof err) == -1, "empty key refused");
+    char small[3];
+    CHECK(sink_checkpoint_get(s, "range", small, sizeof small, err, sizeof err) == -1 && err[0],
+          "too small: %s", err);
+    (void)sink_finish(s, 0, NULL, err, sizeof err);
+
+    s = open_sink(path, 100, true, &code, err, sizeof err);
+    CHECK(s != NULL, "dry open");
+    if (!s)
+        return;
+    CHECK(sink_checkpoint_get(s, "range", v, sizeof v, err, sizeof err) == 0 && !v[0],
+          "dry run reads no checkpoint");
+    CHECK(sink_checkpoint_set(s, "range", "next=9", err, sizeof err) == 0, "dry run: set is 0");
+    (void)sink_finish(s, 0, NULL, err, sizeof err);
+    s = open_sink(path, 100, false, &code, err, sizeof err);
+    CHECK(s != NULL, "reopen");
+    if (!s)
+        return;
+    CHECK(sink_checkpoint_get(s, "range", v, sizeof v, err, sizeof err) == 1, "get 3");
+    CHECK_STREQ(v, "done", "the dry run stored nothing");
+    (void)sink_finish(s, 0, NULL, err, sizeof err);
 }
 
 static void test_run_time_align(void)
@@ -1477,6 +1531,7 @@ int main(void)
     test_run_time_align();
     test_open_errors();
     test_dry_run();
+    test_sink_checkpoints();
     test_flush();
     test_flush_multiline();
     test_split_multiline();

@@ -814,6 +814,49 @@ static void test_checkpoints(void)
     spool_close(sp);
 }
 
+/* spool_add_cp: a batch and its checkpoint in one transaction; when the checkpoint can not
+ * be written, the batch is not stored either (and the other way round). */
+static void test_add_with_checkpoint(void)
+{
+    char path[512], err[SPOOL_ERR_MAX] = "", v[64];
+    spool *sp = open_ok(new_path(path, sizeof path, "addcp"));
+    int64_t id = spool_add_cp(sp, "j", "m v=1 1\n", 8, 1, 1, 1, "k", "next=2", err, sizeof err);
+    CHECK(id > 0, "batch and checkpoint: %s", err);
+    CHECK(spool_checkpoint_get(sp, "j", "k", v, sizeof v, err, sizeof err) == 1, "cp stored");
+    CHECK_STREQ(v, "next=2", "cp value");
+    CHECK(spool_add_cp(sp, "j", NULL, 0, 0, 0, 0, "k", "done", err, sizeof err) == 0,
+          "checkpoint alone: %s", err);
+    CHECK(spool_checkpoint_get(sp, "j", "k", v, sizeof v, err, sizeof err) == 1, "cp 2");
+    CHECK_STREQ(v, "done", "cp value alone");
+    CHECK(spool_add_cp(sp, "j", "m v=1 1\n", 8, 1, 1, 1, "", "x", err, sizeof err) == -1,
+          "empty key refused");
+    spool_close(sp);
+    CHECK(sql_int(path, "SELECT count(*) FROM batches") == 1, "one batch so far");
+
+    /* the checkpoint write fails: the batch is rolled back with it */
+    CHECK(sql_exec(path, "CREATE TRIGGER no_cp BEFORE UPDATE ON checkpoints BEGIN"
+                         " SELECT RAISE(ABORT, 'checkpoint refused'); END;") == 0, "trigger");
+    sp = open_ok(path);
+    err[0] = '\0';
+    CHECK(spool_add_cp(sp, "j", "m v=3 3\n", 8, 1, 3, 3, "k", "next=4", err, sizeof err) == -1 &&
+              has(err, "checkpoint refused"), "failed checkpoint fails the add: %s", err);
+    CHECK(spool_checkpoint_get(sp, "j", "k", v, sizeof v, err, sizeof err) == 1, "cp 3");
+    CHECK_STREQ(v, "done", "checkpoint unchanged");
+    spool_close(sp);
+    CHECK(sql_int(path, "SELECT count(*) FROM batches") == 1, "no batch without its checkpoint");
+    CHECK(sql_int(path, "SELECT count(*) FROM bodies") == 1, "no body either");
+
+    /* the batch fails (CHECK constraint through a trigger on bodies): no checkpoint */
+    CHECK(sql_exec(path, "DROP TRIGGER no_cp; CREATE TRIGGER no_body BEFORE INSERT ON bodies BEGIN"
+                         " SELECT RAISE(ABORT, 'body refused'); END;") == 0, "trigger 2");
+    sp = open_ok(path);
+    CHECK(spool_add_cp(sp, "j", "m v=5 5\n", 8, 1, 5, 5, "k", "next=6", err, sizeof err) == -1 &&
+              has(err, "body refused"), "failed batch: %s", err);
+    CHECK(spool_checkpoint_get(sp, "j", "k", v, sizeof v, err, sizeof err) == 1, "cp 4");
+    CHECK_STREQ(v, "done", "no checkpoint without its batch");
+    spool_close(sp);
+}
+
 static void test_runs(void)
 {
     char path[512], err[SPOOL_ERR_MAX] = "";
@@ -1518,6 +1561,7 @@ int main(void)
     test_split();
     test_rewrite_and_dead_letters();
     test_checkpoints();
+    test_add_with_checkpoint();
     test_runs();
     test_ranges();
     test_prune_requeue();
