@@ -1562,6 +1562,227 @@ int spool_dead_letter(spool *sp, int64_t batch_id, const char *job, const char *
     return step_alone(sp, s, true, false, "dead letter", NULL, err, errlen);
 }
 
+/* ---- dead letters: list, requeue, drop ----------------------------------------------- */
+
+#define DEAD_SELECT "SELECT id, coalesce(batch_id, 0), job, line, error, created_ns" \
+                    " FROM dead_letters WHERE (?1 IS NULL OR job = ?1) AND (?2 IS NULL OR id = ?2)"
+#define DEAD_BATCH_LINES 5000
+
+/* The selected rows, one statement a call: with ids, once per id (k = the id's index);
+ * without, once (k = 0) with the rows ordered by job then id (so that requeue makes one
+ * batch per job). */
+static sqlite3_stmt *dead_prepare(spool *sp, const spool_dead_sel *sel, const char *sql,
+                                  char *err, size_t errlen)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(sp->db, sql, -1, &s, NULL) != SQLITE_OK) {
+        db_err(sp, err, errlen, "dead letters");
+        sqlite3_finalize(s);
+        return NULL;
+    }
+    if (sel && sel->job && *sel->job)
+        sqlite3_bind_text(s, 1, sel->job, -1, SQLITE_TRANSIENT);
+    return s;
+}
+
+static size_t dead_rounds(const spool_dead_sel *sel)
+{
+    return sel && sel->ids && sel->nids ? sel->nids : 1;
+}
+
+static void dead_bind_round(sqlite3_stmt *s, const spool_dead_sel *sel, size_t k)
+{
+    sqlite3_reset(s);
+    if (sel && sel->ids && sel->nids)
+        sqlite3_bind_int64(s, 2, sel->ids[k]);
+}
+
+static void dead_row(sqlite3_stmt *s, spool_dead *d)
+{
+    d->id = sqlite3_column_int64(s, 0);
+    d->batch_id = sqlite3_column_int64(s, 1);
+    d->job = (const char *)sqlite3_column_text(s, 2);
+    d->line = (const char *)sqlite3_column_text(s, 3);
+    int n = sqlite3_column_bytes(s, 3);
+    d->len = n > 0 ? (size_t)n : 0;
+    d->error = (const char *)sqlite3_column_text(s, 4);
+    d->created_ns = sqlite3_column_int64(s, 5);
+    if (!d->job)
+        d->job = "";
+    if (!d->line)
+        d->line = "";
+    if (!d->error)
+        d->error = "";
+}
+
+int64_t spool_dead_foreach(spool *sp, const spool_dead_sel *sel, spool_dead_fn fn, void *ctx,
+                           char *err, size_t errlen)
+{
+    if (bad_handle(sp, err, errlen))
+        return -1;
+    if (!fn) {
+        errf_set(err, errlen, "spool %s: dead letters: no callback", sp->path);
+        return -1;
+    }
+    sqlite3_stmt *s = dead_prepare(sp, sel, DEAD_SELECT " ORDER BY id", err, errlen);
+    if (!s)
+        return -1;
+    int64_t n = 0;
+    int rc = SQLITE_DONE;
+    for (size_t k = 0; k < dead_rounds(sel) && rc == SQLITE_DONE; k++) {
+        dead_bind_round(s, sel, k);
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+            spool_dead d;
+            dead_row(s, &d);
+            n++;
+            if (fn(ctx, &d) != 0) {
+                sqlite3_finalize(s);
+                return -1;
+            }
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        db_err(sp, err, errlen, "dead letters");
+        n = -1;
+    }
+    sqlite3_finalize(s);
+    return n;
+}
+
+/* requeue: the lines gathered for one job so far, made a pending batch */
+typedef struct dead_pending {
+    char job[JOB_MAX + 1];
+    char *body;
+    size_t len, cap, nlines;
+    int64_t first_ns;       /* when the first of them was refused: the range's fallback */
+} dead_pending;
+
+static int dead_put_batch(spool *sp, dead_pending *dp, char *err, size_t errlen)
+{
+    if (dp->nlines == 0)
+        return 0;
+    int64_t mn = dp->first_ns, mx = dp->first_ns;
+    if (lines_range(dp->body, dp->len, &mn, &mx) != 0)
+        mn = mx = dp->first_ns;
+    int64_t id = insert_batch(sp, dp->job, now_ns(), dp->body, dp->len, dp->nlines, mn, mx, NULL,
+                              "requeue dead letters", err, errlen);
+    dp->len = 0;
+    dp->nlines = 0;
+    return id < 0 ? -1 : 0;
+}
+
+static int dead_gather(spool *sp, dead_pending *dp, const spool_dead *d, char *err,
+                       size_t errlen)
+{
+    if (strcmp(dp->job, d->job) != 0 || dp->nlines >= DEAD_BATCH_LINES) {
+        if (dead_put_batch(sp, dp, err, errlen) != 0)
+            return -1;
+        int n = snprintf(dp->job, sizeof dp->job, "%s", d->job);
+        if (n < 0 || (size_t)n >= sizeof dp->job || n == 0) {
+            errf_set(err, errlen, "spool %s: dead letter %lld: job name must be 1..%d bytes",
+                     sp->path, (long long)d->id, JOB_MAX);
+            return -1;
+        }
+    }
+    if (d->len > BODY_MAX || dp->len > BODY_MAX - d->len - 1) {
+        errf_set(err, errlen, "spool %s: dead letter %lld: too long", sp->path, (long long)d->id);
+        return -1;
+    }
+    if (dp->len + d->len + 2 > dp->cap) {
+        size_t cap = dp->cap ? dp->cap : 4096;
+        while (cap < dp->len + d->len + 2)
+            cap *= 2;
+        char *nb = realloc(dp->body, cap);
+        if (!nb) {
+            errf_set(err, errlen, "spool %s: requeue dead letters: out of memory", sp->path);
+            return -1;
+        }
+        dp->body = nb;
+        dp->cap = cap;
+    }
+    if (dp->nlines == 0)
+        dp->first_ns = d->created_ns;
+    memcpy(dp->body + dp->len, d->line, d->len);
+    dp->len += d->len;
+    dp->body[dp->len++] = '\n';
+    dp->body[dp->len] = '\0';
+    dp->nlines++;
+    return 0;
+}
+
+/* Requeue (requeue true) or drop the selection, in one durable transaction. */
+static int64_t dead_move(spool *sp, const spool_dead_sel *sel, bool requeue, char *err,
+                         size_t errlen)
+{
+    const char *what = requeue ? "requeue dead letters" : "drop dead letters";
+    if (bad_handle(sp, err, errlen))
+        return -1;
+    sqlite3_stmt *s = dead_prepare(sp, sel, DEAD_SELECT " ORDER BY job, id", err, errlen);
+    if (!s)
+        return -1;
+    sqlite3_stmt *del = NULL;
+    if (sqlite3_prepare_v2(sp->db, "DELETE FROM dead_letters WHERE id = ?1", -1, &del, NULL) !=
+        SQLITE_OK) {
+        db_err(sp, err, errlen, what);
+        sqlite3_finalize(del);
+        sqlite3_finalize(s);
+        return -1;
+    }
+    if (tx_begin(sp, what, err, errlen) != 0) {
+        sqlite3_finalize(del);
+        sqlite3_finalize(s);
+        return -1;
+    }
+    dead_pending dp = { .job = "" };
+    int64_t n = 0;
+    int rc = SQLITE_DONE;
+    bool failed = false;
+    for (size_t k = 0; k < dead_rounds(sel) && !failed; k++) {
+        dead_bind_round(s, sel, k);
+        while (!failed && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+            spool_dead d;
+            dead_row(s, &d);
+            if (requeue && dead_gather(sp, &dp, &d, err, errlen) != 0) {
+                failed = true;
+                break;
+            }
+            sqlite3_bind_int64(del, 1, d.id);
+            if (sqlite3_step(del) != SQLITE_DONE) {
+                db_err(sp, err, errlen, what);
+                failed = true;
+            }
+            sqlite3_reset(del);
+            n++;
+        }
+        if (!failed && rc != SQLITE_DONE) {
+            db_err(sp, err, errlen, what);
+            failed = true;
+        }
+    }
+    sqlite3_finalize(s);
+    sqlite3_finalize(del);
+    if (!failed && requeue && dead_put_batch(sp, &dp, err, errlen) != 0)
+        failed = true;
+    free(dp.body);
+    if (failed) {
+        tx_rollback(sp);
+        return -1;
+    }
+    if (tx_commit(sp, what, err, errlen) != 0)
+        return -1;
+    return n;
+}
+
+int64_t spool_dead_requeue(spool *sp, const spool_dead_sel *sel, char *err, size_t errlen)
+{
+    return dead_move(sp, sel, true, err, errlen);
+}
+
+int64_t spool_dead_drop(spool *sp, const spool_dead_sel *sel, char *err, size_t errlen)
+{
+    return dead_move(sp, sel, false, err, errlen);
+}
+
 /* ---- checkpoints ------------------------------------------------------------------- */
 
 int spool_checkpoint_get(spool *sp, const char *job, const char *key, char *out, size_t cap,

@@ -110,6 +110,38 @@ int spool_split(spool *sp, int64_t id, const char *body, size_t len, char *err, 
 int spool_dead_letter(spool *sp, int64_t batch_id, const char *job, const char *line, size_t len,
                       const char *why, char *err, size_t errlen);
 
+/* Dead letters, for `cronflux dead-letters`: the lines spool_dead_letter recorded.
+ * A selection: job NULL (or "") every job's; ids NULL / nids 0 every id, else those ids. */
+typedef struct spool_dead_sel {
+    const char *job;
+    const int64_t *ids;
+    size_t nids;
+} spool_dead_sel;
+/* One dead letter; its pointers are valid during the callback only (not to be freed). */
+typedef struct spool_dead {
+    int64_t id;             /* stable; what a selection names */
+    int64_t batch_id;       /* the batch it was refused from; 0 once that batch is gone */
+    const char *job;        /* the job whose batch held it */
+    const char *line;       /* the line as sent (ns timestamp), no newline, NUL-terminated */
+    size_t len;
+    const char *error;      /* InfluxDB's reason */
+    int64_t created_ns;     /* when InfluxDB refused it */
+} spool_dead;
+typedef int (*spool_dead_fn)(void *ctx, const spool_dead *d);
+/* Visit the selected dead letters, oldest first (with ids: in the order given; an id
+ * that does not exist is skipped). fn returns 0 to go on, non-zero to stop (then -1 is
+ * returned, err not set). Returns how many were visited, or -1 (err set). No nesting,
+ * and no other call on this handle from fn. */
+int64_t spool_dead_foreach(spool *sp, const spool_dead_sel *sel, spool_dead_fn fn, void *ctx,
+                           char *err, size_t errlen);
+/* Requeue the selected dead letters (after their cause is fixed): in one durable
+ * transaction their lines become pending batches again (one per job, at most 5000 lines
+ * each, to be sent by the next flush) and the dead letters are deleted. Returns how many
+ * lines were requeued (0: none selected), or -1 (nothing changed). */
+int64_t spool_dead_requeue(spool *sp, const spool_dead_sel *sel, char *err, size_t errlen);
+/* Delete the selected dead letters. Returns how many, or -1 (nothing changed). */
+int64_t spool_dead_drop(spool *sp, const spool_dead_sel *sel, char *err, size_t errlen);
+
 /* Checkpoints: (job, key) -> value. get: 1 found (copied into out[cap]), 0 absent, -1 error. */
 int spool_checkpoint_get(spool *sp, const char *job, const char *key, char *out, size_t cap,
                          char *err, size_t errlen);

@@ -766,6 +766,106 @@ static void test_rewrite_and_dead_letters(void)
     spool_close(sp);
 }
 
+/* Dead letters listed, requeued and dropped (cronflux dead-letters). */
+typedef struct dead_seen {
+    int n;
+    char text[1024];
+} dead_seen;
+
+static int collect_dead(void *ctx, const spool_dead *d)
+{
+    dead_seen *ds = ctx;
+    size_t used = strlen(ds->text);
+    int w = snprintf(ds->text + used, sizeof ds->text - used, "%lld|%lld|%s|%.*s|%s;",
+                     (long long)(d->batch_id > 0), (long long)(d->created_ns > 0), d->job,
+                     (int)d->len, d->line, d->error);
+    CHECK(w > 0 && (size_t)w < sizeof ds->text - used, "dead letters fit the test buffer");
+    return ++ds->n >= 100;   /* stops after 100: a callback can stop the visit */
+}
+
+static int stop_at_once(void *ctx, const spool_dead *d)
+{
+    (void)ctx;
+    (void)d;
+    return 1;
+}
+
+static void test_dead_letter_tools(void)
+{
+    char path[512], err[SPOOL_ERR_MAX] = "";
+    spool *sp = open_ok(new_path(path, sizeof path, "deadtools"));
+    int64_t id = add(sp, "push", "m v=1i 5\nm v=2.5 7\n", 5, 7);
+    CHECK(spool_dead_letter(sp, id, "push", "m v=2.5 7\n", 10, "field type conflict", err,
+                            sizeof err) == 0, "dead letter: %s", err);
+    CHECK(spool_dead_letter(sp, 0, "prom-metrics", "p,a=b value=1 9", 15, "bad 1", err,
+                            sizeof err) == 0, "dead letter: %s", err);
+    CHECK(spool_dead_letter(sp, 0, "push", "m v=3.5 8", 9, "field type conflict", err,
+                            sizeof err) == 0, "dead letter: %s", err);
+
+    /* list: every one, oldest first, with batch, time, job, line and reason */
+    dead_seen ds = { 0, "" };
+    CHECK(spool_dead_foreach(sp, NULL, collect_dead, &ds, err, sizeof err) == 3, "3 listed: %s", err);
+    CHECK_STREQ(ds.text, "1|1|push|m v=2.5 7|field type conflict;0|1|prom-metrics|p,a=b value=1 9|bad 1;"
+                         "0|1|push|m v=3.5 8|field type conflict;", "list");
+    /* by job, by id (an unknown id is skipped), and a callback that stops */
+    struct { spool_dead_sel sel; int64_t want; const char *text; } cases[] = {
+        { { "push", NULL, 0 }, 2, "1|1|push|m v=2.5 7|field type conflict;0|1|push|m v=3.5 8|field type conflict;" },
+        { { "nosuch", NULL, 0 }, 0, "" },
+        { { NULL, (const int64_t[]){ 3, 99, 2 }, 3 }, 2,
+          "0|1|push|m v=3.5 8|field type conflict;0|1|prom-metrics|p,a=b value=1 9|bad 1;" },
+        { { "push", (const int64_t[]){ 2 }, 1 }, 0, "" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        dead_seen one = { 0, "" };
+        int64_t got = spool_dead_foreach(sp, &cases[i].sel, collect_dead, &one, err, sizeof err);
+        CHECK(got == cases[i].want, "case %zu: %lld listed, want %lld", i, (long long)got,
+              (long long)cases[i].want);
+        CHECK_STREQ(one.text, cases[i].text, "selection");
+    }
+    CHECK(spool_dead_foreach(sp, NULL, stop_at_once, NULL, err, sizeof err) == -1, "a stop is -1");
+    CHECK(spool_dead_foreach(sp, NULL, NULL, NULL, err, sizeof err) == -1 && has(err, "callback"),
+          "no callback: %s", err);
+
+    /* requeue push's two: one pending batch of their lines (job push), range from the
+     * lines' timestamps; the dead letters are gone, prom-metrics' stays */
+    int64_t sent_before = sql_int(path, "SELECT count(*) FROM batches");
+    spool_batch b;
+    CHECK(spool_claim(sp, HOUR, &b, err, sizeof err) == 1 && b.id == id, "the original batch");
+    CHECK(spool_mark_sent(sp, b.id, err, sizeof err) == 0, "sent");
+    spool_batch_free(&b);
+    spool_dead_sel push = { "push", NULL, 0 };
+    CHECK(spool_dead_requeue(sp, &push, err, sizeof err) == 2, "2 requeued: %s", err);
+    CHECK(sql_int(path, "SELECT count(*) FROM batches") == sent_before + 1, "one new batch");
+    CHECK(spool_claim(sp, HOUR, &b, err, sizeof err) == 1, "the requeued batch is pending");
+    CHECK(b.nlines == 2 && strcmp(b.job, "push") == 0 && b.len == 20 &&
+          memcmp(b.body, "m v=2.5 7\nm v=3.5 8\n", 20) == 0, "its lines: [%s] %s", b.body, b.job);
+    CHECK(sql_int(path, "SELECT min_ns * 10 + max_ns FROM batches ORDER BY id DESC LIMIT 1") == 78,
+          "its range from the lines' timestamps");
+    spool_batch_free(&b);
+    CHECK(sql_int(path, "SELECT count(*) FROM dead_letters") == 1, "1 dead letter left");
+    CHECK(spool_dead_requeue(sp, &push, err, sizeof err) == 0, "nothing left to requeue");
+
+    /* drop by id */
+    int64_t pid = sql_int(path, "SELECT id FROM dead_letters");
+    spool_dead_sel one = { NULL, &pid, 1 };
+    CHECK(spool_dead_drop(sp, &one, err, sizeof err) == 1, "1 dropped: %s", err);
+    CHECK(sql_int(path, "SELECT count(*) FROM dead_letters") == 0, "none left");
+    CHECK(spool_dead_drop(sp, NULL, err, sizeof err) == 0, "nothing to drop");
+
+    /* many: 5000 lines a batch */
+    for (int i = 0; i < 5001; i++) {
+        char line[64];
+        int n = snprintf(line, sizeof line, "many v=%d %d", i, 100 + i);
+        CHECK(n > 0 && spool_dead_letter(sp, 0, "bulk", line, (size_t)n, "x", err, sizeof err) == 0,
+              "dead letter %d: %s", i, err);
+    }
+    int64_t before = sql_int(path, "SELECT count(*) FROM batches");
+    CHECK(spool_dead_requeue(sp, NULL, err, sizeof err) == 5001, "5001 requeued: %s", err);
+    CHECK(sql_int(path, "SELECT count(*) FROM batches") == before + 2, "in two batches");
+    CHECK(sql_int(path, "SELECT sum(lines) FROM batches WHERE job = 'bulk'") == 5001, "every line");
+    spool_close(sp);
+}
+
 /* ---- checkpoints and runs ------------------------------------------------------------ */
 
 static void test_checkpoints(void)
@@ -1560,6 +1660,7 @@ int main(void)
     test_owner_died();
     test_split();
     test_rewrite_and_dead_letters();
+    test_dead_letter_tools();
     test_checkpoints();
     test_add_with_checkpoint();
     test_runs();
