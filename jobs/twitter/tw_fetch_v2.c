@@ -1,0 +1,198 @@
+/* tw_fetch_v2: the accounts and posts of X API v2 (tw_ops_v2, see tw_job.h). */
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "../../runtime/log.h"
+#include "../../runtime/tparse.h"
+#include "tw_job.h"
+
+#define MAX_PAGES 2000           /* guard against a server that never ends a listing */
+#define V2_USERS_PER_CALL 100
+#define PRIVATE_METRICS_DAYS 29  /* non_public/organic metrics exist for 30 days */
+
+/* The request of the accounts names.v[from .. from+100): 0 or -1 (no memory). */
+static int users_by_query(buf *pq, const tw_names *names, size_t from)
+{
+    buf_reset(pq);
+    if (buf_adds(pq, "/2/users/by?usernames=") != 0)
+        return -1;
+    for (size_t j = from; j < names->n && j < from + V2_USERS_PER_CALL; j++)
+        if ((j > from && buf_adds(pq, "%2C") != 0) || http_urlencode(pq, names->v[j]) != 0)
+            return -1;
+    return buf_adds(pq, "&user.fields=public_metrics");
+}
+
+static int users_v2(tw_run *r, tw_users *users)
+{
+    int rc = 0;
+    http_resp resp;
+    http_resp_init(&resp);
+    buf pq;
+    buf_init(&pq, 16384);
+    char err[TW_RUN_MSG_MAX];
+    const tw_names *names = &r->o->names;
+
+    if (names->n == 0) {
+        const char *ep = "GET /2/users/me";
+        if (buf_adds(&pq, "/2/users/me?user.fields=public_metrics") != 0) {
+            tw_run_msg(r, "%s: out of memory building the request", ep);
+            rc = EX_SOFTWARE;
+            goto done;
+        }
+        if ((rc = tw_run_get(r, ep, &pq, &resp)))
+            goto done;
+        if (tw_parse_users_v2(resp.body.p, resp.body.len, ep, users, err, sizeof err) != 0) {
+            tw_run_msg(r, "%s", err);
+            rc = EX_DATAERR;
+            goto done;
+        }
+        if (users->n != 1) {
+            tw_run_msg(r, "%s: expected one user in data, got %zu", ep, users->n);
+            rc = EX_DATAERR;
+            goto done;
+        }
+        memcpy(r->me_id, users->v[0].id, sizeof r->me_id);
+        goto done;
+    }
+    const char *ep = "GET /2/users/by";
+    for (size_t i = 0; i < names->n; i += V2_USERS_PER_CALL) {
+        if (users_by_query(&pq, names, i) != 0) {
+            tw_run_msg(r, "%s: out of memory building the request", ep);
+            rc = EX_SOFTWARE;
+            goto done;
+        }
+        if ((rc = tw_run_get(r, ep, &pq, &resp)))
+            goto done;
+        size_t before = users->nerrors;
+        if (tw_parse_users_v2(resp.body.p, resp.body.len, ep, users, err, sizeof err) != 0) {
+            tw_run_msg(r, "%s", err);
+            rc = EX_DATAERR;
+            goto done;
+        }
+        tw_run_partial(r, ep, users->errors + before, users->nerrors - before);
+    }
+done:
+    buf_free(&pq);
+    http_resp_free(&resp);
+    return rc;
+}
+
+/* The request of one page of an account's posts. 0 or -1 (no memory). */
+static int posts_query(buf *pq, const char *uid, bool private, const char *since_id,
+                       int64_t start_ns, int64_t end_ns, const char *token)
+{
+    char ts[40];
+    buf_reset(pq);
+    if (buf_printf(pq, "/2/users/%s/tweets", uid) != 0 ||
+        tw_add_param(pq, "max_results", "100") != 0 ||
+        tw_add_param(pq, "tweet.fields", private ? "created_at,public_metrics,non_public_metrics,organic_metrics"
+                                                 : "created_at,public_metrics") != 0)
+        return -1;
+    if (since_id[0] ? tw_add_param(pq, "since_id", since_id)
+                    : tw_add_param(pq, "start_time", tparse_format(start_ns, ts, sizeof ts)))
+        return -1;
+    if (end_ns && tw_add_param(pq, "end_time", tparse_format(end_ns, ts, sizeof ts)) != 0)
+        return -1;
+    if (token[0] && tw_add_param(pq, "pagination_token", token) != 0)
+        return -1;
+    return 0;
+}
+
+static int posts_v2(tw_run *r, const tw_user *u)
+{
+    int rc = 0;
+    http_resp resp;
+    http_resp_init(&resp);
+    buf pq;
+    buf_init(&pq, 16384);
+    tw_page page;
+    tw_page_init(&page);
+    tw_post newest;
+    memset(&newest, 0, sizeof newest);
+    char err[TW_RUN_MSG_MAX], token[TW_TOKEN_MAX] = "", since_id[TW_ID_MAX] = "";
+    int64_t start_ns = 0, end_ns = 0;
+    const char *ep = "GET /2/users/:id/tweets";
+
+    if (r->o->backfill) {
+        start_ns = r->o->since_ns;
+        end_ns = r->o->until_ns;
+        int b = tw_cp_backfill_get(r, u->id, token, sizeof token);
+        if (b == 2) {
+            log_info("user %s: this backfill range was done by an earlier run (--fresh reads it again)",
+                     u->username);
+            goto done;
+        }
+        if (b == 1)
+            log_info("user %s: resuming the backfill where an earlier run stopped", u->username);
+    } else {
+        start_ns = r->o->now_ns - r->o->lookback_ns;
+        int64_t cp_created;
+        char cp_id[TW_ID_MAX];
+        if (tw_cp_newest_get(r, u->id, cp_id, sizeof cp_id, &cp_created) == 1 && cp_created > 0 &&
+            cp_created < start_ns) {
+            /* an earlier run saw posts up to cp_id, longer ago than --lookback: read
+             * everything since then, so that no post is missed after a pause */
+            memcpy(since_id, cp_id, sizeof since_id);
+            start_ns = cp_created;
+        }
+    }
+    bool private = tw_run_is_me(r, u) &&
+                   start_ns >= r->o->now_ns - (int64_t)PRIVATE_METRICS_DAYS * 86400 * TPARSE_NS_PER_S;
+
+    char prev_token[TW_TOKEN_MAX] = "";
+    for (long pages = 0;; pages++) {
+        if (pages >= MAX_PAGES) {
+            tw_run_msg(r, "%s: user %s: more than %d pages; the listing does not end", ep,
+                       u->username, MAX_PAGES);
+            rc = EX_DATAERR;
+            goto done;
+        }
+        if (posts_query(&pq, u->id, private, since_id, start_ns, end_ns, token) != 0) {
+            tw_run_msg(r, "%s: out of memory building the request", ep);
+            rc = EX_SOFTWARE;
+            goto done;
+        }
+        if ((rc = tw_run_get(r, ep, &pq, &resp)))
+            goto done;
+        tw_page_free(&page);
+        if (tw_parse_posts_v2(resp.body.p, resp.body.len, ep, &page, err, sizeof err) != 0) {
+            tw_run_msg(r, "%s (user %s)", err, u->username);
+            rc = EX_DATAERR;
+            goto done;
+        }
+        r->n_pages++;
+        tw_run_partial(r, ep, page.errors, page.nerrors);
+        for (size_t i = 0; i < page.n; i++) {
+            tw_pt pt;
+            if (tw_post_point(&page.v[i], u->username, r->t_ns, &pt) == 1) {
+                if ((rc = tw_run_add(r, &pt.pt)))
+                    goto done;
+                r->n_posts++;
+            }
+            tw_keep_newest(&newest, &page.v[i]);
+        }
+        if (page.next_token[0] && strcmp(page.next_token, token) == 0 &&
+            strcmp(prev_token, token) == 0) {
+            tw_run_msg(r, "%s: user %s: the API gave the same next_token twice", ep, u->username);
+            rc = EX_DATAERR;
+            goto done;
+        }
+        memcpy(prev_token, token, sizeof prev_token);
+        memcpy(token, page.next_token, sizeof token);
+        if (r->o->backfill && (rc = tw_cp_backfill_set(r, u->id, token[0] ? token : NULL)))
+            goto done;
+        if (!token[0])
+            break;
+    }
+    rc = tw_cp_newest_set(r, u->id, &newest);
+done:
+    /* a listing cut short (rate limit, error) leaves the checkpoint where it was: the
+     * posts it did not reach must be read by the next run */
+    tw_page_free(&page);
+    buf_free(&pq);
+    http_resp_free(&resp);
+    return rc;
+}
+
+const tw_ops tw_ops_v2 = { .name = "2", .users = users_v2, .posts = posts_v2 };

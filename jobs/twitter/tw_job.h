@@ -1,0 +1,132 @@
+/* tw_job: the twitter-stats program itself, split by what a reader looks for (prefix tw_).
+ *
+ *   tw_opts.c    the options: --help text, flags, the time range, the account list
+ *   tw_creds.c   the credentials: four secrets from the environment (or _FILE paths)
+ *   tw_run.c     the run: accounts then posts, through one tw_ops (v2 or v1.1);
+ *                the helpers both fetches share (points, partial answers, checkpoints)
+ *   tw_fetch_v2.c, tw_fetch_v1.c   the fetches of one API version, as a tw_ops table
+ *   main.c       the order of it all, and the one error line and exit code
+ *
+ * Errors are returned as an exit code with the one line in the caller's buffer (or in
+ * run.msg); main logs it once. Progress and warnings (a partial answer, a resumed
+ * backfill) are logged where they happen.
+ */
+#ifndef CF_TW_JOB_H
+#define CF_TW_JOB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../runtime/cfg.h"
+#include "../../runtime/cli.h"
+#include "../../store/sink.h"
+#include "tw.h"
+
+#define TW_JOB "twitter-stats"
+#define TW_RUN_MSG_MAX 1024
+
+/* ---- options (tw_opts.c) ------------------------------------------------------------ */
+
+typedef struct tw_names {
+    char (*v)[TW_NAME_MAX];
+    size_t n;
+} tw_names;
+
+typedef struct tw_opts {
+    cli_common cc;
+    const char *users;          /* --users as given */
+    int api;                    /* 2 or 1 (1.1) */
+    tw_schema schema;
+    const char *since, *until;
+    int64_t lookback_ns;
+    int64_t max_wait_ns;
+    bool strict, no_posts, fresh;
+    const char *api_url;        /* --api-url, else TWITTER_API_URL, else the default */
+    int retries;
+    /* resolved from the above */
+    int64_t now_ns;
+    bool backfill;              /* --since given (and this slice not empty) */
+    int64_t since_ns, until_ns; /* whole seconds, this pod's slice */
+    tw_names names;             /* the accounts; n == 0: the token's own */
+} tw_opts;
+
+/* Parse argv and the environment into o (which it zeroes first).
+ * Returns CLI_RUN to go on with the run, else the exit code to return now:
+ * 0 (--help / --version printed, or this backfill slice is empty), 64 usage,
+ * 78 configuration, with err set to the one line (or "" when nothing is to be logged).
+ * tw_opts_free releases what it allocated (always call it). */
+int tw_opts_parse(tw_opts *o, int argc, char **argv, char *err, size_t errlen);
+void tw_opts_free(tw_opts *o);
+
+/* ---- credentials (tw_creds.c) ------------------------------------------------------------ */
+
+typedef struct tw_creds {
+    char ck[CFG_SECRET_MAX], cs[CFG_SECRET_MAX], tk[CFG_SECRET_MAX], ts[CFG_SECRET_MAX];
+    char app_names[96], user_names[96];  /* the variables used, e.g. "TWITTER_API_KEY/..." */
+    char token_user_id[TW_ID_MAX];       /* from the access token's "<id>-" prefix, or "" */
+} tw_creds;
+
+/* Read the four secrets: TWITTER_X, else X (each also as X_FILE), X being API_KEY,
+ * API_SECRET, ACCESS_TOKEN, ACCESS_SECRET. 0, or 78 with err naming the missing
+ * variables (never a value). tw_creds_wipe clears every secret (always call it). */
+int tw_creds_read(tw_creds *c, char *err, size_t errlen);
+void tw_creds_wipe(tw_creds *c);
+
+/* ---- the run (tw_run.c) ------------------------------------------------------------------ */
+
+typedef struct tw_run tw_run;
+
+/* The fetches of one API version. Each returns 0 or an exit code with run->msg set. */
+typedef struct tw_ops {
+    const char *name;                                   /* "2", "1.1" */
+    int (*users)(tw_run *r, tw_users *out);             /* the configured (or own) accounts */
+    int (*posts)(tw_run *r, const tw_user *u);          /* one account's posts -> points */
+} tw_ops;
+
+extern const tw_ops tw_ops_v2;
+extern const tw_ops tw_ops_v1;
+
+struct tw_run {
+    const tw_opts *o;
+    const tw_ops *ops;
+    sink *s;
+    tw_client *c;
+    int64_t t_ns;               /* the points' timestamp */
+    char token_user_id[TW_ID_MAX];
+    char me_id[TW_ID_MAX];      /* GET /2/users/me (or verify_credentials) when read */
+    long n_users, n_posts, n_pages, n_partial, n_rejected;
+    char first_partial[TW_MSG_MAX];
+    char msg[TW_RUN_MSG_MAX];   /* the one error line */
+};
+
+/* Read the accounts, write their points, then their posts (unless --no-posts or the
+ * twittergraph schema). 0 or an exit code with r->msg set. */
+int tw_run_job(tw_run *r);
+
+/* helpers the fetches share */
+void tw_run_msg(tw_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Log an answer's errors array (at most a few lines a run); they make the run partial. */
+void tw_run_partial(tw_run *r, const char *what, const tw_problem *e, size_t n);
+/* sink_add with the job's accounting: 0 (added or refused and counted), or 75. */
+int tw_run_add(tw_run *r, const lp_point *p);
+/* tw_get with r->msg set on failure; a NULL pq->p (a failed build) is 70. */
+int tw_run_get(tw_run *r, const char *endpoint, const buf *pq, http_resp *resp);
+/* Append "?k=v" or "&k=v" (v URL-encoded). 0 or -1. */
+int tw_add_param(buf *pq, const char *k, const char *v);
+/* *newest = p when p's id is the larger. */
+void tw_keep_newest(tw_post *newest, const tw_post *p);
+/* 1 when u is the account the access token belongs to. */
+bool tw_run_is_me(const tw_run *r, const tw_user *u);
+
+/* checkpoints (in the state file, per account id) */
+/* The newest post an earlier run saw. 1 found (id, *created set), 0 none. */
+int tw_cp_newest_get(tw_run *r, const char *uid, char *id, size_t idcap, int64_t *created);
+/* Remember newest when it is newer, in one commit with the points so far. 0 or 75. */
+int tw_cp_newest_set(tw_run *r, const char *uid, const tw_post *newest);
+/* This backfill range's progress: 0 none (or --fresh), 1 a cursor in out, 2 done. */
+int tw_cp_backfill_get(tw_run *r, const char *uid, char *out, size_t cap);
+/* Record the cursor (NULL: done), in one commit with the points so far. 0 or 75. */
+int tw_cp_backfill_set(tw_run *r, const char *uid, const char *cursor);
+
+#endif

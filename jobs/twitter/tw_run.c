@@ -1,0 +1,255 @@
+/* tw_run: one run of twitter-stats, and what its fetches share (see tw_job.h). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sysexits.h>
+
+#include "../../runtime/log.h"
+#include "../../runtime/tparse.h"
+#include "tw_job.h"
+
+#define MAX_WARNINGS 20
+
+void tw_run_msg(tw_run *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(r->msg, sizeof r->msg, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        r->msg[0] = '\0';
+}
+
+void tw_run_partial(tw_run *r, const char *what, const tw_problem *e, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char line[TW_MSG_MAX];
+        tw_problem_line(&e[i], line, sizeof line);
+        if (r->n_partial < MAX_WARNINGS)
+            log_warn("%s: the answer says: %s%s%s", what, line, e[i].value[0] ? " - value " : "",
+                     e[i].value);
+        else if (r->n_partial == MAX_WARNINGS)
+            log_warn("more answers with errors follow; not shown");
+        if (!r->first_partial[0] &&
+            snprintf(r->first_partial, sizeof r->first_partial, "%s: %s", what, line) < 0)
+            r->first_partial[0] = '\0';
+        r->n_partial++;
+    }
+}
+
+int tw_run_add(tw_run *r, const lp_point *p)
+{
+    char err[SINK_ERR_MAX];
+    int rc = sink_add(r->s, p, err, sizeof err);
+    if (rc == 1) {
+        if (r->n_rejected++ < MAX_WARNINGS)
+            log_warn("a point was refused: %s", err);
+        return 0;
+    }
+    if (rc != 0) {
+        tw_run_msg(r, "store: %s", err);
+        return EX_TEMPFAIL;
+    }
+    return 0;
+}
+
+int tw_run_get(tw_run *r, const char *endpoint, const buf *pq, http_resp *resp)
+{
+    char err[TW_RUN_MSG_MAX];
+    if (!pq->p) {
+        tw_run_msg(r, "%s: out of memory building the request", endpoint);
+        return EX_SOFTWARE;
+    }
+    int rc = tw_get(r->c, endpoint, pq->p, resp, err, sizeof err);
+    if (rc)
+        tw_run_msg(r, "%s", err);
+    return rc;
+}
+
+int tw_add_param(buf *pq, const char *k, const char *v)
+{
+    if (buf_addc(pq, strchr(pq->p ? pq->p : "", '?') ? '&' : '?') != 0 || buf_adds(pq, k) != 0 ||
+        buf_addc(pq, '=') != 0 || http_urlencode(pq, v) != 0)
+        return -1;
+    return 0;
+}
+
+void tw_keep_newest(tw_post *newest, const tw_post *p)
+{
+    if (!newest->id[0] || tw_id_cmp(p->id, newest->id) > 0)
+        *newest = *p;
+}
+
+bool tw_run_is_me(const tw_run *r, const tw_user *u)
+{
+    return (r->me_id[0] && strcmp(r->me_id, u->id) == 0) ||
+           (r->token_user_id[0] && strcmp(r->token_user_id, u->id) == 0);
+}
+
+/* ---- checkpoints ---------------------------------------------------------------------- */
+
+/* snprintf's result: the whole text fitted in cap bytes */
+static bool fits(int n, size_t cap)
+{
+    return n >= 0 && (size_t)n < cap;
+}
+
+/* A checkpoint read that failed: say so once and go on as if there were none (a scheduled
+ * run then re-reads its --lookback window; a backfill starts its range again). */
+static void cp_read_failed(const char *err)
+{
+    static bool said;
+    if (!said)
+        log_warn("store: reading a checkpoint failed (%s); going on without it", err);
+    said = true;
+}
+
+/* "newest_post:UID" = "ID CREATED_NS" */
+int tw_cp_newest_get(tw_run *r, const char *uid, char *id, size_t idcap, int64_t *created)
+{
+    char key[96], val[128], err[SINK_ERR_MAX];
+    if (!fits(snprintf(key, sizeof key, "newest_post:%s", uid), sizeof key))
+        return 0;
+    int g = sink_checkpoint_get(r->s, key, val, sizeof val, err, sizeof err);
+    if (g < 0)
+        cp_read_failed(err);
+    if (g != 1)
+        return 0;
+    char *sp = strchr(val, ' ');
+    if (!sp)
+        return 0;
+    *sp = '\0';
+    char *end = NULL;
+    long long c = strtoll(sp + 1, &end, 10);
+    if (!end || *end || strlen(val) >= idcap || strspn(val, "0123456789") != strlen(val))
+        return 0;
+    memcpy(id, val, strlen(val) + 1);
+    *created = c;
+    return 1;
+}
+
+int tw_cp_newest_set(tw_run *r, const char *uid, const tw_post *newest)
+{
+    if (sink_dry_run(r->s) || !newest->id[0])
+        return 0;
+    char old[TW_ID_MAX];
+    int64_t oc;
+    if (tw_cp_newest_get(r, uid, old, sizeof old, &oc) == 1 && tw_id_cmp(old, newest->id) >= 0)
+        return 0;
+    char key[96], val[128], err[SINK_ERR_MAX];
+    if (!fits(snprintf(key, sizeof key, "newest_post:%s", uid), sizeof key) ||
+        !fits(snprintf(val, sizeof val, "%s %lld", newest->id, (long long)newest->created_ns),
+              sizeof val))
+        return 0;
+    /* the points so far and the checkpoint in one commit */
+    if (sink_checkpoint_set(r->s, key, val, err, sizeof err) != 0) {
+        tw_run_msg(r, "store: %s", err);
+        return EX_TEMPFAIL;
+    }
+    return 0;
+}
+
+/* "backfill.vAPI:UID:SINCE_S:UNTIL_S". 0, or -1 when the key does not fit. */
+static int backfill_key(const tw_run *r, const char *uid, char *key, size_t cap)
+{
+    return fits(snprintf(key, cap, "backfill.v%d:%s:%lld:%lld", r->o->api, uid,
+                         (long long)(r->o->since_ns / TPARSE_NS_PER_S),
+                         (long long)(r->o->until_ns / TPARSE_NS_PER_S)), cap) ? 0 : -1;
+}
+
+int tw_cp_backfill_get(tw_run *r, const char *uid, char *out, size_t cap)
+{
+    if (r->o->fresh)
+        return 0;
+    char key[160], val[TW_TOKEN_MAX + 16], err[SINK_ERR_MAX];
+    if (backfill_key(r, uid, key, sizeof key) != 0)
+        return 0;
+    int g = sink_checkpoint_get(r->s, key, val, sizeof val, err, sizeof err);
+    if (g < 0)
+        cp_read_failed(err);
+    if (g != 1)
+        return 0;
+    if (strcmp(val, "done") == 0)
+        return 2;
+    if (strncmp(val, "next:", 5) == 0 && strlen(val + 5) < cap && val[5]) {
+        memcpy(out, val + 5, strlen(val + 5) + 1);
+        return 1;
+    }
+    return 0;
+}
+
+int tw_cp_backfill_set(tw_run *r, const char *uid, const char *cursor)
+{
+    if (sink_dry_run(r->s))
+        return 0;
+    char key[160], val[TW_TOKEN_MAX + 16], err[SINK_ERR_MAX];
+    if (backfill_key(r, uid, key, sizeof key) != 0 ||
+        !fits(snprintf(val, sizeof val, "%s%s", cursor ? "next:" : "done", cursor ? cursor : ""),
+              sizeof val))
+        return 0;
+    if (sink_checkpoint_set(r->s, key, val, err, sizeof err) != 0) {
+        tw_run_msg(r, "store: %s", err);
+        return EX_TEMPFAIL;
+    }
+    return 0;
+}
+
+/* ---- the run ---------------------------------------------------------------------------- */
+
+static int write_user(tw_run *r, const tw_user *u, const char *configured)
+{
+    if (!u->has_metrics) {
+        tw_run_msg(r, "user %s: the answer has no public_metrics (asked for with "
+                      "user.fields=public_metrics)", u->username);
+        return EX_DATAERR;
+    }
+    tw_pt pts[5];
+    /* twittergraph tagged the account as configured; cronflux uses the API's spelling */
+    const char *tag = r->o->schema == TW_SCHEMA_TWITTERGRAPH && configured ? configured : u->username;
+    size_t n = tw_user_points(u, tag, r->o->schema, r->t_ns, pts);
+    for (size_t i = 0; i < n; i++) {
+        int rc = tw_run_add(r, &pts[i].pt);
+        if (rc)
+            return rc;
+    }
+    r->n_users++;
+    return 0;
+}
+
+static const char *configured_name(const tw_run *r, const char *username)
+{
+    for (size_t i = 0; i < r->o->names.n; i++)
+        if (strcasecmp(r->o->names.v[i], username) == 0)
+            return r->o->names.v[i];
+    return NULL;
+}
+
+int tw_run_job(tw_run *r)
+{
+    tw_users users;
+    tw_users_init(&users);
+    int rc = r->ops->users(r, &users);
+    if (rc)
+        goto done;
+    if (users.n == 0) {
+        /* every account was refused: the list is wrong, not one account */
+        tw_run_msg(r, "none of the %zu accounts could be read: %s; check TWITTER_USERS",
+                   r->o->names.n, r->first_partial[0] ? r->first_partial : "the API returned no user");
+        rc = EX_CONFIG;
+        goto done;
+    }
+    /* user points first: they are kept whatever happens to the post reads */
+    for (size_t i = 0; i < users.n; i++)
+        if ((rc = write_user(r, &users.v[i], configured_name(r, users.v[i].username))))
+            goto done;
+    if (r->o->schema == TW_SCHEMA_TWITTERGRAPH || r->o->no_posts)
+        goto done;
+    for (size_t i = 0; i < users.n; i++)
+        if ((rc = r->ops->posts(r, &users.v[i])))
+            goto done;
+done:
+    tw_users_free(&users);
+    return rc;
+}
