@@ -8,21 +8,34 @@
  * client and the sink, the run (tw_run.c with the fetches of tw_fetch_v2.c or
  * tw_fetch_v1.c), and the one error line and exit code.
  */
+#include <inttypes.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 
 #include "../../runtime/http.h"
 #include "../../runtime/log.h"
 #include "tw_job.h"
 
+#define PL(n) ((n) == 1 ? "" : "s")
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        return 0;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 /* The run's summary ("N users, N posts, N pages, N requests" and what went wrong). */
 static void summarize(const tw_run *r, int job_rc, char *out, size_t cap)
 {
     const tw_client_stats *st = tw_client_get_stats(r->c);
-    if (snprintf(out, cap, "%ld users, %ld posts, %ld pages, %ld requests%s%s%s", r->n_users,
-                 r->n_posts, r->n_pages, st->requests,
+    if (snprintf(out, cap, "%ld user%s, %ld post%s, %ld page%s, %ld request%s%s%s%s", r->n_users,
+                 PL(r->n_users), r->n_posts, PL(r->n_posts), r->n_pages, PL(r->n_pages),
+                 st->requests, PL(st->requests),
                  job_rc ? "; " : (r->n_partial ? "; partial: " : ""), job_rc ? r->msg : "",
                  !job_rc && r->n_partial ? r->first_partial : "") < 0)
         out[0] = '\0';
@@ -31,6 +44,7 @@ static void summarize(const tw_run *r, int job_rc, char *out, size_t cap)
 /* Open the sink, run, finish the sink. The process exit code. */
 static int run_and_store(tw_run *r, const tw_opts *o)
 {
+    int64_t start_ns = mono_ns();
     sink_opts so = { .job = TW_JOB, .state_path = o->cc.state, .dry_run = o->cc.dry_run };
     char serr[SINK_ERR_MAX];
     int exit_code = 0;
@@ -53,12 +67,20 @@ static int run_and_store(tw_run *r, const tw_opts *o)
     summarize(r, job_rc, summary, sizeof summary);
     if (job_rc)
         log_error("%s", r->msg);
-    exit_code = sink_finish(r->s, job_rc, summary, serr, sizeof serr);
+    sink_stats fin;
+    memset(&fin, 0, sizeof fin);
+    exit_code = sink_finish_ex(r->s, job_rc, summary, &fin, serr, sizeof serr);
     r->s = NULL;
     if (exit_code != 0 && job_rc == 0)
         log_error("%s", serr[0] ? serr : "storing the points failed");
-    else if (exit_code == 0 && log_debug_enabled())
-        log_debug("%s", summary);
+    if (exit_code == 0 || exit_code == EX_TEMPFAIL) {
+        /* the one summary line: read, written, pending, how long */
+        if (job_rc)
+            summarize(r, 0, summary, sizeof summary);
+        log_info("%s; %" PRId64 " point%s, %" PRId64 " sent to InfluxDB, %" PRId64
+                 " pending; %.1fs", summary, fin.points, PL(fin.points), fin.sent, fin.pending_points,
+                 (double)(mono_ns() - start_ns) / 1e9);
+    }
     return exit_code;
 }
 

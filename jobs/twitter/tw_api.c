@@ -182,9 +182,11 @@ static int maybe_wait(tw_client *c, const char *endpoint, int64_t reset_s, int *
         wait_s > c->max_wait_ns / TPARSE_NS_PER_S)
         return 0;
     (*waits)++;
-    if (log_debug_enabled())
-        log_debug("%s: rate limit: waiting %llds for the window (--max-wait allows it)", endpoint,
-                  (long long)wait_s);
+    /* a wait of minutes must not look like a hang (kubectl logs -f, a terminal) */
+    char until[40];
+    log_info("%s: rate limited: waiting %llds for the window, until %s (--max-wait allows it)",
+             endpoint, (long long)wait_s,
+             tparse_format(((int64_t)time(NULL) + wait_s) * TPARSE_NS_PER_S, until, sizeof until));
     http_sleep_ms((long)(wait_s * 1000));
     c->st.waited_s += (long)wait_s;
     return 1;
@@ -361,8 +363,8 @@ int tw_get(tw_client *c, const char *endpoint, const char *path_query, http_resp
             goto done;
         }
         if (st == 400) {
-            errf_set(err, errlen, "%s: 400 Bad Request: %s: check TWITTER_USERS and the time "
-                     "range flags", endpoint, problem);
+            errf_set(err, errlen, "%s: 400 Bad Request: %s: check the accounts (--users, "
+                     "TWITTER_USERS) and the time range flags", endpoint, problem);
         } else if (st == 404) {
             errf_set(err, errlen, "%s: 404 Not Found: %s: check TWITTER_API_URL (%s)", endpoint,
                      problem, c->base);

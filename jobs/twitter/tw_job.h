@@ -36,6 +36,8 @@ typedef struct tw_names {
 typedef struct tw_opts {
     cli_common cc;
     const char *users;          /* --users as given */
+    const char *users_src;      /* where the accounts came from: "--users", "TWITTER_USERS"
+                                 * or "TWITTER_USER" (for messages) */
     int api;                    /* 2 or 1 (1.1) */
     tw_schema schema;
     const char *since, *until;

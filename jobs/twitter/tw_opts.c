@@ -283,13 +283,17 @@ int tw_opts_parse(tw_opts *o, int argc, char **argv, char *err, size_t errlen)
         return rc;
 
     /* accounts: flag, then TWITTER_USERS, then twittergraph's TWITTER_USER */
-    const char *users = o->users, *users_src = "--users";
+    const char *users = o->users;
+    o->users_src = "--users";
     if (!users && (users = cfg_env("TWITTER_USERS")))
-        users_src = "TWITTER_USERS";
+        o->users_src = "TWITTER_USERS";
     if (!users && (users = cfg_env("TWITTER_USER")))
-        users_src = "TWITTER_USER";
-    if (parse_users(users, users_src, &o->names, err, errlen) != 0)
-        return EX_CONFIG;
+        o->users_src = "TWITTER_USER";
+    if (!users)
+        o->users_src = "TWITTER_USERS";
+    /* a bad flag value is a usage error; a bad variable is configuration */
+    if (parse_users(users, o->users_src, &o->names, err, errlen) != 0)
+        return o->users ? EX_USAGE : EX_CONFIG;
     if (!o->api_url)
         o->api_url = cfg_env("TWITTER_API_URL");
     if (!o->api_url)

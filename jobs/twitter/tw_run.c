@@ -235,8 +235,9 @@ int tw_run_job(tw_run *r)
         goto done;
     if (users.n == 0) {
         /* every account was refused: the list is wrong, not one account */
-        tw_run_msg(r, "none of the %zu accounts could be read: %s; check TWITTER_USERS",
-                   r->o->names.n, r->first_partial[0] ? r->first_partial : "the API returned no user");
+        tw_run_msg(r, "none of the %zu accounts could be read: %s; check %s", r->o->names.n,
+                   r->first_partial[0] ? r->first_partial : "the API returned no user",
+                   r->o->users_src ? r->o->users_src : "TWITTER_USERS");
         rc = EX_CONFIG;
         goto done;
     }

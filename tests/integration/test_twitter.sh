@@ -140,7 +140,10 @@ check_eq "one credential missing: 78" "$RC" 78
 grep -q "set TWITTER_ACCESS_SECRET " "$T/onecred.err" && ! grep -q "TWITTER_API_KEY" "$T/onecred.err" &&
     ok "one credential missing: names only it" || not_ok "one credential missing: names only it"
 run_job badusers TWITTER_USERS='ok_name,bad-name!' -- --dry-run
-check_eq "a username that is not one: 78" "$RC" 78
+check_eq "a username that is not one (TWITTER_USERS): 78" "$RC" 78
+run_job badflag -- --dry-run --users "a b"
+check_eq "a username that is not one (--users \"a b\"): a bad flag value is 64" "$RC" 64
+check "--users \"a b\": names the flag and the value" err_has badflag '--users: "a b" is not an X username'
 
 # unprefixed names and _FILE secrets (a trailing newline is not part of the secret)
 printf '%s\n' "$TS" >"$T/ts.secret"
@@ -165,6 +168,9 @@ check_eq "max_results=100 and a start_time" \
 n_user=$(count twitter 'SELECT followers FROM twitter_user')
 n_post=$(count twitter 'SELECT likes FROM twitter_post')
 check_eq "30 posts written" "$n_post" 30
+check "scheduled run: one summary line (read, written, pending, how long)" \
+    grep -Eq '^twitter-stats: info: 1 user, 30 posts, 1 page, 2 requests; 31 points, [0-9]+ sent to InfluxDB, 0 pending; [0-9.]+s$' "$T/first.err"
+check_eq "scheduled run: nothing else on stderr" "$(wc -l <"$T/first.err")" 1
 run_job again -- --align 3650d
 check_eq "second run in the same --align slot: exit 0" "$RC" 0
 check_eq "--align: a second run overwrites the user point" "$(count twitter 'SELECT followers FROM twitter_user')" "$n_user"
@@ -190,6 +196,12 @@ check_eq "users: private metrics only for the token's own account" \
 run_job nobody TWITTER_USERS='nosuchuser,norme' -- --no-posts
 check_eq "not one account found: 78" "$RC" 78
 check "not one account found: says the list is wrong" err_has nobody "none of the 2 accounts could be read"
+check "not one account found: names TWITTER_USERS" err_has nobody "; check TWITTER_USERS"
+run_job nobody1 -TWITTER_USERS TWITTER_USER=nosuchuser -- --no-posts
+check_eq "TWITTER_USER not found: 78" "$RC" 78
+check "TWITTER_USER not found: names TWITTER_USER, not TWITTER_USERS" err_has nobody1 "; check TWITTER_USER"
+grep -q "check TWITTER_USERS" "$T/nobody1.err" && not_ok "TWITTER_USER: no mention of TWITTER_USERS" ||
+    ok "TWITTER_USER: no mention of TWITTER_USERS"
 run_job strict TWITTER_USERS='XDevelopers,nosuchuser' -- --align 3650d --strict --no-posts
 check_eq "--strict: a 200 with errors is 65" "$RC" 65
 check "--strict: one error line naming the problem" one_line strict
@@ -237,6 +249,8 @@ scenario "name=ratelimit_once&on=tweets&reset_in=2"
 run_job wait -- --max-wait 30s --align 3650d
 check_eq "429 with --max-wait covering the reset: exit 0" "$RC" 0
 check_eq "429 then the same request again" "$(reqs '[r["status"] for r in R if r["family"] == "tweets"]')" "[429, 200]"
+check "a rate-limit wait says it is waiting and until when" \
+    grep -Eq 'info: GET /2/users/:id/tweets: rate limited: waiting [0-9]+s for the window, until [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z' "$T/wait.err"
 scenario "name=normal"
 
 # ---- the scenarios' exit codes and messages -------------------------------------------------------------
