@@ -5,6 +5,7 @@
  *   cronflux status [--json]
  *   cronflux replay --from T --to T
  *   cronflux export [--from T] [--to T]
+ *   cronflux dead-letters [list|export|requeue|drop] [--job J] [--id N[,N...]] [--all] [--json]
  *
  * push streams stdin a line at a time (a line is capped at CF_LINE_MAX bytes), so memory
  * stays flat however many lines come in: the sink commits a batch every few thousand.
@@ -65,6 +66,17 @@ static const char USAGE[] =
     "            to pending and send them (refills a new or wiped InfluxDB)\n"
     "  export    [--from T] [--to T]: print the stored lines (line protocol, ns) whose\n"
     "            timestamp is in the range (default: all) to stdout\n"
+    "  dead-letters [ACTION]  the lines InfluxDB refused (a field type conflict, a bad\n"
+    "            value), each kept with InfluxDB's reason, when, and which job sent it:\n"
+    "              list      (default) each one: id, when, job, the line, the reason\n"
+    "                        (--json: one JSON object a line)\n"
+    "              export    their lines (line protocol, ns) to stdout, to be fixed and\n"
+    "                        pushed again (then drop them)\n"
+    "              requeue   once the cause is fixed in InfluxDB: put their lines back\n"
+    "                        to pending and send them (refused again: dead letters again)\n"
+    "              drop      forget them (needs --id, --job or --all)\n"
+    "              --job J   only those of job J      --id N[,N...]  only those ids\n"
+    "              --all     every one (drop)         --dry-run      say, change nothing\n"
     "\n"
     "Options:\n"
     CLI_COMMON_HELP
@@ -108,7 +120,8 @@ static const char USAGE[] =
     "75 InfluxDB unreachable or busy: the points are safe in the spool and go with the\n"
     "next run; 77 InfluxDB refused the credentials; 78 configuration missing or wrong.\n";
 
-enum { OPT_FORMAT = 1, OPT_PRECISION, OPT_NO_FLUSH, OPT_JSON, OPT_FROM, OPT_TO };
+enum { OPT_FORMAT = 1, OPT_PRECISION, OPT_NO_FLUSH, OPT_JSON, OPT_FROM, OPT_TO, OPT_JOB, OPT_ID,
+       OPT_ALL };
 
 typedef struct opts {
     cli_common common;
@@ -117,6 +130,9 @@ typedef struct opts {
     bool no_flush, json;
     const char *from, *to;
     const char *cmd;
+    const char *action;      /* dead-letters: list / export / requeue / drop */
+    const char *job, *ids;   /* dead-letters --job, --id */
+    bool all;                /* dead-letters --all */
 } opts;
 
 /* ---------------------------------------------------------------- helpers */
@@ -508,7 +524,7 @@ static int cmd_push(const opts *o)
         else
             log_info("%" PRId64 " points stored, %" PRId64 " sent to InfluxDB, %" PRId64
                      " pending, %" PRId64 " refused by InfluxDB (dead letters; see cronflux "
-                     "status)", st.spooled, st.sent, st.pending_points, st.dead_letters);
+                     "dead-letters)", st.spooled, st.sent, st.pending_points, st.dead_letters);
     }
     return rc;
 }
@@ -688,6 +704,187 @@ static int cmd_replay(const opts *o)
     return finish_send(s, "replay", o);
 }
 
+/* ---------------------------------------------------------------- dead letters */
+
+#define DL_IDS_MAX 1000
+
+/* "3,7,12" -> ids; -1 with err on anything else. */
+static int parse_ids(const char *text, int64_t *ids, size_t cap, size_t *n, char *err,
+                     size_t errlen)
+{
+    *n = 0;
+    const char *p = text;
+    while (*p) {
+        char *end = NULL;
+        errno = 0;
+        long long v = strtoll(p, &end, 10);
+        if (end == p || errno || v <= 0 || (*end && *end != ',')) {
+            errf_set(err, errlen, "--id: \"%s\" is not a list of dead-letter ids (like 3,7,12; "
+                     "cronflux dead-letters lists them)", text);
+            return -1;
+        }
+        if (*n >= cap) {
+            errf_set(err, errlen, "--id: more than %zu ids; use --job or --all", cap);
+            return -1;
+        }
+        ids[(*n)++] = v;
+        p = *end ? end + 1 : end;
+        if (*end == ',' && !*p) {
+            errf_set(err, errlen, "--id: \"%s\" ends with a comma", text);
+            return -1;
+        }
+    }
+    if (*n == 0) {
+        errf_set(err, errlen, "--id needs one or more ids (like 3,7,12)");
+        return -1;
+    }
+    return 0;
+}
+
+typedef struct dl_ctx {
+    const char *action;   /* list / export / requeue / drop: how to print */
+    bool json;
+    int werr;
+} dl_ctx;
+
+static int dl_print(void *ctx, const spool_dead *d)
+{
+    dl_ctx *x = ctx;
+    char when[40];
+    tparse_format(d->created_ns, when, sizeof when);
+    int w;
+    if (strcmp(x->action, "export") == 0) {
+        w = printf("%.*s\n", (int)d->len, d->line);
+    } else if (x->json) {
+        json_t *o = json_pack("{s:I, s:s, s:s, s:s#, s:s, s:o}", "id", (json_int_t)d->id,
+                              "time", when, "job", d->job, "line", d->line, (int)d->len,
+                              "error", d->error, "batch",
+                              d->batch_id > 0 ? json_integer(d->batch_id) : json_null());
+        char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        json_decref(o);
+        w = text ? printf("%s\n", text) : -1;
+        free(text);
+    } else {
+        w = printf("#%-5" PRId64 " %s  job %s\n       line:   %.*s\n       reason: %s\n", d->id,
+                   when, d->job, (int)d->len, d->line, d->error);
+    }
+    if (w < 0) {
+        x->werr = errno ? errno : EIO;
+        return -1;
+    }
+    return 0;
+}
+
+static const char *plural(int64_t n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
+
+static int cmd_dead_letters(const opts *o)
+{
+    const char *action = o->action ? o->action : "list";
+    bool list = strcmp(action, "list") == 0, export = strcmp(action, "export") == 0;
+    bool requeue = strcmp(action, "requeue") == 0, drop = strcmp(action, "drop") == 0;
+    if (!list && !export && !requeue && !drop) {
+        log_error("dead-letters: unknown action \"%s\" (list, export, requeue, drop); try "
+                  "cronflux --help", action);
+        return EX_USAGE_;
+    }
+    if (o->json && !list) {
+        log_error("dead-letters: --json belongs to list; try cronflux --help");
+        return EX_USAGE_;
+    }
+    int64_t ids[DL_IDS_MAX];
+    char err[SINK_ERR_MAX];
+    spool_dead_sel sel = { .job = o->job };
+    if (o->ids) {
+        size_t n = 0;
+        if (parse_ids(o->ids, ids, DL_IDS_MAX, &n, err, sizeof err) != 0) {
+            log_error("dead-letters: %s", err);
+            return EX_USAGE_;
+        }
+        sel.ids = ids;
+        sel.nids = n;
+    }
+    if (o->all && (o->ids || o->job)) {
+        log_error("dead-letters: --all selects every dead letter; leave out --id and --job");
+        return EX_USAGE_;
+    }
+    if (drop && !o->all && !o->ids && !o->job) {
+        log_error("dead-letters drop forgets lines for good: name them with --id N[,N...] or "
+                  "--job J, or say --all");
+        return EX_USAGE_;
+    }
+    if (!file_exists(o->common.state)) {
+        log_info("no state file %s: no dead letters", o->common.state);
+        return 0;
+    }
+    dl_ctx x = { .action = action, .json = o->json };
+    if (list || export || o->common.dry_run) {
+        int why = 0;
+        spool *sp = spool_open_ex(o->common.state, 0, &why, err, sizeof err);
+        if (!sp) {
+            log_error("%s", err);
+            return why == SPOOL_OPEN_BUSY ? EX_TEMPFAIL_
+                                          : why == SPOOL_OPEN_BADFILE ? EX_CONFIG_ : EX_CANTCREAT_;
+        }
+        int64_t n = spool_dead_foreach(sp, &sel, dl_print, &x, err, sizeof err);
+        spool_close(sp);
+        if (n < 0 || fflush(stdout) != 0) {
+            if (x.werr || n >= 0) {
+                log_error("dead-letters: writing stdout: %s", strerror(x.werr ? x.werr : errno));
+                return EX_IOERR_;
+            }
+            log_error("%s", err);
+            return EX_TEMPFAIL_;
+        }
+        if (o->common.dry_run && (requeue || drop))
+            log_info("dry run: %" PRId64 " dead %s would be %s; nothing changed", n,
+                     plural(n, "letter", "letters"), requeue ? "requeued" : "dropped");
+        else if (list && !o->json)
+            log_info("%" PRId64 " dead %s%s", n, plural(n, "letter", "letters"),
+                     n ? " (export prints the lines; requeue sends them again once the cause "
+                         "is fixed; drop forgets them)" : "");
+        else if (export)
+            log_info("%" PRId64 " %s exported", n, plural(n, "line", "lines"));
+        return 0;
+    }
+    if (drop) {
+        int why = 0;
+        spool *sp = spool_open_ex(o->common.state, 0, &why, err, sizeof err);
+        if (!sp) {
+            log_error("%s", err);
+            return why == SPOOL_OPEN_BUSY ? EX_TEMPFAIL_
+                                          : why == SPOOL_OPEN_BADFILE ? EX_CONFIG_ : EX_CANTCREAT_;
+        }
+        int64_t n = spool_dead_drop(sp, &sel, err, sizeof err);
+        spool_close(sp);
+        if (n < 0) {
+            log_error("%s", err);
+            return EX_TEMPFAIL_;
+        }
+        log_info("%" PRId64 " dead %s dropped", n, plural(n, "letter", "letters"));
+        return 0;
+    }
+    /* requeue: a run of the store tool, like replay: the lines back to pending, then sent */
+    int code = 0;
+    sink_opts so = { .job = CF_JOB, .state_path = o->common.state };
+    sink *s = sink_open(&so, &code, err, sizeof err);
+    if (!s) {
+        log_error("%s", err);
+        return code ? code : EX_CONFIG_;
+    }
+    int64_t n = spool_dead_requeue(sink_spool(s), &sel, err, sizeof err);
+    if (n < 0) {
+        char e2[SINK_ERR_MAX];
+        sink_finish(s, EX_TEMPFAIL_, "dead-letters: requeue failed", e2, sizeof e2);
+        log_error("%s", err);
+        return EX_TEMPFAIL_;
+    }
+    log_info("dead-letters: %" PRId64 " %s put back to pending", n, plural(n, "line", "lines"));
+    return finish_send(s, "dead-letters requeue", o);
+}
+
 /* ---------------------------------------------------------------- status */
 
 static int cmd_status(const opts *o)
@@ -793,7 +990,8 @@ static int cmd_status(const opts *o)
         printf("claimed: %" PRId64 " batches\n", st.claimed_batches);
         printf("sent (kept for replay): %" PRId64 " batches, %" PRId64 " points\n",
                st.sent_batches, st.sent_points);
-        printf("dead letters: %" PRId64 "\n", st.dead_letters);
+        printf("dead letters: %" PRId64 "%s\n", st.dead_letters,
+               st.dead_letters ? " (lines InfluxDB refused: cronflux dead-letters lists them)" : "");
         printf("last runs:%s\n", st.nruns ? "" : " none");
         for (size_t i = 0; i < st.nruns; i++) {
             const spool_last_run *r = &st.runs[i];
@@ -829,6 +1027,9 @@ int main(int argc, char **argv)
         { "json", no_argument, NULL, OPT_JSON },
         { "from", required_argument, NULL, OPT_FROM },
         { "to", required_argument, NULL, OPT_TO },
+        { "job", required_argument, NULL, OPT_JOB },
+        { "id", required_argument, NULL, OPT_ID },
+        { "all", no_argument, NULL, OPT_ALL },
         CLI_COMMON_LONGOPTS,
         { NULL, 0, NULL, 0 },
     };
@@ -848,6 +1049,9 @@ int main(int argc, char **argv)
         case OPT_JSON: o.json = true; break;
         case OPT_FROM: o.from = optarg; break;
         case OPT_TO: o.to = optarg; break;
+        case OPT_JOB: o.job = optarg; break;
+        case OPT_ID: o.ids = optarg; break;
+        case OPT_ALL: o.all = true; break;
         case ':':
             log_error("%s needs a value; try cronflux --help", argv[optind - 1]);
             return EX_USAGE_;
@@ -872,10 +1076,13 @@ int main(int argc, char **argv)
         return fflush(stdout) == 0 ? 0 : EX_IOERR_;
     }
     if (optind >= argc) {
-        log_error("no command given (push, flush, status, replay, export); try cronflux --help");
+        log_error("no command given (push, flush, status, replay, export, dead-letters); try "
+                  "cronflux --help");
         return EX_USAGE_;
     }
     o.cmd = argv[optind];
+    if (strcmp(o.cmd, "dead-letters") == 0 && optind + 1 < argc)
+        o.action = argv[++optind];
     if (optind + 1 < argc) {
         log_error("%s: unexpected argument \"%s\"; try cronflux --help", o.cmd, argv[optind + 1]);
         return EX_USAGE_;
@@ -887,18 +1094,22 @@ int main(int argc, char **argv)
 
     bool is_push = strcmp(o.cmd, "push") == 0, is_status = strcmp(o.cmd, "status") == 0;
     bool is_replay = strcmp(o.cmd, "replay") == 0, is_export = strcmp(o.cmd, "export") == 0;
-    bool is_flush = strcmp(o.cmd, "flush") == 0;
-    if (!is_push && !is_status && !is_replay && !is_export && !is_flush) {
-        log_error("unknown command \"%s\" (push, flush, status, replay, export); try "
-                  "cronflux --help", o.cmd);
+    bool is_flush = strcmp(o.cmd, "flush") == 0, is_dead = strcmp(o.cmd, "dead-letters") == 0;
+    if (!is_push && !is_status && !is_replay && !is_export && !is_flush && !is_dead) {
+        log_error("unknown command \"%s\" (push, flush, status, replay, export, dead-letters); "
+                  "try cronflux --help", o.cmd);
+        return EX_USAGE_;
+    }
+    if (!is_dead && (o.job || o.ids || o.all)) {
+        log_error("--job, --id and --all belong to dead-letters; try cronflux --help");
         return EX_USAGE_;
     }
     if (!is_push && (o.format || o.precision || o.no_flush)) {
         log_error("--format, --precision and --no-flush belong to push; try cronflux --help");
         return EX_USAGE_;
     }
-    if (!is_status && o.json) {
-        log_error("--json belongs to status; try cronflux --help");
+    if (!is_status && !is_dead && o.json) {
+        log_error("--json belongs to status and dead-letters list; try cronflux --help");
         return EX_USAGE_;
     }
     if (!is_replay && !is_export && (o.from || o.to)) {
@@ -910,6 +1121,8 @@ int main(int argc, char **argv)
         return cmd_status(&o);
     if (is_export)
         return cmd_export(&o);
+    if (is_dead && (!o.action || strcmp(o.action, "requeue") != 0 || o.common.dry_run))
+        return cmd_dead_letters(&o);
 
     if (http_global_init(err, sizeof err) != 0) {
         log_error("%s", err);
@@ -920,6 +1133,8 @@ int main(int argc, char **argv)
         rc = cmd_push(&o);
     else if (is_flush)
         rc = cmd_flush(&o);
+    else if (is_dead)
+        rc = cmd_dead_letters(&o);
     else
         rc = cmd_replay(&o);
     http_global_cleanup();
