@@ -29,6 +29,12 @@ PKG_LIBS   = $(eval PKG_LIBS := $$(shell pkg-config --libs $(LINK_PKGS)))$(PKG_L
 CPPFLAGS += -D_GNU_SOURCE -DCF_VERSION=\"$(VERSION)\" $(PKG_CFLAGS)
 LDLIBS   += $(PKG_LIBS) -lm
 
+# FUZZ=1 (with CC=clang): coverage for libFuzzer and the sanitizers, for `make fuzz`
+ifeq ($(FUZZ),1)
+CFLAGS   += -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+endif
+
 ifeq ($(SAN),1)
 CFLAGS   += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=address,undefined
@@ -40,6 +46,9 @@ JOB_DIRS    := $(patsubst %/main.c,%,$(wildcard jobs/*/main.c))
 JOBLIB_SRC  := $(filter-out %/main.c,$(wildcard jobs/twitter/*.c jobs/cluster/*.c jobs/prometheus/*.c jobs/cronflux/*.c))
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 BENCH_SRC   := $(wildcard bench/*.c)
+FUZZ_SRC    := $(wildcard fuzz/fuzz_*.c)
+FUZZ_NAMES  := $(patsubst fuzz/fuzz_%.c,%,$(FUZZ_SRC))
+FUZZ_SECONDS ?= 60
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -56,14 +65,16 @@ name_cronflux   := cronflux
 BINS := $(foreach d,$(JOB_DIRS),$(BINDIR)/$(name_$(notdir $(d))))
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+REPLAY_BINS := $(patsubst %,$(BUILD)/fuzz/replay_%,$(FUZZ_NAMES))
 # the test and bench objects are made by a chain of pattern rules: without this make deletes
 # them after linking, and every `make` compiles them again
-.SECONDARY: $(call obj,$(UNIT_SRC) $(BENCH_SRC))
+.SECONDARY: $(call obj,$(UNIT_SRC) $(BENCH_SRC) $(FUZZ_SRC) fuzz/replay.c)
 
-.PHONY: all bins deps test unit-test asan-test integration-test lint bench demo install clean valgrind
+.PHONY: all bins deps test unit-test asan-test integration-test lint bench demo install clean valgrind \
+        fuzz fuzz-bins fuzz-replay
 .DEFAULT_GOAL := all
 
-all: $(BINS) $(UNIT_BINS) $(BENCH_BINS)
+all: $(BINS) $(UNIT_BINS) $(BENCH_BINS) $(REPLAY_BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -100,11 +111,32 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS)
 
+# fuzz targets: replay_NAME (a plain main() over corpus files; any compiler) and, with
+# FUZZ=1 CC=clang, fuzz_NAME (libFuzzer). See fuzz/README.md.
+$(BUILD)/fuzz/replay_%: $(BUILD)/fuzz/fuzz_%.o $(BUILD)/fuzz/replay.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/fuzz/replay.o $(LIBS) $(LDLIBS)
+
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/fuzz/fuzz_%.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(LIBS) $(LDLIBS)
+
+fuzz-bins: $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
+
+# replay every committed corpus (fast; no new fuzzing): part of make test, plain and ASan
+fuzz-replay: $(REPLAY_BINS)
+	@fail=0; for n in $(FUZZ_NAMES); do $(BUILD)/fuzz/replay_$$n fuzz/corpus/$$n || fail=1; done; exit $$fail
+
+# fuzz each target for FUZZ_SECONDS (FUZZ_TARGETS="lp_parse tparse" for some)
+fuzz:
+	$(MAKE) CC=clang FUZZ=1 BUILD=build/libfuzzer fuzz-bins
+	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh $(or $(FUZZ_TARGETS),$(FUZZ_NAMES))
+
 unit-test: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do $$t || fail=1; done; exit $$fail
 
 asan-test:
-	$(MAKE) SAN=1 BUILD=build/asan BINDIR=build/asan/bin unit-test
+	$(MAKE) SAN=1 BUILD=build/asan BINDIR=build/asan/bin unit-test fuzz-replay
 
 lint:
 	tests/lint.sh
@@ -119,6 +151,7 @@ deps:
 test: deps
 	$(MAKE) all
 	$(MAKE) unit-test
+	$(MAKE) fuzz-replay
 	$(MAKE) asan-test
 	$(MAKE) valgrind
 	$(MAKE) lint

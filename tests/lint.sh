@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # lint: house rules the compiler does not check.
 #
-#  1. No unbounded or unsafe libc calls in any .c/.h under runtime/ jobs/ store/ tests/ bench/:
+#  1. No unbounded or unsafe libc calls in any .c/.h under runtime/ jobs/ store/ tests/ bench/ fuzz/:
 #     strcpy, sprintf, vsprintf, strtok, atoi, atol, gets (comments and string literals
 #     are ignored; snprintf, jsonu_strcpy and friends are fine).
 #  2. The direction of includes (docs/DESIGN.md, "Shape"), for every #include "..." of a
@@ -34,7 +34,7 @@ trap 'rm -rf "$tmp"' EXIT
 # ---- 1. banned functions --------------------------------------------------------------
 banned='strcpy|sprintf|vsprintf|strtok|atoi|atol|gets'
 
-mapfile -t all_src < <(find runtime jobs store tests bench -type f \( -name '*.c' -o -name '*.h' \) \
+mapfile -t all_src < <(find runtime jobs store tests bench fuzz -type f \( -name '*.c' -o -name '*.h' \) \
     2>/dev/null | LC_ALL=C sort)
 
 # Blank out comments and string/char literals (keeping line numbers), then look for a call.

@@ -1,6 +1,8 @@
 /* prom_parse: a strict, tree-less reader of Prometheus query answers (see prom.h). */
 #include "prom.h"
 
+#include "../../runtime/errf.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -79,6 +81,7 @@ static void fail_at(rd *r, size_t at, const char *fmt, ...)
     n = snprintf(r->err, r->errlen, "line %zu, column %zu: %s", line, col, msg);
     if (n < 0)
         r->err[0] = '\0';
+    errf_oneline(r->err);   /* a quoted value may hold a decoded newline */
 }
 
 static void ws(rd *r)
