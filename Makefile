@@ -70,8 +70,8 @@ REPLAY_BINS := $(patsubst %,$(BUILD)/fuzz/replay_%,$(FUZZ_NAMES))
 # them after linking, and every `make` compiles them again
 .SECONDARY: $(call obj,$(UNIT_SRC) $(BENCH_SRC) $(FUZZ_SRC) fuzz/replay.c)
 
-.PHONY: all bins deps test unit-test asan-test integration-test lint bench demo install clean valgrind \
-        fuzz fuzz-bins fuzz-replay
+.PHONY: all bins deps demo-up demo-down test unit-test asan-test integration-test lint bench demo install \
+        clean valgrind fuzz fuzz-bins fuzz-replay
 .DEFAULT_GOAL := all
 
 all: $(BINS) $(UNIT_BINS) $(BENCH_BINS) $(REPLAY_BINS)
@@ -171,6 +171,13 @@ demo: deps
 	@echo "demo: building $(BINS)"
 	@$(MAKE) -s --no-print-directory bins
 	@tests/demo.sh
+# the demo's servers and stand-ins, left running, and the environment to paste; demo-down stops them
+demo-up: deps
+	@echo "demo-up: building $(BINS)"
+	@$(MAKE) -s --no-print-directory bins
+	@tests/demo-up.sh
+demo-down:
+	@tests/demo-down.sh
 
 install: $(BINS)
 	install -d $(DESTDIR)$(PREFIX)/bin
