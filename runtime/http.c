@@ -16,6 +16,7 @@
 
 #include "cfg.h"
 #include "log.h"
+#include "sig.h"
 #include "tparse.h"
 
 #ifndef CF_VERSION
@@ -168,6 +169,19 @@ static void clear_headers(http_resp *r)
     r->influx_error[0] = '\0';
 }
 
+/* libcurl's progress callback (about once a second while a transfer waits, more often
+ * while it moves): non-zero aborts the transfer with CURLE_ABORTED_BY_CALLBACK. */
+static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)userdata;
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return sig_stop_requested() ? 1 : 0;
+}
+
 static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
 {
     http_ctx *x = userdata;
@@ -254,6 +268,9 @@ http_client *http_new(const http_opts *opts, char *err, size_t errlen)
     SET(CURLOPT_PROTOCOLS_STR, "http,https");
     SET(CURLOPT_WRITEFUNCTION, on_body);
     SET(CURLOPT_HEADERFUNCTION, on_header);
+    /* a stop request (runtime/sig.h) aborts a transfer in progress */
+    SET(CURLOPT_XFERINFOFUNCTION, on_progress);
+    SET(CURLOPT_NOPROGRESS, 0L);
 #undef SET
     if (rc != CURLE_OK) {
         errf_set(err, errlen, "http: libcurl option %s: %s", what, curl_easy_strerror(rc));
@@ -477,6 +494,8 @@ int http_request(http_client *c, const http_req *req, http_resp *r, char *err, s
     char reason[CURL_ERROR_SIZE + 64];
     if (r->truncated)
         errf_set(reason, sizeof reason, "response body over %zu bytes", c->body_max);
+    else if (rc == CURLE_ABORTED_BY_CALLBACK && sig_stop_requested())
+        errf_set(reason, sizeof reason, "stopped by %s", sig_name());
     else if (rc == CURLE_WRITE_ERROR)
         errf_set(reason, sizeof reason, "out of memory storing the response body");
     else
@@ -549,8 +568,8 @@ void http_sleep_ms(long ms)
         return;
     struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
     struct timespec rem;
-    while (nanosleep(&ts, &rem) != 0 && errno == EINTR)
-        ts = rem;
+    while (!sig_stop_requested() && nanosleep(&ts, &rem) != 0 && errno == EINTR)
+        ts = rem;   /* a stop request (runtime/sig.h) ends the wait */
 }
 
 int http_urlencode(buf *out, const char *s)
