@@ -30,12 +30,12 @@
 
 /* which counters a user has (bits of tw_user.have) */
 enum { TW_U_FOLLOWERS = 1u << 0, TW_U_FOLLOWING = 1u << 1, TW_U_POSTS = 1u << 2,
-       TW_U_LISTED = 1u << 3, TW_U_LIKES = 1u << 4 };
+       TW_U_LISTED = 1u << 3, TW_U_LIKES = 1u << 4, TW_U_MEDIA = 1u << 5 };
 
 typedef struct tw_user {
     char id[TW_ID_MAX];
     char username[TW_NAME_MAX];
-    int64_t followers, following, posts, listed, likes;
+    int64_t followers, following, posts, listed, likes, media;
     unsigned have;              /* TW_U_* */
     bool has_metrics;           /* the answer had public_metrics (v2) / counters (v1.1) */
 } tw_user;
@@ -86,11 +86,14 @@ void tw_page_free(tw_page *p);      /* accepts NULL; frees and re-inits */
  * with err = "WHAT: line L, column C: reason" (not JSON) or "WHAT: PATH: reason" (shape),
  * WHAT being the caller's label (e.g. "GET /2/users/me"). Never a secret in err. */
 
-/* GET /2/users/me ("data" an object) or /2/users/by ("data" an array); "errors" kept. */
+/* GET /2/users/me ("data" an object) or /2/users/by ("data" an array); "errors" kept.
+ * public_metrics: followers_count, following_count, listed_count, like_count, media_count,
+ * and post_count (OpenAPI 2.167) or tweet_count (before it, and the prose docs); a key
+ * absent (or null) under every name leaves its TW_U_* bit clear: never a 0. */
 int tw_parse_users_v2(const char *body, size_t len, const char *what, tw_users *out,
                       char *err, size_t errlen);
 /* GET /2/users/:id/tweets: "data" (absent when result_count is 0), "meta", "errors".
- * Metrics from public_metrics (like_count, retweet_count, reply_count, quote_count,
+ * Metrics from public_metrics (like_count, repost_count (2.167) or retweet_count, reply_count, quote_count,
  * bookmark_count, impression_count), non_public_metrics and organic_metrics
  * (impression_count; the private figure wins over the public one). */
 int tw_parse_posts_v2(const char *body, size_t len, const char *what, tw_page *out,
@@ -128,12 +131,13 @@ typedef enum tw_schema { TW_SCHEMA_CRONFLUX = 0, TW_SCHEMA_TWITTERGRAPH } tw_sch
 /* Storage for one point: the lp_point's tags/fields point into it. */
 typedef struct tw_pt {
     lp_tag tags[2];
-    lp_field fields[6];
+    lp_field fields[8];
     lp_point pt;
 } tw_pt;
 
 /* The points for a user's counters at time t_ns, tagged user=user_tag:
- *   cronflux: one twitter_user point (tags user, user_id; the counters it has);
+ *   cronflux: one twitter_user point (tags user, user_id; the counters it has: followers,
+ *   following, listed, likes, posts, media);
  *   twittergraph: one point per counter it has, measurements followers_count,
  *   friends_count, listed_count, favourites_count, statuses_count, field value, tag user.
  * Fills out[0..n) and returns n (0 when the user has no counters). */

@@ -78,16 +78,27 @@ done:
     return rc;
 }
 
+/* A 400 that names the query parameter `name` (an unknown parameter): 1, else 0. */
+static int refused_param(const http_resp *resp, const char *name)
+{
+    if (resp->status != 400 || !resp->body.p)
+        return 0;
+    char quoted[40];
+    if (snprintf(quoted, sizeof quoted, "[%s]", name) >= (int)sizeof quoted)
+        return 0;
+    return strstr(resp->body.p, quoted) != NULL;
+}
+
 /* The request of one page of an account's posts. 0 or -1 (no memory). */
-static int posts_query(buf *pq, const char *uid, bool private, const char *since_id,
-                       int64_t start_ns, int64_t end_ns, const char *token)
+static int posts_query(buf *pq, const char *uid, const char *fields_param, bool private,
+                       const char *since_id, int64_t start_ns, int64_t end_ns, const char *token)
 {
     char ts[40];
     buf_reset(pq);
     if (buf_printf(pq, "/2/users/%s/tweets", uid) != 0 ||
         tw_add_param(pq, "max_results", "100") != 0 ||
-        tw_add_param(pq, "tweet.fields", private ? "created_at,public_metrics,non_public_metrics,organic_metrics"
-                                                 : "created_at,public_metrics") != 0)
+        tw_add_param(pq, fields_param, private ? "created_at,public_metrics,non_public_metrics,organic_metrics"
+                                               : "created_at,public_metrics") != 0)
         return -1;
     if (since_id[0] ? tw_add_param(pq, "since_id", since_id)
                     : tw_add_param(pq, "start_time", tparse_format(start_ns, ts, sizeof ts)))
@@ -141,6 +152,7 @@ static int posts_v2(tw_run *r, const tw_user *u)
                    start_ns >= r->o->now_ns - (int64_t)PRIVATE_METRICS_DAYS * 86400 * TPARSE_NS_PER_S;
 
     char prev_token[TW_TOKEN_MAX] = "";
+    bool switched = false;
     for (long pages = 0;; pages++) {
         if (pages >= MAX_PAGES) {
             tw_run_msg(r, "%s: user %s: more than %d pages; the listing does not end", ep,
@@ -148,12 +160,25 @@ static int posts_v2(tw_run *r, const tw_user *u)
             rc = EX_DATAERR;
             goto done;
         }
-        if (posts_query(&pq, u->id, private, since_id, start_ns, end_ns, token) != 0) {
+        if (posts_query(&pq, u->id, r->fields_param, private, since_id, start_ns, end_ns, token) != 0) {
             tw_run_msg(r, "%s: out of memory building the request", ep);
             rc = EX_SOFTWARE;
             goto done;
         }
-        if ((rc = tw_run_get(r, ep, &pq, &resp)))
+        rc = tw_run_get(r, ep, &pq, &resp);
+        if (rc == EX_CONFIG && refused_param(&resp, r->fields_param) && !switched) {
+            /* OpenAPI 2.167 renamed tweet.fields to post.fields; the API of the day takes
+             * one of them: use the other, and remember it for the next runs */
+            switched = true;
+            const char *other = strcmp(r->fields_param, "post.fields") == 0 ? "tweet.fields" : "post.fields";
+            log_info("%s: the API refused %s as unknown; using %s from now on", ep, r->fields_param,
+                     other);
+            if ((rc = tw_run_set_fields_param(r, other)))
+                goto done;
+            pages--;
+            continue;
+        }
+        if (rc)
             goto done;
         tw_page_free(&page);
         if (tw_parse_posts_v2(resp.body.p, resp.body.len, ep, &page, err, sizeof err) != 0) {
@@ -164,6 +189,11 @@ static int posts_v2(tw_run *r, const tw_user *u)
         r->n_pages++;
         tw_run_partial(r, ep, page.errors, page.nerrors);
         for (size_t i = 0; i < page.n; i++) {
+            if (page.v[i].have && !(page.v[i].have & TW_P_REPOSTS) && !r->warned_reposts) {
+                r->warned_reposts = true;
+                log_warn("%s: post %s: public_metrics has no repost_count or retweet_count; "
+                         "reposts not written", ep, page.v[i].id);
+            }
             tw_pt pt;
             if (tw_post_point(&page.v[i], u->username, r->t_ns, &pt) == 1) {
                 if ((rc = tw_run_add(r, &pt.pt)))

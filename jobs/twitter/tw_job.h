@@ -98,6 +98,10 @@ struct tw_run {
     char token_user_id[TW_ID_MAX];
     char me_id[TW_ID_MAX];      /* GET /2/users/me (or verify_credentials) when read */
     long n_users, n_posts, n_pages, n_partial, n_rejected;
+    char fields_param[16];      /* "tweet.fields" or "post.fields" (OpenAPI 2.167), as the
+                                 * API last took it (state file) */
+    unsigned warned_missing;    /* TW_U_* counters said missing (once a run) */
+    bool warned_reposts;        /* a post without repost_count/retweet_count said */
     char first_partial[TW_MSG_MAX];
     char msg[TW_RUN_MSG_MAX];   /* the one error line */
 };
@@ -120,6 +124,12 @@ int tw_add_param(buf *pq, const char *k, const char *v);
 void tw_keep_newest(tw_post *newest, const tw_post *p);
 /* 1 when u is the account the access token belongs to. */
 bool tw_run_is_me(const tw_run *r, const tw_user *u);
+
+/* The state this job keeps beyond checkpoints of posts (the state file, through the sink's
+ * checkpoints): load it at the start of a run (missing or unreadable: the defaults). */
+void tw_run_load_state(tw_run *r);
+/* Remember the name of the post fields parameter. 0 or 75. */
+int tw_run_set_fields_param(tw_run *r, const char *name);
 
 /* checkpoints (in the state file, per account id) */
 /* The newest post an earlier run saw. 1 found (id, *created set), 0 none. */

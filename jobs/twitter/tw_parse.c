@@ -274,9 +274,15 @@ static int user_v2(json_t *o, const char *what, long idx, tw_user *u, char *err,
     u->has_metrics = true;
     if (get_count(pm, "followers_count", &u->followers, TW_U_FOLLOWERS, &u->have, what, &mat, err, errlen) ||
         get_count(pm, "following_count", &u->following, TW_U_FOLLOWING, &u->have, what, &mat, err, errlen) ||
-        get_count(pm, "tweet_count", &u->posts, TW_U_POSTS, &u->have, what, &mat, err, errlen) ||
         get_count(pm, "listed_count", &u->listed, TW_U_LISTED, &u->have, what, &mat, err, errlen) ||
-        get_count(pm, "like_count", &u->likes, TW_U_LIKES, &u->have, what, &mat, err, errlen))
+        get_count(pm, "like_count", &u->likes, TW_U_LIKES, &u->have, what, &mat, err, errlen) ||
+        get_count(pm, "media_count", &u->media, TW_U_MEDIA, &u->have, what, &mat, err, errlen))
+        return -1;
+    /* OpenAPI 2.167 says post_count, the prose docs and live answers tweet_count: either */
+    if (get_count(pm, "post_count", &u->posts, TW_U_POSTS, &u->have, what, &mat, err, errlen))
+        return -1;
+    if (!(u->have & TW_U_POSTS) &&
+        get_count(pm, "tweet_count", &u->posts, TW_U_POSTS, &u->have, what, &mat, err, errlen))
         return -1;
     return 0;
 }
@@ -365,7 +371,9 @@ static int post_v2(json_t *o, const char *what, long idx, tw_post *p, char *err,
         }
         if (g == 0) {
             if (get_count(m, "like_count", &p->likes, TW_P_LIKES, &p->have, what, &mat, err, errlen) ||
-                get_count(m, "retweet_count", &p->reposts, TW_P_REPOSTS, &p->have, what, &mat, err, errlen) ||
+                get_count(m, "repost_count", &p->reposts, TW_P_REPOSTS, &p->have, what, &mat, err, errlen) ||
+                (!(p->have & TW_P_REPOSTS) &&   /* 2.167 repost_count, before it retweet_count */
+                 get_count(m, "retweet_count", &p->reposts, TW_P_REPOSTS, &p->have, what, &mat, err, errlen)) ||
                 get_count(m, "reply_count", &p->replies, TW_P_REPLIES, &p->have, what, &mat, err, errlen) ||
                 get_count(m, "quote_count", &p->quotes, TW_P_QUOTES, &p->have, what, &mat, err, errlen) ||
                 get_count(m, "bookmark_count", &p->bookmarks, TW_P_BOOKMARKS, &p->have, what, &mat, err, errlen) ||

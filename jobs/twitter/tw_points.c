@@ -27,12 +27,13 @@ size_t tw_user_points(const tw_user *u, const char *user_tag, tw_schema schema, 
         { TW_U_LISTED, "listed", "listed_count", offsetof(tw_user, listed) },
         { TW_U_LIKES, "likes", "favourites_count", offsetof(tw_user, likes) },
         { TW_U_POSTS, "posts", "statuses_count", offsetof(tw_user, posts) },
+        { TW_U_MEDIA, "media", NULL, offsetof(tw_user, media) },   /* not in twittergraph */
     };
     const char *tag = user_tag && *user_tag ? user_tag : u->username;
     if (schema == TW_SCHEMA_TWITTERGRAPH) {
         size_t n = 0;
         for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
-            if (!(u->have & map[i].bit))
+            if (!(u->have & map[i].bit) || !map[i].graph)
                 continue;
             tw_pt *o = &out[n++];
             point_init(o, map[i].graph, t_ns);

@@ -151,6 +151,29 @@ int tw_cp_newest_set(tw_run *r, const char *uid, const tw_post *newest)
     return 0;
 }
 
+void tw_run_load_state(tw_run *r)
+{
+    char val[32], err[SINK_ERR_MAX];
+    snprintf(r->fields_param, sizeof r->fields_param, "%s", "tweet.fields");
+    int g = sink_checkpoint_get(r->s, "param.post_fields", val, sizeof val, err, sizeof err);
+    if (g < 0)
+        cp_read_failed(err);
+    if (g == 1 && strcmp(val, "post.fields") == 0)
+        snprintf(r->fields_param, sizeof r->fields_param, "%s", "post.fields");
+}
+
+int tw_run_set_fields_param(tw_run *r, const char *name)
+{
+    char err[SINK_ERR_MAX];
+    if (snprintf(r->fields_param, sizeof r->fields_param, "%s", name) >= (int)sizeof r->fields_param)
+        return EX_SOFTWARE;
+    if (sink_checkpoint_set(r->s, "param.post_fields", name, err, sizeof err) != 0) {
+        tw_run_msg(r, "store: %s", err);
+        return EX_TEMPFAIL;
+    }
+    return 0;
+}
+
 /* "backfill.vAPI:UID:SINCE_S:UNTIL_S". 0, or -1 when the key does not fit. */
 static int backfill_key(const tw_run *r, const char *uid, char *key, size_t cap)
 {
@@ -205,6 +228,18 @@ static int write_user(tw_run *r, const tw_user *u, const char *configured)
                       "user.fields=public_metrics)", u->username);
         return EX_DATAERR;
     }
+    /* a counter missing under every name it has had is not written (never as 0); say so
+     * once a run */
+    static const struct { unsigned bit; const char *names; } need[] = {
+        { TW_U_FOLLOWERS, "followers_count" }, { TW_U_FOLLOWING, "following_count" },
+        { TW_U_POSTS, "post_count or tweet_count" }, { TW_U_LISTED, "listed_count" },
+    };
+    for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
+        if (!(u->have & need[i].bit) && !(r->warned_missing & need[i].bit)) {
+            r->warned_missing |= need[i].bit;
+            log_warn("user %s: public_metrics has no %s; that counter is not written", u->username,
+                     need[i].names);
+        }
     tw_pt pts[5];
     /* twittergraph tagged the account as configured; cronflux uses the API's spelling */
     const char *tag = r->o->schema == TW_SCHEMA_TWITTERGRAPH && configured ? configured : u->username;
@@ -230,6 +265,7 @@ int tw_run_job(tw_run *r)
 {
     tw_users users;
     tw_users_init(&users);
+    tw_run_load_state(r);
     int rc = r->ops->users(r, &users);
     if (rc)
         goto done;

@@ -290,6 +290,33 @@ check_eq "200 with errors on tweets: exit 0" "$RC" 0
 check "200 with errors on tweets: warns" err_has partial "Not Found Error"
 scenario "name=normal"
 
+# ---- OpenAPI 2.167 names (post_count, repost_count, media_count, post.fields) -----------------------------
+export INFLUXDB_DATABASE=tw_renamed CRONFLUX_STATE=$T/renamed.db
+reset_log
+scenario "name=renamed"
+run_job ren1 -- --align 3650d
+check_eq "renamed API: exit 0" "$RC" 0
+check "renamed API: user counters (post_count) equal the stand-in's" check_db tw_renamed "$ADMIN" users XDevelopers
+check "renamed API: post metrics (repost_count) equal the stand-in's" check_db tw_renamed "$ADMIN" posts XDevelopers
+check_eq "renamed API: media_count written as media" \
+    "$(count tw_renamed 'SELECT media FROM twitter_user')" 1
+check_eq "renamed API: tweet.fields refused as unknown (400), then post.fields" \
+    "$(reqs '[(r["status"], sorted(k for k in r["query"] if k.endswith(".fields"))) for r in R if r["family"] == "tweets"]')" \
+    "[(400, ['tweet.fields']), (200, ['post.fields'])]"
+check "renamed API: says it switched" err_has ren1 "refused tweet.fields as unknown; using post.fields"
+reset_log
+run_job ren2 -- --align 3650d --lookback 7d
+check_eq "renamed API: the next run sends post.fields at once (remembered in the state file)" \
+    "$(reqs '[(r["status"], sorted(k for k in r["query"] if k.endswith(".fields"))) for r in R if r["family"] == "tweets"]')" \
+    "[(200, ['post.fields'])]"
+scenario "name=normal"
+reset_log
+run_job ren3 -- --align 3650d --lookback 7d
+check_eq "back to the old names: post.fields refused, tweet.fields again" \
+    "$(reqs '[(r["status"], sorted(k for k in r["query"] if k.endswith(".fields"))) for r in R if r["family"] == "tweets"]')" \
+    "[(400, ['post.fields']), (200, ['tweet.fields'])]"
+export CRONFLUX_STATE=$T/state.db
+
 # ---- v1.1 and the twittergraph schema ------------------------------------------------------------------
 export INFLUXDB_DATABASE=tw_v1
 run_job v1 -- --api 1.1 -u Twitter --align 3650d

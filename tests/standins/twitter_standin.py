@@ -28,6 +28,10 @@ Scenarios (--scenario NAME, or POST /_admin/scenario?name=NAME[&on=users|tweets|
   v1_453        every /1.1/ request: 403 with error code 453 (the Free tier's refusal)
   badshape      200 JSON of the wrong shape (a counter as a string)
   unavailable   503
+  renamed       OpenAPI 2.167 names (tests/fixtures/twitter/*renamed_spec2167*): post_count,
+                repost_count, edit_history_post_ids; the tweets endpoint takes post.fields and
+                refuses tweet.fields as unknown (400 naming it); every other scenario does the
+                opposite
 Admin (no auth, loopback only): GET /_admin/requests, GET /_admin/data,
 POST /_admin/scenario, POST /_admin/reset (forget recorded requests), GET /_admin/health.
 """
@@ -405,6 +409,8 @@ class Handler(BaseHTTPRequestHandler):
 
         try:
             status, body = self.answer(family, path, q, name)
+        except UnknownParameter as e:
+            status, body = 400, e.body
         except (BadRequest, ValueError) as e:
             status, body = 400, problem("Invalid Request", str(e), "https://api.twitter.com/2/problems/invalid-request")
         except Exception as e:  # a stand-in bug: say so, as a server would
@@ -430,7 +436,7 @@ class Handler(BaseHTTPRequestHandler):
     def answer(self, family, path, q, scenario):
         world = self.server.state.world
         if family == "users/me":
-            return 200, {"data": user_v2(world.me, q)}
+            return 200, {"data": user_v2(world.me, q, scenario)}
         if family == "users/by":
             names = [n for n in q.get("usernames", "").split(",") if n]
             if not names:
@@ -441,7 +447,7 @@ class Handler(BaseHTTPRequestHandler):
             for n in names:
                 a = world.by_name(n)
                 if a:
-                    data.append(user_v2(a, q))
+                    data.append(user_v2(a, q, scenario))
                 else:
                     errors.append({"value": n, "detail": "Could not find user with usernames: [%s]." % n,
                                    "title": "Not Found Error", "resource_type": "user", "parameter": "usernames",
@@ -486,12 +492,18 @@ class Handler(BaseHTTPRequestHandler):
         mr = int(q.get("max_results", "10"))
         if mr < 5 or mr > 100:
             raise BadRequest("The `max_results` query parameter value [%d] is not between 5 and 100" % mr)
-        fields = set(q.get("tweet.fields", "").split(",")) - {""}
+        # OpenAPI 2.167 renamed tweet.fields to post.fields: the "renamed" API refuses the
+        # old name as unknown, the others the new one (the real shape of that 400)
+        want_param, other = ("post.fields", "tweet.fields") if scenario == "renamed" else ("tweet.fields", "post.fields")
+        if other in q:
+            raise UnknownParameter(other, ["end_time", "expansions", "max_results", "pagination_token",
+                                           want_param, "since_id", "start_time", "until_id"])
+        fields = set(q.get(want_param, "").split(",")) - {""}
         known = {"created_at", "public_metrics", "non_public_metrics", "organic_metrics", "author_id", "text",
                  "edit_history_tweet_ids", "id"}
         for f in fields:
             if f not in known:
-                raise BadRequest("The `tweet.fields` query parameter value [%s] is not one of %s" % (f, sorted(known)))
+                raise BadRequest("The `%s` query parameter value [%s] is not one of %s" % (want_param, f, sorted(known)))
         posts = a["posts"]
         try:
             if "start_time" in q:
@@ -521,11 +533,14 @@ class Handler(BaseHTTPRequestHandler):
         private = bool(fields & {"non_public_metrics", "organic_metrics"})
         data, errors = [], []
         for p in chunk:
-            t = {"edit_history_tweet_ids": [p["id"]], "id": p["id"], "text": p["text"]}
+            renamed = scenario == "renamed"
+            t = {"edit_history_post_ids" if renamed else "edit_history_tweet_ids": [p["id"]], "id": p["id"],
+                 "text": p["text"]}
             if "created_at" in fields:
                 t["created_at"] = iso(p["created"])
             if "public_metrics" in fields:
-                t["public_metrics"] = {"retweet_count": p["reposts"], "reply_count": p["replies"],
+                t["public_metrics"] = {"repost_count" if renamed else "retweet_count": p["reposts"],
+                                       "reply_count": p["replies"],
                                        "like_count": p["likes"], "quote_count": p["quotes"],
                                        "bookmark_count": p["bookmarks"], "impression_count": p["impressions"]}
             if private and a is world.me and p["created"] >= time.time() - 30 * 86400:
@@ -568,6 +583,17 @@ class BadRequest(Exception):
     pass
 
 
+class UnknownParameter(Exception):
+    """A query parameter the API does not know: 400 with the parameter named (v2 shape)."""
+
+    def __init__(self, name, known):
+        Exception.__init__(self, name)
+        self.body = {"errors": [{"parameters": {name: [""]},
+                                 "message": "The query parameter [%s] is not one of [%s]" % (name, ",".join(known))}],
+                     "title": "Invalid Request", "detail": "One or more parameters to your request was invalid.",
+                     "type": "https://api.twitter.com/2/problems/invalid-request"}
+
+
 def base36(n):
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"
     s = ""
@@ -592,14 +618,16 @@ def fixture_raw(name):
     return _raw_cache[name]
 
 
-def user_v2(a, q):
+def user_v2(a, q, scenario="normal"):
     d = {"id": a["id"], "name": a["name"], "username": a["username"]}
     fields = set(q.get("user.fields", "").split(","))
     if "created_at" in fields:
         d["created_at"] = a["created_at"]
     if "public_metrics" in fields:
+        # "renamed": OpenAPI 2.167's UserPublicMetrics (post_count; like_count, media_count nullable)
         d["public_metrics"] = {"followers_count": a["followers"], "following_count": a["following"],
-                               "tweet_count": a["tweet_count"], "listed_count": a["listed"],
+                               "post_count" if scenario == "renamed" else "tweet_count": a["tweet_count"],
+                               "listed_count": a["listed"],
                                "like_count": a["likes"], "media_count": a["tweet_count"] // 10}
     return d
 

@@ -65,6 +65,17 @@ static const user_case user_cases[] = {
       "\"title\":\"Not Found Error\",\"resource_type\":\"user\",\"parameter\":\"usernames\","
       "\"resource_id\":\"nosuchuser\",\"type\":\"https://api.twitter.com/2/problems/resource-not-found\"}]}",
       0, 1, NULL, 2, 1, "2244994945", "XDevelopers", 1, 10, 20, 30, 40, 50 },
+    /* OpenAPI 2.167 names: post_count (was tweet_count), like_count, media_count */
+    { "v2_users_by_public_metrics_renamed_spec2167.json", NULL, 0, 1, NULL, 2, 0, "2244994945",
+      "XDevelopers", 1, 583423, 2048, 14052, 1672, 3130 },
+    /* both spellings: post_count wins; neither: posts absent (never 0) */
+    { NULL, "{\"data\":{\"id\":\"1\",\"username\":\"a\",\"public_metrics\":{\"followers_count\":1,"
+      "\"post_count\":7,\"tweet_count\":6}}}", 0, 1, NULL, 1, 0, "1", "a", 1, 1, NA, 7, NA, NA },
+    { NULL, "{\"data\":{\"id\":\"1\",\"username\":\"a\",\"public_metrics\":{\"followers_count\":1,"
+      "\"like_count\":null}}}", 0, 1, NULL, 1, 0, "1", "a", 1, 1, NA, NA, NA, NA },
+    { NULL, "{\"data\":{\"id\":\"1\",\"username\":\"a\",\"public_metrics\":{\"post_count\":-1}}}",
+      0, 0, "data.public_metrics.post_count: expected a non-negative integer", 0, 0, NULL, NULL, 0, NA,
+      NA, NA, NA, NA },
     /* every user not found: no data, only errors */
     { NULL,
       "{\"errors\":[{\"value\":\"a\",\"detail\":\"Could not find user with usernames: [a].\","
@@ -187,6 +198,19 @@ static const post_case post_cases[] = {
       "t3buvdr5pujq9g7bggsnf3ep2ha28", 5, "1301573587187331074", 1599154299, NA, NA, NA, NA, NA, NA },
     { "v2_partial_errors_200_docs.json", NULL, 0, 1, NULL, 1, 1, "", -1, "123", NA, NA, NA, NA, NA, NA,
       NA },
+    /* OpenAPI 2.167 names: repost_count (was retweet_count), edit_history_post_ids */
+    { "v2_users_id_tweets_public_metrics_renamed_spec2167.json", NULL, 0, 1, NULL, 2, 0,
+      "7140dibdnow9c7btw4b1yd2z9vq1k1lo2aw0z0u0ikgpx", 2, "1960000000000000002", 1787238131, 87, 12, 3,
+      1, 4311, 9 },
+    /* both spellings: the new one wins; neither: reposts absent (never 0) */
+    { NULL, "{\"data\":[{\"id\":\"7\",\"public_metrics\":{\"repost_count\":4,\"retweet_count\":3,"
+      "\"like_count\":1}}],\"meta\":{\"result_count\":1}}", 0, 1, NULL, 1, 0, "", 1, "7", NA, 1, 4,
+      NA, NA, NA, NA },
+    { NULL, "{\"data\":[{\"id\":\"7\",\"public_metrics\":{\"like_count\":1}}],\"meta\":{\"result_count\":1}}",
+      0, 1, NULL, 1, 0, "", 1, "7", NA, 1, NA, NA, NA, NA, NA },
+    { NULL, "{\"data\":[{\"id\":\"7\",\"public_metrics\":{\"repost_count\":\"4\"}}],\"meta\":{}}", 0, 0,
+      "data[0].public_metrics.repost_count: expected a non-negative integer, got string", 0, 0, NULL, 0,
+      NULL, NA, NA, NA, NA, NA, NA, NA },
     /* the last page: no next_token; an empty window: no data */
     { NULL, "{\"meta\":{\"result_count\":0}}", 0, 1, NULL, 0, 0, "", 0, NULL, NA, NA, NA, NA, NA, NA, NA },
     /* every metric, private figures over public ones */
@@ -275,7 +299,15 @@ static void test_posts(void)
         free(body);
     }
     /* the second v1.1 post: null favorite_count is absent, reply/quote counts when given */
-    const char *tl = post_cases[14].inline_body;
+    const char *tl = NULL;
+    for (size_t i = 0; i < sizeof post_cases / sizeof post_cases[0] && !tl; i++)
+        if (post_cases[i].v1 && post_cases[i].inline_body &&
+            strstr(post_cases[i].inline_body, "1149868110373171201"))
+            tl = post_cases[i].inline_body;
+    if (!tl) {
+        CHECK(0, "the v1.1 timeline case");
+        return;
+    }
     tw_page pg;
     tw_page_init(&pg);
     char err[256];
@@ -548,8 +580,40 @@ static void test_points(void)
     CHECK(tw_post_point(&p, "developer", t, &pp) == 0, "post without metrics: no point");
 }
 
+/* media_count (2.167) becomes the twitter_user field media; not a twittergraph measurement */
+static void test_media(void)
+{
+    size_t len = 0;
+    char *body = slurp("v2_users_by_public_metrics_renamed_spec2167.json", &len);
+    char err[512] = "";
+    tw_users us;
+    tw_users_init(&us);
+    CHECK(body && tw_parse_users_v2(body, len, "GET /2/users/by", &us, err, sizeof err) == 0,
+          "renamed users parse: %s", err);
+    if (us.n == 2) {
+        check_metric("XDevelopers", "media", us.v[0].have, TW_U_MEDIA, us.v[0].media, 1217);
+        check_metric("X", "media", us.v[1].have, TW_U_MEDIA, us.v[1].media, NA);
+        check_metric("X", "likes", us.v[1].have, TW_U_LIKES, us.v[1].likes, NA);
+        check_metric("X", "posts", us.v[1].have, TW_U_POSTS, us.v[1].posts, 15112);
+        tw_pt pts[5];
+        CHECK(tw_user_points(&us.v[0], NULL, TW_SCHEMA_CRONFLUX, 1, pts) == 1, "one point");
+        const lp_field *f = field(&pts[0].pt, "media");
+        CHECK(pts[0].pt.nfields == 6 && f && f->type == LP_INT && f->v.i == 1217, "media=1217i");
+        CHECK(tw_user_points(&us.v[0], "x", TW_SCHEMA_TWITTERGRAPH, 1, pts) == 5,
+              "twittergraph: still the five measurements");
+        CHECK(tw_user_points(&us.v[1], NULL, TW_SCHEMA_CRONFLUX, 1, pts) == 1 &&
+                  pts[0].pt.nfields == 4 && !field(&pts[0].pt, "media") && !field(&pts[0].pt, "likes"),
+              "X: no media, no likes (absent, not 0)");
+    } else {
+        CHECK(0, "renamed users: %zu users", us.n);
+    }
+    tw_users_free(&us);
+    free(body);
+}
+
 int main(void)
 {
+    test_media();
     test_users();
     test_posts();
     test_errors();
