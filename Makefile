@@ -6,7 +6,8 @@
 #   make demo-up    the demo's servers and stand-ins, left running (make demo-down stops them)
 #   make install    PREFIX=/usr/local DESTDIR=
 
-VERSION  := 0.1.0
+# The version, in one place: the VERSION file (make VERSION=x.y.z overrides it for one run).
+VERSION  := $(strip $(file < VERSION))
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 CC       ?= cc
@@ -188,7 +189,22 @@ clean:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
-# Render a backfill Job: make backfill JOB=prom-metrics FROM=-30d TO=now [SLICES=6] | kubectl apply -f -
+# ---- image and deployment (docs/DEPLOY.md) -------------------------------------------------
+# The image: make image [IMAGE=registry/name] [VERSION=x.y.z] [CONTAINER=docker|podman]
+# builds IMAGE:VERSION with docker (when its daemon answers) or podman; make push pushes it;
+# make image-tag writes IMAGE:VERSION into k8s/kustomization.yaml (the image the manifests and
+# make backfill use); make version prints the version.
+IMAGE ?= ghcr.io/cronflux/cronflux
+image:
+	@image/build.sh build "$(IMAGE)" "$(VERSION)"
+push:
+	@image/build.sh push "$(IMAGE)" "$(VERSION)"
+image-tag:
+	@image/build.sh tag-manifests "$(IMAGE)" "$(VERSION)"
+version:
+	@echo $(VERSION)
+
+# Render a backfill Job: make backfill JOB=prom-metrics FROM=-30d [TO=now] [SLICES=6] | kubectl apply -f -
 backfill:
-	@k8s/backfill/render.sh "$(JOB)" "$(FROM)" "$(TO)" "$(or $(SLICES),1)" "$(or $(PARALLEL),2)"
-.PHONY: backfill
+	@k8s/backfill/render.sh "$(JOB)" "$(FROM)" "$(or $(TO),now)" "$(or $(SLICES),1)" "$(or $(PARALLEL),2)"
+.PHONY: backfill image push image-tag version

@@ -10,6 +10,7 @@ PKGS=(
     influxdb influxdb-client prometheus
     python3 python3-oauthlib python3-yaml python3-requests python3-requests-oauthlib
     python3-tweepy python3-influxdb python3-openssl openssl
+    podman mmdebstrap
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1,49 +1,50 @@
 #!/usr/bin/env bash
-# The image cannot be built here (no Docker engine), so check what it would need: every
-# shared library each binary loads (ldd) must come from a package the Dockerfile's run stage
-# installs, or from one of their dependencies (what apt would pull in), and every library a
-# binary names directly (DT_NEEDED) from a package listed by name.
+# The image's root without an image tool: image/rootfs.sh (what the Dockerfile's build stage
+# runs, on the same Debian 12) lays out a root from the binaries built here, and then each
+# binary, chrooted into that root alone as a non-root UID, starts and does offline work
+# (--version, --help, a dry run, cronflux status on a new state file). So a library missing
+# from the list (ldd + the ones opened at run time) shows here in a second, before the slower
+# image build of test_image.sh. Also: the Dockerfile's final stage is FROM scratch and takes
+# the root only from the build stage.
 . "$(dirname "$0")/../lib/common.sh"
-pkgs=$(awk '/^FROM / {n++} n == 2 && /apt-get install/ {grab=1; next}
-            grab { if ($0 ~ /rm -rf/) {grab=0; next}; gsub(/\\|&&/, ""); for (i = 1; i <= NF; i++) print $i }' \
-       "$ROOT/Dockerfile" | grep -v '^-' | sort -u)
-check "Dockerfile run stage lists its packages" test -n "$pkgs"
-echo "# run-stage packages: $(echo $pkgs)"
-# what apt pulls in with them (installed here: same Debian release), plus the base image's libc
-closure=$( { echo "$pkgs"; for p in $pkgs; do apt-cache depends --recurse --installed --no-recommends \
-    --no-suggests --no-conflicts --no-breaks --no-replaces --no-enhances "$p" 2>/dev/null |
-    grep -v '^ ' ; done; echo libc6; echo libgcc-s1; } | sed 's/:.*//' | sort -u)
-# The package that owns a library file. Debian 12 is merged-/usr but dpkg may have recorded
-# either spelling (/lib/... or /usr/lib/...), so ask for each, resolved and as named.
-owner() {
-    local p c
-    for p in "$1" "$(readlink -f "$1")"; do
-        for c in "$p" "${p#/usr}" "/usr$p"; do
-            dpkg -S "$c" 2>/dev/null | head -1 | cut -d: -f1 | grep . && return 0
-        done
-    done
-    return 1
-}
-bins=$(ls "$BIN"/* 2>/dev/null)
-check "binaries built" test -n "$bins"
-for b in $bins; do
-    name=$(basename "$b")
-    missing=""
-    while read -r lib path; do
-        [ -z "$path" ] && continue
-        pkg=$(owner "$path")
-        if ! grep -qx "$pkg" <<<"$closure"; then missing="$missing $lib($pkg)"; fi
-    done < <(ldd "$b" | awk '/=>/ && $3 ~ /^\// {print $1, $3}')
-    if [ -z "$missing" ]; then ok "$name: every library ldd resolves comes with the run stage's packages"
-    else not_ok "$name: libraries not installed by the Dockerfile:$missing"; fi
-    direct_missing=""
-    for lib in $(readelf -d "$b" | awk -F'[][]' '/NEEDED/ {print $2}'); do
-        path=$(ldd "$b" | awk -v l="$lib" '$1 == l {print $3}')
-        pkg=$(owner "$path")
-        case "$lib" in libc.so.*|libm.so.*|ld-linux*) continue ;; esac
-        grep -qx "$pkg" <<<"$pkgs" || direct_missing="$direct_missing $lib($pkg)"
-    done
-    if [ -z "$direct_missing" ]; then ok "$name: each library it links directly is a package the Dockerfile names"
-    else not_ok "$name: linked directly but not named in the Dockerfile:$direct_missing"; fi
+[ "$(id -u)" -eq 0 ] || { not_ok "runs as root (chroot)"; finish; }
+command -v chroot >/dev/null || { not_ok "chroot is installed"; finish; }
+R=$T/root
+mkdir -p "$T/bins"
+for b in cronflux twitter-stats cluster-metrics prom-metrics; do
+    cp "$BIN/$b" "$T/bins/" || { not_ok "binary $b built"; finish; }
 done
+if sh "$ROOT/image/rootfs.sh" "$R" "$T/bins" >"$T/rootfs.log" 2>&1; then
+    ok "image/rootfs.sh lays out the root: $(tail -1 "$T/rootfs.log" | sed 's/^rootfs.sh: //')"
+else
+    not_ok "image/rootfs.sh: $(tail -3 "$T/rootfs.log" | tr '\n' ' ')"; finish
+fi
+check "no shell in the root" test ! -e "$R/bin/sh"
+check_eq "the root holds 4 binaries" "$(ls "$R/usr/local/bin" | tr '\n' ' ')" "cluster-metrics cronflux prom-metrics twitter-stats "
+kb=$(du -sk "$R" | cut -f1)
+[ "$kb" -le 31250 ] && ok "the root is ${kb} KiB (<= 32 MB)" || not_ok "the root is ${kb} KiB: more than 32 MB"
+
+uid=$((1000680000 + RANDOM))
+chgrp 0 "$R/var/lib/cronflux"
+CHROOT=$(command -v chroot)
+inroot() { env -i HOME=/tmp CRONFLUX_STATE=/var/lib/cronflux/s.db "$CHROOT" --userspec="$uid:0" "$R" "$@"; }
+for b in cronflux twitter-stats cluster-metrics prom-metrics; do
+    out=$(inroot "/usr/local/bin/$b" --version 2>&1)
+    check_eq "$b --version runs in the root alone as UID $uid" "$out" "$b $(cat "$ROOT/VERSION")"
+    inroot "/usr/local/bin/$b" --help >/dev/null 2>&1 && ok "$b --help" || not_ok "$b --help"
+done
+out=$(echo "cpu,host=a v=1 1700000000000000000" | inroot /usr/local/bin/cronflux push --dry-run 2>/dev/null)
+check_eq "cronflux push --dry-run prints the point" "$out" "cpu,host=a v=1 1700000000000000000"
+inroot /usr/local/bin/cronflux status >"$T/status.out" 2>&1 &&
+    grep -q '^pending: 0 batches' "$T/status.out" && ok "cronflux status on a new state file" ||
+    not_ok "cronflux status: $(head -3 "$T/status.out" | tr '\n' ' ')"
+
+# the Dockerfile: built on Debian 12, final stage from scratch, the root only from image/rootfs.sh
+df=$ROOT/Dockerfile
+check "build stage FROM debian:12-slim" grep -qE '^FROM (docker\.io/library/)?debian:12-slim AS build' "$df"
+check_eq "final stage FROM scratch" "$(grep '^FROM ' "$df" | tail -1)" "FROM scratch"
+check_eq "the final stage copies only the laid-out root" \
+    "$(awk '/^FROM scratch/ {s = 1} s && /^(COPY|ADD|RUN) /' "$df")" "COPY --from=build /rootfs/ /"
+check "the build stage runs image/rootfs.sh" grep -q 'image/rootfs.sh /rootfs' "$df"
+check "USER is non-root (10001, group 0)" grep -qx 'USER 10001:0' "$df"
 finish
