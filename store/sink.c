@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@ struct sink {
     int64_t min_ns, max_ns;
     buf line;               /* dry-run: one encoded line */
     int64_t start_ns, start_mono, align_ns, retain_ns;
+    int busy_ms;            /* CRONFLUX_BUSY_TIMEOUT; 0: the spool's default (30 s) */
     int lease_s;            /* how long a claim holds a batch */
     struct bg_sender *bg;   /* sending while the job still adds (see below), or NULL */
     bool bg_off;            /* the run is finishing: no background sender from now on */
@@ -146,9 +148,15 @@ sink *sink_open(const sink_opts *o, int *exit_code, char *err, size_t errlen)
                                                                 : o->batch_lines;
     else if (env_batch(&s->batch_lines, err, errlen) != 0)
         goto config;
+    int64_t busy_ns = 0;
     if (env_duration("CRONFLUX_ALIGN", &s->align_ns, 0, err, errlen) != 0 ||
-        env_duration("CRONFLUX_RETAIN", &s->retain_ns, 1, err, errlen) != 0)
+        env_duration("CRONFLUX_RETAIN", &s->retain_ns, 1, err, errlen) != 0 ||
+        env_duration("CRONFLUX_BUSY_TIMEOUT", &busy_ns, 0, err, errlen) != 0)
         goto config;
+    if (busy_ns > 0) {
+        int64_t ms = busy_ns / 1000000;
+        s->busy_ms = ms < 1 ? 1 : ms > 3600000 ? 3600000 : (int)ms;
+    }
 
     char ierr[INFLUX_ERR_MAX];
     int ic = influx_cfg_from_env(&s->icfg, ierr, sizeof ierr);
@@ -164,18 +172,27 @@ sink *sink_open(const sink_opts *o, int *exit_code, char *err, size_t errlen)
     const char *path = o->state_path && *o->state_path ? o->state_path : cfg_env("CRONFLUX_STATE");
     if (!path)
         path = "./cronflux.db";
+    /* A file-size limit (ulimit -f) makes a write fail with EFBIG instead of killing the
+     * process: the failure is then reported like any other write error. */
+    (void)signal(SIGXFSZ, SIG_IGN);
     int why = SPOOL_OPEN_OK;
-    s->sp = spool_open_ex(path, 0, &why, err, errlen);
+    char e[SINK_ERR_MAX];
+    s->sp = spool_open_ex(path, s->busy_ms, &why, e, sizeof e);
     if (!s->sp) {
-        *exit_code = why == SPOOL_OPEN_BUSY ? 75 : why == SPOOL_OPEN_BADFILE ? 78 : 73;
+        /* nothing was stored: not 75 (75 says the points are safe in the spool) */
+        bool io = why == SPOOL_OPEN_BUSY || why == SPOOL_OPEN_IOERR;
+        *exit_code = io ? SINK_EX_IOERR : why == SPOOL_OPEN_BADFILE ? 78 : 73;
+        errf_set(err, errlen, "%s%s", io ? "no point stored: " : "", e);
         sink_free(s);
         return NULL;
     }
     /* bodies are stored as they will be sent: gzip at CRONFLUX_GZIP's level, or lines */
     spool_set_gzip(s->sp, s->icfg.gzip);
-    s->run_id = spool_run_begin(s->sp, s->job, s->start_ns, err, errlen);
+    s->run_id = spool_run_begin(s->sp, s->job, s->start_ns, e, sizeof e);
     if (s->run_id < 0) {
-        *exit_code = 75;
+        /* e.g. a full disk or a lock held past the busy timeout: nothing can be stored */
+        *exit_code = SINK_EX_IOERR;
+        errf_set(err, errlen, "no point stored: %s", e);
         sink_free(s);
         return NULL;
     }
@@ -839,7 +856,7 @@ static void *bg_main(void *arg)
     sink *c = bg->child;
     int why = 0;
     char err[SINK_ERR_MAX] = "";
-    c->sp = spool_open_ex(bg->path, 0, &why, err, sizeof err);
+    c->sp = spool_open_ex(bg->path, c->busy_ms, &why, err, sizeof err);
     int rc = c->sp ? 0 : why == SPOOL_OPEN_BADFILE ? 78 : 75;
     if (c->sp)
         spool_set_gzip(c->sp, c->icfg.gzip);   /* a split or a rewrite stores bodies */
@@ -884,6 +901,7 @@ static void bg_start(sink *s)
     c->align_ns = s->align_ns;
     c->retain_ns = s->retain_ns;
     c->lease_s = s->lease_s;
+    c->busy_ms = s->busy_ms;
     c->bg_off = true;
     buf_init(&c->batch, SINK_BUF_MAX);
     buf_init(&c->line, SINK_BUF_MAX);
@@ -998,8 +1016,14 @@ int sink_finish_ex(sink *s, int job_rc, const char *message, sink_stats *out, ch
     char first[SINK_ERR_MAX] = "";
     int store_rc = 0, flush_rc = 0;
 
-    if (sink_commit(s, first, sizeof first) != 0)
-        store_rc = 73;
+    char cerr[SINK_ERR_MAX];
+    size_t unstored = s->nlines;
+    if (sink_commit(s, cerr, sizeof cerr) != 0) {
+        /* points read and not committed: never 75 (see sink.h) */
+        store_rc = SINK_EX_IOERR;
+        errf_set(first, sizeof first, "%zu point%s not stored: %s", unstored,
+                 unstored == 1 ? " was" : "s were", cerr);
+    }
     char bgerr[SINK_ERR_MAX] = "";
     int bg_rc = bg_finish(s, bgerr, sizeof bgerr);
     if (s->dry_run) {
@@ -1025,6 +1049,8 @@ int sink_finish_ex(sink *s, int job_rc, const char *message, sink_stats *out, ch
         update_pending(s);
     }
     int rc = job_rc ? job_rc : store_rc ? store_rc : flush_rc;
+    if (store_rc && (job_rc == 75 || job_rc == 65))
+        rc = store_rc;   /* a job that stopped on the store's error, or also had bad data */
     const char *status = run_status(s, rc);
     int64_t duration_ms = (tparse_mono_ns() - s->start_mono) / 1000000;
 

@@ -38,6 +38,7 @@
 #include "lp.h"
 
 #define SINK_ERR_MAX 512
+#define SINK_EX_IOERR 74      /* EX_IOERR: points read that the spool could not store */
 
 typedef struct sink_opts {
     const char *job;          /* "twitter-stats", ...: the cronflux_job tag and ledger key */
@@ -61,12 +62,18 @@ typedef struct sink_stats {
 typedef struct sink sink;
 
 /* Open the sink: state file, InfluxDB config from the environment, a run in the ledger.
- * NULL on error with *exit_code set (78 configuration, 73/75 state file) and err set. */
+ * NULL on error with *exit_code set and err set: 78 configuration or not a state file,
+ * 73 the file can not be created, 74 nothing can be stored (locked by another process
+ * past the busy timeout, disk full: err starts "no point stored: "). Never 75: no point
+ * was stored. Also sets SIGXFSZ to be ignored (a file-size limit then fails a write with
+ * an error instead of killing the process). */
 sink *sink_open(const sink_opts *o, int *exit_code, char *err, size_t errlen);
 
 /* Encode p into the current batch (committing the batch when full).
  * 0 added; 1 the point was refused by the encoder (err says why; the job goes on and
- * counts it); -1 a store error (err set; the job should stop with 75/73). */
+ * counts it); -1 a store error (err set; the job should stop reading and call
+ * sink_finish, which tries the commit once more and picks the exit code: 74 if points
+ * read stay uncommitted, never 75). */
 int sink_add(sink *s, const lp_point *p, char *err, size_t errlen);
 
 /* Commit the current partial batch to the spool. 0 or -1. */
@@ -97,7 +104,10 @@ int sink_flush(sink *s, char *err, size_t errlen);
  * cronflux_job point (job, status; duration_ms, points, spooled, sent, dead_letters, pending,
  * exit_code), and free the sink. `job_rc` is the exit code the job's own work came to;
  * `message` a one-line summary or NULL. Returns the process exit code: job_rc if it is
- * not 0, else the flush's. Accepts NULL s (returns job_rc). */
+ * not 0, else the flush's; except that points the spool could not store (the last
+ * commit failed: disk full, file-size limit, state file locked) make it 74 when job_rc
+ * is 0, 65 or 75, with err "N points were not stored: why". 75 thus always means every
+ * point read is committed. Accepts NULL s (returns job_rc). */
 int sink_finish(sink *s, int job_rc, const char *message, char *err, size_t errlen);
 /* sink_finish that also copies the run's final counters into *out (may be NULL) before
  * the sink is freed, for a summary line. */

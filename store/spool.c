@@ -744,6 +744,9 @@ static int classify(int rc)
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
         return SPOOL_OPEN_BUSY;
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+        return SPOOL_OPEN_IOERR;
     default:
         return SPOOL_OPEN_CANTCREATE;
     }

@@ -41,6 +41,7 @@ enum spool_open_why {
     SPOOL_OPEN_BUSY,         /* locked by another process past the busy timeout (EX_TEMPFAIL) */
     SPOOL_OPEN_BADFILE,      /* a directory, not sqlite, corrupt, another program's database,
                                 or a newer schema (EX_CONFIG) */
+    SPOOL_OPEN_IOERR,        /* a write failed: disk full, file-size limit, I/O error (EX_IOERR) */
 };
 spool *spool_open_ex(const char *path, int busy_timeout_ms, int *why, char *err, size_t errlen);
 /* Close; claims this handle still holds go back to pending (best effort). Accepts NULL.

@@ -315,7 +315,7 @@ static int cmd_push(const opts *o)
     bad_report br = { 0 };
     uint64_t lineno = 0;
     int job_rc = 0;
-    char why[512];
+    char why[512], store_why[SINK_ERR_MAX + 64] = "";
     bool too_long;
     int r;
     uint64_t span = 0, first;
@@ -351,7 +351,9 @@ static int cmd_push(const opts *o)
         if (ar == 1) {
             report_bad(&br, first, why);
         } else if (ar < 0) {
-            log_error("line %" PRIu64 ": storing the point: %s", first, why);
+            /* said once, after sink_finish: it knows how many points were not stored */
+            errf_set(store_why, sizeof store_why, "line %" PRIu64 ": storing the point: %s",
+                     first, why);
             job_rc = EX_TEMPFAIL_;
             break;
         }
@@ -386,6 +388,8 @@ static int cmd_push(const opts *o)
     int rc = sink_finish_ex(s, job_rc, msg, &st, err, sizeof err);
     if (err[0])
         log_error("%s", err);
+    else if (store_why[0])
+        log_error("%s", store_why);
     if (br.count)
         log_error("%" PRIu64 " of %" PRIu64 " lines were bad; the %" PRId64
                   " good points went in", br.count, lineno, st.points);

@@ -71,7 +71,7 @@ static int run_and_store(tw_run *r, const tw_opts *o)
     memset(&fin, 0, sizeof fin);
     exit_code = sink_finish_ex(r->s, job_rc, summary, &fin, serr, sizeof serr);
     r->s = NULL;
-    if (exit_code != 0 && job_rc == 0)
+    if (exit_code != 0 && (job_rc == 0 || exit_code != job_rc))
         log_error("%s", serr[0] ? serr : "storing the points failed");
     if (exit_code == 0 || exit_code == EX_TEMPFAIL) {
         /* the one summary line: read, written, pending, how long */
