@@ -108,7 +108,8 @@ void lp_parsed_free(lp_parsed *pp);   /* accepts NULL */
  * A timestamp is read in precision `prec`; a line without one gets default_ns (truncated to
  * `prec`, as 1.6.7 does), so a parsed point always has has_time set. Tags come out sorted;
  * unsigned values ("1u") are refused, as stock 1.x refuses them; a NUL byte in a name is
- * refused (C strings cannot carry it). Split a body into lines with lp_line_len.
+ * refused (C strings cannot carry it); a line of only NUL bytes (and blanks) is an error,
+ * not a blank line. Split a body into lines with lp_record_len.
  * Returns 1 for a point, 0 for a blank or comment line ('#'), -1 on error with err set to a
  * reason with the byte column ("column 12: invalid field format"). */
 int lp_parse(const char *line, size_t len, lp_precision prec, int64_t default_ns,
@@ -120,8 +121,16 @@ int lp_parse(const char *line, size_t len, lp_precision prec, int64_t default_ns
  * next line starts at the returned index + 1. */
 size_t lp_line_len(const char *buf, size_t len);
 
-/* How many lines buf[0..len) holds, split as lp_line_len splits them (a last line without
- * its '\n' counts). */
+/* Where the first line of buf[0..len) ends, the way cronflux reads line protocol (push's
+ * input, the store's batches): as lp_line_len, except that a line running past a raw
+ * newline (inside a quoted string, or after a backslash) is one line only if that whole
+ * text parses as a point (lp_parse in precision prec); otherwise the line ends at its first
+ * newline, so a bad line (an unbalanced quote, say) never hides the lines after it. On what
+ * lp_encode writes, this and lp_line_len agree. */
+size_t lp_record_len(const char *buf, size_t len, lp_precision prec);
+
+/* How many lines buf[0..len) holds, split as lp_record_len splits them (ns precision; a
+ * last line without its '\n' counts). */
 size_t lp_count_lines(const char *buf, size_t len);
 
 /* The timestamp (ns) at the end of an encoded ns-precision line: returns 0 and sets *out_ns,

@@ -226,6 +226,7 @@ enum {
     C_MEAS_BS = 16,/* refused in a measurement right after a backslash: '"' '=' */
     C_FKEY_BS = 32,/* escaped in a field key when right after a backslash: '"' */
     C_BS = 64,     /* the backslash */
+    C_HI = 128,    /* 0x80-0xff: checked to be valid UTF-8 */
 };
 
 static const unsigned char cls[256] = {
@@ -236,13 +237,15 @@ static const unsigned char cls[256] = {
     ['='] = C_TAG | C_MEAS_BS,
     ['"'] = C_STR | C_MEAS_BS | C_FKEY_BS,
     ['\\'] = C_STR | C_BS,
+    [0x80 ... 0xff] = C_HI,
 };
 
 /* Write the NUL-terminated name s escaped: bytes of class `esc` get a backslash, newlines/CRs
  * become an escaped space (counted in *nrep), bytes of class `after_bs` get a backslash when
  * the byte before them is a backslash (InfluxDB's unescaping would otherwise eat that
  * backslash); *saw_bs is set when a backslash was written. Needs at most 2*strlen(s) bytes
- * at w. The common run of plain bytes is copied by a tight loop. */
+ * at w. The common run of plain bytes is copied by a tight loop. Returns the end of what was
+ * written, or NULL if s is not valid UTF-8 (InfluxDB would give back U+FFFD instead). */
 static char *put_name(char *w, const char *s, unsigned esc, unsigned after_bs, size_t *nrep,
                       int *saw_bs)
 {
@@ -257,8 +260,18 @@ static char *put_name(char *w, const char *s, unsigned esc, unsigned after_bs, s
             return w;
         if (p != run)
             prev_bs = 0;
-        p++;
         unsigned k = cls[c];
+        if (k & C_HI) {
+            size_t n = lp_utf8_seq((const char *)p, 4); /* stops at the NUL */
+            if (n == 0)
+                return NULL;
+            memcpy(w, p, n);
+            w += n;
+            p += n;
+            prev_bs = 0;
+            continue;
+        }
+        p++;
         if (k & C_NL) {
             (*nrep)++;
             *w++ = '\\';
@@ -276,12 +289,23 @@ static char *put_name(char *w, const char *s, unsigned esc, unsigned after_bs, s
     }
 }
 
+/* A string field value, quoted and escaped; NULL if it is not valid UTF-8. */
 static char *put_string_value(char *w, const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s, *e = p + len;
     *w++ = '"';
     while (p < e) {
-        unsigned char c = *p++;
+        unsigned char c = *p;
+        if (cls[c] & C_HI) {
+            size_t n = lp_utf8_seq((const char *)p, (size_t)(e - p));
+            if (n == 0)
+                return NULL;
+            memcpy(w, p, n);
+            w += n;
+            p += n;
+            continue;
+        }
+        p++;
         if (cls[c] & C_STR)
             *w++ = '\\';
         *w++ = (char)c;
@@ -569,12 +593,29 @@ typedef struct enc_out {
     int saw_bs;    /* a backslash was written in a name */
 } enc_out;
 
-static void write_tag(enc_out *o, const lp_tag *t)
+/* The error for a name or value s that is not valid UTF-8: `<what> "<name>"<suffix>: not
+ * valid UTF-8 (byte N)...`. */
+static int utf8_err(const char *what, const char *name, const char *suffix, const char *s,
+                    size_t len, char *err, size_t errlen)
+{
+    char show_tmp[64];
+    lp_set_err(err, errlen, "%s \"%s\"%s: not valid UTF-8 (byte %zu); InfluxDB would give back "
+               "U+FFFD instead", what, lp_show(show_tmp, sizeof show_tmp, name, strlen(name)),
+               suffix, lp_utf8_bad(s, len) + 1);
+    return -1;
+}
+
+static int write_tag(enc_out *o, const lp_tag *t, char *err, size_t errlen)
 {
     *o->w++ = ',';
-    o->w = put_name(o->w, t->key, C_TAG, 0, &o->nrep, &o->saw_bs);
-    *o->w++ = '=';
-    o->w = put_name(o->w, t->value, C_TAG, 0, &o->nrep, &o->saw_bs);
+    char *w = put_name(o->w, t->key, C_TAG, 0, &o->nrep, &o->saw_bs);
+    if (!w)
+        return utf8_err("tag key", t->key, "", t->key, strlen(t->key), err, errlen);
+    *w++ = '=';
+    o->w = put_name(w, t->value, C_TAG, 0, &o->nrep, &o->saw_bs);
+    if (!o->w)
+        return utf8_err("tag", t->key, ": value", t->value, strlen(t->value), err, errlen);
+    return 0;
 }
 
 static int write_tags(const lp_point *p, const enc_plan *pl, enc_out *o, char *err,
@@ -582,13 +623,14 @@ static int write_tags(const lp_point *p, const enc_plan *pl, enc_out *o, char *e
 {
     if (pl->sorted) {
         for (size_t i = 0; i < p->ntags; i++)
-            if (tag_used(&p->tags[i]))
-                write_tag(o, &p->tags[i]);
+            if (tag_used(&p->tags[i]) && write_tag(o, &p->tags[i], err, errlen) != 0)
+                return -1;
         return 0;
     }
     if (pl->order) {
         for (size_t i = 0; i < pl->nused; i++)
-            write_tag(o, &p->tags[pl->order[i]]);
+            if (write_tag(o, &p->tags[pl->order[i]], err, errlen) != 0)
+                return -1;
         return 0;
     }
     /* Many unsorted tags: pick the next smallest key each time (no allocation). */
@@ -615,12 +657,14 @@ static int write_tags(const lp_point *p, const enc_plan *pl, enc_out *o, char *e
         }
         if (!best)
             break;
-        write_tag(o, best);
+        if (write_tag(o, best, err, errlen) != 0)
+            return -1;
         last = best;
     }
     return 0;
 }
 
+/* The value of f at w; NULL if it is a string that is not valid UTF-8. */
 static char *write_value(char *w, const lp_field *f)
 {
     switch (f->type) {
@@ -659,6 +703,8 @@ static int write_fields(const lp_point *p, size_t keylen, enc_out *o, char *err,
             *o->w++ = ',';
         char *ks = o->w;
         o->w = put_name(o->w, f->key, C_TAG, C_FKEY_BS, &o->nrep, &o->saw_bs);
+        if (!o->w)
+            return utf8_err("field key", f->key, "", f->key, strlen(f->key), err, errlen);
         if (keylen + 4 + (size_t)(o->w - ks) > LP_MAX_KEY) {
             lp_set_err(err, errlen, "field \"%s\": series key + field key exceed %d bytes",
                        lp_show(show_tmp, sizeof show_tmp, f->key, strlen(f->key)), LP_MAX_KEY);
@@ -666,6 +712,9 @@ static int write_fields(const lp_point *p, size_t keylen, enc_out *o, char *err,
         }
         *o->w++ = '=';
         o->w = write_value(o->w, f);
+        if (!o->w)
+            return utf8_err("field", f->key, ": string value", f->v.s.p, f->v.s.len, err,
+                            errlen);
     }
     return 0;
 }
@@ -691,6 +740,11 @@ int lp_encode(const lp_point *p, lp_precision prec, buf *out, size_t *replaced, 
     char *const start = out->p + out->len;
     enc_out o = {.w = start};
     o.w = put_name(o.w, p->measurement, C_MEAS, 0, &o.nrep, &o.saw_bs);
+    if (!o.w) {
+        o.w = start;
+        utf8_err("measurement", p->measurement, "", p->measurement, pl.mlen, err, errlen);
+        goto fail;
+    }
     if (write_tags(p, &pl, &o, err, errlen) != 0)
         goto fail;
     size_t keylen = (size_t)(o.w - start);

@@ -74,10 +74,25 @@ size_t lp_line_len(const char *b, size_t len)
     return i > len ? len : i;
 }
 
+size_t lp_record_len(const char *buf, size_t len, lp_precision prec)
+{
+    size_t l = lp_line_len(buf, len);
+    const char *nl = memchr(buf, '\n', l);
+    if (!nl)
+        return l;
+    /* The text runs past a raw newline (a quoted string, or a backslash before it): it is
+     * one line only if it parses as a point. */
+    lp_parsed pp;
+    lp_parsed_init(&pp);
+    int r = lp_parse(buf, l, prec, 0, &pp, NULL, 0);
+    lp_parsed_free(&pp);
+    return r == 1 ? l : (size_t)(nl - buf);
+}
+
 size_t lp_count_lines(const char *buf, size_t len)
 {
     size_t n = 0;
-    for (size_t i = 0; i < len; i += lp_line_len(buf + i, len - i) + 1)
+    for (size_t i = 0; i < len; i += lp_record_len(buf + i, len - i, LP_NS) + 1)
         n++;
     return n;
 }
@@ -805,7 +820,16 @@ int lp_parse(const char *line, size_t len, lp_precision prec, int64_t default_ns
     size_t s0 = 0;
     while (s0 < len && is_ws(line[s0]))
         s0++;
-    if (s0 >= len || line[s0] == '#')
+    if (s0 >= len) {
+        /* 1.x skips NUL bytes as blanks; a line of them is not a blank line but damage */
+        const char *nul = memchr(line, '\0', len);
+        if (nul) {
+            lp_set_err(err, errlen, "column %zu: a line of NUL bytes", (size_t)(nul - line) + 1);
+            return -1;
+        }
+        return 0;
+    }
+    if (line[s0] == '#')
         return 0;
     if (line[len - 1] == '\n')
         len--;

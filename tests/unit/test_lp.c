@@ -1507,6 +1507,175 @@ static void test_roundtrip_sweep(void)
 #undef RND
 }
 
+
+/* ------------------------------------------------------------------ hostile input (issue 10) */
+
+/* A body split the way `cronflux push` and the store read it: lp_record_len line by line,
+ * each line parsed on its own. */
+typedef struct split_case {
+    const char *name;
+    const char *body;
+    size_t len;       /* 0: strlen(body) */
+    size_t lines;     /* lines the body holds (lp_count_lines, and the split) */
+    size_t good;      /* of them, points */
+    size_t bad;       /* of them, refused by the parser */
+    const char *bad_err; /* in the first refusal's reason, or NULL */
+} split_case;
+
+static const split_case split_cases[] = {
+    {"unbalanced quote on line 2 ends at its newline", "a v=1\nb s=\"oops\nc v=3\nd v=4\n", 0,
+     4, 3, 1, "unbalanced quotes"},
+    {"unbalanced quote on the last line", "a v=1\nb s=\"x", 0, 2, 1, 1, "unbalanced"},
+    {"a string spanning lines that parses is one line", "m s=\"a\nb\" 1\nn v=1\n", 0, 2, 2, 0,
+     NULL},
+    {"two strings spanning lines, both parse", "m s=\"a\n\nb\",t=\"\nx\" 1\nn v=1", 0, 2, 2,
+     0, NULL},
+    {"a span that does not parse: the next lines go in", "a s=\"x\nb v=1\nc v=\"y\" z\nd v=1\n",
+     0, 4, 2, 2, "unbalanced"},
+    {"a quote in a comment does not swallow the next line", "# a=\"x\nb v=1\nc v=2\n", 0, 3, 2,
+     0, NULL},
+    {"a backslash before a newline: the bad line ends there", "m v=1\\\nn v=2\n", 0, 2, 1, 1,
+     NULL},
+    {"a line of only NUL bytes is a bad line", "a v=1\n\0\0\0\nb v=2\n", 16, 3, 2, 1, "NUL"},
+    {"one NUL byte", "\0", 1, 1, 0, 1, "NUL"},
+    {"NUL among blanks", " \0\t\nb v=2", 9, 2, 1, 1, "NUL"},
+    {"blank lines and comments are lines, neither good nor bad", "\n  \n# c\na v=1\n", 0, 4, 1,
+     0, NULL},
+    {"a quote in a tag value opens no string", "a,t=\"x v=1\nb v=2", 0, 2, 2, 0, NULL},
+};
+
+static void split_body(const char *body, size_t len, size_t *lines, size_t *good, size_t *bad,
+                       char *first_err, size_t errlen)
+{
+    lp_parsed pp;
+    lp_parsed_init(&pp);
+    *lines = *good = *bad = 0;
+    first_err[0] = '\0';
+    for (size_t pos = 0; pos < len;) {
+        size_t l = lp_record_len(body + pos, len - pos, LP_NS);
+        char err[256] = "";
+        int rc = lp_parse(body + pos, l, LP_NS, 0, &pp, err, sizeof err);
+        (*lines)++;
+        if (rc == 1)
+            (*good)++;
+        if (rc < 0 && (*bad)++ == 0)
+            snprintf(first_err, errlen, "%s", err);
+        pos += l + 1;
+    }
+    lp_parsed_free(&pp);
+}
+
+static void test_split_hostile(void)
+{
+    for (size_t i = 0; i < sizeof split_cases / sizeof *split_cases; i++) {
+        const split_case *c = &split_cases[i];
+        size_t len = c->len ? c->len : strlen(c->body);
+        size_t lines, good, bad;
+        char first[256];
+        split_body(c->body, len, &lines, &good, &bad, first, sizeof first);
+        CHECK(lines == c->lines && good == c->good && bad == c->bad,
+              "%s: %zu lines (%zu good, %zu bad), want %zu (%zu, %zu)", c->name, lines, good,
+              bad, c->lines, c->good, c->bad);
+        CHECK(lp_count_lines(c->body, len) == c->lines, "%s: lp_count_lines %zu, want %zu",
+              c->name, lp_count_lines(c->body, len), c->lines);
+        if (c->bad_err)
+            CHECK(strstr(first, c->bad_err) != NULL, "%s: reason [%s] lacks [%s]", c->name,
+                  first, c->bad_err);
+    }
+
+    /* 1,000 lines, line 2 with an unbalanced quote: 999 points, 1 bad, counts exact */
+    buf body;
+    buf_init(&body, 1 << 20);
+    for (int i = 1; i <= 1000; i++) {
+        char l[64];
+        int n = i == 2 ? snprintf(l, sizeof l, "m,n=%d s=\"oops %d\n", i, i)
+                       : snprintf(l, sizeof l, "m,n=%d v=%di %d\n", i, i, i);
+        CHECK(n > 0 && buf_add(&body, l, (size_t)n) == 0, "build line %d", i);
+    }
+    size_t lines, good, bad;
+    char first[256];
+    split_body(body.p, body.len, &lines, &good, &bad, first, sizeof first);
+    CHECK(lines == 1000 && good == 999 && bad == 1,
+          "1000 lines, line 2 unbalanced: %zu lines, %zu good, %zu bad", lines, good, bad);
+    CHECK(lp_count_lines(body.p, body.len) == 1000, "lp_count_lines: %zu",
+          lp_count_lines(body.p, body.len));
+    buf_free(&body);
+
+    /* The encoder's own output: InfluxDB's splitter (lp_line_len) and lp_record_len agree,
+     * strings with raw newlines included. */
+    buf out;
+    buf_init(&out, 1 << 20);
+    static const char *const strs[] = {"a\nb", "\n", "x\"\ny", "\\\n\\", "plain", "\"\n\""};
+    size_t npts = 0;
+    for (size_t i = 0; i < 60; i++) {
+        const char *sv = strs[i % (sizeof strs / sizeof *strs)];
+        lp_tag t = {"k", i % 2 ? "a b" : "c\\d"};
+        lp_field f[2] = {lp_f_str("s", sv, strlen(sv)), lp_f_int("n", (int64_t)i)};
+        lp_point p = {.measurement = "m", .tags = &t, .ntags = 1, .fields = f, .nfields = 2,
+                      .time_ns = (int64_t)i, .has_time = true};
+        char err[256];
+        CHECK(lp_encode(&p, LP_NS, &out, NULL, err, sizeof err) == 0, "encode %zu: %s", i, err);
+        npts++;
+    }
+    size_t agree = 1;
+    for (size_t pos = 0; pos < out.len;) {
+        size_t a = lp_line_len(out.p + pos, out.len - pos);
+        size_t b = lp_record_len(out.p + pos, out.len - pos, LP_NS);
+        agree &= a == b;
+        pos += a + 1;
+    }
+    CHECK(agree, "lp_line_len and lp_record_len agree on encoder output");
+    CHECK(lp_count_lines(out.p, out.len) == npts, "encoder output: %zu lines, want %zu",
+          lp_count_lines(out.p, out.len), npts);
+    buf_free(&out);
+}
+
+/* Invalid UTF-8 in any name or string: refused by the encoder, naming the part. */
+typedef struct utf8_case {
+    const char *name;
+    const char *meas, *tk, *tv, *fk, *sv;
+    const char *err_has; /* NULL: accepted */
+} utf8_case;
+
+static const utf8_case utf8_cases[] = {
+    {"valid 2/3/4-byte sequences", "m\xc3\xa9", "k\xe2\x82\xac", "v\xf0\x9f\x98\x80", "f",
+     "s\xf4\x8f\xbf\xbf", NULL},
+    {"0xff in the measurement", "m\xff", "k", "v", "f", "s", "measurement"},
+    {"lone continuation byte in a tag key", "m", "k\x80", "v", "f", "s", "tag key"},
+    {"truncated sequence in a tag value", "m", "k", "v\xe2\x82", "f", "s", "tag \"k\": value"},
+    {"overlong '/' in a field key", "m", "k", "v", "f\xc0\xaf", "s", "field key"},
+    {"UTF-16 surrogate in a string value", "m", "k", "v", "f", "a\xed\xa0\x80z",
+     "field \"f\": string value"},
+    {"above U+10FFFF in a string value", "m", "k", "v", "f", "\xf4\x90\x80\x80",
+     "not valid UTF-8"},
+    {"sequence cut by the end of a string value", "m", "k", "v", "f", "ok\xf0\x9f\x98",
+     "not valid UTF-8"},
+};
+
+static void test_utf8(void)
+{
+    buf out;
+    buf_init(&out, 1 << 16);
+    for (size_t i = 0; i < sizeof utf8_cases / sizeof *utf8_cases; i++) {
+        const utf8_case *c = &utf8_cases[i];
+        lp_tag t = {c->tk, c->tv};
+        lp_field f = lp_f_str(c->fk, c->sv, strlen(c->sv));
+        lp_point p = {.measurement = c->meas, .tags = &t, .ntags = 1, .fields = &f,
+                      .nfields = 1};
+        char err[256] = "";
+        buf_reset(&out);
+        int rc = lp_encode(&p, LP_NS, &out, NULL, err, sizeof err);
+        if (!c->err_has) {
+            CHECK(rc == 0, "%s: refused: %s", c->name, err);
+            continue;
+        }
+        CHECK(rc == -1 && out.len == 0, "%s: accepted as [%s]", c->name, rc == 0 ? out.p : "");
+        CHECK(rc == -1 && strstr(err, c->err_has) && strstr(err, "UTF-8"),
+              "%s: error [%s] lacks [%s] and UTF-8", c->name, err, c->err_has);
+    }
+    buf_free(&out);
+}
+
 int main(void)
 {
     suite_begin();
@@ -1531,6 +1700,11 @@ int main(void)
     suite_begin();
     test_roundtrip_sweep();
     suite_end("lp/roundtrip");
+
+    suite_begin();
+    test_split_hostile();
+    test_utf8();
+    suite_end("lp/hostile");
 
     th_pass = total_pass;
     th_fail = total_fail;
