@@ -121,11 +121,25 @@ int lp_parse(const char *line, size_t len, lp_precision prec, int64_t default_ns
  * next line starts at the returned index + 1. */
 size_t lp_line_len(const char *buf, size_t len);
 
+/* InfluxDB's line splitter fed a line in pieces (physical lines read from a stream, say):
+ * zero an lp_split before the line's first piece, then lp_split_feed each piece. Returns
+ * the index in this piece of the '\n' that ends the line, or len if the line goes on (the
+ * state carries to the next piece). lp_line_len(b, len) is one feed on a zeroed state. */
+typedef struct lp_split {
+    size_t equals, commas; /* unquoted '=' and ',' seen in the fields */
+    int quoted;            /* inside a string field value */
+    int fields;            /* past the first space */
+    int skip;              /* the piece ended in a backslash: the next byte is escaped */
+} lp_split;
+
+size_t lp_split_feed(lp_split *st, const char *buf, size_t len);
+
 /* Where the first line of buf[0..len) ends, the way cronflux reads line protocol (push's
  * input, the store's batches): as lp_line_len, except that a line running past a raw
  * newline (inside a quoted string, or after a backslash) is one line only if that whole
- * text parses as a point (lp_parse in precision prec); otherwise the line ends at its first
- * newline, so a bad line (an unbalanced quote, say) never hides the lines after it. On what
+ * text parses as a point (lp_parse in precision prec, and each string value ending with its
+ * closing quote, which 1.x does not check); otherwise the line ends at its first newline,
+ * so a bad line (an unbalanced quote, say) never hides the lines after it. On what
  * lp_encode writes, this and lp_line_len agree. */
 size_t lp_record_len(const char *buf, size_t len, lp_precision prec);
 

@@ -593,13 +593,13 @@ typedef struct enc_out {
     int saw_bs;    /* a backslash was written in a name */
 } enc_out;
 
-/* The error for a name or value s that is not valid UTF-8: `<what> "<name>"<suffix>: not
- * valid UTF-8 (byte N)...`. */
+/* The error for a name or value s that is not valid UTF-8: `<what> "<name>"<suffix> not
+ * valid UTF-8 (byte N)...`, suffix ":" for a name, ": value is" for a value. */
 static int utf8_err(const char *what, const char *name, const char *suffix, const char *s,
                     size_t len, char *err, size_t errlen)
 {
     char show_tmp[64];
-    lp_set_err(err, errlen, "%s \"%s\"%s: not valid UTF-8 (byte %zu); InfluxDB would give back "
+    lp_set_err(err, errlen, "%s \"%s\"%s not valid UTF-8 (byte %zu); InfluxDB would give back "
                "U+FFFD instead", what, lp_show(show_tmp, sizeof show_tmp, name, strlen(name)),
                suffix, lp_utf8_bad(s, len) + 1);
     return -1;
@@ -610,11 +610,11 @@ static int write_tag(enc_out *o, const lp_tag *t, char *err, size_t errlen)
     *o->w++ = ',';
     char *w = put_name(o->w, t->key, C_TAG, 0, &o->nrep, &o->saw_bs);
     if (!w)
-        return utf8_err("tag key", t->key, "", t->key, strlen(t->key), err, errlen);
+        return utf8_err("tag key", t->key, ":", t->key, strlen(t->key), err, errlen);
     *w++ = '=';
     o->w = put_name(w, t->value, C_TAG, 0, &o->nrep, &o->saw_bs);
     if (!o->w)
-        return utf8_err("tag", t->key, ": value", t->value, strlen(t->value), err, errlen);
+        return utf8_err("tag", t->key, ": value is", t->value, strlen(t->value), err, errlen);
     return 0;
 }
 
@@ -704,7 +704,7 @@ static int write_fields(const lp_point *p, size_t keylen, enc_out *o, char *err,
         char *ks = o->w;
         o->w = put_name(o->w, f->key, C_TAG, C_FKEY_BS, &o->nrep, &o->saw_bs);
         if (!o->w)
-            return utf8_err("field key", f->key, "", f->key, strlen(f->key), err, errlen);
+            return utf8_err("field key", f->key, ":", f->key, strlen(f->key), err, errlen);
         if (keylen + 4 + (size_t)(o->w - ks) > LP_MAX_KEY) {
             lp_set_err(err, errlen, "field \"%s\": series key + field key exceed %d bytes",
                        lp_show(show_tmp, sizeof show_tmp, f->key, strlen(f->key)), LP_MAX_KEY);
@@ -713,7 +713,7 @@ static int write_fields(const lp_point *p, size_t keylen, enc_out *o, char *err,
         *o->w++ = '=';
         o->w = write_value(o->w, f);
         if (!o->w)
-            return utf8_err("field", f->key, ": string value", f->v.s.p, f->v.s.len, err,
+            return utf8_err("field", f->key, ": string value is", f->v.s.p, f->v.s.len, err,
                             errlen);
     }
     return 0;
@@ -742,7 +742,7 @@ int lp_encode(const lp_point *p, lp_precision prec, buf *out, size_t *replaced, 
     o.w = put_name(o.w, p->measurement, C_MEAS, 0, &o.nrep, &o.saw_bs);
     if (!o.w) {
         o.w = start;
-        utf8_err("measurement", p->measurement, "", p->measurement, pl.mlen, err, errlen);
+        utf8_err("measurement", p->measurement, ":", p->measurement, pl.mlen, err, errlen);
         goto fail;
     }
     if (write_tags(p, &pl, &o, err, errlen) != 0)

@@ -40,10 +40,17 @@ void lp_parsed_free(lp_parsed *pp)
     buf_init(&pp->scratch, max);
 }
 
-size_t lp_line_len(const char *b, size_t len)
+static int parse_line(const char *line, size_t len, lp_precision prec, int64_t default_ns,
+                      int strict, lp_parsed *out, char *err, size_t errlen);
+
+size_t lp_split_feed(lp_split *st, const char *b, size_t len)
 {
-    size_t i = 0, equals = 0, commas = 0;
-    int quoted = 0, fields = 0;
+    size_t i = 0, equals = st->equals, commas = st->commas;
+    int quoted = st->quoted, fields = st->fields;
+    if (st->skip && len > 0) {
+        st->skip = 0;
+        i = 1; /* escaped by the backslash that ended the previous piece */
+    }
     while (i < len) {
         char c = b[i];
         if (c == '\\') {
@@ -71,7 +78,21 @@ size_t lp_line_len(const char *b, size_t len)
             break;
         i++;
     }
-    return i > len ? len : i;
+    if (i > len) {
+        st->skip = 1;
+        i = len;
+    }
+    st->equals = equals;
+    st->commas = commas;
+    st->quoted = quoted;
+    st->fields = fields;
+    return i;
+}
+
+size_t lp_line_len(const char *b, size_t len)
+{
+    lp_split st = {0};
+    return lp_split_feed(&st, b, len);
 }
 
 size_t lp_record_len(const char *buf, size_t len, lp_precision prec)
@@ -81,10 +102,12 @@ size_t lp_record_len(const char *buf, size_t len, lp_precision prec)
     if (!nl)
         return l;
     /* The text runs past a raw newline (a quoted string, or a backslash before it): it is
-     * one line only if it parses as a point. */
+     * one line only if it parses as a point, each string ending with its closing quote
+     * (else the next line's opening quote could close a string left open, and the text in
+     * between, good lines, would be read as that string). */
     lp_parsed pp;
     lp_parsed_init(&pp);
-    int r = lp_parse(buf, l, prec, 0, &pp, NULL, 0);
+    int r = parse_line(buf, l, prec, 0, 1, &pp, NULL, 0);
     lp_parsed_free(&pp);
     return r == 1 ? l : (size_t)(nl - buf);
 }
@@ -109,6 +132,8 @@ typedef struct pctx {
     size_t ntags;  /* tags found (raw positions in out->tags until read_names) */
     size_t keyend; /* end of the series key: the space before the fields */
     size_t fs, fe; /* the fields' text */
+    int strict;    /* a string value must end with its closing quote (1.x drops the last
+                    * byte unseen: "a"x reads as a") */
 } pctx;
 
 static int perr(const pctx *c, size_t i, const char *msg)
@@ -694,7 +719,7 @@ static int read_value(const pctx *c, const char *vr, size_t vl, size_t col, lp_f
 {
     char c0 = vr[0];
     if (c0 == '"') {
-        if (vl < 2)
+        if (vl < 2 || (c->strict && vr[vl - 1] != '"'))
             return perr(c, col, "invalid string");
         const char *sp = vr + 1;
         size_t sl = vl - 2;
@@ -805,8 +830,10 @@ static int read_fields(const pctx *c, lp_parsed *out, char **w, size_t *out_nfie
     return 0;
 }
 
-int lp_parse(const char *line, size_t len, lp_precision prec, int64_t default_ns,
-             lp_parsed *out, char *err, size_t errlen)
+/* lp_parse, and with `strict` the stricter reading lp_record_len asks of a line that runs
+ * past a raw newline. */
+static int parse_line(const char *line, size_t len, lp_precision prec, int64_t default_ns,
+                      int strict, lp_parsed *out, char *err, size_t errlen)
 {
     if (!line || !out) {
         lp_set_err(err, errlen, "no line or no output");
@@ -834,7 +861,8 @@ int lp_parse(const char *line, size_t len, lp_precision prec, int64_t default_ns
     if (line[len - 1] == '\n')
         len--;
 
-    pctx c = {.b = line + s0, .n = len - s0, .base = s0, .err = err, .errlen = errlen};
+    pctx c = {.b = line + s0, .n = len - s0, .base = s0, .err = err, .errlen = errlen,
+              .strict = strict};
     int to_tags = 0;
     int64_t t;
     if (scan_measurement(&c, &to_tags) != 0 || scan_tags(&c, out, to_tags) != 0 ||
@@ -860,4 +888,10 @@ int lp_parse(const char *line, size_t len, lp_precision prec, int64_t default_ns
     out->pt.time_ns = t;
     out->pt.has_time = true;
     return 1;
+}
+
+int lp_parse(const char *line, size_t len, lp_precision prec, int64_t default_ns,
+             lp_parsed *out, char *err, size_t errlen)
+{
+    return parse_line(line, len, prec, default_ns, 0, out, err, errlen);
 }

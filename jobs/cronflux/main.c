@@ -138,47 +138,103 @@ typedef struct opts {
 
 /* ---------------------------------------------------------------- helpers */
 
-/* Reads stdin a line at a time; a line longer than CF_LINE_MAX is read past and flagged. */
+/* Reads stdin a line at a time; a line longer than CF_LINE_MAX is read past and flagged.
+ * Text given back (the lines after a bad first line of a multi-line record) is read again
+ * before the rest of stdin. */
 typedef struct line_reader {
     FILE *f;
     char blk[1 << 16];
     size_t pos, end;
     bool eof;
-    buf line;
+    buf line;        /* the record; never more than CF_LINE_MAX bytes */
+    buf back;        /* given back, read from back_pos on before blk */
+    size_t back_pos;
+    lp_split split;  /* InfluxDB's splitter over line[0..scanned) */
+    size_t scanned;
 } line_reader;
 
 /* Read one physical line, appending it to lr->line (after a '\n' when `append`).
- * 1: read (*too_long if it did not fit); 0: end of input; -1: read error. */
-static int lr_physical(line_reader *lr, bool append, bool *too_long)
+ * 1: read; 0: end of input; -1: read error. A first line (not `append`) that does not fit
+ * is read past and *too_long set. An appended line that does not fit is left unread from
+ * where it stops (*full set), to be read again after lr_give_back. */
+static int lr_physical(line_reader *lr, bool append, bool *too_long, bool *full)
 {
     bool any = false;
-    if (append && !*too_long && buf_addc(&lr->line, '\n') != 0)
-        *too_long = true;
+    if (append) {
+        if (lr->line.len + 1 > CF_LINE_MAX || buf_addc(&lr->line, '\n') != 0) {
+            *full = true;
+            return 1;
+        }
+    }
     for (;;) {
-        if (lr->pos == lr->end) {
-            if (lr->eof)
-                return any ? 1 : 0;
-            size_t n = fread(lr->blk, 1, sizeof lr->blk, lr->f);
-            if (n == 0) {
-                if (ferror(lr->f))
-                    return -1;
-                lr->eof = true;
-                return any ? 1 : 0;
+        bool from_back = lr->back_pos < lr->back.len;
+        const char *start;
+        size_t avail;
+        if (from_back) {
+            start = lr->back.p + lr->back_pos;
+            avail = lr->back.len - lr->back_pos;
+        } else {
+            if (lr->pos == lr->end) {
+                if (lr->eof)
+                    return any ? 1 : 0;
+                size_t n = fread(lr->blk, 1, sizeof lr->blk, lr->f);
+                if (n == 0) {
+                    if (ferror(lr->f))
+                        return -1;
+                    lr->eof = true;
+                    return any ? 1 : 0;
+                }
+                lr->pos = 0;
+                lr->end = n;
             }
-            lr->pos = 0;
-            lr->end = n;
+            start = lr->blk + lr->pos;
+            avail = lr->end - lr->pos;
         }
         any = true;
-        const char *start = lr->blk + lr->pos;
-        size_t avail = lr->end - lr->pos;
         const char *nl = memchr(start, '\n', avail);
         size_t take = nl ? (size_t)(nl - start) : avail;
-        if (!*too_long && take > 0 && buf_add(&lr->line, start, take) != 0)
-            *too_long = true;
-        lr->pos += take + (nl ? 1 : 0);
-        if (nl)
+        size_t used = take + (nl ? 1 : 0);
+        if (!*too_long && take > 0) {
+            size_t room = CF_LINE_MAX - lr->line.len;
+            if (append && take > room) {
+                take = room;   /* the rest stays unread */
+                used = room;
+                nl = NULL;
+                *full = true;
+            }
+            if (take > room || buf_add(&lr->line, start, take) != 0)
+                *too_long = true;
+        }
+        if (from_back) {
+            lr->back_pos += used;
+            if (lr->back_pos >= lr->back.len) {
+                buf_reset(&lr->back);
+                lr->back_pos = 0;
+            }
+        } else {
+            lr->pos += used;
+        }
+        if (nl || *full)
             return 1;
     }
+}
+
+/* Put p[0..n) (and a '\n' if nl) back in front of what is still to be read. 0 or -1 (out
+ * of memory). */
+static int lr_give_back(line_reader *lr, const char *p, size_t n, bool nl)
+{
+    buf nb;
+    buf_init(&nb, lr->back.max);
+    size_t left = lr->back.len - lr->back_pos;
+    if (buf_add(&nb, p, n) != 0 || (nl && buf_addc(&nb, '\n') != 0) ||
+        (left && buf_add(&nb, lr->back.p + lr->back_pos, left) != 0)) {
+        buf_free(&nb);
+        return -1;
+    }
+    buf_free(&lr->back);
+    lr->back = nb;
+    lr->back_pos = 0;
+    return 0;
 }
 
 /* Whether the text in lr->line goes on past its end: its last character is inside a
@@ -187,38 +243,68 @@ static bool lr_continues(line_reader *lr)
 {
     /* Only a quote or a backslash can carry a line past its newline: most lines hold
      * neither, and two memchr are much cheaper than splitting the line again. */
-    if (!lr->line.p || (!memchr(lr->line.p, '"', lr->line.len) &&
-                        !memchr(lr->line.p, '\\', lr->line.len)))
+    if (lr->scanned == 0 && (!lr->line.p || (!memchr(lr->line.p, '"', lr->line.len) &&
+                                             !memchr(lr->line.p, '\\', lr->line.len))))
         return false;
-    if (buf_addc(&lr->line, '\n') != 0)
+    if (lr->line.len + 1 > CF_LINE_MAX || buf_addc(&lr->line, '\n') != 0)
         return false;
+    /* split only what was added since the last look: a long string stays linear */
     size_t len = lr->line.len;
-    size_t end = lp_line_len(lr->line.p, len);
+    size_t end = lr->scanned + lp_split_feed(&lr->split, lr->line.p + lr->scanned,
+                                             len - lr->scanned);
+    lr->scanned = len;   /* the '\n' is put back by the next lr_physical when it goes on */
     lr->line.len--;
     lr->line.p[lr->line.len] = '\0';
     return end >= len;
 }
 
 /* The next input record into lr->line (without its '\n'): one line, or for line protocol
- * one point, whose string field may hold raw newlines (so it spans *nlines physical
- * lines). 1: a record (*too_long if it was cut); 0: end; -1: read error. */
-static int lr_next(line_reader *lr, bool lp, bool *too_long, uint64_t *nlines)
+ * one point whose string field may hold raw newlines (so it spans *nlines physical lines)
+ * when the whole text parses (lp_record_len); when it does not, the record is its first
+ * line only and the lines after it are read again, so a bad line never hides the lines
+ * after it. 1: a record (*too_long if it was cut); 0: end; -1: read error (or out of
+ * memory, errno set). */
+static int lr_next(line_reader *lr, bool lp, lp_precision prec, bool *too_long,
+                   uint64_t *nlines)
 {
     buf_reset(&lr->line);
+    memset(&lr->split, 0, sizeof lr->split);
+    lr->scanned = 0;
     *too_long = false;
     *nlines = 0;
-    int r = lr_physical(lr, false, too_long);
+    bool full = false;
+    int r = lr_physical(lr, false, too_long, &full);
     if (r != 1)
         return r;
     *nlines = 1;
-    while (lp && !*too_long && lr_continues(lr)) {
-        r = lr_physical(lr, true, too_long);
+    while (lp && !*too_long && !full && lr_continues(lr)) {
+        r = lr_physical(lr, true, too_long, &full);
         if (r < 0)
             return -1;
-        if (r == 0)
-            break;   /* end of input inside a string: the parser says what is wrong */
-        (*nlines)++;
+        if (r == 0) {
+            lr->line.p[--lr->line.len] = '\0';   /* the '\n' appended: the input ended */
+            break;
+        }
+        if (!full)
+            (*nlines)++;
     }
+    if (*nlines == 1 && !full)
+        return 1;
+    const char *text = lr->line.p;
+    size_t len = lr->line.len;
+    const char *nl = memchr(text, '\n', len);
+    size_t keep = !nl ? len : full ? (size_t)(nl - text) : lp_record_len(text, len, prec);
+    if (keep >= len)
+        return 1;
+    /* the rest goes back; its last line ended at a '\n' already read, unless it was cut
+     * (full: the rest of it is still unread) */
+    if (lr_give_back(lr, text + keep + 1, len - keep - 1, !full) != 0) {
+        errno = ENOMEM;
+        return -1;
+    }
+    lr->line.len = keep;
+    lr->line.p[keep] = '\0';
+    *nlines = 1;
     return 1;
 }
 
@@ -308,6 +394,7 @@ static int cmd_push(const opts *o)
     }
     lr->f = stdin;
     buf_init(&lr->line, CF_LINE_MAX);
+    buf_init(&lr->back, 2 * CF_LINE_MAX + 2);
     lp_parsed pp;
     lp_parsed_init(&pp);
     cf_json js;
@@ -319,7 +406,7 @@ static int cmd_push(const opts *o)
     bool too_long;
     int r;
     uint64_t span = 0, first;
-    while ((r = lr_next(lr, !json, &too_long, &span)) == 1) {
+    while ((r = lr_next(lr, !json, prec, &too_long, &span)) == 1) {
         first = lineno + 1;
         lineno += span;
         if (too_long) {
@@ -365,6 +452,7 @@ static int cmd_push(const opts *o)
     cf_json_free(&js);
     lp_parsed_free(&pp);
     buf_free(&lr->line);
+    buf_free(&lr->back);
     free(lr);
     if (o->common.dry_run && fflush(stdout) != 0) {
         log_error("writing stdout: %s", strerror(errno));

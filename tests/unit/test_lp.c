@@ -1541,6 +1541,8 @@ static const split_case split_cases[] = {
     {"NUL among blanks", " \0\t\nb v=2", 9, 2, 1, 1, "NUL"},
     {"blank lines and comments are lines, neither good nor bad", "\n  \n# c\na v=1\n", 0, 4, 1,
      0, NULL},
+    {"a quote left open is not closed by the next string's opening quote",
+     "a s=\"open\nb v=5i\nc s=\"x\n\n\",v=6i 6\nd v=1\n", 0, 4, 3, 1, "unbalanced"},
     {"a quote in a tag value opens no string", "a,t=\"x v=1\nb v=2", 0, 2, 2, 0, NULL},
 };
 
@@ -1581,6 +1583,16 @@ static void test_split_hostile(void)
         if (c->bad_err)
             CHECK(strstr(first, c->bad_err) != NULL, "%s: reason [%s] lacks [%s]", c->name,
                   first, c->bad_err);
+        /* the splitter fed in two pieces, cut anywhere, ends the line where one feed does */
+        size_t whole = lp_line_len(c->body, len), cuts_ok = 1;
+        for (size_t k = 0; k <= len; k++) {
+            lp_split st = {0};
+            size_t e = lp_split_feed(&st, c->body, k);
+            if (e == k)
+                e = k + lp_split_feed(&st, c->body + k, len - k);
+            cuts_ok &= e == whole;
+        }
+        CHECK(cuts_ok, "%s: lp_split_feed in pieces agrees with lp_line_len", c->name);
     }
 
     /* 1,000 lines, line 2 with an unbalanced quote: 999 points, 1 bad, counts exact */
