@@ -167,6 +167,9 @@ static void clear_headers(http_resp *r)
     r->rate_remaining[0] = '\0';
     r->rate_reset[0] = '\0';
     r->influx_error[0] = '\0';
+    r->influx_version[0] = '\0';
+    r->influx_build[0] = '\0';
+    r->cluster_uuid[0] = '\0';
 }
 
 /* libcurl's progress callback (about once a second while a transfer waits, more often
@@ -213,6 +216,12 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
         { "x-rate-limit-reset", offsetof(http_resp, rate_reset), sizeof(((http_resp *)0)->rate_reset) },
         { "x-influxdb-error", offsetof(http_resp, influx_error),
           sizeof(((http_resp *)0)->influx_error) },
+        { "x-influxdb-version", offsetof(http_resp, influx_version),
+          sizeof(((http_resp *)0)->influx_version) },
+        { "x-influxdb-build", offsetof(http_resp, influx_build),
+          sizeof(((http_resp *)0)->influx_build) },
+        { "cluster-uuid", offsetof(http_resp, cluster_uuid),
+          sizeof(((http_resp *)0)->cluster_uuid) },
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         if (strlen(want[i].name) == nl && strncasecmp(name, want[i].name, nl) == 0) {

@@ -56,6 +56,9 @@ typedef struct http_resp {
     char rate_remaining[32];   /* x-rate-limit-remaining */
     char rate_reset[32];       /* x-rate-limit-reset */
     char influx_error[512];    /* x-influxdb-error */
+    char influx_version[64];   /* x-influxdb-version */
+    char influx_build[64];     /* x-influxdb-build */
+    char cluster_uuid[64];     /* cluster-uuid (InfluxDB 3) */
     int truncated;             /* body hit body_max: request failed with -1 as well */
 } http_resp;
 

@@ -15,7 +15,16 @@
  *   413 Request Entity Too Large
  *   500 retention policy not found: RP
  * InfluxDB 2.x answers {"code":"invalid","message":"..."} with the same texts inside, and
- * 422 for a field type conflict.
+ * 422 for a field type conflict; 400 "failed to decode request body: organization not
+ * found" for an unknown org.
+ * InfluxDB 3.x /api/v3/write_lp (tests/fixtures/influxdb/v3_*.json):
+ *   204                      stored
+ *   400/422 {"error":"partial write of line protocol occurred","data":[{"error_message":..,
+ *       "line_number":N,"original_line":<20 bytes>},..]}   the other lines stored
+ *   400 {"error":"line protocol parsing error","data":{..}}  nothing stored
+ *   400 {"error":"db name did not start with a number or letter"} (and other db checks)
+ *   400 "incoming write was empty" (text); 401 {"error": "the request was not authenticated"}
+ *   413 "max request size (N bytes) exceeded" (text)
  */
 #include "influx.h"
 #include "../runtime/errf.h"
@@ -207,35 +216,80 @@ int influx_cfg_from_env(influx_cfg *cfg, char *err, size_t errlen)
     rc = read_secret("INFLUXDB_TOKEN", cfg->token, sizeof cfg->token, err, errlen);
     if (rc < 0)
         goto fail;
-    if (rc == 1) {
-        cfg->v2 = 1;
-        if (!(v = cfg_env("INFLUXDB_ORG"))) {
+    bool have_token = rc == 1;
+
+    /* which API: INFLUXDB_API; else INFLUXDB_ORG (2.x only) says 2; else no token says 1;
+     * else (a token and no org) the server's /ping tells, on the first write */
+    cfg->api = 0;
+    cfg->api_from = INFLUX_API_FROM_PING;
+    if ((v = cfg_env("INFLUXDB_API")) && strcasecmp(v, "auto") != 0) {
+        if (strlen(v) != 1 || v[0] < '1' || v[0] > '3') {
+            errf_set(err, errlen, "INFLUXDB_API: \"%s\" is not 1, 2, 3 or auto", v);
+            goto fail;
+        }
+        cfg->api = v[0] - '0';
+        cfg->api_from = INFLUX_API_FROM_ENV;
+    } else if (cfg_env("INFLUXDB_ORG")) {
+        cfg->api = 2;
+        cfg->api_from = INFLUX_API_FROM_ORG;
+    } else if (!have_token) {
+        cfg->api = 1;
+        cfg->api_from = INFLUX_API_FROM_NO_TOKEN;
+    }
+    cfg->v2 = cfg->api == 2;
+    if ((v = cfg_env("INFLUXDB_ORG")) &&
+        copy_env(cfg->org, sizeof cfg->org, "INFLUXDB_ORG", v, err, errlen))
+        goto fail;
+    if ((v = cfg_env("INFLUXDB_BUCKET")) &&
+        copy_env(cfg->bucket, sizeof cfg->bucket, "INFLUXDB_BUCKET", v, err, errlen))
+        goto fail;
+    if ((v = cfg_env("INFLUXDB_DATABASE")) &&
+        copy_env(cfg->database, sizeof cfg->database, "INFLUXDB_DATABASE", v, err, errlen))
+        goto fail;
+    if ((v = cfg_env("INFLUXDB_NO_SYNC")))
+        cfg->no_sync = !env_false(v) && v[0] != '\0';
+
+    if (cfg->api == 2) {
+        if (!have_token) {
+            errf_set(err, errlen, "INFLUXDB_TOKEN is not set (the 2.x API needs INFLUXDB_TOKEN, "
+                                "INFLUXDB_ORG and INFLUXDB_BUCKET)");
+            goto fail;
+        }
+        if (!cfg->org[0]) {
             errf_set(err, errlen, "INFLUXDB_ORG is not set (the 2.x API, chosen by "
-                                "INFLUXDB_TOKEN, needs INFLUXDB_ORG and INFLUXDB_BUCKET)");
+                                "INFLUXDB_API=2, needs INFLUXDB_ORG and INFLUXDB_BUCKET)");
             goto fail;
         }
-        if (copy_env(cfg->org, sizeof cfg->org, "INFLUXDB_ORG", v, err, errlen))
-            goto fail;
-        if (!(v = cfg_env("INFLUXDB_BUCKET"))) {
-            errf_set(err, errlen, "INFLUXDB_BUCKET is not set (the 2.x API, chosen by "
-                                "INFLUXDB_TOKEN, needs INFLUXDB_ORG and INFLUXDB_BUCKET)");
+        if (!cfg->bucket[0]) {
+            errf_set(err, errlen, "INFLUXDB_BUCKET is not set (the 2.x API, chosen by %s, "
+                                "needs INFLUXDB_ORG and INFLUXDB_BUCKET)",
+                     cfg->api_from == INFLUX_API_FROM_ENV ? "INFLUXDB_API=2" : "INFLUXDB_ORG");
             goto fail;
         }
-        if (copy_env(cfg->bucket, sizeof cfg->bucket, "INFLUXDB_BUCKET", v, err, errlen))
-            goto fail;
         return 1;
     }
-
-    if (!(v = cfg_env("INFLUXDB_DATABASE"))) {
+    if (cfg->api != 1) {
+        /* 3.x, or found by /ping: one name serves as the 1.x/3.x database or 2.x bucket */
+        if (!cfg->database[0] && cfg->bucket[0])
+            memcpy(cfg->database, cfg->bucket, strlen(cfg->bucket) + 1);
+        if (!cfg->bucket[0] && cfg->database[0] && strlen(cfg->database) < sizeof cfg->bucket)
+            memcpy(cfg->bucket, cfg->database, strlen(cfg->database) + 1);
+        if (!cfg->database[0]) {
+            errf_set(err, errlen, "INFLUXDB_DATABASE is not set (InfluxDB at %s: the database "
+                                "to write to; INFLUXDB_BUCKET is taken as well)", cfg->url);
+            goto fail;
+        }
+    } else if (!cfg->database[0]) {
         errf_set(err, errlen, "INFLUXDB_DATABASE is not set (InfluxDB 1.x at %s needs a "
                             "database; for the 2.x API set INFLUXDB_TOKEN, INFLUXDB_ORG, "
-                            "INFLUXDB_BUCKET)", cfg->url);
+                            "INFLUXDB_BUCKET; for 3.x INFLUXDB_TOKEN and INFLUXDB_DATABASE)",
+                 cfg->url);
         goto fail;
     }
-    if (copy_env(cfg->database, sizeof cfg->database, "INFLUXDB_DATABASE", v, err, errlen))
-        goto fail;
-    if ((v = cfg_env("INFLUXDB_RETENTION_POLICY")) &&
-        copy_env(cfg->rp, sizeof cfg->rp, "INFLUXDB_RETENTION_POLICY", v, err, errlen))
+    if (cfg->api == 3)
+        cfg->rp[0] = '\0';
+    else if ((v = cfg_env("INFLUXDB_RETENTION_POLICY")) &&
+             copy_env(cfg->rp, sizeof cfg->rp, "INFLUXDB_RETENTION_POLICY", v, err, errlen))
         goto fail;
     if ((v = cfg_env("INFLUXDB_USERNAME")) &&
         copy_env(cfg->username, sizeof cfg->username, "INFLUXDB_USERNAME", v, err, errlen))
@@ -296,11 +350,14 @@ const char *influx_cfg_describe(const influx_cfg *cfg, char *out, size_t cap)
     char u[sizeof cfg->url];
     url_public(cfg->url, u, sizeof u);
     int n;
-    if (cfg->v2)
+    if (cfg->api == 2)
         n = snprintf(out, cap, "%s org=%s bucket=%s (2.x API)", u, cfg->org, cfg->bucket);
+    else if (cfg->api == 3)
+        n = snprintf(out, cap, "%s db=%s (3.x API)", u, cfg->database);
     else
-        n = snprintf(out, cap, "%s db=%s%s%s%s%s", u, cfg->database, cfg->rp[0] ? " rp=" : "",
-                     cfg->rp, cfg->username[0] ? " user=" : "", cfg->username);
+        n = snprintf(out, cap, "%s db=%s%s%s%s%s%s", u, cfg->database, cfg->rp[0] ? " rp=" : "",
+                     cfg->rp, cfg->username[0] ? " user=" : "", cfg->username,
+                     cfg->api == 0 ? " (API from /ping)" : "");
     if (n < 0)
         out[0] = '\0';
     return out;
@@ -311,13 +368,17 @@ const char *influx_cfg_describe(const influx_cfg *cfg, char *out, size_t cap)
 struct influx {
     influx_cfg cfg;
     http_client *c;
+    int api;                           /* 1, 2, 3; 0 until /ping told */
+    char server[160];                  /* what /ping said the server is, "" before */
     char write_url[INFLUX_URL_MAX];
     char public_url[INFLUX_URL_MAX];   /* for messages: base URL without userinfo */
-    char auth_header[1100];            /* "Token ..." (2.x) */
+    char auth_header[1100];            /* "Token ..." (2.x; 1.x without a user), "Bearer ..." (3.x) */
     char userpwd[1300];                /* "user:password" (1.x) */
     buf gz;                            /* compressed body, reused */
     buf plain;                         /* influx_write_gz: the lines of a gzip body, reused */
     bool create_tried;
+    bool ping_answered;                /* the last /ping got an HTTP answer */
+    long ping_status;
 };
 
 static int build_url(influx *w, char *err, size_t errlen)
@@ -327,10 +388,17 @@ static int build_url(influx *w, char *err, size_t errlen)
     int rc = -1;
     if (buf_adds(&u, w->cfg.url) != 0)
         goto done;
-    if (w->cfg.v2) {
+    if (w->api == 2) {
         if (buf_adds(&u, "/api/v2/write?org=") || http_urlencode(&u, w->cfg.org) ||
             buf_adds(&u, "&bucket=") || http_urlencode(&u, w->cfg.bucket) ||
             buf_adds(&u, "&precision=ns"))
+            goto done;
+    } else if (w->api == 3) {
+        /* accept_partial=true (the server's default, said anyway): the good lines are
+         * stored, the bad ones named by line_number */
+        if (buf_adds(&u, "/api/v3/write_lp?db=") || http_urlencode(&u, w->cfg.database) ||
+            buf_adds(&u, "&precision=nanosecond&accept_partial=true") ||
+            (w->cfg.no_sync && buf_adds(&u, "&no_sync=true")))
             goto done;
     } else {
         if (buf_adds(&u, "/write?db=") || http_urlencode(&u, w->cfg.database))
@@ -349,6 +417,34 @@ done:
     return rc;
 }
 
+/* The write URL and credentials of API api (1, 2, 3), or of none yet (0: only the
+ * credentials /ping takes). */
+static int set_api(influx *w, int api, char *err, size_t errlen)
+{
+    w->api = api;
+    cfg_wipe(w->auth_header, sizeof w->auth_header);
+    cfg_wipe(w->userpwd, sizeof w->userpwd);
+    w->cfg.v2 = api == 2;
+    if (api != 0 && build_url(w, err, errlen) != 0)
+        return -1;
+    if (w->cfg.username[0] && api != 2 && api != 3) {
+        int n = snprintf(w->userpwd, sizeof w->userpwd, "%s:%s", w->cfg.username,
+                         w->cfg.password);
+        if (n < 0 || (size_t)n >= sizeof w->userpwd) {
+            errf_set(err, errlen, "INFLUXDB_USERNAME/INFLUXDB_PASSWORD: too long");
+            return -1;
+        }
+    } else if (w->cfg.token[0]) {
+        int n = snprintf(w->auth_header, sizeof w->auth_header, "%s %s",
+                         api == 3 ? "Bearer" : "Token", w->cfg.token);
+        if (n < 0 || (size_t)n >= sizeof w->auth_header) {
+            errf_set(err, errlen, "INFLUXDB_TOKEN: too long");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 influx *influx_new(const influx_cfg *cfg, http_client *c, char *err, size_t errlen)
 {
     if (!cfg || !cfg->url[0] || !c) {
@@ -365,21 +461,8 @@ influx *influx_new(const influx_cfg *cfg, http_client *c, char *err, size_t errl
     buf_init(&w->gz, INFLUX_GZIP_MAX);
     buf_init(&w->plain, INFLUX_GZIP_MAX);
     url_public(cfg->url, w->public_url, sizeof w->public_url);
-    if (build_url(w, err, errlen) != 0)
+    if (set_api(w, cfg->api, err, errlen) != 0)
         goto fail;
-    if (cfg->v2) {
-        int n = snprintf(w->auth_header, sizeof w->auth_header, "Token %s", cfg->token);
-        if (n < 0 || (size_t)n >= sizeof w->auth_header) {
-            errf_set(err, errlen, "INFLUXDB_TOKEN: too long");
-            goto fail;
-        }
-    } else if (cfg->username[0]) {
-        int n = snprintf(w->userpwd, sizeof w->userpwd, "%s:%s", cfg->username, cfg->password);
-        if (n < 0 || (size_t)n >= sizeof w->userpwd) {
-            errf_set(err, errlen, "INFLUXDB_USERNAME/INFLUXDB_PASSWORD: too long");
-            goto fail;
-        }
-    }
     return w;
 fail:
     influx_free(w);
@@ -915,6 +998,37 @@ static int gunzip_body(buf *out, const char *gz, size_t gz_len, size_t len)
     return rc;
 }
 
+/* A 400 whose text says the request's settings are wrong (not a line): 2.x "organization
+ * not found", 3.x's db name checks and soft-deleted database. */
+static bool config_refusal(const char *text)
+{
+    static const char *const says[] = {
+        "organization not found", "db name cannot be empty", "db name did not start with",
+        "db name too long", "invalid character in database or rp name",
+        "cannot write to soft-deleted database", "missing query parameter 'db'",
+    };
+    for (size_t i = 0; i < sizeof says / sizeof says[0]; i++)
+        if (strstr(text, says[i]))
+            return true;
+    return false;
+}
+
+/* Before the first write of a writer whose API is still to be found: GET /ping. 0 when
+ * the API is known (go on), 1 when res says why not (no write was made). */
+static int ensure_api(influx *w, influx_result *res)
+{
+    if (w->api != 0)
+        return 0;
+    char e[INFLUX_ERR_MAX];
+    if (influx_ping(w, e, sizeof e) == 0)
+        return 0;
+    /* unreachable: try again later; reachable but not telling: a setting is wrong */
+    res->outcome = w->ping_answered ? INFLUX_CONFIG : INFLUX_TEMP;
+    res->status = w->ping_status;
+    set_message(res, 0, e);
+    return 1;
+}
+
 /* POST send[send_len] (a gzip member when gz) and read the answer. body[len] are the
  * lines it holds, to name refused ones; NULL: inflated from send when a 400 needs them. */
 static int post_write(influx *w, const char *send, size_t send_len, bool gz, const char *body,
@@ -932,6 +1046,8 @@ int influx_write(influx *w, const char *body, size_t len, size_t nlines, influx_
         res->outcome = INFLUX_OK;
         return 0;
     }
+    if (ensure_api(w, res))
+        return 0;
 
     const char *send = body;
     size_t send_len = len;
@@ -958,6 +1074,8 @@ int influx_write_gz(influx *w, const char *gz, size_t gz_len, size_t len, size_t
         res->outcome = INFLUX_OK;
         return 0;
     }
+    if (ensure_api(w, res))
+        return 0;
     if (w->cfg.gzip)
         return post_write(w, gz, gz_len, true, NULL, len, nlines, res, err, errlen);
     /* gzip turned off (CRONFLUX_GZIP=0): send the lines */
@@ -976,13 +1094,13 @@ static int post_write(influx *w, const char *send, size_t send_len, bool gz, con
     h[nh++] = (http_header){ "Content-Type", "text/plain; charset=utf-8" };
     if (gz)
         h[nh++] = (http_header){ "Content-Encoding", "gzip" };
-    if (w->cfg.v2)
+    if (w->auth_header[0])
         h[nh++] = (http_header){ "Authorization", w->auth_header };
     http_req req = {
         .method = "POST", .url = w->write_url, .headers = h, .nheaders = nh,
         .body = send, .body_len = send_len,
         .userpwd = w->userpwd[0] ? w->userpwd : NULL,
-        .redact = w->cfg.v2 ? w->cfg.token : (w->cfg.password[0] ? w->cfg.password : NULL),
+        .redact = w->auth_header[0] ? w->cfg.token : (w->cfg.password[0] ? w->cfg.password : NULL),
     };
 
     http_resp r;
@@ -1020,6 +1138,17 @@ static int post_write(influx *w, const char *send, size_t send_len, bool gz, con
         set_message(res, st, text);
         log_debug("influx: POST %s: HTTP %ld", w->public_url, st);
 
+        if (st == 400 && config_refusal(text)) {
+            /* the request itself is wrong, not a line: 2.x unknown org, 3.x db name */
+            free(text);
+            res->outcome = INFLUX_CONFIG;
+            break;
+        }
+        if (st == 400 && strstr(text, "Authorization header was malformed")) {
+            free(text);
+            res->outcome = INFLUX_AUTH;
+            break;
+        }
         if (st == 400 || st == 422) {
             if (!body) {
                 if (gunzip_body(&w->plain, send, send_len, len) != 0) {
@@ -1031,7 +1160,8 @@ static int post_write(influx *w, const char *send, size_t send_len, bool gz, con
                 }
                 body = w->plain.p;
             }
-            if (influx_classify_400(text, body, len, nlines, res) != 0) {
+            int v3 = influx_classify_v3(r.body.p, r.body.len, nlines, res);
+            if (v3 < 0 || (v3 == 0 && influx_classify_400(text, body, len, nlines, res) != 0)) {
                 free(text);
                 errf_set(err, errlen, "out of memory");
                 rc = -1;
@@ -1053,7 +1183,7 @@ static int post_write(influx *w, const char *send, size_t send_len, bool gz, con
         if (st == 404) {
             bool dbnf = strstr(text, "database not found") != NULL;
             free(text);
-            if (!w->cfg.v2 && dbnf && !w->create_tried) {
+            if (w->api == 1 && dbnf && !w->create_tried) {
                 w->create_tried = true;
                 char why[384];
                 if (create_database(w, why, sizeof why) == 0) {
@@ -1111,29 +1241,299 @@ static int post_write(influx *w, const char *send, size_t send_len, bool gz, con
     return rc;
 }
 
+/* "v2.7.12" -> "2.7.12"; the major version (1, 2, 3), or 0. */
+static int major_of(const char *v)
+{
+    if (!v)
+        return 0;
+    if (*v == 'v' || *v == 'V')
+        v++;
+    if (*v < '1' || *v > '9' || (v[1] != '.' && v[1] != '\0'))
+        return 0;
+    return *v - '0';
+}
+
+static void server_name(char *out, size_t cap, const char *product, const char *version,
+                        const char *build)
+{
+    if (!out || cap == 0)
+        return;
+    const char *v = version && (*version == 'v' || *version == 'V') ? version + 1 : version;
+    int n = snprintf(out, cap, "%s%s%s%s%s", product && *product ? product : "InfluxDB",
+                     v && *v ? " " : "", v ? v : "", build && *build ? " " : "",
+                     build ? build : "");
+    if (n < 0)
+        out[0] = '\0';
+}
+
+int influx_api_from_ping(long status, const char *version, const char *build,
+                         const char *cluster_uuid, const char *content_type, const char *body,
+                         size_t len, char *server, size_t cap)
+{
+    if (server && cap)
+        server[0] = '\0';
+    version = version ? version : "";
+    build = build ? build : "";
+    int major = major_of(version);
+    bool v3_build = strcasecmp(build, "Core") == 0 || strcasecmp(build, "Enterprise") == 0;
+    char product[96] = "";
+    char bversion[64] = "";
+    /* 3.x (and a verbose 1.x ping) answer 200 with JSON {"version":..} */
+    if (status == 200 && body && len > 0 && content_type &&
+        strncasecmp(content_type, "application/json", 16) == 0) {
+        json_error_t je;
+        json_t *root = json_loadb(body, len, 0, &je);
+        json_t *jv = root ? json_object_get(root, "version") : NULL;
+        json_t *jp = root ? json_object_get(root, "product_name") : NULL;
+        if (json_is_string(jv))
+            one_line(bversion, sizeof bversion, json_string_value(jv), json_string_length(jv));
+        if (json_is_string(jp))
+            one_line(product, sizeof product, json_string_value(jp), json_string_length(jp));
+        json_decref(root);
+    }
+    int api = 0;
+    if (status == 204) {
+        /* 1.x and 2.x; 2.0.x and Cloud 2 leave the version out */
+        api = major == 1 ? 1 : major == 2 || major == 0 ? 2 : major == 3 ? 3 : 0;
+    } else if (status == 200) {
+        int bmajor = major_of(bversion);
+        if (major == 3 || bmajor == 3 || (v3_build && major != 1 && bmajor != 1) ||
+            strstr(product, "InfluxDB 3"))
+            api = 3;
+        else if (major == 1 || bmajor == 1)
+            api = 1;
+        else if (major == 2 || bmajor == 2)
+            api = 2;
+    } else if (status == 401 || status == 403) {
+        /* 3.x wants the token even for /ping; 1.8+ may too (ping-auth-enabled) */
+        if (major >= 1 && major <= 3)
+            api = major;
+        else if ((cluster_uuid && *cluster_uuid) || v3_build)
+            api = 3;
+    } else if (major >= 1 && major <= 3) {
+        api = major;
+    }
+    if (api != 0) {
+        const char *ver = *version ? version : bversion;
+        if (product[0])
+            server_name(server, cap, product, ver, NULL);
+        else
+            server_name(server, cap, api == 3 && !*build ? "InfluxDB 3" : "InfluxDB", ver,
+                        build);
+    }
+    return api;
+}
+
+int influx_api(const influx *w) { return w ? w->api : 0; }
+
+static const char *api_endpoint(int api)
+{
+    return api == 1 ? "/write" : api == 2 ? "/api/v2/write" : api == 3 ? "/api/v3/write_lp" : "?";
+}
+
+const char *influx_describe_api(const influx *w, char *out, size_t cap)
+{
+    if (!out || cap == 0)
+        return "";
+    if (!w) {
+        errf_set(out, cap, "not configured");
+        return out;
+    }
+    const char *why = w->cfg.api_from == INFLUX_API_FROM_ENV ? "INFLUXDB_API"
+                      : w->cfg.api_from == INFLUX_API_FROM_ORG ? "INFLUXDB_ORG is set"
+                      : w->cfg.api_from == INFLUX_API_FROM_NO_TOKEN ? "no INFLUXDB_TOKEN"
+                      : "detected by /ping";
+    int n;
+    if (w->api == 0)
+        n = snprintf(out, cap, "not known yet (GET /ping decides)");
+    else
+        n = snprintf(out, cap, "%d.x %s (%s%s%s)", w->api, api_endpoint(w->api), why,
+                     w->server[0] ? "; the server says " : "", w->server);
+    if (n < 0)
+        out[0] = '\0';
+    return out;
+}
+
+int influx_probe_api(const influx_cfg *cfg, char *out, size_t cap)
+{
+    if (!out || cap == 0)
+        return 0;
+    out[0] = '\0';
+    http_opts ho = { .connect_timeout_ms = 3000, .timeout_ms = 5000 };
+    ho.ca_file = cfg->ca_file[0] ? cfg->ca_file : NULL;
+    char e[INFLUX_ERR_MAX];
+    http_client *c = http_new(&ho, e, sizeof e);
+    influx *w = c ? influx_new(cfg, c, e, sizeof e) : NULL;
+    int api = 0;
+    if (w && influx_ping(w, e, sizeof e) == 0) {
+        influx_describe_api(w, out, cap);
+        api = w->api;
+    } else if (w) {
+        char d[300];
+        influx_describe_api(w, d, sizeof d);
+        errf_set(out, cap, "%s; GET /ping: %s", d, e);
+        api = w->api;
+    } else {
+        errf_set(out, cap, "%s", e);
+    }
+    influx_free(w);
+    http_free(c);
+    return api;
+}
+
+const char *influx_check_hint(const influx *w, int code)
+{
+    int api = w ? w->api : 0;
+    bool user = w && w->cfg.username[0];
+    if (code == 77) {
+        if (api == 2)
+            return "INFLUXDB_TOKEN and its permissions on the bucket";
+        if (api == 3)
+            return "INFLUXDB_TOKEN (InfluxDB 3 wants a token unless it runs --without-auth)";
+        if (user || api == 1)
+            return user ? "INFLUXDB_USERNAME / INFLUXDB_PASSWORD and the user's WRITE privilege"
+                        : "INFLUXDB_TOKEN (1.8+: user:password), or INFLUXDB_USERNAME / "
+                          "INFLUXDB_PASSWORD";
+        return "INFLUXDB_TOKEN";
+    }
+    if (api == 2)
+        return "INFLUXDB_URL, INFLUXDB_ORG and INFLUXDB_BUCKET";
+    if (api == 3)
+        return "INFLUXDB_URL and INFLUXDB_DATABASE";
+    if (api == 1)
+        return "INFLUXDB_URL, INFLUXDB_DATABASE and INFLUXDB_RETENTION_POLICY";
+    return "INFLUXDB_URL, INFLUXDB_API (1, 2 or 3) and INFLUXDB_ORG for 2.x";
+}
+
 int influx_ping(influx *w, char *err, size_t errlen)
 {
     if (!w) {
         errf_set(err, errlen, "InfluxDB is not configured");
         return -1;
     }
+    w->ping_answered = false;
+    w->ping_status = 0;
     char url[INFLUX_URL_MAX];
     int n = snprintf(url, sizeof url, "%s/ping", w->cfg.url);
     if (n < 0 || (size_t)n >= sizeof url) {
         errf_set(err, errlen, "InfluxDB URL too long");
         return -1;
     }
-    http_req req = { .method = "GET", .url = url };
+    /* the credentials go along: 3.x (and 1.x with ping-auth) answer 401 without them */
+    char auth[sizeof w->auth_header];
+    auth[0] = '\0';
+    if (!w->userpwd[0] && w->cfg.token[0]) {
+        n = snprintf(auth, sizeof auth, "%s %s", w->api == 3 ? "Bearer" : "Token",
+                     w->cfg.token);
+        if (n < 0 || (size_t)n >= sizeof auth)
+            auth[0] = '\0';
+    }
+    http_header h[] = { { "Authorization", auth } };
+    http_req req = {
+        .method = "GET", .url = url, .headers = h, .nheaders = auth[0] ? 1 : 0,
+        .userpwd = w->userpwd[0] ? w->userpwd : NULL,
+        .redact = auth[0] ? w->cfg.token : (w->cfg.password[0] ? w->cfg.password : NULL),
+    };
     http_resp r;
     http_resp_init(&r);
     char herr[HTTP_ERR_MAX];
     int rc = -1;
-    if (http_request(w->c, &req, &r, herr, sizeof herr) != 0)
+    if (http_request(w->c, &req, &r, herr, sizeof herr) != 0) {
         errf_set(err, errlen, "%s", herr);
-    else if (r.status == 204 || r.status == 200)
+        goto done;
+    }
+    w->ping_answered = true;
+    w->ping_status = r.status;
+    char server[sizeof w->server];
+    int api = influx_api_from_ping(r.status, r.influx_version, r.influx_build, r.cluster_uuid,
+                                   r.content_type, r.body.p, r.body.len, server, sizeof server);
+    if (server[0])
+        memcpy(w->server, server, sizeof server);
+    if (w->api == 0) {
+        if (api == 0) {
+            errf_set(err, errlen, "GET %s/ping: HTTP %ld does not say which InfluxDB this is "
+                     "(set INFLUXDB_API=1, 2 or 3)", w->public_url, r.status);
+            goto done;
+        }
+        if (api == 2 && (!w->cfg.org[0] || !w->cfg.bucket[0])) {
+            errf_set(err, errlen, "%s at %s (by /ping) takes the 2.x API, which needs "
+                     "INFLUXDB_ORG and INFLUXDB_BUCKET", w->server[0] ? w->server : "InfluxDB 2",
+                     w->public_url);
+            goto done;
+        }
+        char e[INFLUX_ERR_MAX];
+        if (set_api(w, api, e, sizeof e) != 0) {
+            errf_set(err, errlen, "%s", e);
+            set_api(w, 0, e, sizeof e);
+            goto done;
+        }
+        log_debug("influx: %s/ping: HTTP %ld, %s: the %d.x API (%s)", w->public_url, r.status,
+                  w->server, api, api_endpoint(api));
+        rc = 0;   /* a 401 here comes back from the first write, as 77 */
+    } else if (r.status == 204 || r.status == 200) {
         rc = 0;
-    else
+    } else {
         errf_set(err, errlen, "GET %s/ping: HTTP %ld", w->public_url, r.status);
+    }
+done:
     http_resp_free(&r);
+    return rc;
+}
+
+/* ------------------------------------------------------- InfluxDB 3 line errors */
+
+int influx_classify_v3(const char *body, size_t len, size_t nlines, influx_result *res)
+{
+    if (!body || len == 0 || nlines == 0)
+        return 0;
+    json_error_t je;
+    json_t *root = json_loadb(body, len, 0, &je);
+    json_t *data = json_is_object(root) ? json_object_get(root, "data") : NULL;
+    if (!json_is_array(data) && !json_is_object(data)) {
+        json_decref(root);
+        return 0;
+    }
+    bad_list b;
+    memset(&b, 0, sizeof b);
+    b.nseen = nlines;
+    b.seen = calloc(nlines, 1);
+    int rc = -1;
+    if (!b.seen)
+        goto done;
+    size_t n = json_is_array(data) ? json_array_size(data) : 1;
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_is_array(data) ? json_array_get(data, i) : data;
+        json_t *ln = json_object_get(e, "line_number");
+        json_t *em = json_object_get(e, "error_message");
+        json_t *ol = json_object_get(e, "original_line");
+        if (!json_is_integer(ln))
+            continue;
+        json_int_t k = json_integer_value(ln);
+        if (k < 1 || (uint64_t)k > (uint64_t)nlines)
+            continue;
+        char reason[sizeof b.v->reason];
+        int m = snprintf(reason, sizeof reason, "line %lld: %s%s%s%s", (long long)k,
+                         json_is_string(em) ? json_string_value(em) : "refused",
+                         json_is_string(ol) ? " (InfluxDB 3 saw: " : "",
+                         json_is_string(ol) ? json_string_value(ol) : "",
+                         json_is_string(ol) ? ")" : "");
+        if (m < 0)
+            reason[0] = '\0';
+        if (bad_add(&b, (size_t)(k - 1), reason, strlen(reason)) != 0)
+            goto done;
+    }
+    rc = 0;
+    if (b.n > 0) {
+        qsort(b.v, b.n, sizeof *b.v, cmp_bad);
+        res->outcome = INFLUX_PARTIAL;
+        res->bad = b.v;
+        res->nbad = b.n;
+        b.v = NULL;
+        rc = 1;
+    }
+done:
+    free(b.v);
+    free(b.seen);
+    json_decref(root);
     return rc;
 }

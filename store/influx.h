@@ -1,10 +1,16 @@
-/* influx: the InfluxDB writer (1.x /write and 2.x /api/v2/write) over the shared http client.
+/* influx: the InfluxDB writer (1.x /write, 2.x /api/v2/write, 3.x /api/v3/write_lp) over
+ * the shared http client.
  *
  * It sends one batch of ns-precision line protocol and says what became of it; the spool
  * and the flush loop (sink.c) decide what to do next. gzip on the wire, one keep-alive
- * connection, Basic auth (1.x) or "Authorization: Token" (2.x). Retries of 5xx and
- * network errors with backoff and jitter happen inside influx_write, within max_retries
- * and the Retry-After of 429/503 up to max_wait_s.
+ * connection, Basic auth or "Authorization: Token" (1.x), "Authorization: Token" (2.x),
+ * "Authorization: Bearer" (3.x). Retries of 5xx and network errors with backoff and
+ * jitter happen inside influx_write, within max_retries and the Retry-After of 429/503
+ * up to max_wait_s.
+ *
+ * Which API (docs/DESIGN.md): INFLUXDB_API=1|2|3 when set; else INFLUXDB_ORG (a 2.x-only
+ * setting) means 2.x; else no INFLUXDB_TOKEN means 1.x; else (a token, no org) the
+ * server's GET /ping answer decides, once, before the first write.
  */
 #ifndef CF_INFLUX_H
 #define CF_INFLUX_H
@@ -16,16 +22,27 @@
 
 #define INFLUX_ERR_MAX 512
 
+/* Why cfg.api holds what it holds. */
+typedef enum influx_api_from {
+    INFLUX_API_FROM_PING = 0,   /* api 0: GET /ping decides before the first write */
+    INFLUX_API_FROM_ENV,        /* INFLUXDB_API */
+    INFLUX_API_FROM_ORG,        /* INFLUXDB_ORG set: 2.x */
+    INFLUX_API_FROM_NO_TOKEN,   /* no INFLUXDB_TOKEN: 1.x */
+} influx_api_from;
+
 typedef struct influx_cfg {
     char url[512];         /* base URL, no trailing slash; "" = InfluxDB not configured */
-    int v2;                /* 1: /api/v2/write with token, org, bucket */
-    char database[256];    /* 1.x */
+    int api;               /* 1, 2, 3, or 0: found by GET /ping before the first write */
+    influx_api_from api_from;
+    int v2;                /* api == 2 (kept for callers of the 2.x-only settings) */
+    int no_sync;           /* 3.x: INFLUXDB_NO_SYNC (no_sync=true: 2xx before the WAL sync) */
+    char database[256];    /* 1.x and 3.x (INFLUXDB_DATABASE, else INFLUXDB_BUCKET) */
     char rp[256];          /* 1.x retention policy, may be "" */
     char username[256];    /* 1.x, may be "" */
     char password[1024];   /* secret */
-    char token[1024];      /* 2.x, secret */
+    char token[1024];      /* 2.x and 3.x (and 1.8+ as "user:password"), secret */
     char org[256];         /* 2.x */
-    char bucket[256];      /* 2.x */
+    char bucket[256];      /* 2.x (INFLUXDB_BUCKET, else INFLUXDB_DATABASE when api is 0) */
     char ca_file[512];     /* INFLUXDB_CA_FILE */
     int gzip;              /* default 1 (CRONFLUX_GZIP=0 turns it off) */
     long timeout_ms;       /* default 30000 */
@@ -89,8 +106,46 @@ int influx_write(influx *w, const char *body, size_t len, size_t nlines, influx_
 int influx_write_gz(influx *w, const char *gz, size_t gz_len, size_t len, size_t nlines,
                     influx_result *res, char *err, size_t errlen);
 
-/* GET /ping (1.x and 2.x): 0 reachable, -1 not (err set). */
+/* GET /ping: 0 reachable, -1 not (err set). When the API is still to be found (cfg.api
+ * 0) the answer decides it (see influx_api_from_ping): -1 also when it cannot tell, or
+ * when it finds 2.x and INFLUXDB_ORG is not set. The token (or user:password) goes with
+ * the request: 3.x and 1.x with ping-auth want it. */
 int influx_ping(influx *w, char *err, size_t errlen);
+
+/* The API in use: 1, 2, 3, or 0 while not yet found. */
+int influx_api(const influx *w);
+
+/* One line for people and `cronflux status`: the API, its endpoint, why it was chosen and
+ * what the server said it is, e.g. "3.x /api/v3/write_lp (detected by /ping: InfluxDB 3
+ * Core 3.10.1)". Never a secret. Returns out. */
+const char *influx_describe_api(const influx *w, char *out, size_t cap);
+
+/* For `cronflux status`: GET /ping with cfg's credentials (5 s at most) and
+ * influx_describe_api of the answer into out; when unreachable, the configured choice and
+ * why /ping failed. Returns the API (1, 2, 3) or 0 when not known. */
+int influx_probe_api(const influx_cfg *cfg, char *out, size_t cap);
+
+/* What to check after a refusal (code 77 credentials, 78 configuration): the settings of
+ * the API in use, e.g. "INFLUXDB_TOKEN and its permissions on the bucket". Static text. */
+const char *influx_check_hint(const influx *w, int code);
+
+/* The API a GET /ping answer says (the recordings in tests/fixtures/influxdb/
+ * ping_headers_docs.json): status, the X-Influxdb-Version, X-Influxdb-Build and
+ * cluster-uuid headers ("" when absent), Content-Type and the body. 1, 2, 3, or 0 when it
+ * cannot tell (not InfluxDB, or a proxy). server[cap] gets what the server says it is
+ * ("InfluxDB 3 Core 3.10.1", "InfluxDB 1.6.7 OSS"), "" when nothing. */
+int influx_api_from_ping(long status, const char *version, const char *build,
+                         const char *cluster_uuid, const char *content_type, const char *body,
+                         size_t len, char *server, size_t cap);
+
+/* Read an InfluxDB 3 line-error body of a 400/422: {"error":..,"data":[{"error_message",
+ * "line_number","original_line"},..]} (accept_partial=true: the other lines were stored)
+ * or {"error":..,"data":{..}} (the batch refused at its first bad line: nothing stored).
+ * Each line_number (1-based, within 1..nlines) becomes res->bad[index line_number-1] with
+ * the reason "line N: error_message (InfluxDB 3 saw: original_line)"; res->outcome is then
+ * INFLUX_PARTIAL. Returns 1 when body had that shape and named a line, 0 when not (res
+ * untouched), -1 out of memory. res->bad must be NULL on entry. */
+int influx_classify_v3(const char *body, size_t len, size_t nlines, influx_result *res);
 
 /* The pieces of influx_write that read InfluxDB's answers, exposed for tests. */
 

@@ -403,13 +403,10 @@ static int refuse_message(sink *s, const influx_result *res, int code, char *err
     influx_cfg_describe(&s->icfg, where, sizeof where);
     if (code == 77)
         errf_set(err, errlen, "InfluxDB %s refused the credentials (%s); check %s", where,
-                 res->message, s->icfg.v2 ? "INFLUXDB_TOKEN and its permissions on the bucket"
-                                        : "INFLUXDB_USERNAME / INFLUXDB_PASSWORD and the "
-                                          "user's WRITE privilege");
+                 res->message, influx_check_hint(s->iw, code));
     else if (code == 78)
         errf_set(err, errlen, "InfluxDB %s: %s; check %s", where, res->message,
-                 s->icfg.v2 ? "INFLUXDB_URL, INFLUXDB_ORG and INFLUXDB_BUCKET"
-                          : "INFLUXDB_URL, INFLUXDB_DATABASE and INFLUXDB_RETENTION_POLICY");
+                 influx_check_hint(s->iw, code));
     else
         errf_set(err, errlen, "InfluxDB %s did not take the points (%s); they stay in the spool "
                             "%s for the next run", where, res->message, spool_path(s->sp));

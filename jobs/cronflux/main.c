@@ -102,6 +102,9 @@ static const char USAGE[] =
     "                 INFLUXDB_RETENTION_POLICY (a missing database is created when the\n"
     "                 user may)\n"
     "  InfluxDB 2.x   INFLUXDB_URL, INFLUXDB_TOKEN[_FILE], INFLUXDB_ORG, INFLUXDB_BUCKET\n"
+    "  InfluxDB 3.x   INFLUXDB_URL, INFLUXDB_TOKEN[_FILE], INFLUXDB_DATABASE\n"
+    "  INFLUXDB_API             1, 2 or 3 (default: INFLUXDB_ORG means 2, no token 1,\n"
+    "                           else GET /ping tells; 'cronflux status' shows it)\n"
     "  INFLUXDB_CA_FILE         PEM bundle of a private CA for https\n"
     "  no INFLUXDB_URL/HOST     the embedded default: points stay in the sqlite store;\n"
     "                           'cronflux flush' sends them once InfluxDB is configured\n"
@@ -863,6 +866,9 @@ static int cmd_status(const opts *o)
     int ic = influx_cfg_from_env(&icfg, ierr, sizeof ierr);
     char target[700];
     influx_cfg_describe(&icfg, target, sizeof target);
+    char api[400] = "";
+    if (ic == 1)
+        influx_probe_api(&icfg, api, sizeof api);
     influx_cfg_wipe(&icfg);
 
     spool_stats st;
@@ -904,8 +910,10 @@ static int cmd_status(const opts *o)
         json_object_set_new(root, "state", json_string(o->common.state));
         json_object_set_new(root, "state_exists", json_boolean(exists));
         json_object_set_new(influx, "configured", json_boolean(ic == 1));
-        if (ic == 1)
+        if (ic == 1) {
             json_object_set_new(influx, "target", json_string(target));
+            json_object_set_new(influx, "api", json_string(api));
+        }
         if (ic < 0)
             json_object_set_new(influx, "error", json_string(ierr));
         if (ic == 0)
@@ -947,7 +955,7 @@ static int cmd_status(const opts *o)
     } else {
         printf("state: %s%s\n", o->common.state, exists ? "" : " (not created yet: nothing stored)");
         if (ic == 1)
-            printf("influxdb: %s\n", target);
+            printf("influxdb: %s\ninfluxdb api: %s\n", target, api);
         else if (ic == 0)
             printf("influxdb: InfluxDB not configured: points stay in the embedded sqlite store "
                    "(%s)\n", o->common.state);

@@ -404,6 +404,29 @@ start_influx2() {
     kill -0 "$INFLUX2_PID" 2>/dev/null
 }
 
+# start_influx3 NAME TOKEN : the InfluxDB 3 Core stand-in (influx2_standin.py --api 3). Sets
+# INFLUX3_URL, INFLUX3_LINES ({"bucket": DB, "line": ..} per stored line), INFLUX3_LOG,
+# INFLUX3_PID. INFLUX3_ARGS adds stand-in flags (e.g. --without-auth).
+start_influx3() {
+    local name=$1 token=$2
+    mkdir -p "$T/$name"
+    printf '%s\n' "$token" >"$T/$name/token"
+    chmod 600 "$T/$name/token"
+    rm -f "$T/$name/port"
+    : >"$T/$name/lines"
+    : >"$T/$name/requests.jsonl"
+    "$PY" "$STANDINS/influx2_standin.py" --api 3 --token "@$T/$name/token" \
+        --lines "$T/$name/lines" --log "$T/$name/requests.jsonl" --port-file "$T/$name/port" \
+        ${INFLUX3_ARGS:-} 2>"$T/$name/standin.err" &
+    INFLUX3_PID=$!
+    track "$INFLUX3_PID"
+    wait_file "$T/$name/port" 10 || { cat "$T/$name/standin.err" >&2; return 1; }
+    INFLUX3_URL="http://127.0.0.1:$(cat "$T/$name/port")"
+    INFLUX3_LINES=$T/$name/lines
+    INFLUX3_LOG=$T/$name/requests.jsonl
+    kill -0 "$INFLUX3_PID" 2>/dev/null
+}
+
 # influx_create_admin USER PASSWORD: the first admin user of an auth-enabled influxd.
 influx_create_admin() {
     curl -sS -o /dev/null -XPOST "$INFLUX_URL/query" \

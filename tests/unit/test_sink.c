@@ -91,7 +91,8 @@ static const char *const ENV_NAMES[] = {
     "INFLUXDB_URL", "INFLUXDB_HOST", "INFLUXDB_PORT", "INFLUXDB_DATABASE", "INFLUXDB_USERNAME",
     "INFLUXDB_PASSWORD", "INFLUXDB_PASSWORD_FILE", "INFLUXDB_RETENTION_POLICY",
     "INFLUXDB_TOKEN", "INFLUXDB_TOKEN_FILE", "INFLUXDB_ORG", "INFLUXDB_BUCKET",
-    "INFLUXDB_CA_FILE", "CRONFLUX_GZIP", "CRONFLUX_BATCH", "CRONFLUX_RETAIN", "CRONFLUX_ALIGN",
+    "INFLUXDB_CA_FILE", "INFLUXDB_API", "INFLUXDB_NO_SYNC", "CRONFLUX_GZIP", "CRONFLUX_BATCH",
+    "CRONFLUX_RETAIN", "CRONFLUX_ALIGN",
     "CRONFLUX_RETRIES", "CRONFLUX_MAX_WAIT", "CRONFLUX_INFLUX_TIMEOUT", "CRONFLUX_STATE", NULL,
 };
 
@@ -207,8 +208,12 @@ static void test_cfg_env(void)
         { "2.x token from _FILE", "INFLUXDB_URL=http://h:8086;INFLUXDB_TOKEN_FILE=@FILE;"
           "INFLUXDB_ORG=acme;INFLUXDB_BUCKET=metrics", 1, "http://h:8086", "", "", "", "",
           "fileSECRETpw", "acme", "metrics", 1, 1, .describe = NULL },
-        { "2.x without org", "INFLUXDB_URL=http://h:8086;INFLUXDB_TOKEN=tokSECRET;"
-          "INFLUXDB_BUCKET=metrics", -1, .err_has = "INFLUXDB_ORG" },
+        { "token without org: the API from /ping, the bucket as database",
+          "INFLUXDB_URL=http://h:8086;INFLUXDB_TOKEN=tokSECRET;INFLUXDB_BUCKET=metrics", 1,
+          "http://h:8086", "metrics", "", "", "", "tokSECRET", "", "metrics", 0, 1,
+          .describe = "http://h:8086 db=metrics (API from /ping)" },
+        { "INFLUXDB_API=2 without org", "INFLUXDB_URL=http://h:8086;INFLUXDB_TOKEN=tokSECRET;"
+          "INFLUXDB_API=2;INFLUXDB_BUCKET=metrics", -1, .err_has = "INFLUXDB_ORG" },
         { "2.x without bucket", "INFLUXDB_URL=http://h:8086;INFLUXDB_TOKEN=tokSECRET;"
           "INFLUXDB_ORG=acme;INFLUXDB_DATABASE=d", -1, .err_has = "INFLUXDB_BUCKET" },
         { "CA file", ca_spec, 1, "https://i:8086", "d", .gzip = 1 },
