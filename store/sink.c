@@ -45,6 +45,7 @@ struct sink {
     struct bg_sender *bg;   /* sending while the job still adds (see below), or NULL */
     bool bg_off;            /* the run is finishing: no background sender from now on */
     bool pruned;            /* spool_prune ran (once a run: what it deletes is days old) */
+    char status[24];        /* the job's own status for a run that exits 0, or "" */
     sink_stats st;
 };
 
@@ -963,8 +964,21 @@ static int bg_finish(sink *s, char *err, size_t errlen)
 
 /* ---------------------------------------------------------------- the end of a run */
 
+void sink_set_status(sink *s, const char *status)
+{
+    if (!s)
+        return;
+    size_t n = status ? strlen(status) : 0;
+    if (n >= sizeof s->status)
+        n = 0;
+    memcpy(s->status, status ? status : "", n);
+    s->status[n] = '\0';
+}
+
 static const char *run_status(const sink *s, int rc)
 {
+    if (rc == 0 && s->status[0])
+        return s->status;
     if (rc == 75)
         return "spooled";
     if (rc == 0)

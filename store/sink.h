@@ -100,6 +100,11 @@ const sink_stats *sink_get_stats(const sink *s);
  * refused, 78 configuration wrong. err describes the first failure. */
 int sink_flush(sink *s, char *err, size_t errlen);
 
+/* The job's own word for a run that ends with exit 0 (e.g. "budget": it stopped early on
+ * purpose), used instead of "ok"/"partial" as the ledger's status and the cronflux_job
+ * point's `status` tag. At most 23 characters (longer or NULL: none). */
+void sink_set_status(sink *s, const char *status);
+
 /* End the run: commit, flush (unless no_send/dry-run), record the ledger row and the
  * cronflux_job point (job, status; duration_ms, points, spooled, sent, dead_letters, pending,
  * exit_code), and free the sink. `job_rc` is the exit code the job's own work came to;

@@ -33,9 +33,14 @@ static int64_t mono_ns(void)
 static void summarize(const tw_run *r, int job_rc, char *out, size_t cap)
 {
     const tw_client_stats *st = tw_client_get_stats(r->c);
-    if (snprintf(out, cap, "%ld user%s, %ld post%s, %ld page%s, %ld request%s%s%s%s", r->n_users,
+    char cost[96] = "";
+    if (r->bill && r->o->api != 1 && snprintf(cost, sizeof cost, ", $%.4f estimated (today $%.4f%s)",
+                            tw_bill_spent_run(r->bill), tw_bill_spent_today(r->bill),
+                            r->budget_stop ? ", daily budget reached" : "") < 0)
+        cost[0] = '\0';
+    if (snprintf(out, cap, "%ld user%s, %ld post%s, %ld page%s, %ld request%s%s%s%s%s", r->n_users,
                  PL(r->n_users), r->n_posts, PL(r->n_posts), r->n_pages, PL(r->n_pages),
-                 st->requests, PL(st->requests),
+                 st->requests, PL(st->requests), cost,
                  job_rc ? "; " : (r->n_partial ? "; partial: " : ""), job_rc ? r->msg : "",
                  !job_rc && r->n_partial ? r->first_partial : "") < 0)
         out[0] = '\0';
@@ -63,6 +68,8 @@ static int run_and_store(tw_run *r, const tw_opts *o)
         tw_run_msg(r, "%ld error(s) in the API's answers (--strict): %s", r->n_partial,
                    r->first_partial);
     }
+    if (job_rc == 0 && r->budget_stop)
+        sink_set_status(r->s, "budget");    /* stopped on purpose: exit 0 */
     char summary[TW_RUN_MSG_MAX];
     summarize(r, job_rc, summary, sizeof summary);
     if (job_rc)
@@ -129,6 +136,7 @@ int main(int argc, char **argv)
     } else {
         exit_code = run_and_store(&r, &o);
     }
+    tw_run_free(&r);
     tw_client_free(r.c);
     oauth1_global_cleanup();
     http_global_cleanup();

@@ -59,7 +59,12 @@ typedef struct tw_problem {
     char value[TW_NAME_MAX];        /* v2: the value that failed (a username) */
     char resource_id[TW_ID_MAX + TW_NAME_MAX];
     long code;                      /* v1.1 error code (453, 88, 32, 89, 50); 0 if none */
+    char period[16], scope[16];     /* UsageCapExceeded: "Monthly"/"Daily", "Product"/"Account" */
 } tw_problem;
+
+/* The body of a 429 says UsageCapExceeded (title, or a type ending /2/problems/usage-capped
+ * on either API host): the app's monthly cap or spending limit, not a rate-limit window. */
+bool tw_problem_usage_capped(const tw_problem *p);
 
 typedef struct tw_users {
     tw_user *v;
@@ -147,6 +152,69 @@ size_t tw_user_points(const tw_user *u, const char *user_tag, tw_schema schema, 
  * when the post has no metrics. */
 int tw_post_point(const tw_post *p, const char *user_tag, int64_t t_ns, tw_pt *out);
 
+/* ---- pay-per-use accounting (tw_bill.c) -------------------------------------------
+ *
+ * X bills reads per resource returned (a post, a user), each resource at most once per UTC
+ * day; reads through an "owned read" endpoint (the {id} in the path is the app owner's own
+ * account) cost less. tw_bill counts the requests and resources of a run per endpoint, knows
+ * which resources were read earlier this UTC day (state the job keeps in its state file), and
+ * prices what is new. Its figures are estimates: X's own count is GET /2/usage/tweets. */
+
+typedef enum tw_res { TW_RES_POST = 0, TW_RES_USER = 1 } tw_res;
+
+/* US dollars per resource; the documented defaults (pricing page, August 2026) */
+#define TW_PRICE_POST_READ 0.005
+#define TW_PRICE_USER_READ 0.010
+#define TW_PRICE_OWNED_READ 0.001
+
+typedef struct tw_prices {
+    double post_read, user_read, owned_read;
+} tw_prices;
+
+/* What one endpoint (path template, e.g. "/2/users/:id/tweets") cost this run. */
+typedef struct tw_bill_line {
+    char endpoint[48];
+    bool owned;
+    int64_t requests, resources, billable;
+    double cost_usd;
+} tw_bill_line;
+
+typedef struct tw_bill tw_bill;
+
+/* A bill for the UTC day of now_ns. NULL when out of memory. tw_bill_free accepts NULL. */
+tw_bill *tw_bill_new(const tw_prices *prices, int64_t now_ns);
+void tw_bill_free(tw_bill *b);
+/* "YYYY-MM-DD", the UTC day the bill counts */
+const char *tw_bill_day(const tw_bill *b);
+
+/* The state of one kind of resource: "YYYY-MM-DD ID,ID,..." (the ids read that day) and of
+ * the day's spend: "YYYY-MM-DD USD". A state of another day, or one that does not parse,
+ * counts as nothing read (0 returned; -1 only when out of memory). */
+int tw_bill_load_seen(tw_bill *b, tw_res kind, const char *state);
+int tw_bill_load_spend(tw_bill *b, const char *state);
+/* The states to keep: appended to out (0, or -1 when out does not take it). */
+int tw_bill_save_seen(const tw_bill *b, tw_res kind, buf *out);
+int tw_bill_save_spend(const tw_bill *b, buf *out);
+
+/* One request sent to endpoint. 0, or -1 (more endpoints than a run has). */
+int tw_bill_request(tw_bill *b, const char *endpoint, bool owned);
+/* One resource returned by endpoint: counted, and priced unless it was read earlier this UTC
+ * day. Returns its cost (0 when not billable), or -1 when out of memory / too many lines. */
+double tw_bill_resource(tw_bill *b, const char *endpoint, bool owned, tw_res kind, const char *id);
+/* Read earlier this UTC day (or earlier in this run)? */
+bool tw_bill_seen(const tw_bill *b, tw_res kind, const char *id);
+/* The price of one new resource of kind, through an owned-read endpoint or not. */
+double tw_bill_price(const tw_bill *b, tw_res kind, bool owned);
+/* This UTC day's spend: before this run (from the state) plus this run's. */
+double tw_bill_spent_today(const tw_bill *b);
+double tw_bill_spent_run(const tw_bill *b);
+/* The lines of this run, in the order the endpoints were first used. */
+size_t tw_bill_lines(const tw_bill *b, const tw_bill_line **out);
+
+/* The twitter_usage point of a line (tags endpoint, owned; fields requests, resources,
+ * billable, cost_usd) at t_ns. */
+void tw_usage_point(const tw_bill_line *l, int64_t t_ns, tw_pt *out);
+
 /* ---- client ------------------------------------------------------------------ */
 
 typedef struct tw_client tw_client;
@@ -172,7 +240,8 @@ void tw_client_free(tw_client *c);  /* wipes the copied secrets; accepts NULL */
  * Returns 0 with a 2xx answer in r, or an exit code with err set to one line:
  *   65 the answer is over the body cap; 69 network error or 5xx after retries;
  *   75 rate limited and the window resets later than --max-wait allows (err names the reset
- *      time, RFC 3339); 77 401/403 (err names the refused credential variables, and for
+ *      time, RFC 3339), or 429 UsageCapExceeded (never waited for nor retried; counted in
+ *      tw_client_stats.usage_capped; err says what clears it); 77 401/403 (err names the refused credential variables, and for
  *      v1.1 code 453 says v2 is the way); 78 400/404/3xx (the request or TWITTER_API_URL is
  *      wrong). err carries the problem-details title/detail/type of the error body.
  * A rate limit whose window is used up (remaining 0, reset in the future) is never sent. */
@@ -182,6 +251,7 @@ int tw_get(tw_client *c, const char *endpoint, const char *path_query, http_resp
 /* Requests sent, 429 answers seen, seconds waited for rate limits: for the run summary. */
 typedef struct tw_client_stats {
     long requests, rate_limited, waited_s, retries;
+    long usage_capped;              /* 429 UsageCapExceeded answers (tw_get returned 75) */
 } tw_client_stats;
 const tw_client_stats *tw_client_get_stats(const tw_client *c);
 

@@ -315,6 +315,24 @@ int tw_get(tw_client *c, const char *endpoint, const char *path_query, http_resp
         if (!problem[0])
             copy_cut(problem, sizeof problem, "(empty body)");
 
+        if (st == 429 && tw_problem_usage_capped(&p)) {
+            /* the app's cap or spending limit: no window to wait for, no retry */
+            c->st.usage_capped++;
+            char what[64] = "";
+            if ((p.period[0] || p.scope[0]) &&
+                snprintf(what, sizeof what, " (%s%s%s%s)", p.period, p.period[0] ? " cap" : "",
+                         p.period[0] && p.scope[0] ? ", scope " : p.scope[0] ? "scope " : "",
+                         p.scope) < 0)
+                what[0] = '\0';
+            errf_set(err, errlen,
+                     "%s: 429 UsageCapExceeded: %s%s: X refuses this app's reads until the cap "
+                     "resets (the next billing cycle) or its spending limit or credits change in "
+                     "the developer console; waiting does not help; no request is sent until the "
+                     "next UTC day (--force tries earlier); points read so far are kept",
+                     endpoint, p.detail[0] ? p.detail : problem, what);
+            ret = EX_TEMPFAIL;
+            goto done;
+        }
         if (st == 429) {
             c->st.rate_limited++;
             int64_t reset_s = 0;

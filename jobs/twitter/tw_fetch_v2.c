@@ -23,6 +23,20 @@ static int users_by_query(buf *pq, const tw_names *names, size_t from)
     return buf_adds(pq, "&user.fields=public_metrics");
 }
 
+/* Count a request and the users it returned (users->v[first..]). 0 or 70. */
+static int bill_users(tw_run *r, const char *endpoint, const tw_users *users, size_t first)
+{
+    if (tw_bill_request(r->bill, endpoint, false) != 0)
+        goto nomem;
+    for (size_t i = first; i < users->n; i++)
+        if (tw_bill_resource(r->bill, endpoint, false, TW_RES_USER, users->v[i].id) < 0)
+            goto nomem;
+    return 0;
+nomem:
+    tw_run_msg(r, "%s: out of memory counting the cost", endpoint);
+    return EX_SOFTWARE;
+}
+
 static int users_v2(tw_run *r, tw_users *users)
 {
     int rc = 0;
@@ -35,6 +49,8 @@ static int users_v2(tw_run *r, tw_users *users)
 
     if (names->n == 0) {
         const char *ep = "GET /2/users/me";
+        if (!tw_run_budget_ok(r, ep, tw_bill_price(r->bill, TW_RES_USER, false)))
+            goto done;
         if (buf_adds(&pq, "/2/users/me?user.fields=public_metrics") != 0) {
             tw_run_msg(r, "%s: out of memory building the request", ep);
             rc = EX_SOFTWARE;
@@ -53,10 +69,15 @@ static int users_v2(tw_run *r, tw_users *users)
             goto done;
         }
         memcpy(r->me_id, users->v[0].id, sizeof r->me_id);
+        rc = bill_users(r, "/2/users/me", users, 0);
         goto done;
     }
     const char *ep = "GET /2/users/by";
     for (size_t i = 0; i < names->n; i += V2_USERS_PER_CALL) {
+        size_t in_call = names->n - i < V2_USERS_PER_CALL ? names->n - i : V2_USERS_PER_CALL;
+        if (!tw_run_budget_ok(r, ep, (double)in_call * tw_bill_price(r->bill, TW_RES_USER, false)))
+            goto done;
+        size_t first = users->n;
         if (users_by_query(&pq, names, i) != 0) {
             tw_run_msg(r, "%s: out of memory building the request", ep);
             rc = EX_SOFTWARE;
@@ -71,6 +92,8 @@ static int users_v2(tw_run *r, tw_users *users)
             goto done;
         }
         tw_run_partial(r, ep, users->errors + before, users->nerrors - before);
+        if ((rc = bill_users(r, "/2/users/by", users, first)))
+            goto done;
     }
 done:
     buf_free(&pq);
@@ -90,13 +113,15 @@ static int refused_param(const http_resp *resp, const char *name)
 }
 
 /* The request of one page of an account's posts. 0 or -1 (no memory). */
-static int posts_query(buf *pq, const char *uid, const char *fields_param, bool private,
-                       const char *since_id, int64_t start_ns, int64_t end_ns, const char *token)
+static int posts_query(buf *pq, const char *uid, int max_results, const char *fields_param,
+                       bool private, const char *since_id, int64_t start_ns, int64_t end_ns,
+                       const char *token)
 {
-    char ts[40];
+    char ts[40], mr[16];
     buf_reset(pq);
-    if (buf_printf(pq, "/2/users/%s/tweets", uid) != 0 ||
-        tw_add_param(pq, "max_results", "100") != 0 ||
+    if (snprintf(mr, sizeof mr, "%d", max_results) >= (int)sizeof mr ||
+        buf_printf(pq, "/2/users/%s/tweets", uid) != 0 ||
+        tw_add_param(pq, "max_results", mr) != 0 ||
         tw_add_param(pq, fields_param, private ? "created_at,public_metrics,non_public_metrics,organic_metrics"
                                                : "created_at,public_metrics") != 0)
         return -1;
@@ -140,15 +165,22 @@ static int posts_v2(tw_run *r, const tw_user *u)
         start_ns = r->o->now_ns - r->o->lookback_ns;
         int64_t cp_created;
         char cp_id[TW_ID_MAX];
-        if (tw_cp_newest_get(r, u->id, cp_id, sizeof cp_id, &cp_created) == 1 && cp_created > 0 &&
-            cp_created < start_ns) {
+        int found = tw_cp_newest_get(r, u->id, cp_id, sizeof cp_id, &cp_created);
+        if (found == 1 && cp_created > 0 && cp_created < start_ns) {
             /* an earlier run saw posts up to cp_id, longer ago than --lookback: read
              * everything since then, so that no post is missed after a pause */
             memcpy(since_id, cp_id, sizeof since_id);
             start_ns = cp_created;
+        } else if (found == 1 && !r->o->lookback_given && tw_run_posts_read_today(r, u->id)) {
+            /* every post of the window was read earlier this UTC day: only newer ones now
+             * (--lookback reads the window again) */
+            memcpy(since_id, cp_id, sizeof since_id);
         }
     }
-    bool private = tw_run_is_me(r, u) &&
+    /* the account the access token belongs to: X's cheaper "owned read" (pricing page) */
+    bool owned = tw_run_is_me(r, u);
+    double price = tw_bill_price(r->bill, TW_RES_POST, owned);
+    bool private = owned &&
                    start_ns >= r->o->now_ns - (int64_t)PRIVATE_METRICS_DAYS * 86400 * TPARSE_NS_PER_S;
 
     char prev_token[TW_TOKEN_MAX] = "";
@@ -160,7 +192,11 @@ static int posts_v2(tw_run *r, const tw_user *u)
             rc = EX_DATAERR;
             goto done;
         }
-        if (posts_query(&pq, u->id, r->fields_param, private, since_id, start_ns, end_ns, token) != 0) {
+        int max_results = tw_run_budget_page(r, ep, price);
+        if (max_results == 0)
+            goto done;          /* over the budget: the checkpoints stay where they were */
+        if (posts_query(&pq, u->id, max_results, r->fields_param, private, since_id, start_ns,
+                        end_ns, token) != 0) {
             tw_run_msg(r, "%s: out of memory building the request", ep);
             rc = EX_SOFTWARE;
             goto done;
@@ -188,6 +224,11 @@ static int posts_v2(tw_run *r, const tw_user *u)
         }
         r->n_pages++;
         tw_run_partial(r, ep, page.errors, page.nerrors);
+        if (tw_bill_request(r->bill, "/2/users/:id/tweets", owned) != 0)
+            goto nomem;
+        for (size_t i = 0; i < page.n; i++)
+            if (tw_bill_resource(r->bill, "/2/users/:id/tweets", owned, TW_RES_POST, page.v[i].id) < 0)
+                goto nomem;
         for (size_t i = 0; i < page.n; i++) {
             if (page.v[i].have && !(page.v[i].have & TW_P_REPOSTS) && !r->warned_reposts) {
                 r->warned_reposts = true;
@@ -216,6 +257,12 @@ static int posts_v2(tw_run *r, const tw_user *u)
             break;
     }
     rc = tw_cp_newest_set(r, u->id, &newest);
+    if (!rc && !r->o->backfill)
+        rc = tw_run_set_posts_read_today(r, u->id);
+    goto done;
+nomem:
+    tw_run_msg(r, "%s: out of memory counting the cost", ep);
+    rc = EX_SOFTWARE;
 done:
     /* a listing cut short (rate limit, error) leaves the checkpoint where it was: the
      * posts it did not reach must be read by the next run */

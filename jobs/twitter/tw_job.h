@@ -46,6 +46,12 @@ typedef struct tw_opts {
     bool strict, no_posts, fresh;
     const char *api_url;        /* --api-url, else TWITTER_API_URL, else the default */
     int retries;
+    bool lookback_given;        /* --lookback was given: re-read posts read earlier today */
+    bool has_budget;            /* --daily-budget / TWITTER_DAILY_BUDGET_USD given */
+    double daily_budget_usd;
+    tw_prices prices;           /* TWITTER_PRICE_* or the documented defaults */
+    bool force;                 /* --force: send even after UsageCapExceeded today */
+    const char *analytics;      /* --analytics GRANULARITY, or NULL */
     /* resolved from the above */
     int64_t now_ns;
     bool backfill;              /* --since given (and this slice not empty) */
@@ -98,6 +104,9 @@ struct tw_run {
     char token_user_id[TW_ID_MAX];
     char me_id[TW_ID_MAX];      /* GET /2/users/me (or verify_credentials) when read */
     long n_users, n_posts, n_pages, n_partial, n_rejected;
+    tw_bill *bill;              /* what this run reads costs (tw_run_load_state) */
+    bool budget_stop;           /* a request was not sent: it would go over --daily-budget */
+    char usage_cap_day[11];     /* the UTC day X last answered UsageCapExceeded, or "" */
     char fields_param[16];      /* "tweet.fields" or "post.fields" (OpenAPI 2.167), as the
                                  * API last took it (state file) */
     unsigned warned_missing;    /* TW_U_* counters said missing (once a run) */
@@ -109,6 +118,8 @@ struct tw_run {
 /* Read the accounts, write their points, then their posts (unless --no-posts or the
  * twittergraph schema). 0 or an exit code with r->msg set. */
 int tw_run_job(tw_run *r);
+/* What tw_run_job allocated (the bill). */
+void tw_run_free(tw_run *r);
 
 /* helpers the fetches share */
 void tw_run_msg(tw_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -130,6 +141,16 @@ bool tw_run_is_me(const tw_run *r, const tw_user *u);
 void tw_run_load_state(tw_run *r);
 /* Remember the name of the post fields parameter. 0 or 75. */
 int tw_run_set_fields_param(tw_run *r, const char *name);
+/* Before a request that may cost up to est_usd: true to send it; false when it would take
+ * today's spend over --daily-budget (then r->budget_stop is set and the figures warned once). */
+bool tw_run_budget_ok(tw_run *r, const char *endpoint, double est_usd);
+/* max_results for a page of posts at price_usd each: 100, fewer to stay in the budget, or 0
+ * when not even the API's minimum of 5 fits (the stop recorded as by tw_run_budget_ok). */
+int tw_run_budget_page(tw_run *r, const char *endpoint, double price_usd);
+/* The posts of uid were read in full earlier this UTC day by a scheduled run. */
+bool tw_run_posts_read_today(tw_run *r, const char *uid);
+/* Remember that they were. 0 or 75. */
+int tw_run_set_posts_read_today(tw_run *r, const char *uid);
 
 /* checkpoints (in the state file, per account id) */
 /* The newest post an earlier run saw. 1 found (id, *created set), 0 none. */

@@ -1,6 +1,7 @@
 /* tw_opts: twitter-stats' options, its time range and its account list (see tw_job.h). */
 #include <ctype.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +19,10 @@ static const char usage[] =
     "\n"
     "Reads the counters of X (Twitter) accounts and the metrics of their recent posts and\n"
     "writes them as points: twitter_user (tags user, user_id; followers, following, posts,\n"
-    "listed, likes) and twitter_post (tags user, post_id; likes, reposts, replies, quotes,\n"
-    "impressions, bookmarks where the API gives them), stamped with the run's time.\n"
+    "listed, likes, media) and twitter_post (tags user, post_id; likes, reposts, replies,\n"
+    "quotes, impressions, bookmarks where the API gives them), stamped with the run's time,\n"
+    "and what the run cost: twitter_usage (tags endpoint, owned; requests, resources,\n"
+    "billable, cost_usd).\n"
     "\n"
     "Accounts: --users / TWITTER_USERS (comma-separated; TWITTER_USER too), else the account\n"
     "the access token belongs to (GET /2/users/me).\n"
@@ -30,13 +33,21 @@ static const char usage[] =
     "  --schema S          cronflux (default) or twittergraph: one measurement per counter\n"
     "                      (followers_count, friends_count, listed_count, favourites_count,\n"
     "                      statuses_count; field value, tag user) as twittergraph wrote; no posts\n"
-    "  --lookback D        how far back a scheduled run re-reads post metrics (default 7d)\n"
+    "  --lookback D        how far back a scheduled run re-reads post metrics (default 7d);\n"
+    "                      given, it also re-reads posts read earlier this UTC day\n"
     "  --since T           backfill: read every post created from T ...\n"
     "  --until T           ... to T (default now); metrics as of now; resumable (the API\n"
     "                      serves an account's newest 3200 posts); in an Indexed Job each\n"
     "                      pod takes its slice (JOB_COMPLETION_INDEX of CRONFLUX_SLICES)\n"
     "  --fresh             backfill: ignore the progress saved by an earlier run of this range\n"
     "  --no-posts          read the account counters only\n"
+    "  --analytics G       also read GET /2/tweets/analytics buckets (G: hourly, daily,\n"
+    "                      weekly, total) of the accounts' posts over --lookback, or over\n"
+    "                      --since/--until (resumable): twitter_post_analytics points\n"
+    "  --daily-budget USD  send no request that could take this UTC day's estimated spend\n"
+    "                      over USD (env TWITTER_DAILY_BUDGET_USD); the run then exits 0\n"
+    "                      with status=budget\n"
+    "  --force             send requests even after X answered UsageCapExceeded today\n"
     "  --max-wait D        longest wait for a rate-limit window (default 0: stop with 75)\n"
     "  --strict            exit 65 when an answer carried an errors array (see below)\n"
     "  --api-url URL       API base URL (env TWITTER_API_URL, default https://api.twitter.com)\n"
@@ -47,7 +58,10 @@ static const char usage[] =
     "  TWITTER_API_KEY, TWITTER_API_SECRET, TWITTER_ACCESS_TOKEN, TWITTER_ACCESS_SECRET\n"
     "  (or API_KEY, API_SECRET, ACCESS_TOKEN, ACCESS_SECRET; each also as NAME_FILE),\n"
     "  TWITTER_API_URL, TWITTER_USERS / TWITTER_USER, TWITTER_CA_FILE (a private CA for\n"
-    "  TWITTER_API_URL), CRONFLUX_STATE, CRONFLUX_ALIGN,\n"
+    "  TWITTER_API_URL), TWITTER_BEARER_TOKEN (optional, also _FILE: records X's own count\n"
+    "  of the project's usage from GET /2/usage/tweets as twitter_project_usage),\n"
+    "  TWITTER_PRICE_POST_READ (default 0.005), TWITTER_PRICE_USER_READ (0.010),\n"
+    "  TWITTER_PRICE_OWNED_READ (0.001) in US dollars, CRONFLUX_STATE, CRONFLUX_ALIGN,\n"
     "  INFLUXDB_* (see the README), DEBUG=1 (requests, with signature and tokens redacted)\n"
     "\n"
     "A scheduled run reads the posts created in the last --lookback, and every post newer\n"
@@ -63,18 +77,20 @@ static const char usage[] =
     "accounts keep being recorded; with --strict it exits 65 instead. When not one of the\n"
     "accounts can be read the run exits 78 (the list is wrong).\n"
     "\n"
+    "Cost (X's pay-per-use pricing): each post or user returned is billed once per UTC day;\n"
+    "the account the access token belongs to is read through the cheaper owned-read\n"
+    "endpoint. The state file remembers what was read today, so the estimate counts a\n"
+    "resource once, and a later run of the day reads only posts newer than those. A 429\n"
+    "UsageCapExceeded (the monthly cap or spending limit) exits 75 and no request is sent\n"
+    "until the next UTC day (--force tries earlier).\n"
+    "\n"
     "exit codes: 0 done; 64 usage; 65 the API sent data that does not parse (or over the\n"
-    "8 MiB cap); 69 the API is unreachable; 75 rate limited or InfluxDB down: points read\n"
-    "are safe in the spool, run again later; 77 credentials refused; 78 configuration\n"
-    "missing or wrong.\n";
+    "8 MiB cap); 69 the API is unreachable; 75 rate limited, usage cap or InfluxDB down:\n"
+    "points read are safe in the spool, run again later; 77 credentials refused; 78\n"
+    "configuration missing or wrong.\n";
 
 enum { OPT_API = 1, OPT_SCHEMA, OPT_LOOKBACK, OPT_SINCE, OPT_UNTIL, OPT_MAXWAIT, OPT_STRICT,
-       OPT_APIURL, OPT_RETRIES, OPT_NOPOSTS, OPT_FRESH };
-
-static void print_usage(FILE *out)
-{
-    fputs(usage, out);
-}
+       OPT_APIURL, OPT_RETRIES, OPT_NOPOSTS, OPT_FRESH, OPT_BUDGET, OPT_FORCE, OPT_ANALYTICS };
 
 /* A usage error: err = "WHAT: \"ARG\": HINT (see --help)" (no quotes and hint when
  * hint is NULL: arg is then a message); returns 64. */
@@ -86,6 +102,56 @@ static int usage_error(char *err, size_t errlen, const char *what, const char *a
     else
         errf_set(err, errlen, "%s%s%s (see --help)", what, arg[0] ? ": " : "", arg);
     return EX_USAGE;
+}
+
+/* A non-negative amount of US dollars ("0.50", "2"). 0 or -1. */
+static int parse_usd(const char *s, double *out)
+{
+    char *end = NULL;
+    double v = strtod(s, &end);
+    if (!s[0] || !end || *end || end == s || !(v >= 0) || v > 1e6)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* The budget and the prices: flags, then the environment. CLI_RUN, 64 or 78. */
+static int parse_money(tw_opts *o, const char *budget_arg, char *err, size_t errlen)
+{
+    if (budget_arg) {
+        if (parse_usd(budget_arg, &o->daily_budget_usd) != 0)
+            return usage_error(err, errlen, "--daily-budget", budget_arg,
+                               "an amount of US dollars, e.g. 0.50");
+        o->has_budget = true;
+    } else if ((budget_arg = cfg_env("TWITTER_DAILY_BUDGET_USD"))) {
+        if (parse_usd(budget_arg, &o->daily_budget_usd) != 0) {
+            errf_set(err, errlen, "TWITTER_DAILY_BUDGET_USD: \"%.40s\": an amount of US dollars, "
+                     "e.g. 0.50", budget_arg);
+            return EX_CONFIG;
+        }
+        o->has_budget = true;
+    }
+    static const struct { const char *env; size_t off; double def; } prices[] = {
+        { "TWITTER_PRICE_POST_READ", offsetof(tw_prices, post_read), TW_PRICE_POST_READ },
+        { "TWITTER_PRICE_USER_READ", offsetof(tw_prices, user_read), TW_PRICE_USER_READ },
+        { "TWITTER_PRICE_OWNED_READ", offsetof(tw_prices, owned_read), TW_PRICE_OWNED_READ },
+    };
+    for (size_t i = 0; i < sizeof prices / sizeof prices[0]; i++) {
+        double *v = (double *)((char *)&o->prices + prices[i].off);
+        *v = prices[i].def;
+        const char *e = cfg_env(prices[i].env);
+        if (e && parse_usd(e, v) != 0) {
+            errf_set(err, errlen, "%s: \"%.40s\": a price in US dollars, e.g. %.3f", prices[i].env,
+                     e, prices[i].def);
+            return EX_CONFIG;
+        }
+    }
+    return CLI_RUN;
+}
+
+static void print_usage(FILE *out)
+{
+    fputs(usage, out);
 }
 
 static int valid_username(const char *s)
@@ -205,7 +271,7 @@ int tw_opts_parse(tw_opts *o, int argc, char **argv, char *err, size_t errlen)
     o->api = 2;
     o->retries = 2;
     o->lookback_ns = (int64_t)7 * 86400 * TPARSE_NS_PER_S;
-    const char *lookback_arg = NULL, *maxwait_arg = NULL;
+    const char *lookback_arg = NULL, *maxwait_arg = NULL, *budget_arg = NULL;
 
     static const struct option longopts[] = {
         { "users", required_argument, NULL, 'u' },
@@ -220,6 +286,9 @@ int tw_opts_parse(tw_opts *o, int argc, char **argv, char *err, size_t errlen)
         { "retries", required_argument, NULL, OPT_RETRIES },
         { "no-posts", no_argument, NULL, OPT_NOPOSTS },
         { "fresh", no_argument, NULL, OPT_FRESH },
+        { "daily-budget", required_argument, NULL, OPT_BUDGET },
+        { "force", no_argument, NULL, OPT_FORCE },
+        { "analytics", required_argument, NULL, OPT_ANALYTICS },
         CLI_COMMON_LONGOPTS,
         { NULL, 0, NULL, 0 },
     };
@@ -253,6 +322,15 @@ int tw_opts_parse(tw_opts *o, int argc, char **argv, char *err, size_t errlen)
         case OPT_APIURL: o->api_url = optarg; break;
         case OPT_NOPOSTS: o->no_posts = true; break;
         case OPT_FRESH: o->fresh = true; break;
+        case OPT_BUDGET: budget_arg = optarg; break;
+        case OPT_FORCE: o->force = true; break;
+        case OPT_ANALYTICS:
+            if (strcmp(optarg, "hourly") && strcmp(optarg, "daily") && strcmp(optarg, "weekly") &&
+                strcmp(optarg, "total"))
+                return usage_error(err, errlen, "--analytics", optarg,
+                                   "use hourly, daily, weekly or total");
+            o->analytics = optarg;
+            break;
         case OPT_RETRIES: {
             char *end = NULL;
             long v = strtol(optarg, &end, 10);
@@ -271,14 +349,18 @@ int tw_opts_parse(tw_opts *o, int argc, char **argv, char *err, size_t errlen)
         return done;
     if (lookback_arg && tparse_duration(lookback_arg, &o->lookback_ns, e, sizeof e) != 0)
         return usage_error(err, errlen, "--lookback", e, NULL);
+    o->lookback_given = lookback_arg != NULL;
     if (maxwait_arg) {
         if (strcmp(maxwait_arg, "0") == 0)
             o->max_wait_ns = 0;
         else if (tparse_duration(maxwait_arg, &o->max_wait_ns, e, sizeof e) != 0)
             return usage_error(err, errlen, "--max-wait", e, NULL);
     }
+    int rc = parse_money(o, budget_arg, err, errlen);
+    if (rc != CLI_RUN)
+        return rc;
     o->now_ns = tparse_now_ns();
-    int rc = parse_range(o, err, errlen);
+    rc = parse_range(o, err, errlen);
     if (rc != CLI_RUN)
         return rc;
 

@@ -200,6 +200,8 @@ static void problem_from(json_t *o, tw_problem *p)
     get_str(o, "type", p->type, sizeof p->type);
     get_str(o, "value", p->value, sizeof p->value);
     get_str(o, "resource_id", p->resource_id, sizeof p->resource_id);
+    get_str(o, "period", p->period, sizeof p->period);
+    get_str(o, "scope", p->scope, sizeof p->scope);
     json_t *code = json_object_get(o, "code");
     if (json_is_integer(code))
         p->code = (long)json_integer_value(code);
@@ -642,6 +644,13 @@ int tw_parse_error(const char *body, size_t len, tw_problem *first, char *msg, s
 }
 
 /* ---- ids --------------------------------------------------------------------------- */
+
+bool tw_problem_usage_capped(const tw_problem *p)
+{
+    size_t n = strlen(p->type), k = strlen("/2/problems/usage-capped");
+    return strcmp(p->title, "UsageCapExceeded") == 0 ||
+           (n >= k && strcmp(p->type + n - k, "/2/problems/usage-capped") == 0);
+}
 
 int tw_id_cmp(const char *a, const char *b)
 {

@@ -82,3 +82,16 @@ int tw_post_point(const tw_post *p, const char *user_tag, int64_t t_ns, tw_pt *o
     out->pt.nfields = nf;
     return nf ? 1 : 0;
 }
+
+void tw_usage_point(const tw_bill_line *l, int64_t t_ns, tw_pt *out)
+{
+    point_init(out, "twitter_usage", t_ns);
+    out->tags[0] = (lp_tag){ "endpoint", l->endpoint };
+    out->tags[1] = (lp_tag){ "owned", l->owned ? "true" : "false" };
+    out->pt.ntags = 2;
+    out->fields[0] = lp_f_int("requests", l->requests);
+    out->fields[1] = lp_f_int("resources", l->resources);
+    out->fields[2] = lp_f_int("billable", l->billable);
+    out->fields[3] = lp_f_float("cost_usd", l->cost_usd);
+    out->pt.nfields = 4;
+}

@@ -151,6 +151,159 @@ int tw_cp_newest_set(tw_run *r, const char *uid, const tw_post *newest)
     return 0;
 }
 
+#define STATE_MAX ((size_t)4 << 20)   /* the largest state value read back */
+
+/* One state value into a heap buffer (NULL when absent, unreadable or out of memory). */
+static char *state_get(tw_run *r, const char *key)
+{
+    char err[SINK_ERR_MAX];
+    char *v = malloc(STATE_MAX);
+    if (!v)
+        return NULL;
+    int g = sink_checkpoint_get(r->s, key, v, STATE_MAX, err, sizeof err);
+    if (g < 0)
+        cp_read_failed(err);
+    if (g != 1) {
+        free(v);
+        return NULL;
+    }
+    return v;
+}
+
+static int state_set(tw_run *r, const char *key, const char *val)
+{
+    char err[SINK_ERR_MAX];
+    if (sink_checkpoint_set(r->s, key, val, err, sizeof err) != 0) {
+        tw_run_msg(r, "store: %s", err);
+        return EX_TEMPFAIL;
+    }
+    return 0;
+}
+
+static const char *const seen_key[2] = { "billing.posts", "billing.users" };
+
+/* The bill of this run, with what was read earlier this UTC day. 0 or 70 (no memory). */
+static int load_billing(tw_run *r)
+{
+    r->bill = tw_bill_new(&r->o->prices, r->o->now_ns);
+    if (!r->bill) {
+        tw_run_msg(r, "out of memory");
+        return EX_SOFTWARE;
+    }
+    for (int k = 0; k < 2; k++) {
+        char *v = state_get(r, seen_key[k]);
+        int rc = v ? tw_bill_load_seen(r->bill, (tw_res)k, v) : 0;
+        free(v);
+        if (rc != 0) {
+            tw_run_msg(r, "out of memory");
+            return EX_SOFTWARE;
+        }
+    }
+    char *v = state_get(r, "billing.spend");
+    if (v)
+        (void)tw_bill_load_spend(r->bill, v);
+    free(v);
+    v = state_get(r, "usage_cap");
+    if (v && strlen(v) == 10)
+        memcpy(r->usage_cap_day, v, 11);
+    free(v);
+    return 0;
+}
+
+/* Keep what this run read and spent (for the next runs of the day). 0 or 75. */
+static int save_billing(tw_run *r)
+{
+    if (!r->bill || sink_dry_run(r->s))
+        return 0;
+    buf v;
+    buf_init(&v, STATE_MAX - 1);
+    int rc = 0;
+    for (int k = 0; k < 2 && !rc; k++) {
+        buf_reset(&v);
+        if (tw_bill_save_seen(r->bill, (tw_res)k, &v) != 0 || !v.p)
+            continue;           /* over the cap: the next run prices those again */
+        rc = state_set(r, seen_key[k], v.p);
+    }
+    buf_reset(&v);
+    if (!rc && tw_bill_save_spend(r->bill, &v) == 0 && v.p)
+        rc = state_set(r, "billing.spend", v.p);
+    buf_free(&v);
+    return rc;
+}
+
+/* The twitter_usage points of this run. 0 or 75. */
+static int write_usage(tw_run *r)
+{
+    const tw_bill_line *l;
+    size_t n = r->bill ? tw_bill_lines(r->bill, &l) : 0;
+    for (size_t i = 0; i < n; i++) {
+        tw_pt pt;
+        tw_usage_point(&l[i], r->t_ns, &pt);
+        int rc = tw_run_add(r, &pt.pt);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static void budget_warn(tw_run *r, const char *endpoint, double est_usd)
+{
+    if (r->budget_stop)
+        return;
+    r->budget_stop = true;
+    log_warn("daily budget: %s not sent: it may cost up to $%.4f and today's spend is $%.4f "
+             "(this run $%.4f) of the $%.2f --daily-budget (UTC day %s); the rest is read by "
+             "a run after midnight UTC, or with a larger budget",
+             endpoint, est_usd, tw_bill_spent_today(r->bill), tw_bill_spent_run(r->bill),
+             r->o->daily_budget_usd, tw_bill_day(r->bill));
+}
+
+bool tw_run_budget_ok(tw_run *r, const char *endpoint, double est_usd)
+{
+    if (r->budget_stop)
+        return false;
+    if (!r->o->has_budget || est_usd <= 0 ||
+        tw_bill_spent_today(r->bill) + est_usd <= r->o->daily_budget_usd + 1e-9)
+        return true;
+    budget_warn(r, endpoint, est_usd);
+    return false;
+}
+
+int tw_run_budget_page(tw_run *r, const char *endpoint, double price_usd)
+{
+    if (r->budget_stop)
+        return 0;
+    if (!r->o->has_budget || price_usd <= 0)
+        return 100;
+    double left = r->o->daily_budget_usd - tw_bill_spent_today(r->bill);
+    double fit = left > 0 ? left / price_usd + 1e-9 : 0;
+    if (fit >= 100)
+        return 100;
+    if (fit >= 5)
+        return (int)fit;
+    budget_warn(r, endpoint, 5 * price_usd);
+    return 0;
+}
+
+bool tw_run_posts_read_today(tw_run *r, const char *uid)
+{
+    char key[64], val[32], err[SINK_ERR_MAX];
+    if (!fits(snprintf(key, sizeof key, "posts_day:%s", uid), sizeof key))
+        return false;
+    int g = sink_checkpoint_get(r->s, key, val, sizeof val, err, sizeof err);
+    if (g < 0)
+        cp_read_failed(err);
+    return g == 1 && r->bill && strcmp(val, tw_bill_day(r->bill)) == 0;
+}
+
+int tw_run_set_posts_read_today(tw_run *r, const char *uid)
+{
+    char key[64];
+    if (!r->bill || sink_dry_run(r->s) || !fits(snprintf(key, sizeof key, "posts_day:%s", uid), sizeof key))
+        return 0;
+    return state_set(r, key, tw_bill_day(r->bill));
+}
+
 void tw_run_load_state(tw_run *r)
 {
     char val[32], err[SINK_ERR_MAX];
@@ -266,8 +419,20 @@ int tw_run_job(tw_run *r)
     tw_users users;
     tw_users_init(&users);
     tw_run_load_state(r);
-    int rc = r->ops->users(r, &users);
+    int rc = load_billing(r);
     if (rc)
+        goto done;
+    if (r->usage_cap_day[0] && strcmp(r->usage_cap_day, tw_bill_day(r->bill)) == 0 && !r->o->force) {
+        tw_run_msg(r, "X answered 429 UsageCapExceeded earlier this UTC day (%s): no request is "
+                      "sent until 00:00 UTC; raise the spending limit or add credits in the "
+                      "developer console, then run with --force to try now", r->usage_cap_day);
+        rc = EX_TEMPFAIL;
+        goto done;
+    }
+    rc = r->ops->users(r, &users);
+    if (rc)
+        goto done;
+    if (users.n == 0 && r->budget_stop)
         goto done;
     if (users.n == 0) {
         /* every account was refused: the list is wrong, not one account */
@@ -283,10 +448,29 @@ int tw_run_job(tw_run *r)
             goto done;
     if (r->o->schema == TW_SCHEMA_TWITTERGRAPH || r->o->no_posts)
         goto done;
-    for (size_t i = 0; i < users.n; i++)
+    for (size_t i = 0; i < users.n && !r->budget_stop; i++)
         if ((rc = r->ops->posts(r, &users.v[i])))
             goto done;
 done:
     tw_users_free(&users);
+    /* what was read was paid for, whatever stopped the run */
+    int urc = write_usage(r);
+    if (!urc)
+        urc = save_billing(r);
+    const tw_client_stats *st = tw_client_get_stats(r->c);
+    if (!urc && r->bill && !sink_dry_run(r->s)) {
+        if (st->usage_capped > 0)
+            urc = state_set(r, "usage_cap", tw_bill_day(r->bill));
+        else if (r->usage_cap_day[0] && st->requests > 0)
+            urc = state_set(r, "usage_cap", "");    /* --force got through */
+    }
+    if (!rc && urc)
+        rc = urc;
     return rc;
+}
+
+void tw_run_free(tw_run *r)
+{
+    tw_bill_free(r->bill);
+    r->bill = NULL;
 }

@@ -107,6 +107,12 @@ elif mode == "graph":                     # graph NAME TAG
         r = rows("SELECT * FROM \"%s\" WHERE \"user\"='%s' ORDER BY time DESC LIMIT 1" % (m, args[1]))
         if not r or r[0].get("value") != v or set(r[0]) != {"time", "user", "value"}:
             bad.append("%s: %r, want value %r" % (m, r[:1], v))
+elif mode == "usage":                     # usage: the twitter_usage lines of each run, oldest first
+    runs = {}
+    for r in rows("SELECT * FROM twitter_usage"):
+        runs.setdefault(r["time"], []).append((r["endpoint"], r["owned"], r["requests"], r["resources"],
+                                              r["billable"], float(round(r["cost_usd"], 4))))
+    print([sorted(v) for _, v in sorted(runs.items())]); sys.exit(0)
 elif mode == "count":                     # count QUERY: prints the number of rows
     print(len(rows(args[0]))); sys.exit(0)
 elif mode == "expect":                    # expect NAME SINCE UNTIL: prints the stand-in's count
@@ -169,7 +175,7 @@ n_user=$(count twitter 'SELECT followers FROM twitter_user')
 n_post=$(count twitter 'SELECT likes FROM twitter_post')
 check_eq "30 posts written" "$n_post" 30
 check "scheduled run: one summary line (read, written, pending, how long)" \
-    grep -Eq '^twitter-stats: info: 1 user, 30 posts, 1 page, 2 requests; 31 points, [0-9]+ sent to InfluxDB, 0 pending; [0-9.]+s$' "$T/first.err"
+    grep -Eq '^twitter-stats: info: 1 user, 30 posts, 1 page, 2 requests, [$]0[.]0400 estimated [(]today [$]0[.]0400[)]; 33 points, [0-9]+ sent to InfluxDB, 0 pending; [0-9.]+s$' "$T/first.err"
 check_eq "scheduled run: nothing else on stderr" "$(wc -l <"$T/first.err")" 1
 run_job again -- --align 3650d
 check_eq "second run in the same --align slot: exit 0" "$RC" 0
@@ -208,7 +214,7 @@ check "--strict: one error line naming the problem" one_line strict
 
 reset_log
 scenario "name=pagination&page=7"
-run_job pages -- --align 3650d
+run_job pages -- --align 3650d --lookback 7d
 check_eq "pagination (7 a page): exit 0" "$RC" 0
 check_eq "pagination: 5 pages for 30 posts" "$(reqs 'sum(1 for r in R if r["family"] == "tweets")')" 5
 check "pagination: all posts equal the stand-in's" check_db twitter "$ADMIN" posts XDevelopers
@@ -237,7 +243,7 @@ check_eq "429: the user point read before it is kept" "$(count twitter 'SELECT f
 
 reset_log
 scenario "name=lowlimit&on=tweets&limit=2"
-run_job low TWITTER_USERS=XDevelopers,Twitter -- --align 3650d
+run_job low TWITTER_USERS=XDevelopers,Twitter -- --align 3650d --lookback 7d
 check_eq "window used up: exit 75" "$RC" 75
 check "window used up: the request is not sent" err_has low "request not sent"
 check_eq "window used up: no request over the limit reached the API" \
@@ -285,7 +291,7 @@ check_eq "the stand-in saw a bad signature" "$(reqs 'R[-1]["auth"]')" "bad signa
 check "a wrong secret never shows in the message" bash -c "! grep -q not-the-secret '$T/wrongsecret.err'"
 
 scenario "name=partial&on=tweets"
-run_job partial -- --align 3650d
+run_job partial -- --align 3650d --lookback 7d
 check_eq "200 with errors on tweets: exit 0" "$RC" 0
 check "200 with errors on tweets: warns" err_has partial "Not Found Error"
 scenario "name=normal"
@@ -317,6 +323,68 @@ check_eq "back to the old names: post.fields refused, tweet.fields again" \
     "[(400, ['post.fields']), (200, ['tweet.fields'])]"
 export CRONFLUX_STATE=$T/state.db
 
+# ---- pay-per-use: price, per-UTC-day dedup, the owned read, the budget, the usage cap -------------------
+export INFLUXDB_DATABASE=tw_cost CRONFLUX_STATE=$T/cost.db
+usage() { "$PY" "$T/check.py" "$INFLUX_URL" "$1" "$ADMIN" usage; }
+reset_log
+run_job cost1 TWITTER_USERS=XDevelopers,Twitter --
+check_eq "cost: first run of the day: exit 0" "$RC" 0
+check "cost: the summary line gives the estimate" err_has cost1 '$0.8000 estimated (today $0.8000)'
+run_job cost2 TWITTER_USERS=XDevelopers,Twitter -- --lookback 7d
+check_eq "cost: second run, same UTC day, everything read again (--lookback): exit 0" "$RC" 0
+check_eq "cost: twitter_usage per run: users \$0.010, own posts \$0.001 (owned read), others \$0.005; the second run's billable 0" \
+    "$(usage tw_cost)" \
+    "[[('/2/users/:id/tweets', 'false', 2, 150, 150, 0.75), ('/2/users/:id/tweets', 'true', 1, 30, 30, 0.03), ('/2/users/by', 'false', 1, 2, 2, 0.02)], [('/2/users/:id/tweets', 'false', 2, 150, 0, 0.0), ('/2/users/:id/tweets', 'true', 1, 30, 0, 0.0), ('/2/users/by', 'false', 1, 2, 0, 0.0)]]"
+reset_log
+run_job cost3 TWITTER_USERS=XDevelopers,Twitter --
+check_eq "cost: third run without --lookback: posts read today are not read again (since_id)" \
+    "$(reqs '[("since_id" in r["query"], "start_time" in r["query"]) for r in R if r["family"] == "tweets"]')" \
+    "[(True, False), (True, False)]"
+check "cost: third run: nothing new to pay" err_has cost3 '$0.0000 estimated (today $0.8000)'
+
+export INFLUXDB_DATABASE=tw_budget CRONFLUX_STATE=$T/budget.db
+reset_log
+run_job budget TWITTER_USERS=XDevelopers,Twitter TWITTER_DAILY_BUDGET_USD=0.30 --
+check_eq "budget: stopped by the daily budget: exit 0" "$RC" 0
+check "budget: warns with the figures" err_has budget 'daily budget: GET /2/users/:id/tweets not sent: it may cost up to $0.0250 and today'"'"'s spend is $0.3000'
+check_eq "budget: the page asked for only what the budget still allows (50 posts at \$0.005)" \
+    "$(reqs '[(r["path"], r["query"]["max_results"]) for r in R if r["family"] == "tweets"]')" \
+    "[('/2/users/$ME_ID/tweets', ['100']), ('/2/users/783214/tweets', ['50'])]"
+check_eq "budget: cronflux_job status=budget" "$(count tw_budget "SELECT exit_code FROM cronflux_job WHERE status='budget'")" 1
+check_eq "budget: what was read is written (2 users, 30 + 50 posts)" \
+    "$(count tw_budget 'SELECT followers FROM twitter_user') $(count tw_budget 'SELECT likes FROM twitter_post')" "2 80"
+check_eq "budget: the spend recorded stays within it" "$(usage tw_budget)" \
+    "[[('/2/users/:id/tweets', 'false', 1, 50, 50, 0.25), ('/2/users/:id/tweets', 'true', 1, 30, 30, 0.03), ('/2/users/by', 'false', 1, 2, 2, 0.02)]]"
+run_job badbudget -- --daily-budget lots
+check_eq "budget: --daily-budget lots is 64" "$RC" 64
+run_job badbudget2 TWITTER_DAILY_BUDGET_USD=-1 --
+check_eq "budget: TWITTER_DAILY_BUDGET_USD=-1 is 78" "$RC" 78
+run_job badprice TWITTER_PRICE_POST_READ=free --
+check_eq "a price that is not a number: 78" "$RC" 78
+
+export INFLUXDB_DATABASE=tw_cap CRONFLUX_STATE=$T/cap.db
+reset_log
+scenario "name=usagecap&on=tweets"
+run_job cap1 -- --max-wait 30s
+check_eq "usage cap: exit 75" "$RC" 75
+check "usage cap: one error line" one_line cap1
+check "usage cap: says what it is and what clears it" \
+    err_has cap1 "429 UsageCapExceeded: Usage cap exceeded: Monthly product cap (Monthly cap, scope Product): X refuses this app's reads until the cap resets"
+check_eq "usage cap: not retried, not waited for (--max-wait 30s)" "$(reqs 'sum(1 for r in R if r["family"] == "tweets")')" 1
+check_eq "usage cap: the user point read before it is kept" "$(count tw_cap 'SELECT followers FROM twitter_user')" 1
+scenario "name=normal"
+reset_log
+run_job cap2 --
+check_eq "usage cap remembered: the next run exits 75" "$RC" 75
+check_eq "usage cap remembered: no request at all until the next UTC day" "$(reqs 'len(R)')" 0
+check "usage cap remembered: says why and what to do" err_has cap2 "no request is sent until 00:00 UTC"
+run_job cap3 -- --force
+check_eq "--force: tries anyway (exit 0)" "$RC" 0
+reset_log
+run_job cap4 --
+check_eq "after a run that got through, no wait any more" "$RC $(reqs 'len(R) > 0')" "0 True"
+export CRONFLUX_STATE=$T/state.db
+
 # ---- v1.1 and the twittergraph schema ------------------------------------------------------------------
 export INFLUXDB_DATABASE=tw_v1
 run_job v1 -- --api 1.1 -u Twitter --align 3650d
@@ -335,7 +403,7 @@ check_eq "twittergraph schema: exit 0" "$RC" 0
 check "twittergraph: the five measurements, tag user as configured, field value" \
     check_db twittergraph "$ADMIN" graph Twitter twitter
 check_eq "twittergraph: no twitter_user/twitter_post" \
-    "$(count twittergraph 'SHOW MEASUREMENTS WITH MEASUREMENT =~ /^twitter_/')" 0
+    "$(count twittergraph 'SHOW MEASUREMENTS WITH MEASUREMENT =~ /^twitter_(user|post)$/')" 0
 
 # ---- backfill and checkpoints -------------------------------------------------------------------------------
 export INFLUXDB_DATABASE=tw_backfill CRONFLUX_STATE=$T/backfill.db

@@ -28,6 +28,8 @@ Scenarios (--scenario NAME, or POST /_admin/scenario?name=NAME[&on=users|tweets|
   v1_453        every /1.1/ request: 403 with error code 453 (the Free tier's refusal)
   badshape      200 JSON of the wrong shape (a counter as a string)
   unavailable   503
+  usagecap      429 with the observed UsageCapExceeded body (monthly product cap) and only
+                x-rate-limit-limit/-remaining (39999 of 40000 left): not a rate-limit window
   renamed       OpenAPI 2.167 names (tests/fixtures/twitter/*renamed_spec2167*): post_count,
                 repost_count, edit_history_post_ids; the tweets endpoint takes post.fields and
                 refuses tweet.fields as unknown (400 naming it); every other scenario does the
@@ -396,6 +398,11 @@ class Handler(BaseHTTPRequestHandler):
         if name == "v1_453" and path.startswith("/1.1/"):
             self.record(status=403, auth="ok", family=family)
             return self.send(403, {"errors": [{"message": "You currently have access to a subset of X API V2 endpoints and limited v1.1 endpoints (e.g. media post, oauth) only. If you need access to this endpoint, you may need a different access level. You can learn more here: https://developer.x.com/en/portal/product", "code": 453}]}, hdr)
+        if name == "usagecap":
+            # the observed UsageCapExceeded 429: only the two headers on record, remaining far above 0
+            self.record(status=429, auth="ok", family=family, usage_cap=True)
+            return self.send(429, fixture_raw("v2_error_429_usage_cap_exceeded_observed.json"),
+                             {"x-rate-limit-limit": 40000, "x-rate-limit-remaining": 39999})
         if name == "unavailable":
             self.record(status=503, auth="ok", family=family)
             return self.send(503, problem("Service Unavailable", "Service Unavailable", status=503), hdr)

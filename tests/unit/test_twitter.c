@@ -611,8 +611,166 @@ static void test_media(void)
     free(body);
 }
 
+/* ---- pay-per-use accounting ------------------------------------------------------------ */
+
+static void test_bill(void)
+{
+    const tw_prices pr = { TW_PRICE_POST_READ, TW_PRICE_USER_READ, TW_PRICE_OWNED_READ };
+    const int64_t day1 = 1796342400LL * 1000000000LL + 3600LL * 1000000000LL; /* 2026-12-04T01:00Z */
+    tw_bill *b = tw_bill_new(&pr, day1);
+    CHECK(b != NULL, "bill");
+    if (!b)
+        return;
+    CHECK_STREQ(tw_bill_day(b), "2026-12-04", "the UTC day");
+    /* a table of reads: endpoint, owned, kind, id, the cost expected */
+    static const struct {
+        const char *ep;
+        bool owned;
+        tw_res kind;
+        const char *id;
+        double cost;
+    } reads[] = {
+        { "/2/users/me", false, TW_RES_USER, "2244994945", 0.010 },
+        { "/2/users/:id/tweets", true, TW_RES_POST, "1960000000000000002", 0.001 },
+        { "/2/users/:id/tweets", true, TW_RES_POST, "1960000000000000001", 0.001 },
+        { "/2/users/:id/tweets", false, TW_RES_POST, "1577730467436138524", 0.005 },
+        { "/2/users/:id/tweets", false, TW_RES_POST, "1577730467436138524", 0 },  /* same day */
+        { "/2/users/by", false, TW_RES_USER, "2244994945", 0 },                  /* read above */
+        { "/2/users/by", false, TW_RES_USER, "783214", 0.010 },
+        { "/2/users/by", false, TW_RES_USER, "not-an-id", 0.010 },   /* cannot be told apart */
+        { "/2/users/by", false, TW_RES_USER, "not-an-id", 0.010 },
+    };
+    double total = 0;
+    for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
+        double c = tw_bill_resource(b, reads[i].ep, reads[i].owned, reads[i].kind, reads[i].id);
+        CHECK(c > reads[i].cost - 1e-12 && c < reads[i].cost + 1e-12, "read %zu (%s %s): cost %g, want %g",
+              i, reads[i].ep, reads[i].id, c, reads[i].cost);
+        total += reads[i].cost;
+    }
+    CHECK(tw_bill_request(b, "/2/users/:id/tweets", true) == 0, "request");
+    CHECK(tw_bill_spent_run(b) > total - 1e-9 && tw_bill_spent_run(b) < total + 1e-9, "run total %g",
+          tw_bill_spent_run(b));
+    const tw_bill_line *l;
+    size_t n = tw_bill_lines(b, &l);
+    CHECK(n == 4, "4 lines (endpoint x owned), got %zu", n);
+    if (n == 4) {
+        CHECK(strcmp(l[1].endpoint, "/2/users/:id/tweets") == 0 && l[1].owned && l[1].requests == 1 &&
+                  l[1].resources == 2 && l[1].billable == 2, "owned line");
+        CHECK(!l[2].owned && l[2].resources == 2 && l[2].billable == 1, "post line: 2 read, 1 billable");
+        CHECK(l[3].resources == 4 && l[3].billable == 3, "users/by: 4 read, 3 billable");
+        tw_pt pt;
+        tw_usage_point(&l[1], 7, &pt);
+        CHECK_STREQ(pt.pt.measurement, "twitter_usage", "usage measurement");
+        CHECK_STREQ(tag(&pt.pt, "endpoint"), "/2/users/:id/tweets", "endpoint tag");
+        CHECK_STREQ(tag(&pt.pt, "owned"), "true", "owned tag");
+        const lp_field *f = field(&pt.pt, "cost_usd");
+        CHECK(f && f->type == LP_FLOAT && f->v.f > 0.002 - 1e-12 && f->v.f < 0.002 + 1e-12, "cost_usd");
+        f = field(&pt.pt, "billable");
+        CHECK(f && f->type == LP_INT && f->v.i == 2, "billable");
+    }
+    /* the state: the next run of the same day prices nothing read again; another day does */
+    buf posts, users, spend;
+    buf_init(&posts, 1 << 20);
+    buf_init(&users, 1 << 20);
+    buf_init(&spend, 1024);
+    CHECK(tw_bill_save_seen(b, TW_RES_POST, &posts) == 0 && tw_bill_save_seen(b, TW_RES_USER, &users) == 0 &&
+              tw_bill_save_spend(b, &spend) == 0, "save");
+    CHECK(posts.p && strncmp(posts.p, "2026-12-04 ", 11) == 0 && strstr(posts.p, "1960000000000000001"),
+          "posts state: %s", posts.p ? posts.p : "(null)");
+    CHECK(spend.p && strcmp(spend.p, "2026-12-04 0.047000") == 0, "spend state: %s", spend.p ? spend.p : "");
+    for (int d = 0; d < 2; d++) {
+        tw_bill *b2 = tw_bill_new(&pr, day1 + (d ? 86400LL : 3600LL) * 1000000000LL);
+        CHECK(b2 && tw_bill_load_seen(b2, TW_RES_POST, posts.p) == 0 &&
+                  tw_bill_load_seen(b2, TW_RES_USER, users.p) == 0 && tw_bill_load_spend(b2, spend.p) == 0,
+              "load");
+        if (!b2)
+            continue;
+        double c1 = tw_bill_resource(b2, "/2/users/:id/tweets", false, TW_RES_POST, "1960000000000000002");
+        double c2 = tw_bill_resource(b2, "/2/users/by", false, TW_RES_USER, "783214");
+        double c3 = tw_bill_resource(b2, "/2/users/:id/tweets", false, TW_RES_POST, "42");
+        CHECK(c1 == (d ? 0.005 : 0) && c2 == (d ? 0.010 : 0) && c3 == 0.005,
+              "day %d: costs %g %g %g", d, c1, c2, c3);
+        double today = tw_bill_spent_today(b2);
+        CHECK(d ? today < 0.0201 && today > 0.0199 : today < 0.0521 && today > 0.0519,
+              "day %d: spent today %g", d, today);
+        tw_bill_free(b2);
+    }
+    /* states that do not parse count as nothing read */
+    static const char *const junk[] = { "", "2026-12-04", "2026-12-04x1,2", "garbage", "2026-12-04 ,,a,1x," };
+    for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++) {
+        tw_bill *b3 = tw_bill_new(&pr, day1);
+        CHECK(b3 && tw_bill_load_seen(b3, TW_RES_POST, junk[i]) == 0 && tw_bill_load_spend(b3, junk[i]) == 0,
+              "junk state %zu loads", i);
+        if (b3) {
+            CHECK(tw_bill_spent_today(b3) == 0, "junk %zu: no spend", i);
+            CHECK(!tw_bill_seen(b3, TW_RES_POST, "1"), "junk %zu: nothing seen", i);
+            tw_bill_free(b3);
+        }
+    }
+    /* thousands of ids: the set grows and the state round-trips */
+    tw_bill *big = tw_bill_new(&pr, day1);
+    char id[32];
+    for (int i = 1; big && i <= 5000; i++) {
+        snprintf(id, sizeof id, "%d", 1000000 + i * 7);
+        tw_bill_resource(big, "/2/users/:id/tweets", false, TW_RES_POST, id);
+    }
+    buf st;
+    buf_init(&st, 1 << 22);
+    CHECK(big && tw_bill_save_seen(big, TW_RES_POST, &st) == 0, "big save");
+    tw_bill *big2 = tw_bill_new(&pr, day1);
+    CHECK(big2 && tw_bill_load_seen(big2, TW_RES_POST, st.p) == 0, "big load");
+    int seen = 0;
+    for (int i = 1; big2 && i <= 5000; i++) {
+        snprintf(id, sizeof id, "%d", 1000000 + i * 7);
+        seen += tw_bill_seen(big2, TW_RES_POST, id);
+    }
+    CHECK(seen == 5000, "5000 ids round-trip, %d", seen);
+    CHECK(big2 && !tw_bill_seen(big2, TW_RES_POST, "1000001"), "an id never read is not seen");
+    buf_free(&st);
+    tw_bill_free(big);
+    tw_bill_free(big2);
+    buf_free(&posts);
+    buf_free(&users);
+    buf_free(&spend);
+    tw_bill_free(b);
+    tw_bill_free(NULL);
+}
+
+static void test_usage_cap(void)
+{
+    static const struct {
+        const char *body;
+        int capped;
+    } cases[] = {
+        { NULL, 1 },   /* the observed body (file) */
+        { "{\"title\":\"Too Many Requests\",\"type\":\"about:blank\",\"status\":429,\"detail\":\"Too Many Requests\"}", 0 },
+        { "{\"errors\":[{\"code\":88,\"message\":\"Rate limit exceeded\"}]}", 0 },
+        { "{\"title\":\"Usage capped\",\"type\":\"https://api.x.com/2/problems/usage-capped\"}", 1 },
+        { "{\"title\":\"UsageCapExceeded\"}", 1 },
+        { "{\"type\":\"https://api.x.com/2/problems/usage-capped-not\"}", 0 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t len = 0;
+        char *body = cases[i].body ? strdup(cases[i].body)
+                                   : slurp("v2_error_429_usage_cap_exceeded_observed.json", &len);
+        if (cases[i].body)
+            len = strlen(body);
+        tw_problem p;
+        char msg[256];
+        tw_parse_error(body, len, &p, msg, sizeof msg);
+        CHECK(tw_problem_usage_capped(&p) == (cases[i].capped != 0), "usage cap case %zu: %s", i, msg);
+        if (!cases[i].body) {
+            CHECK_STREQ(p.period, "Monthly", "period");
+            CHECK_STREQ(p.scope, "Product", "scope");
+        }
+        free(body);
+    }
+}
+
 int main(void)
 {
+    test_bill();
+    test_usage_cap();
     test_media();
     test_users();
     test_posts();
