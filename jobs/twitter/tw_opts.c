@@ -325,8 +325,8 @@ int tw_opts_parse(tw_opts *o, int argc, char **argv, char *err, size_t errlen)
         case OPT_BUDGET: budget_arg = optarg; break;
         case OPT_FORCE: o->force = true; break;
         case OPT_ANALYTICS:
-            if (strcmp(optarg, "hourly") && strcmp(optarg, "daily") && strcmp(optarg, "weekly") &&
-                strcmp(optarg, "total"))
+            if (strcmp(optarg, "hourly") != 0 && strcmp(optarg, "daily") != 0 &&
+                strcmp(optarg, "weekly") != 0 && strcmp(optarg, "total") != 0)
                 return usage_error(err, errlen, "--analytics", optarg,
                                    "use hourly, daily, weekly or total");
             o->analytics = optarg;
