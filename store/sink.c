@@ -23,6 +23,7 @@
 #define SINK_LEASE_MIN_S 60
 #define SINK_LEASE_MAX_S 7200
 #define SINK_MAX_PASSES 4                    /* partial-write passes before splitting */
+#define SINK_SPLIT_DEPTH_MAX 40              /* halvings followed at once (2^40 lines) */
 #define SINK_RETAIN_DEFAULT (INT64_C(7) * 24 * 3600 * TPARSE_NS_PER_S)
 
 struct sink {
@@ -414,6 +415,19 @@ static int refuse_message(sink *s, const influx_result *res, int code, char *err
     return code;
 }
 
+/* A refusal that names no point: the server's words, and that the points stay. */
+static void refused_message(sink *s, const influx_result *res, char *err, size_t errlen)
+{
+    char where[700];
+    influx_cfg_describe(&s->icfg, where, sizeof where);
+    errf_set(err, errlen, "InfluxDB %s refused even a single line without naming it as bad "
+                          "(%s%s); the points stay pending in the spool %s (a proxy's or the "
+                          "server's request limit?)",
+             where, res->message[0] ? "" : "no reason given, HTTP ",
+             res->message[0] ? res->message : res->status == 413 ? "413" : "400",
+             spool_path(s->sp));
+}
+
 /* The sender: one thread that runs influx_write, so the spool's work on the next batch
  * (claim, mark sent) overlaps the network round trip of this one. It is started only when
  * a flush has a second batch; without a thread (one batch, or it could not be started)
@@ -612,8 +626,40 @@ static void early_finish(sink *s, sender *sd, early *ea)
  * went out as it is stored; it is inflated only when InfluxDB's answer needs the lines
  * (partial write, unparsable batch, 413). Returns 0 to go on with the next batch, else
  * the exit code (75/77/78). */
-static int flush_batch(sink *s, sender *sd, spool_batch *b, size_t first_nlines, early *ea,
-                       char *err, size_t errlen)
+static int flush_batch(sink *s, sender *sd, spool_batch *b, size_t first_nlines, int depth,
+                       early *ea, char *err, size_t errlen);
+
+/* Split the claimed batch b (body[len], its lines) in two pending halves, then claim the
+ * first half and send it at once (flush_batch, one level deeper); the second half waits
+ * its turn in the queue. 0 or an exit code, as flush_batch. */
+static int split_and_go_on(sink *s, sender *sd, spool_batch *b, const char *body, size_t len,
+                           int depth, early *ea, char *err, size_t errlen)
+{
+    int64_t halves[2] = { 0, 0 };
+    if (spool_split_ex(s->sp, b->id, body, len, halves, err, errlen) != 0)
+        return 75;
+    if (depth >= SINK_SPLIT_DEPTH_MAX)
+        return 0;   /* the halves wait for the loop (never reached: 2^40 lines) */
+    spool_batch half;
+    int c = spool_claim_id(s->sp, halves[0], s->lease_s, SPOOL_CLAIM_STORED, &half, err, errlen);
+    if (c < 0)
+        return 75;
+    if (c == 0)
+        return 0;   /* taken by another process meanwhile: it sends it */
+    int rc = 0;
+    size_t nl = batch_nlines(&half);
+    if (nl == 0) {
+        rc = finish_empty(s, half.id, err, errlen) == 0 ? 0 : 75;
+    } else {
+        batch_start(sd, &half, nl);
+        rc = flush_batch(s, sd, &half, nl, depth + 1, ea, err, errlen);
+    }
+    spool_batch_free(&half);
+    return rc;
+}
+
+static int flush_batch(sink *s, sender *sd, spool_batch *b, size_t first_nlines, int depth,
+                       early *ea, char *err, size_t errlen)
 {
     const char *body = b->body ? b->body : "";
     size_t len = b->len, nlines = first_nlines;
@@ -682,20 +728,17 @@ static int flush_batch(sink *s, sender *sd, spool_batch *b, size_t first_nlines,
             influx_result_free(&res);
             continue;   /* send what is left (InfluxDB stored it already: a resend overwrites) */
         } else if (oc == INFLUX_BAD_BATCH || oc == INFLUX_TOO_LARGE) {
+            /* a refusal that names no line: split, and send the first half next, so the
+             * refusal is narrowed down depth first (a few requests, whatever the spool
+             * holds); a single line refused so is not a bad line InfluxDB named (dead
+             * letters are only for those): it is kept and the flush stops, with the
+             * server's words */
             if (nlines > 1) {
-                if (spool_split(s->sp, b->id, body, len, err, errlen) != 0)
-                    rc = 75;
+                rc = split_and_go_on(s, sd, b, body, len, depth, ea, err, errlen);
             } else {
-                size_t l = len;
-                while (l > 0 && body[l - 1] == '\n')
-                    l--;
-                if (spool_dead_letter(s->sp, b->id, b->job[0] ? b->job : s->job, body, l,
-                                      res.message, err, errlen) != 0 ||
-                    finish_empty(s, b->id, err, errlen) != 0) {
-                    rc = 75;
-                } else {
-                    s->st.dead_letters++;
-                }
+                rc = SINK_EX_REFUSED;
+                refused_message(s, &res, err, errlen);
+                give_back(s, b->id, res.message, err, errlen);
             }
         } else {
             rc = oc == INFLUX_AUTH ? 77 : oc == INFLUX_CONFIG ? 78 : 75;
@@ -767,7 +810,7 @@ int sink_flush(sink *s, char *err, size_t errlen)
                 cn = spool_claim_ex(s->sp, s->lease_s, SPOOL_CLAIM_STORED, &next, cerr,
                                     sizeof cerr);
             early ea = { cn == 1 ? &next : NULL, tparse_mono_ns(), 0, false };
-            rc = flush_batch(s, &sd, &cur, nl, &ea, err, errlen);
+            rc = flush_batch(s, &sd, &cur, nl, 0, &ea, err, errlen);
             if (cn < 0 && rc == 0) {
                 errf_set(err, errlen, "%s", cerr);
                 rc = 75;

@@ -14,9 +14,12 @@
  * A sink belongs to one thread. sink_flush runs the HTTP writes on a helper thread of its
  * own (joined before it returns), so that claiming the next batch overlaps the network.
  * Flush outcomes per batch: 2xx -> sent; 400 naming lines -> those lines dead-lettered,
- * the rest resent (at most a few passes); 400 naming none / 413 -> split in two (a single
- * line is dead-lettered); 5xx / network / 429 -> given back, 75; 401/403 -> 77; 404 or a
- * missing retention policy -> 78. Sent batches older than CRONFLUX_RETAIN (default 7d;
+ * the rest resent (at most a few passes); 400 naming none / 413 -> split in two, the first
+ * half sent next (depth first); a single line refused so is kept, not dead-lettered, and
+ * the flush stops with 69 and the server's words (dead letters are only for lines InfluxDB
+ * names: a partial write, a parse error quoting the line, beyond retention policy);
+ * 5xx / network / 429 -> given back, 75; 401/403 -> 77; 404 or a missing retention
+ * policy -> 78. Sent batches older than CRONFLUX_RETAIN (default 7d;
  * "0": none kept) are pruned after a successful flush.
  *
  * Sending while adding: once a run has committed batch_lines points or more with InfluxDB
@@ -39,6 +42,8 @@
 
 #define SINK_ERR_MAX 512
 #define SINK_EX_IOERR 74      /* EX_IOERR: points read that the spool could not store */
+#define SINK_EX_REFUSED 69    /* EX_UNAVAILABLE: InfluxDB refuses writes for a reason that
+                                 names no point (the points stay pending) */
 
 typedef struct sink_opts {
     const char *job;          /* "twitter-stats", ...: the cronflux_job tag and ledger key */
@@ -96,8 +101,9 @@ bool sink_influx_configured(const sink *s);
 const sink_stats *sink_get_stats(const sink *s);
 
 /* Send what the spool holds (any job's batches) to InfluxDB. Returns the exit code:
- * 0 all sent (or InfluxDB not configured), 75 some left for the next run, 77 credentials
- * refused, 78 configuration wrong. err describes the first failure. */
+ * 0 all sent (or InfluxDB not configured), 69 InfluxDB refuses a single line without
+ * naming it (all kept), 75 some left for the next run, 77 credentials refused, 78
+ * configuration wrong. err describes the first failure. */
 int sink_flush(sink *s, char *err, size_t errlen);
 
 /* The job's own word for a run that ends with exit 0 (e.g. "budget": it stopped early on

@@ -1222,6 +1222,9 @@ int spool_batch_lines(spool_batch *b, char *err, size_t errlen)
     return 0;
 }
 
+static int take_batch(spool *sp, int64_t id, int lease_s, unsigned flags, int64_t now,
+                      spool_batch *out, char *err, size_t errlen);
+
 int spool_claim(spool *sp, int lease_s, spool_batch *out, char *err, size_t errlen)
 {
     return spool_claim_ex(sp, lease_s, 0, out, err, errlen);
@@ -1239,9 +1242,7 @@ int spool_claim_ex(spool *sp, int lease_s, unsigned flags, spool_batch *out, cha
         return -1;
     sqlite3_stmt *pick = stmt(sp, ST_PICK_PENDING, err, errlen);
     sqlite3_stmt *list = pick ? stmt(sp, ST_LIST_CLAIMED, err, errlen) : NULL;
-    sqlite3_stmt *take = list ? stmt(sp, ST_TAKE, err, errlen) : NULL;
-    sqlite3_stmt *get = take ? stmt(sp, ST_GET_BODY, err, errlen) : NULL;
-    if (!get)
+    if (!list || !stmt(sp, ST_TAKE, err, errlen) || !stmt(sp, ST_GET_BODY, err, errlen))
         return -1;
     if (tx_begin_light(sp, "claim", err, errlen) != 0)
         return -1;
@@ -1275,7 +1276,28 @@ int spool_claim_ex(spool *sp, int lease_s, unsigned flags, spool_batch *out, cha
         tx_rollback(sp);
         return 0;
     }
+    return take_batch(sp, id, lease_s, flags, now, out, err, errlen);
 
+db_fail:
+    db_err(sp, err, errlen, "claim");
+    done(pick);
+    done(list);
+    tx_rollback(sp);
+    return -1;
+}
+
+/* Inside the claim's open transaction: take batch id for this handle and copy its body
+ * into *out; commit. 1, or -1 (rolled back, *out zeroed). */
+static int take_batch(spool *sp, int64_t id, int lease_s, unsigned flags, int64_t now,
+                      spool_batch *out, char *err, size_t errlen)
+{
+    sqlite3_stmt *take = stmt(sp, ST_TAKE, err, errlen);
+    sqlite3_stmt *get = take ? stmt(sp, ST_GET_BODY, err, errlen) : NULL;
+    if (!get) {
+        tx_rollback(sp);
+        return -1;
+    }
+    int rc;
     sqlite3_bind_int64(take, 1, id);
     sqlite3_bind_text(take, 2, sp->host, -1, SQLITE_STATIC);
     sqlite3_bind_text(take, 3, sp->pidns, -1, SQLITE_STATIC);
@@ -1337,14 +1359,44 @@ int spool_claim_ex(spool *sp, int lease_s, unsigned flags, spool_batch *out, cha
 
 db_fail:
     db_err(sp, err, errlen, "claim");
-    done(pick);
-    done(list);
     done(take);
     done(get);
     tx_rollback(sp);
     spool_batch_free(out);
     memset(out, 0, sizeof *out);
     return -1;
+}
+
+int spool_claim_id(spool *sp, int64_t id, int lease_s, unsigned flags, spool_batch *out,
+                   char *err, size_t errlen)
+{
+    if (!out) {
+        errf_set(err, errlen, "spool: claim: no batch to fill");
+        return -1;
+    }
+    memset(out, 0, sizeof *out);
+    if (bad_handle(sp, err, errlen))
+        return -1;
+    sqlite3_stmt *st = stmt(sp, ST_STATE_OF, err, errlen);
+    if (!st)
+        return -1;
+    if (tx_begin_light(sp, "claim", err, errlen) != 0)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    bool pending = rc == SQLITE_ROW && sqlite3_column_text(st, 0) &&
+                   strcmp((const char *)sqlite3_column_text(st, 0), "pending") == 0;
+    done(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        db_err(sp, err, errlen, "claim");
+        tx_rollback(sp);
+        return -1;
+    }
+    if (!pending) {
+        tx_rollback(sp);
+        return 0;
+    }
+    return take_batch(sp, id, lease_s, flags, now_ns(), out, err, errlen);
 }
 
 int spool_mark_sent(spool *sp, int64_t id, char *err, size_t errlen)
@@ -1465,6 +1517,12 @@ static size_t split_point(const char *body, size_t len)
 
 int spool_split(spool *sp, int64_t id, const char *body, size_t len, char *err, size_t errlen)
 {
+    return spool_split_ex(sp, id, body, len, NULL, err, errlen);
+}
+
+int spool_split_ex(spool *sp, int64_t id, const char *body, size_t len, int64_t halves[2],
+                   char *err, size_t errlen)
+{
     if (bad_handle(sp, err, errlen))
         return -1;
     if (!body || len == 0) {
@@ -1520,11 +1578,15 @@ int spool_split(spool *sp, int64_t id, const char *body, size_t len, char *err, 
             mn = omin;
             mx = omax;
         }
-        if (insert_batch(sp, job, created, part[h], plen[h], lp_count_lines(part[h], plen[h]), mn,
-                         mx, NULL, "split", err, errlen) < 0) {
+        int64_t hid = insert_batch(sp, job, created, part[h], plen[h],
+                                   lp_count_lines(part[h], plen[h]), mn, mx, NULL, "split", err,
+                                   errlen);
+        if (hid < 0) {
             tx_rollback(sp);
             return -1;
         }
+        if (halves)
+            halves[h] = hid;
     }
     sqlite3_bind_int64(del, 1, id);
     rc = sqlite3_step(del);

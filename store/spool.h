@@ -97,6 +97,11 @@ int spool_claim(spool *sp, int lease_s, spool_batch *out, char *err, size_t errl
 #define SPOOL_CLAIM_STORED 1u
 int spool_claim_ex(spool *sp, int lease_s, unsigned flags, spool_batch *out, char *err,
                    size_t errlen);
+/* Claim the batch `id` if it is pending (e.g. the first half of a split, sent next so that
+ * a refusal is narrowed down depth first). 1 claimed, 0 not pending (gone, sent, or
+ * claimed by another), -1 error. */
+int spool_claim_id(spool *sp, int64_t id, int lease_s, unsigned flags, spool_batch *out,
+                   char *err, size_t errlen);
 /* The claimed batch was accepted (2xx): it becomes sent (kept for replay). */
 int spool_mark_sent(spool *sp, int64_t id, char *err, size_t errlen);
 /* Give a claimed batch back as pending (after a failed send), recording the reason. */
@@ -107,6 +112,9 @@ int spool_rewrite(spool *sp, int64_t id, const char *body, size_t len, size_t nl
 /* Split a claimed batch in two pending halves (413); the original is deleted.
  * body[len] is the batch's current body. */
 int spool_split(spool *sp, int64_t id, const char *body, size_t len, char *err, size_t errlen);
+/* spool_split that also gives the halves' ids (halves may be NULL): halves[0] the first. */
+int spool_split_ex(spool *sp, int64_t id, const char *body, size_t len, int64_t halves[2],
+                   char *err, size_t errlen);
 /* Record one refused line with InfluxDB's reason. */
 int spool_dead_letter(spool *sp, int64_t batch_id, const char *job, const char *line, size_t len,
                       const char *why, char *err, size_t errlen);

@@ -5,6 +5,7 @@
 #  - 503 + Retry-After, 429 + Retry-After, 500: retried, the data arrives
 #  - 503 for longer than the retries: exit 75, then flush delivers
 #  - 413 for big bodies: the batch is split until it fits, all points arrive
+#  - 413 / 400 naming no line for every write: kept (no dead letter), exit 69, few requests
 . "$(dirname "$0")/../lib/common.sh"
 
 start_influxd outage || { not_ok "influxd starts"; finish; }
@@ -137,6 +138,34 @@ proxy_set max_lines=0
 cf status-413 status
 check_eq "413: nothing pending" "$(status_pending_points "$CF_OUT")" 0
 check_eq "413: no dead letters" "$(status_dead_letters "$CF_OUT")" 0
+
+# ---------------------------------------------------------------------------------------
+# 5. a proxy that refuses every write without naming a line (413 whatever the size, 400
+#    naming nothing): no dead letter, every point stays pending, exit 69 with the server's
+#    words, and the refusal is narrowed down in a few requests (depth first)
+for mode in fail413 fail400; do
+    export CRONFLUX_STATE=$T/$mode.db CRONFLUX_BATCH=500
+    use_influx refused "$PROXY_URL"
+    proxy_set "$mode=100000"
+    mark=$(kv "$(proxy_writes)" last_n)
+    gen_lp "$mode" 1000 | cf "push-$mode" push
+    check_rc "$mode: push exits 69 (not 0, not 75)" 69
+    check "$mode: the error line has the server's words" \
+        grep -qE 'refused even a single line.*proxy: (request body limit|bad request).*stay pending' "$CF_ERR"
+    check_eq "$mode: one error line" "$(grep -c 'error' "$CF_ERR")" 1
+    w=$(proxy_writes "$PROXY_LOG" "$mark")
+    echo "# proxy ($mode): $w"
+    check "$mode: a few requests, not one a line ($(kv "$w" total))" test "$(kv "$w" total)" -le 14
+    check_eq "$mode: nothing went through" "$(kv "$w" ok)" 0
+    cf "status-$mode" status
+    check_eq "$mode: no dead letters" "$(status_dead_letters "$CF_OUT")" 0
+    check "$mode: all 1000 points pending" test "$(status_pending_points "$CF_OUT")" -ge 1000
+    proxy_set "$mode=0"
+    cf "flush-$mode" flush
+    check_rc "$mode over: flush exits 0" 0
+    check_eq "$mode over: all 1000 points arrive" "$(influx_count refused "$mode" v)" 1000
+    check_eq "$mode over: the sum matches" "$(influx_sum refused "$mode" v)" "$(sum_1_to 1000)"
+done
 
 check "influxd still alive" kill -0 "$INFLUX_PID"
 finish

@@ -16,6 +16,8 @@ line or at run time through the control endpoint (GET /__proxy__/set?name=value&
   fail503=N        answer the next N writes with 503 and "Retry-After: <retry_after>"
   fail429=N        the same with 429
   fail500=N        answer the next N writes with 500 (no Retry-After)
+  fail413=N        answer the next N writes with 413, whatever their size (a proxy's limit)
+  fail400=N        answer the next N writes with 400 and a body that names no line
   retry_after=V    the Retry-After value sent with 503/429 (default "1")
   max_lines=N      answer 413 to a write whose decompressed body has more than N lines
   down=1           answer every write with 502 as if InfluxDB were unreachable
@@ -72,6 +74,8 @@ class State:
         self.fail503 = args.fail503
         self.fail429 = args.fail429
         self.fail500 = args.fail500
+        self.fail413 = 0
+        self.fail400 = 0
         self.retry_after = args.retry_after
         self.max_lines = args.max_lines
         self.down = 0
@@ -81,7 +85,7 @@ class State:
     def set(self, name, value):
         if name in ("delay",):
             self.delay = float(value)
-        elif name in ("fail503", "fail429", "fail500", "max_lines", "down"):
+        elif name in ("fail503", "fail429", "fail500", "fail413", "fail400", "max_lines", "down"):
             setattr(self, name, int(value))
         elif name == "retry_after":
             self.retry_after = value
@@ -178,6 +182,12 @@ class Handler(BaseHTTPRequestHandler):
                 elif st.fail500 > 0:
                     st.fail500 -= 1
                     inject = (500, {}, b'{"error":"internal error"}\n')
+                elif st.fail413 > 0:
+                    st.fail413 -= 1
+                    inject = (413, {}, b'{"error":"proxy: request body limit"}\n')
+                elif st.fail400 > 0:
+                    st.fail400 -= 1
+                    inject = (400, {}, b'{"error":"proxy: bad request"}\n')
                 elif st.max_lines and len(lines) > st.max_lines:
                     inject = (413, {}, b'{"error":"Request Entity Too Large"}\n')
                 if inject:

@@ -919,6 +919,11 @@ static void run_flush_case(const flush_case *fc)
     int rc = sink_finish_ex(s, 0, NULL, &st, err, sizeof err);
     CHECK(rc == fc->want_rc, "%s: rc %d want %d (%s)", fc->name, rc, fc->want_rc, err);
     CHECK((rc == 0) == (err[0] == '\0'), "%s: err set on failure only: [%s]", fc->name, err);
+    if (fc->want_rc == 69)
+        CHECK(strstr(err, "stay pending") && (strstr(err, "Too Large") ||
+                                              strstr(err, "bad request") ||
+                                              strstr(err, "field type conflict")),
+              "%s: the server's words and that the points stay: %s", fc->name, err);
     CHECK(!strstr(err, "pwSECRET") && !strstr(err, "tokSECRET"), "%s: secret in err",
           fc->name);
     server_stop();
@@ -974,13 +979,28 @@ static void test_flush(void)
           4, 0, "ok", 0, 0, 3, 4,
           { "1:\r\n\r\nm,host=h n=1i 1\nm,host=h n=2i 2\n",
             "2:\r\n\r\nm,host=h n=3i 3\nm,host=h n=4i 4\n" } },
-        { "400 naming no line: split down to the bad one", "INFLUXDB_DATABASE=db",
+        /* issue 10.5: a 400 that names no line is split to narrow it down, but a single
+         * line refused so is not dead-lettered: kept, the flush stops, 69 */
+        { "400 naming no line: split down; the one line is kept, 69", "INFLUXDB_DATABASE=db",
           { { 400, NULL, "{\"error\":\"field type conflict\"}" }, { 204, NULL, "" },
-            { 400, NULL, "{\"error\":\"field type conflict\"}" }, { 204, NULL, "" },
-            { 400, NULL, "{\"error\":\"field type conflict\"}" }, { 204, NULL, "" } },
-          6, 4, 0, "partial", 0, 1, 4, 6,
-          { "1:\r\n\r\nm,host=h n=1i 1\nm,host=h n=2i 2\n", "3:\r\n\r\nm,host=h n=3i 3\n",
-            "4:\r\n\r\nm,host=h n=4i 4\n" } },
+            { 400, NULL, "{\"error\":\"field type conflict\"}" },
+            { 400, NULL, "{\"error\":\"field type conflict\"}" } },
+          4, 4, 69, "failed", 3, 0, 1, 4,
+          { "1:\r\n\r\nm,host=h n=1i 1\nm,host=h n=2i 2\n",
+            "2:\r\n\r\nm,host=h n=3i 3\nm,host=h n=4i 4\n", "3:\r\n\r\nm,host=h n=3i 3\n" } },
+        { "413 to everything (a proxy's limit): no dead letter, kept, 69", "INFLUXDB_DATABASE=db",
+          { { 413, NULL, "<html>413 Request Entity Too Large</html>" } }, 1, 4, 69, "failed",
+          5, 0, 0, 3, { "1:\r\n\r\nm,host=h n=1i 1\nm,host=h n=2i 2\n",
+                        "2:\r\n\r\nm,host=h n=1i 1\n" } },
+        { "413 to everything, 64 lines: narrowed depth first (7 requests)", "INFLUXDB_DATABASE=db",
+          { { 413, NULL, "{\"error\":\"Request Entity Too Large\"}" } }, 1, 64, 69, "failed",
+          65, 0, 0, 7, { "6:\r\n\r\nm,host=h n=1i 1\n" } },
+        { "400 naming nothing to everything: no dead letter, kept, 69", "INFLUXDB_DATABASE=db",
+          { { 400, NULL, "{\"error\":\"bad request\"}" } }, 1, 4, 69, "failed", 5, 0, 0, 3,
+          { NULL } },
+        { "413 at a one-line batch: kept, 69, not sent again", "INFLUXDB_DATABASE=db",
+          { { 413, NULL, "{\"error\":\"Request Entity Too Large\"}" } }, 1, 1, 69, "failed",
+          2, 0, 0, 1, { NULL } },
         { "503: 75, kept", "INFLUXDB_DATABASE=db",
           { { 503, "Retry-After: 0\r\n", "{\"error\":\"overloaded\"}" } }, 1, 2, 75, "spooled",
           3, 0, 0, 1, { NULL } },
