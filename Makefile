@@ -192,7 +192,7 @@ clean:
 # ---- image and deployment (docs/DEPLOY.md) -------------------------------------------------
 # The image: make image [IMAGE=registry/name] [VERSION=x.y.z] [CONTAINER=docker|podman]
 # builds IMAGE:VERSION with docker (when its daemon answers) or podman; make push pushes it;
-# make image-tag writes IMAGE:VERSION into k8s/kustomization.yaml (the image the manifests and
+# make image-tag writes IMAGE:VERSION into k8s/base/kustomization.yaml (the image the manifests and
 # make backfill use); make version prints the version.
 IMAGE ?= ghcr.io/cronflux/cronflux
 image:
@@ -204,7 +204,12 @@ image-tag:
 version:
 	@echo $(VERSION)
 
+# The Secrets, from the filled copies secrets-templates/*.env, checked (docs/DEPLOY.md):
+# make secrets [GENERATE=1] [DRY_RUN=1] [NAMESPACE=cronflux] [EXISTING_GRAFANA=its-namespace]
+secrets:
+	@secrets-templates/create.sh $(if $(filter 1,$(GENERATE)),--generate) $(if $(filter 1,$(DRY_RUN)),--dry-run) --namespace "$(or $(NAMESPACE),cronflux)" $(if $(EXISTING_GRAFANA),--existing-grafana "$(EXISTING_GRAFANA)")
+
 # Render a backfill Job: make backfill JOB=prom-metrics FROM=-30d [TO=now] [SLICES=6] | kubectl apply -f -
 backfill:
-	@k8s/backfill/render.sh "$(JOB)" "$(FROM)" "$(or $(TO),now)" "$(or $(SLICES),1)" "$(or $(PARALLEL),2)"
-.PHONY: backfill image push image-tag version
+	@OPENSHIFT=$(OPENSHIFT) k8s/backfill/render.sh "$(JOB)" "$(FROM)" "$(or $(TO),now)" "$(or $(SLICES),1)" "$(or $(PARALLEL),2)"
+.PHONY: backfill image push image-tag version secrets

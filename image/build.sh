@@ -2,7 +2,7 @@
 # make image / make push / make image-tag (see the Makefile):
 #   image/build.sh build IMAGE VERSION          build IMAGE:VERSION from the Dockerfile
 #   image/build.sh push IMAGE VERSION           push it
-#   image/build.sh tag-manifests IMAGE VERSION  name it in k8s/kustomization.yaml
+#   image/build.sh tag-manifests IMAGE VERSION  name it in k8s/base/kustomization.yaml
 # The tool is $CONTAINER when set, else docker when its daemon answers, else podman. podman
 # builds with --isolation=chroot (it works where podman's default runtime cannot start
 # containers, as in CI here); set BUILD_FLAGS to pass others to the build.
@@ -42,7 +42,7 @@ case "$what" in
         "$t" push "$image:$version"
         ;;
     tag-manifests)
-        k=k8s/kustomization.yaml
+        k=k8s/base/kustomization.yaml
         # the images: entry named cronflux is the one place the manifests name the image
         awk -v img="$image" -v ver="$version" '
             /^images:/ { inimg = 1 }

@@ -8,7 +8,14 @@
 //     __inputs / ${DS_...}, each ConfigMap small enough for client-side apply; tsc against
 //     @grafana/schema (enums widened to their values) and the panel plugins' option types;
 //  5. provisioning YAML uses only keys Grafana reads.
-// Usage: node check.mjs BUILT_YAML  (from tests/deploy, after npm ci). Prints ok/not ok lines.
+//  6. the deployment's promises: podFailurePolicy, timeZone, run deadline, settings read last,
+//     fsGroupChangePolicy, default-deny NetworkPolicy, headless Service, InfluxDB and Grafana
+//     pins and settings, Secrets reaching only who needs them (least privilege); per profile
+//     (base, openshift, existing-grafana, external-influxdb) what that overlay promises;
+//  7. alert rules (dashboards/provisioning/alerting/*.yaml): only keys Grafana reads, each
+//     condition a refId of the rule, datasources known.
+// Usage: node check.mjs BUILT_YAML [PROFILE]  (from tests/deploy, after npm ci; PROFILE
+// defaults to base). Prints ok/not ok lines.
 import fs from "node:fs";
 import path from "node:path";
 import { execFileSync } from "node:child_process";
@@ -24,6 +31,7 @@ const notOk = (m) => { failed++; console.log(`not ok - deploy: ${m}`); };
 const check = (cond, m) => (cond ? ok(m) : notOk(m));
 
 const built = fs.readFileSync(process.argv[2], "utf8");
+const profile = process.argv[3] || "base";
 const docs = YAML.parseAllDocuments(built).map((d) => d.toJSON()).filter(Boolean);
 check(docs.length > 0, `kustomize built ${docs.length} objects`);
 
@@ -147,6 +155,7 @@ try {
   check(dash.length === 0, `tsc: dashboards match @grafana/schema${dash.length ? ":\n# " + dash.slice(0, 10).join("\n# ") : ""}`);
 }
 
+const settings = docs.find((o) => o.kind === "ConfigMap" && o.metadata.name === "cronflux-settings")?.data || {};
 // --- 3. container security
 function podSpecs(o) {
   if (o.kind === "CronJob") return [o.spec.jobTemplate.spec.template.spec];
@@ -180,7 +189,8 @@ for (const o of docs) {
     }
   }
 }
-check(workloads >= 5, `${workloads} workloads checked (InfluxDB, Grafana, three CronJobs)`);
+const wantWorkloads = { base: 5, openshift: 5, "existing-grafana": 4, "external-influxdb": 4 }[profile];
+check(workloads >= wantWorkloads, `${workloads} workloads checked (${profile}: at least ${wantWorkloads})`);
 const cjs = docs.filter((o) => o.kind === "CronJob");
 for (const cj of cjs) {
   const s = cj.spec, js = s.jobTemplate.spec;
@@ -189,17 +199,112 @@ for (const cj of cjs) {
     `CronJob/${cj.metadata.name}: Forbid, startingDeadlineSeconds, history limits, backoffLimit, activeDeadlineSeconds`);
   const vols = js.template.spec.volumes || [];
   check(vols.some((v) => v.persistentVolumeClaim), `CronJob/${cj.metadata.name}: state on a PVC`);
+  const c = js.template.spec.containers[0];
+  const failNow = new Set((js.podFailurePolicy?.rules || []).filter((r) => r.action === "FailJob" &&
+    r.onExitCodes?.operator === "In" && r.onExitCodes.containerName === c.name).flatMap((r) => r.onExitCodes.values));
+  check([64, 65, 73, 77, 78].every((v) => failNow.has(v)) && js.template.spec.restartPolicy === "Never",
+    `CronJob/${cj.metadata.name}: podFailurePolicy fails the Job at once on 64, 65, 73, 77, 78 (${[...failNow].join(",")})`);
+  check(typeof s.timeZone === "string" && s.timeZone.length > 0 && s.timeZone === settings.TIME_ZONE,
+    `CronJob/${cj.metadata.name}: timeZone from the settings (${s.timeZone})`);
+  const dl = (c.env || []).find((e) => e.name === "CRONFLUX_DEADLINE");
+  const dlSecs = dl && /^(\d+)([smh])$/.test(dl.value) ? Number(RegExp.$1) * { s: 1, m: 60, h: 3600 }[RegExp.$2] : 0;
+  check(dlSecs > 0 && dlSecs < js.activeDeadlineSeconds,
+    `CronJob/${cj.metadata.name}: run deadline CRONFLUX_DEADLINE (${dl?.value}) below activeDeadlineSeconds (${js.activeDeadlineSeconds})`);
+  const ef = c.envFrom || [];
+  check(ef.length > 0 && ef[ef.length - 1].configMapRef?.name === "cronflux-settings",
+    `CronJob/${cj.metadata.name}: cronflux-settings is read last (its INFLUXDB_URL wins over a Secret's)`);
 }
 const sched = Object.fromEntries(cjs.map((c) => [c.metadata.name, c.spec.schedule]));
 check(sched["twitter-stats"] === "*/15 * * * *" && sched["cluster-metrics"] === "*/5 * * * *" && sched["prom-metrics"] === "*/5 * * * *",
   `CronJob schedules: twitter-stats every 15 min, cluster-metrics and prom-metrics every 5 (${JSON.stringify(sched)})`);
+// ---- 6. the deployment's promises
+const byKind = (k, n) => docs.find((o) => o.kind === k && (!n || o.metadata.name === n));
+for (const o of docs) {
+  for (const spec of podSpecs(o)) {
+    const psc = spec.securityContext || {};
+    if (psc.fsGroup !== undefined) {
+      check(psc.fsGroupChangePolicy === "OnRootMismatch", `${o.kind}/${o.metadata.name}: fsGroupChangePolicy OnRootMismatch`);
+    }
+    if (profile === "openshift") {
+      const fixed = ["runAsUser", "runAsGroup", "fsGroup"].filter((k) => psc[k] !== undefined ||
+        spec.containers.some((c) => c.securityContext?.[k] !== undefined));
+      check(fixed.length === 0, `${o.kind}/${o.metadata.name}: no fixed ${fixed.join(", ") || "runAsUser/runAsGroup/fsGroup"} (restricted-v2 assigns them)`);
+    }
+  }
+}
+const deny = byKind("NetworkPolicy", "default-deny");
+check(deny && Object.keys(deny.spec.podSelector || {}).length === 0 && ["Ingress", "Egress"].every((t) => deny.spec.policyTypes.includes(t)) &&
+  !deny.spec.ingress && !deny.spec.egress, "NetworkPolicy default-deny: every pod, ingress and egress");
+const jobsEgress = byKind("NetworkPolicy", "jobs-egress");
+const egressPorts = new Set((jobsEgress?.spec.egress || []).flatMap((r) => (r.ports || []).map((p) => p.port)));
+const dnsOk = docs.some((o) => o.kind === "NetworkPolicy" && (o.spec.egress || []).some((r) => (r.ports || []).some((p) => p.port === 53)));
+check(dnsOk && [443, 6443, 8086].every((p) => egressPorts.has(p)) && (egressPorts.has(9090) || egressPorts.has(80)),
+  `NetworkPolicy: the jobs may reach DNS, HTTPS (443), the API server (443/6443), InfluxDB (8086), Prometheus (${[...egressPorts].join(",")})`);
+const influx = byKind("StatefulSet", "influxdb");
+const grafana = byKind("Deployment", "grafana");
+const envOf = (c) => Object.fromEntries((c.env || []).map((e) => [e.name, e]));
+if (profile === "external-influxdb") {
+  check(!influx && !byKind("Service", "influxdb") && !docs.some((o) => o.kind === "ConfigMap" && o.metadata.name.startsWith("influxdb-init")),
+    "external-influxdb: no InfluxDB of ours (StatefulSet, Service, init script)");
+  check(settings.INFLUXDB_URL && !/^http:\/\/influxdb:8086/.test(settings.INFLUXDB_URL), `external-influxdb: the URL in the settings is the external one (${settings.INFLUXDB_URL})`);
+} else {
+  const svc = byKind("Service", influx?.spec.serviceName);
+  check(svc && svc.spec.clusterIP === "None", `StatefulSet/influxdb: serviceName ${influx?.spec.serviceName} is a headless Service`);
+  const c = influx.spec.template.spec.containers[0];
+  const e = envOf(c);
+  check(/^docker\.io\/library\/influxdb:1\.1[12]\.\d+$/.test(c.image), `InfluxDB: a current 1.x image, pinned (${c.image})`);
+  check(c.startupProbe && c.startupProbe.failureThreshold * c.startupProbe.periodSeconds >= 300, "InfluxDB: a startupProbe allowing a long load (>= 5 min)");
+  check(e.INFLUXDB_DATA_INDEX_VERSION?.value === "tsi1", "InfluxDB: tsi1 index");
+  check(e.INFLUXDB_MONITOR_STORE_ENABLED?.value === "false", "InfluxDB: the _internal monitor store off");
+  check(Number(e.INFLUXDB_DATA_MAX_VALUES_PER_TAG?.value) >= 150000, `InfluxDB: max-values-per-tag takes 150,000 pods (${e.INFLUXDB_DATA_MAX_VALUES_PER_TAG?.value})`);
+  check((c.volumeMounts || []).some((m) => m.mountPath === "/docker-entrypoint-initdb.d") && e.INFLUXDB_RETENTION?.valueFrom?.configMapKeyRef?.key === "INFLUXDB_RETENTION",
+    "InfluxDB: the init script (DEFAULT retention policy, duration from the settings) is mounted");
+  check(e.INFLUXDB_WRITE_USER?.valueFrom?.secretKeyRef?.name === "influxdb-creds" && e.INFLUXDB_READ_USER?.valueFrom?.secretKeyRef?.name === "grafana-influxdb" &&
+    e.INFLUXDB_ADMIN_PASSWORD?.valueFrom?.secretKeyRef?.name === "influxdb-admin",
+    "InfluxDB: creates the admin (influxdb-admin), the jobs' write-only user (influxdb-creds), Grafana's read-only one (grafana-influxdb)");
+}
+if (profile === "existing-grafana") {
+  check(!grafana && !byKind("Ingress"), "existing-grafana: no Grafana of ours (Deployment, Ingress)");
+  const dash = docs.filter((o) => o.kind === "ConfigMap" && o.metadata.name.startsWith("grafana-dashboard-"));
+  check(dash.length >= 4 && dash.every((o) => o.metadata.labels?.grafana_dashboard === "1"), `existing-grafana: ${dash.length} dashboard ConfigMaps labelled grafana_dashboard: "1"`);
+  check(docs.some((o) => o.kind === "ConfigMap" && o.metadata.name.startsWith("grafana-alerting") && o.metadata.labels?.grafana_alert === "1"),
+    `existing-grafana: the alert rules labelled grafana_alert: "1"`);
+} else {
+  const c = grafana.spec.template.spec.containers[0];
+  const e = envOf(c);
+  const major = Number((/:(\d+)\./.exec(c.image) || [])[1]);
+  check(major >= 12 && /:\d+\.\d+\.\d+$/.test(c.image), `Grafana: 12.x or newer, pinned (${c.image})`);
+  check(c.readinessProbe?.timeoutSeconds > 1 && c.livenessProbe?.timeoutSeconds >= 30 && c.livenessProbe?.failureThreshold >= 10,
+    "Grafana: probe timeouts as the official chart (liveness 30 s, 10 failures)");
+  check(e.GF_SECURITY_COOKIE_SECURE?.value === "true", "Grafana: cookie_secure");
+  check(e.INFLUXDB_URL?.value === settings.INFLUXDB_URL && e.GRAFANA_HOST?.value === settings.GRAFANA_HOST,
+    `Grafana: INFLUXDB_URL and GRAFANA_HOST are the settings' values in the pod template (a change rolls it): ${e.INFLUXDB_URL?.value}`);
+  const refs = (c.env || []).map((x) => x.valueFrom?.secretKeyRef).filter(Boolean);
+  check(refs.every((r) => r.name === "grafana-creds" || r.name === "grafana-influxdb" || (r.name === "influxdb-creds" && r.key === "INFLUXDB_DATABASE")),
+    `Grafana: only its own and the read-only user's Secrets (${refs.map((r) => r.name + "." + r.key).join(", ")})`);
+  const ing = byKind("Ingress");
+  check(ing.spec.ingressClassName === settings.INGRESS_CLASS_NAME && ing.spec.ingressClassName, `Ingress: ingressClassName from the settings (${ing.spec.ingressClassName})`);
+}
+// least privilege: the admin Secret reaches InfluxDB only; the jobs get neither admin nor Grafana's
+for (const o of docs) {
+  for (const spec of podSpecs(o)) {
+    const names = new Set(spec.containers.concat(spec.initContainers || []).flatMap((c) =>
+      (c.env || []).map((e) => e.valueFrom?.secretKeyRef?.name).concat((c.envFrom || []).map((e) => e.secretRef?.name))).filter(Boolean));
+    if (o.kind === "StatefulSet") continue;
+    check(!names.has("influxdb-admin"), `${o.kind}/${o.metadata.name}: no InfluxDB admin credentials`);
+    if (o.kind !== "Deployment") {
+      check(!names.has("grafana-influxdb") && !names.has("grafana-creds"), `${o.kind}/${o.metadata.name}: no Grafana credentials`);
+    }
+  }
+}
+
 const role = docs.find((o) => o.kind === "ClusterRole");
 const verbs = new Set((role?.rules || []).flatMap((r) => r.verbs));
 check(role && [...verbs].every((v) => v === "get" || v === "list") &&
   role.rules.every((r) => r.resources.every((x) => x === "nodes" || x === "pods")),
   `ClusterRole: only get/list on nodes and pods (core and metrics.k8s.io)`);
 const ing = docs.find((o) => o.kind === "Ingress");
-check(ing && ing.spec.tls?.[0]?.hosts?.[0] === ing.spec.rules?.[0]?.host && !/FROM-SETTINGS/.test(ing.spec.rules[0].host),
+if (ing) check(ing && ing.spec.tls?.[0]?.hosts?.[0] === ing.spec.rules?.[0]?.host && !/FROM-SETTINGS/.test(ing.spec.rules[0].host),
   `Ingress: TLS host equals rule host, set from cronflux-settings (${ing?.spec.rules?.[0]?.host})`);
 
 // --- 5. provisioning YAML: only keys Grafana reads (it ignores misspelt ones silently)
@@ -227,8 +332,48 @@ for (const p of prov.providers) {
   const badO = Object.keys(p.options || {}).filter((k) => !["path", "foldersFromFilesStructure"].includes(k));
   check(bad.length === 0 && badO.length === 0, `dashboard provider ${p.name}: known keys only${bad.concat(badO).length ? " (unknown: " + bad.concat(badO) + ")" : ""}`);
   const graf = docs.find((o) => o.kind === "Deployment" && o.metadata.name === "grafana");
+  if (!graf) continue;
   const mounts = graf.spec.template.spec.containers[0].volumeMounts.map((m) => m.mountPath);
   check(mounts.includes(p.options.path), `dashboard provider ${p.name}: path ${p.options.path} is mounted in Grafana`);
+  check(mounts.includes("/etc/grafana/provisioning/alerting"), "the alert rules are mounted in Grafana's provisioning/alerting");
+}
+
+// --- 7. alert rules: the keys Grafana's file provisioning reads (pkg/services/provisioning/alerting)
+const alertDir = path.join(dashDir, "provisioning/alerting");
+const groupKeys = new Set(["orgId", "name", "folder", "interval", "rules"]);
+const ruleKeys = new Set(["uid", "title", "condition", "data", "dashboardUid", "panelId", "noDataState", "execErrState", "for",
+  "keepFiringFor", "annotations", "labels", "isPaused", "notification_settings", "record", "missingSeriesEvalsToResolve"]);
+const dataKeys = new Set(["refId", "queryType", "relativeTimeRange", "datasourceUid", "model"]);
+const exprTypes = new Set(["math", "reduce", "resample", "classic_conditions", "threshold", "sql"]);
+const ruleUids = new Set();
+for (const f of fs.readdirSync(alertDir).filter((x) => /\.ya?ml$/.test(x))) {
+  const a = YAML.parse(fs.readFileSync(path.join(alertDir, f), "utf8"));
+  check(a.apiVersion === 1 && Object.keys(a).every((k) => ["apiVersion", "groups", "deleteRules", "contactPoints", "policies",
+    "templates", "muteTimes", "deleteContactPoints", "deletePolicies", "deleteTemplates", "deleteMuteTimes"].includes(k)),
+    `alerting/${f}: apiVersion 1, known top-level keys`);
+  for (const g of a.groups || []) {
+    const badG = Object.keys(g).filter((k) => !groupKeys.has(k));
+    check(badG.length === 0 && g.name && g.folder && /^\d+[smh]$/.test(g.interval), `alerting/${f} group ${g.name}: known keys, name, folder, interval${badG.length ? " (unknown: " + badG + ")" : ""}`);
+    for (const r of g.rules || []) {
+      const bad = Object.keys(r).filter((k) => !ruleKeys.has(k));
+      const refs = (r.data || []).map((d) => d.refId);
+      const badD = (r.data || []).flatMap((d) => Object.keys(d).filter((k) => !dataKeys.has(k)));
+      const dsOk = (r.data || []).every((d) => d.datasourceUid === DS_UID ? typeof d.model?.query === "string" && d.model.rawQuery === true
+        : d.datasourceUid === "__expr__" && exprTypes.has(d.model?.type) && refs.includes(d.model.expression?.replace(/^\$/, "")) ||
+          d.model?.type === "math");
+      const mathOk = (r.data || []).filter((d) => d.model?.type === "math").every((d) =>
+        (d.model.expression.match(/\$\{?([A-Z]+)\}?/g) || []).every((v) => refs.includes(v.replace(/[${}]/g, ""))));
+      check(bad.length === 0 && badD.length === 0, `alert ${r.uid}: known keys only${bad.concat(badD).length ? " (unknown: " + bad.concat(badD) + ")" : ""}`);
+      check(typeof r.uid === "string" && r.uid.length <= 40 && /^[a-zA-Z0-9_-]+$/.test(r.uid) && !ruleUids.has(r.uid), `alert ${r.uid}: uid of at most 40 characters, unique`);
+      ruleUids.add(r.uid);
+      check(refs.includes(r.condition) && new Set(refs).size === refs.length, `alert ${r.uid}: condition ${r.condition} is one of its refIds`);
+      check(dsOk && mathOk, `alert ${r.uid}: each query on datasource ${DS_UID} (raw InfluxQL), each expression on __expr__ naming refIds it has`);
+      check(["Alerting", "NoData", "OK", "KeepLast"].includes(r.noDataState) && ["Alerting", "Error", "OK", "KeepLast"].includes(r.execErrState) &&
+        /^\d+[smh]$/.test(r.for) && r.title, `alert ${r.uid}: title, noDataState, execErrState, for`);
+      check((r.data || []).every((d) => d.relativeTimeRange && Number.isInteger(d.relativeTimeRange.from) && Number.isInteger(d.relativeTimeRange.to)),
+        `alert ${r.uid}: every query has a relativeTimeRange`);
+    }
+  }
 }
 console.log(`# deploy checks: ${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
