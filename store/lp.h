@@ -134,6 +134,13 @@ typedef struct lp_split {
 
 size_t lp_split_feed(lp_split *st, const char *buf, size_t len);
 
+/* Whether a time read in precision prec (t_ns = the digits x prec) looks like a wrong
+ * precision: t_ns is outside 1990..2100 while the same digits read in another precision
+ * fall inside. 1 with *better and *better_ns set (that precision and the time it gives),
+ * else 0. For the warning of `cronflux push` ("1700000000 read as ns is 1970"). */
+int lp_time_implausible(int64_t t_ns, lp_precision prec, lp_precision *better,
+                        int64_t *better_ns);
+
 /* Where the first line of buf[0..len) ends, the way cronflux reads line protocol (push's
  * input, the store's batches): as lp_line_len, except that a line running past a raw
  * newline (inside a quoted string, or after a backslash) is one line only if that whole

@@ -112,6 +112,36 @@ size_t lp_record_len(const char *buf, size_t len, lp_precision prec)
     return r == 1 ? l : (size_t)(nl - buf);
 }
 
+/* 1990-01-01 and 2100-01-01, ns since the epoch: where a timestamp is likely meant to be */
+#define LP_PLAUSIBLE_MIN INT64_C(631152000000000000)
+#define LP_PLAUSIBLE_MAX INT64_C(4102444800000000000)
+
+static int plausible(int64_t t)
+{
+    return t >= LP_PLAUSIBLE_MIN && t < LP_PLAUSIBLE_MAX;
+}
+
+int lp_time_implausible(int64_t t_ns, lp_precision prec, lp_precision *better,
+                        int64_t *better_ns)
+{
+    if (plausible(t_ns))
+        return 0;
+    int64_t v = t_ns / lp_prec_mult(prec); /* the digits as written */
+    static const lp_precision all[] = {LP_NS, LP_US, LP_MS, LP_S};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
+        int64_t t;
+        if (all[i] == prec || __builtin_mul_overflow(v, lp_prec_mult(all[i]), &t) ||
+            !plausible(t))
+            continue;
+        if (better)
+            *better = all[i];
+        if (better_ns)
+            *better_ns = t;
+        return 1;
+    }
+    return 0;
+}
+
 size_t lp_count_lines(const char *buf, size_t len)
 {
     size_t n = 0;
@@ -139,6 +169,20 @@ typedef struct pctx {
 static int perr(const pctx *c, size_t i, const char *msg)
 {
     lp_set_err(c->err, c->errlen, "column %zu: %s", c->base + i + 1, msg);
+    return -1;
+}
+
+/* A field value that is none of the types: "invalid field value 'oops' (a number,
+ * true/false, or a quoted string)", the value as far as the next ',' or ' '. */
+static int bad_value(const pctx *c, size_t i)
+{
+    size_t e = i;
+    while (e < c->n && c->b[e] != ',' && c->b[e] != ' ')
+        e++;
+    char shown[64];
+    lp_set_err(c->err, c->errlen,
+               "column %zu: invalid field value '%s' (a number, true/false, or a quoted string)",
+               c->base + i + 1, lp_show(shown, sizeof shown, c->b + i, e - i));
     return -1;
 }
 
@@ -613,7 +657,7 @@ static int scan_fields(pctx *c)
             if (nx != '"') {
                 size_t e = scan_bool(b, n, i + 1);
                 if (e == (size_t)-1)
-                    return perr(c, i + 1, "invalid boolean");
+                    return bad_value(c, i + 1);
                 i = e;
                 continue;
             }
@@ -769,7 +813,7 @@ static int read_value(const pctx *c, const char *vr, size_t vl, size_t col, lp_f
             return 0;
         }
     }
-    return perr(c, col, "invalid boolean");
+    return bad_value(c, col);
 }
 
 /* The fields iterator of 1.x over c->fs..c->fe: keys and typed values into out->fields,

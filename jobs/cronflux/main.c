@@ -296,8 +296,9 @@ static int lr_next(line_reader *lr, bool lp, lp_precision prec, bool *too_long,
     const char *text = lr->line.p;
     size_t len = lr->line.len;
     const char *nl = memchr(text, '\n', len);
-    size_t keep = !nl ? len : full ? (size_t)(nl - text) : lp_record_len(text, len, prec);
-    if (keep >= len)
+    size_t chk = len > 0 && text[len - 1] == '\r' ? len - 1 : len;   /* CRLF input */
+    size_t keep = !nl ? len : full ? (size_t)(nl - text) : lp_record_len(text, chk, prec);
+    if (keep >= chk)
         return 1;
     /* the rest goes back; its last line ended at a '\n' already read, unless it was cut
      * (full: the rest of it is still unread) */
@@ -355,6 +356,32 @@ static void report_bad(bad_report *br, uint64_t lineno, const char *why)
         log_error("line %" PRIu64 ": %s", lineno, why);
 }
 
+/* Once per push: a timestamp whose magnitude fits another precision than the one it is
+ * read in (1700000000 read as ns is 1970; as s, 2023) is most likely a missing or wrong
+ * --precision. true when the warning was given. */
+static bool warn_precision(int64_t t_ns, lp_precision prec, bool json, const char *given,
+                           uint64_t lineno)
+{
+    lp_precision better;
+    int64_t better_ns;
+    if (!lp_time_implausible(t_ns, prec, &better, &better_ns))
+        return false;
+    char now[40], then[40];
+    tparse_format(t_ns, now, sizeof now);
+    tparse_format(better_ns, then, sizeof then);
+    if (json)
+        log_warn("line %" PRIu64 ": \"time\" is read as nanoseconds (%s); in %s it would be "
+                 "%s: JSON times are nanoseconds since the epoch", lineno, now,
+                 lp_precision_name(better), then);
+    else
+        log_warn("line %" PRIu64 ": the timestamp read as %s is %s; read as %s it would be %s: "
+                 "is --precision %s %s?", lineno, lp_precision_name(prec), now,
+                 lp_precision_name(better), then,
+                 given ? lp_precision_name(prec) : lp_precision_name(better),
+                 given ? "wrong" : "missing");
+    return true;
+}
+
 static int cmd_push(const opts *o)
 {
     bool json = false;
@@ -406,7 +433,7 @@ static int cmd_push(const opts *o)
     uint64_t lineno = 0;
     int job_rc = 0;
     char why[512], store_why[SINK_ERR_MAX + 64] = "";
-    bool too_long;
+    bool too_long, prec_warned = false;
     int r;
     uint64_t span = 0, first;
     while ((r = lr_next(lr, !json, prec, &too_long, &span)) == 1) {
@@ -437,6 +464,9 @@ static int cmd_push(const opts *o)
             report_bad(&br, first, why);
             continue;
         }
+        if (!prec_warned)
+            prec_warned = warn_precision(p->time_ns, json ? LP_NS : prec, json, o->precision,
+                                         first);
         int ar = sink_add(s, p, why, sizeof why);
         if (ar == 1) {
             report_bad(&br, first, why);

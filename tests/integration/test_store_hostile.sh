@@ -5,6 +5,8 @@
 #    raw newline and parses still goes in as one point
 #  - a line of only NUL bytes is a bad line, counted (issue 10.12)
 #  - invalid UTF-8 is refused by push, lp and json, naming the line (issue 10.6)
+#  - celsius=oops says what is wrong; seconds or milliseconds read as ns are warned about
+#    once, naming the line (issue 13)
 . "$(dirname "$0")/../lib/common.sh"
 
 start_influxd hostile || { not_ok "influxd starts"; finish; }
@@ -83,6 +85,37 @@ push_to utfj push-utf8-json --format json <"$T/utf.jsonl"
 check_rc "push --format json with invalid UTF-8: exit 65" 65
 check_eq "stderr names lines 2 and 3" "$(bad_lines)" 2,3
 check_eq "2 points stored" "$(influx_count utfj utfj v)" 2
+
+# ---------------------------------------------------------------------------------------
+# 4. output that tells (issue 13): a field value of no type; timestamps in another precision
+printf 'room_temperature,room=cellar celsius=12.5 1\nroom_temperature,room=attic celsius=oops 2\n' >"$T/oops.lp"
+push_to oops push-oops <"$T/oops.lp"
+check_rc "celsius=oops: exit 65" 65
+check "the error says what the value is and may be" grep -q \
+    "line 2: column 37: invalid field value 'oops' (a number, true/false, or a quoted string)" "$CF_ERR"
+check "it is not called a boolean" bash -c "! grep -q boolean '$CF_ERR'"
+check_eq "the good line is stored" "$(influx_count oops room_temperature celsius)" 1
+
+now_s=$(date +%s)
+printf 'secs v=1i %s\nsecs v=2i %s\nsecs v=3i %s\n' "$((now_s - 2))" "$((now_s - 1))" "$now_s" >"$T/secs.lp"
+push_to secs push-seconds-no-precision <"$T/secs.lp"
+check_rc "seconds without --precision: stored as given (exit 0)" 0
+check_eq "one warning line" "$(grep -c 'warn:' "$CF_ERR")" 1
+check "it names line 1 and the precision that fits" \
+    grep -q 'warn: line 1: the timestamp read as ns is 1970-.*read as s it would be .*is --precision s missing?' "$CF_ERR"
+printf 'msecs v=1i %s000\n' "$now_s" >"$T/ms.lp"
+push_to secs push-ms-no-precision <"$T/ms.lp"
+check "milliseconds without --precision: a warning naming ms" \
+    grep -q 'warn: line 1: .*read as ms it would be .*is --precision ms missing?' "$CF_ERR"
+push_to secs push-seconds-with-precision --precision s <"$T/secs.lp"
+check_rc "seconds with --precision s: exit 0" 0
+check "no warning" bash -c "! grep -q 'warn:' '$CF_ERR'"
+check_eq "stored in the right year" \
+    "$(influx_scalar secs "SELECT count(v) FROM secs WHERE time > now() - 1h")" 3
+printf '{"measurement":"jsecs","fields":{"v":1},"time":%s}\n' "$now_s" >"$T/secs.jsonl"
+push_to secs push-json-seconds --format json <"$T/secs.jsonl"
+check "JSON seconds: a warning naming the line and the unit" \
+    grep -q 'warn: line 1: "time" is read as nanoseconds .*in s it would be' "$CF_ERR"
 
 check "influxd still alive" kill -0 "$INFLUX_PID"
 finish

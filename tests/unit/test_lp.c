@@ -1642,6 +1642,76 @@ static void test_split_hostile(void)
     buf_free(&out);
 }
 
+/* Output that tells (issue 13): a value of no type says what it is and what it may be; a
+ * timestamp that fits another precision is noticed. */
+typedef struct prec_case {
+    const char *name;
+    int64_t digits;      /* the timestamp as written */
+    lp_precision prec;   /* read in */
+    int want;            /* lp_time_implausible */
+    lp_precision better;
+} prec_case;
+
+static const prec_case prec_cases[] = {
+    {"seconds read as ns", 1700000000, LP_NS, 1, LP_S},
+    {"milliseconds read as ns", INT64_C(1700000000000), LP_NS, 1, LP_MS},
+    {"microseconds read as ns", INT64_C(1700000000000000), LP_NS, 1, LP_US},
+    {"nanoseconds read as ns", INT64_C(1700000000000000000), LP_NS, 0, LP_NS},
+    {"seconds read as s", 1700000000, LP_S, 0, LP_NS},
+    {"seconds read as ms", 1700000000, LP_MS, 1, LP_S},
+    {"milliseconds read as s", INT64_C(1700000000000), LP_S, 0, LP_NS}, /* out of range anyway */
+    {"milliseconds read as us", INT64_C(1700000000000), LP_US, 1, LP_MS},
+    {"a small test time (1 ns) fits nothing", 1, LP_NS, 0, LP_NS},
+    {"before the epoch fits nothing", -1000000000, LP_NS, 0, LP_NS},
+    {"1969 in ns is not suspected", -INT64_C(1000000000000000), LP_NS, 0, LP_NS},
+    {"2099 in s", INT64_C(4102444799), LP_NS, 1, LP_S},
+    {"2100 in s is past the window", INT64_C(4102444800), LP_NS, 0, LP_NS},
+    {"1990 in ms", INT64_C(631152000000), LP_NS, 1, LP_MS},
+};
+
+static void test_output_that_tells(void)
+{
+    for (size_t i = 0; i < sizeof prec_cases / sizeof *prec_cases; i++) {
+        const prec_case *c = &prec_cases[i];
+        int64_t t = 0;
+        if (__builtin_mul_overflow(c->digits, c->prec == LP_NS   ? 1
+                                              : c->prec == LP_US ? 1000
+                                              : c->prec == LP_MS ? 1000000
+                                                                 : 1000000000,
+                                   &t))
+            t = INT64_MAX;
+        lp_precision better = LP_NS;
+        int64_t bns = 0;
+        int got = lp_time_implausible(t, c->prec, &better, &bns);
+        CHECK(got == c->want, "%s: lp_time_implausible %d, want %d", c->name, got, c->want);
+        if (got && c->want)
+            CHECK(better == c->better && bns >= INT64_C(631152000000000000),
+                  "%s: better %s, want %s", c->name, lp_precision_name(better),
+                  lp_precision_name(c->better));
+    }
+
+    static const struct {
+        const char *line, *err;
+    } bad[] = {
+        {"room_temperature,room=attic celsius=oops", "column 37: invalid field value 'oops' "
+                                                      "(a number, true/false, or a quoted string)"},
+        {"m a=1,b=yes,c=2", "column 9: invalid field value 'yes' (a number"},
+        {"m b=truth 5", "invalid field value 'truth'"},
+        {"m b=\x01\x02", "invalid field value"},
+    };
+    lp_parsed pp;
+    lp_parsed_init(&pp);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char err[256] = "";
+        int rc = lp_parse(bad[i].line, strlen(bad[i].line), LP_NS, 0, &pp, err, sizeof err);
+        CHECK(rc == -1 && strstr(err, bad[i].err) != NULL, "[%s]: rc %d, error [%s] lacks [%s]",
+              bad[i].line, rc, err, bad[i].err);
+        CHECK(strstr(err, "boolean") == NULL, "[%s]: not called a boolean: %s", bad[i].line,
+              err);
+    }
+    lp_parsed_free(&pp);
+}
+
 /* Invalid UTF-8 in any name or string: refused by the encoder, naming the part. */
 typedef struct utf8_case {
     const char *name;
@@ -1716,6 +1786,7 @@ int main(void)
     suite_begin();
     test_split_hostile();
     test_utf8();
+    test_output_that_tells();
     suite_end("lp/hostile");
 
     th_pass = total_pass;
