@@ -19,6 +19,22 @@ STACK_PREFIX='# '
 stack_start || { not_ok "the stack starts (influxd, prometheus, X and Kubernetes stand-ins)"; finish; }
 ok "the stack starts (influxd, prometheus, X and Kubernetes stand-ins)"
 
+# ---- InfluxDB as k8s/base/influxdb.yaml initialises it: the database, then the init script's
+# DEFAULT retention policy (k8s/base/influxdb-init/retention.sh, run as the image runs it);
+# every job below writes into it and every panel reads it, naming no retention policy
+port=${INFLUX_URL##*:}
+influx_create_db "$STACK_DB"
+INFLUXDB_DB=$STACK_DB INFLUXDB_INIT_PORT=$port INFLUXDB_RETENTION=90d \
+    sh "$ROOT/k8s/base/influxdb-init/retention.sh" >"$T/retention.out" 2>&1 ||
+    not_ok "retention.sh: $(tail -2 "$T/retention.out" | tr '\n' ' ')"
+check_eq "retention.sh: the DEFAULT retention policy cronflux, 90d (settings INFLUXDB_RETENTION)" \
+    "$(influx_q "$STACK_DB" 'SHOW RETENTION POLICIES' | "$PY" -c 'import json,sys
+s=json.load(sys.stdin)["results"][0]["series"][0]; print(" ".join("%s:%s" % (r[0], r[1]) for r in s["values"] if r[-1]))')" \
+    "cronflux:2160h0m0s"
+INFLUXDB_DB=$STACK_DB INFLUXDB_INIT_PORT=$port INFLUXDB_RETENTION=forever \
+    sh "$ROOT/k8s/base/influxdb-init/retention.sh" >"$T/retention-bad.out" 2>&1
+check_eq "retention.sh: a duration that is not InfluxQL's (forever) stops the start (exit 78)" "$?" 78
+
 stack_run_jobs
 stack_outage
 for l in "${STACK_LABELS[@]}"; do
@@ -221,6 +237,35 @@ check_eq "prom-metrics: the scheduled and backfilled 'up' points are all 1" \
     "$(influx_q "$STACK_DB" "SELECT count(\"value\"), min(\"value\"), max(\"value\") FROM \"prometheus\" WHERE \"query\" = 'up'" |
         "$PY" -c 'import json,sys; s=json.load(sys.stdin)["results"][0].get("series"); v=s[0]["values"][0] if s else [0,0,0,0]; print("many" if v[1] >= 2 else v[1], v[2], v[3])')" \
     "many 1 1"
+
+# ---- the alert rules (dashboards/provisioning/alerting/*.yaml), every query against this
+# InfluxDB as Grafana runs it: after these runs none fires (every job had an ok run, no dead
+# letters, the outage's backlog drained) ...
+"$PY" "$ROOT/tests/tools/alert_rules.py" --url "$INFLUX_URL" --db "$STACK_DB" --expect-quiet >"$T/alerts.out" 2>&1
+while IFS= read -r line; do
+    case "$line" in
+        "ok - "*) ok "alert ${line#ok - }" ;;
+        "not ok - "*) not_ok "alert ${line#not ok - }" ;;
+        *) not_ok "alert_rules.py: $line" ;;
+    esac
+done <"$T/alerts.out"
+check "the alert rules were evaluated" test -s "$T/alerts.out"
+# ... and each fires on runs that call for it: no ok run of any job, InfluxDB refusing lines,
+# a backlog growing run after run
+influx_create_db alertfire
+now=$(date +%s)
+curl -sS -XPOST "$INFLUX_URL/write?db=alertfire&precision=s" --data-binary "\
+cronflux_job,job=cluster-metrics,status=spooled exit_code=75i,dead_letters=0i,pending=100i $((now - 1200))
+cronflux_job,job=cluster-metrics,status=spooled exit_code=75i,dead_letters=0i,pending=300i $((now - 600))
+cronflux_job,job=cluster-metrics,status=partial exit_code=0i,dead_letters=2i,pending=450i $((now - 300))"
+"$PY" "$ROOT/tests/tools/alert_rules.py" --url "$INFLUX_URL" --db alertfire --expect-firing >"$T/alerts-fire.out" 2>&1
+while IFS= read -r line; do
+    case "$line" in
+        "ok - "*) ok "alert fires: ${line#ok - }" ;;
+        "not ok - "*) not_ok "alert fires: ${line#not ok - }" ;;
+        *) not_ok "alert_rules.py: $line" ;;
+    esac
+done <"$T/alerts-fire.out"
 
 # ---- no secret in anything a job printed ---------------------------------------------------------
 keep_output jobs "$STACK_LOGS"/*
