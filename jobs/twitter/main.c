@@ -127,7 +127,8 @@ int main(int argc, char **argv)
                           .user_names = cr.user_names,
                           .max_wait_ns = o.max_wait_ns,
                           .retries = o.retries,
-                          .ca_file = cfg_env("TWITTER_CA_FILE") };
+                          .ca_file = cfg_env("TWITTER_CA_FILE"),
+                          .bearer_token = cr.bearer[0] ? cr.bearer : NULL };
     r.c = tw_client_new(&co, err, sizeof err);
     tw_creds_wipe(&cr);         /* the client keeps its own copies */
     if (!r.c) {

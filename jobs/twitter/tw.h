@@ -118,6 +118,18 @@ int tw_parse_timeline_v1(const char *body, size_t len, const char *what, tw_page
  * excerpt of the body, or "" when it is empty). */
 int tw_parse_error(const char *body, size_t len, tw_problem *first, char *msg, size_t cap);
 
+/* GET /2/usage/tweets: what X counts of the project's Post reads this billing cycle. */
+typedef struct tw_usage {
+    char project_id[TW_ID_MAX];
+    int64_t usage, cap, cap_reset_day;
+    bool has_usage, has_cap, has_reset_day;
+} tw_usage;
+/* data.project_usage, data.project_cap (digit strings as in OpenAPI 2.167 and the recorded
+ * answers, or integers as in 2.166 and the 2026 prose example), data.cap_reset_day,
+ * data.project_id; other members (daily usage in either shape) are ignored. 0 or -1. */
+int tw_parse_usage(const char *body, size_t len, const char *what, tw_usage *out, char *err,
+                   size_t errlen);
+
 /* One line for a problem: "Not Found Error: Could not find user ... (resource-type ...)". */
 void tw_problem_line(const tw_problem *p, char *out, size_t cap);
 
@@ -151,6 +163,10 @@ size_t tw_user_points(const tw_user *u, const char *user_tag, tw_schema schema, 
 /* The twitter_post point of a post (tags user, post_id; the metrics it has). 1, or 0
  * when the post has no metrics. */
 int tw_post_point(const tw_post *p, const char *user_tag, int64_t t_ns, tw_pt *out);
+
+/* The twitter_project_usage point (tag project_id when known; usage, cap, cap_reset_day
+ * where given). 1, or 0 when the answer had none of them. */
+int tw_project_usage_point(const tw_usage *u, int64_t t_ns, tw_pt *out);
 
 /* ---- pay-per-use accounting (tw_bill.c) -------------------------------------------
  *
@@ -229,6 +245,7 @@ typedef struct tw_client_opts {
     long timeout_ms;                /* per request; 0: 30000 */
     size_t body_max;                /* 0: TW_BODY_MAX */
     const char *ca_file;            /* private CA for the API (tests), or NULL */
+    const char *bearer_token;       /* app-only token (TWITTER_BEARER_TOKEN), or NULL */
 } tw_client_opts;
 
 /* NULL on error (err set). The credentials are copied; opts need not outlive the call. */
@@ -247,6 +264,12 @@ void tw_client_free(tw_client *c);  /* wipes the copied secrets; accepts NULL */
  * A rate limit whose window is used up (remaining 0, reset in the future) is never sent. */
 int tw_get(tw_client *c, const char *endpoint, const char *path_query, http_resp *r,
            char *err, size_t errlen);
+
+/* tw_get with the app-only Bearer token instead of OAuth 1.0a (GET /2/usage/tweets takes
+ * only that); a 401/403 names TWITTER_BEARER_TOKEN (77). 78 when the client has none. */
+int tw_get_app(tw_client *c, const char *endpoint, const char *path_query, http_resp *r,
+               char *err, size_t errlen);
+bool tw_client_has_bearer(const tw_client *c);
 
 /* Requests sent, 429 answers seen, seconds waited for rate limits: for the run summary. */
 typedef struct tw_client_stats {

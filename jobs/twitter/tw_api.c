@@ -30,6 +30,7 @@ struct tw_client {
     http_client *http;
     char base[512];
     char *ck, *cs, *tk, *ts;     /* copies of the credentials, wiped on free */
+    char *bearer;                /* app-only token, or NULL; wiped on free */
     char app_names[160], user_names[160];
     int64_t max_wait_ns;
     int retries;
@@ -85,6 +86,11 @@ tw_client *tw_client_new(const tw_client_opts *o, char *err, size_t errlen)
     c->cs = dup_secret(o->creds.consumer_secret);
     c->tk = dup_secret(o->creds.token);
     c->ts = dup_secret(o->creds.token_secret);
+    if (o->bearer_token && o->bearer_token[0] && !(c->bearer = dup_secret(o->bearer_token))) {
+        errf_set(err, errlen, "out of memory");
+        tw_client_free(c);
+        return NULL;
+    }
     copy_cut(c->app_names, sizeof c->app_names,
              o->app_names ? o->app_names : "TWITTER_API_KEY/TWITTER_API_SECRET");
     copy_cut(c->user_names, sizeof c->user_names,
@@ -116,6 +122,7 @@ void tw_client_free(tw_client *c)
     free_secret(c->cs);
     free_secret(c->tk);
     free_secret(c->ts);
+    free_secret(c->bearer);
     free(c);
 }
 
@@ -227,10 +234,13 @@ static int auth_error(tw_client *c, const char *endpoint, long status, const tw_
     return EX_NOPERM;
 }
 
-int tw_get(tw_client *c, const char *endpoint, const char *path_query, http_resp *r,
-           char *err, size_t errlen)
+/* tw_get (bearer false: OAuth 1.0a user context) and tw_get_app (bearer true). */
+static int get(tw_client *c, const char *endpoint, const char *path_query, bool bearer,
+               http_resp *r, char *err, size_t errlen)
 {
     int ret = EX_SOFTWARE;
+    buf bh;                      /* "Bearer TOKEN", wiped */
+    buf_init(&bh, 8192);
     buf url;
     buf_init(&url, TW_URL_MAX);
     oauth1_signed sig;
@@ -263,18 +273,31 @@ int tw_get(tw_client *c, const char *endpoint, const char *path_query, http_resp
             goto done;
         }
 
-        oauth1_creds cr = { c->ck, c->cs, c->tk, c->ts };
-        oauth1_request rq = { .method = "GET", .url = url.p };
-        char serr[256];
-        if (oauth1_sign(&cr, &rq, &sig, serr, sizeof serr) != 0) {
-            errf_set(err, errlen, "%s: %s", endpoint, serr);
-            ret = EX_CONFIG;
-            goto done;
+        const char *authz;
+        if (bearer) {
+            if (!c->bearer || (!bh.p && (buf_adds(&bh, "Bearer ") != 0 || buf_adds(&bh, c->bearer) != 0))) {
+                errf_set(err, errlen, "%s: no usable TWITTER_BEARER_TOKEN", endpoint);
+                ret = EX_CONFIG;
+                goto done;
+            }
+            authz = bh.p;
+            if (log_debug_enabled())
+                log_debug("twitter: GET %s Authorization: Bearer <redacted>", url.p);
+        } else {
+            oauth1_creds cr = { c->ck, c->cs, c->tk, c->ts };
+            oauth1_request rq = { .method = "GET", .url = url.p };
+            char serr[256];
+            if (oauth1_sign(&cr, &rq, &sig, serr, sizeof serr) != 0) {
+                errf_set(err, errlen, "%s: %s", endpoint, serr);
+                ret = EX_CONFIG;
+                goto done;
+            }
+            authz = sig.header.p;
         }
-        http_header hd[2] = { { "Authorization", sig.header.p }, { "Accept", "application/json" } };
+        http_header hd[2] = { { "Authorization", authz }, { "Accept", "application/json" } };
         http_req req = { .method = "GET", .url = url.p, .headers = hd, .nheaders = 2,
-                         .redact = sig.header.p };
-        if (log_debug_enabled()) {
+                         .redact = authz };
+        if (!bearer && log_debug_enabled()) {
             buf red;
             buf_init(&red, OAUTH1_MAX_TEXT);
             if (oauth1_redact_header(&red, sig.header.p) == 0)
@@ -363,6 +386,13 @@ int tw_get(tw_client *c, const char *endpoint, const char *path_query, http_resp
             ret = EX_TEMPFAIL;
             goto done;
         }
+        if ((st == 401 || st == 403) && bearer) {
+            errf_set(err, errlen, "%s: %ld: %s: the app-only token TWITTER_BEARER_TOKEN was "
+                     "refused: copy the Bearer Token of this app from the developer portal",
+                     endpoint, st, problem);
+            ret = EX_NOPERM;
+            goto done;
+        }
         if (st == 401 || st == 403) {
             ret = auth_error(c, endpoint, st, &p, problem, err, errlen);
             goto done;
@@ -395,6 +425,26 @@ int tw_get(tw_client *c, const char *endpoint, const char *path_query, http_resp
     }
 done:
     oauth1_signed_free(&sig);
+    if (bh.p)
+        cfg_wipe(bh.p, bh.len);
+    buf_free(&bh);
     buf_free(&url);
     return ret;
+}
+
+int tw_get(tw_client *c, const char *endpoint, const char *path_query, http_resp *r,
+           char *err, size_t errlen)
+{
+    return get(c, endpoint, path_query, false, r, err, errlen);
+}
+
+int tw_get_app(tw_client *c, const char *endpoint, const char *path_query, http_resp *r,
+               char *err, size_t errlen)
+{
+    return get(c, endpoint, path_query, true, r, err, errlen);
+}
+
+bool tw_client_has_bearer(const tw_client *c)
+{
+    return c->bearer != NULL;
 }

@@ -57,6 +57,10 @@ int tw_creds_read(tw_creds *c, char *err, size_t errlen)
         errf_set(err, errlen, "credential variable names do not fit");
         return EX_SOFTWARE;
     }
+    /* optional: the app-only token, for GET /2/usage/tweets */
+    const char *bused = NULL;
+    if (get_secret("BEARER_TOKEN", c->bearer, sizeof c->bearer, &bused, err, errlen) < 0)
+        return EX_CONFIG;
     /* X issues user access tokens as "<user id>-<random>": the account they belong to */
     size_t idl = strspn(c->tk, "0123456789");
     if (idl > 0 && idl < sizeof c->token_user_id && c->tk[idl] == '-') {
@@ -72,4 +76,5 @@ void tw_creds_wipe(tw_creds *c)
     cfg_wipe(c->cs, sizeof c->cs);
     cfg_wipe(c->tk, sizeof c->tk);
     cfg_wipe(c->ts, sizeof c->ts);
+    cfg_wipe(c->bearer, sizeof c->bearer);
 }

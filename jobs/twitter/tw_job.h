@@ -71,12 +71,14 @@ void tw_opts_free(tw_opts *o);
 
 typedef struct tw_creds {
     char ck[CFG_SECRET_MAX], cs[CFG_SECRET_MAX], tk[CFG_SECRET_MAX], ts[CFG_SECRET_MAX];
+    char bearer[CFG_SECRET_MAX];         /* TWITTER_BEARER_TOKEN (optional), or "" */
     char app_names[96], user_names[96];  /* the variables used, e.g. "TWITTER_API_KEY/..." */
     char token_user_id[TW_ID_MAX];       /* from the access token's "<id>-" prefix, or "" */
 } tw_creds;
 
 /* Read the four secrets: TWITTER_X, else X (each also as X_FILE), X being API_KEY,
- * API_SECRET, ACCESS_TOKEN, ACCESS_SECRET. 0, or 78 with err naming the missing
+ * API_SECRET, ACCESS_TOKEN, ACCESS_SECRET, and the optional BEARER_TOKEN (the same
+ * way). 0, or 78 with err naming the missing
  * variables (never a value). tw_creds_wipe clears every secret (always call it). */
 int tw_creds_read(tw_creds *c, char *err, size_t errlen);
 void tw_creds_wipe(tw_creds *c);

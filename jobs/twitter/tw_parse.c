@@ -682,3 +682,71 @@ int tw_id_prev(const char *id, char *out, size_t cap)
         memmove(out, out + 1, n);
     return 0;
 }
+
+/* ---- GET /2/usage/tweets ------------------------------------------------------------ */
+
+/* A count given as a digit string or a non-negative integer. 1 found, 0 absent/null, -1 bad. */
+static int get_count_or_string(json_t *obj, const char *key, int64_t *out, const char *what,
+                               char *err, size_t errlen)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v || json_is_null(v))
+        return 0;
+    if (json_is_integer(v) && json_integer_value(v) >= 0) {
+        *out = (int64_t)json_integer_value(v);
+        return 1;
+    }
+    if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        size_t n = strlen(s);
+        if (n > 0 && n <= 18 && strspn(s, "0123456789") == n) {
+            int64_t x = 0;
+            for (size_t i = 0; i < n; i++)
+                x = x * 10 + (s[i] - '0');
+            *out = x;
+            return 1;
+        }
+    }
+    errf_set(err, errlen, "%s: data.%s: expected a count (digits or a non-negative integer), got %s",
+             what, key, type_name(v));
+    return -1;
+}
+
+int tw_parse_usage(const char *body, size_t len, const char *what, tw_usage *out, char *err,
+                   size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    json_t *root = parse_object(body, len, what, err, errlen);
+    if (!root)
+        return -1;
+    int rc = -1;
+    json_t *data = json_object_get(root, "data");
+    if (!json_is_object(data)) {
+        errf_set(err, errlen, "%s: data: expected an object, got %s", what,
+                 data ? type_name(data) : "nothing");
+        goto done;
+    }
+    int g;
+    if ((g = get_count_or_string(data, "project_usage", &out->usage, what, err, errlen)) < 0)
+        goto done;
+    out->has_usage = g == 1;
+    if ((g = get_count_or_string(data, "project_cap", &out->cap, what, err, errlen)) < 0)
+        goto done;
+    out->has_cap = g == 1;
+    if ((g = get_count_or_string(data, "cap_reset_day", &out->cap_reset_day, what, err, errlen)) < 0)
+        goto done;
+    out->has_reset_day = g == 1;
+    int64_t pid;
+    json_t *p = json_object_get(data, "project_id");
+    if (json_is_string(p) && strlen(json_string_value(p)) < sizeof out->project_id &&
+        strspn(json_string_value(p), "0123456789") == strlen(json_string_value(p)))
+        memcpy(out->project_id, json_string_value(p), strlen(json_string_value(p)) + 1);
+    else if (get_count_or_string(data, "project_id", &pid, what, err, errlen) == 1 &&
+             snprintf(out->project_id, sizeof out->project_id, "%lld", (long long)pid) < 0)
+        out->project_id[0] = '\0';
+    rc = 0;
+done:
+    json_decref(root);
+    return rc;
+}
+

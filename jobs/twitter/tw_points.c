@@ -95,3 +95,21 @@ void tw_usage_point(const tw_bill_line *l, int64_t t_ns, tw_pt *out)
     out->fields[3] = lp_f_float("cost_usd", l->cost_usd);
     out->pt.nfields = 4;
 }
+
+int tw_project_usage_point(const tw_usage *u, int64_t t_ns, tw_pt *out)
+{
+    point_init(out, "twitter_project_usage", t_ns);
+    if (u->project_id[0]) {
+        out->tags[0] = (lp_tag){ "project_id", u->project_id };
+        out->pt.ntags = 1;
+    }
+    size_t nf = 0;
+    if (u->has_usage)
+        out->fields[nf++] = lp_f_int("usage", u->usage);
+    if (u->has_cap)
+        out->fields[nf++] = lp_f_int("cap", u->cap);
+    if (u->has_reset_day)
+        out->fields[nf++] = lp_f_int("cap_reset_day", u->cap_reset_day);
+    out->pt.nfields = nf;
+    return nf ? 1 : 0;
+}

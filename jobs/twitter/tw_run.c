@@ -414,6 +414,39 @@ static const char *configured_name(const tw_run *r, const char *username)
     return NULL;
 }
 
+/* With a bearer token: X's own count of the project's usage (GET /2/usage/tweets) as a
+ * twitter_project_usage point, to check the estimate against. Its failure is warned, not
+ * the run's. 0 or 75 (store). */
+static int read_project_usage(tw_run *r)
+{
+    if (r->o->api == 1 || !tw_client_has_bearer(r->c))
+        return 0;
+    const char *ep = "GET /2/usage/tweets";
+    http_resp resp;
+    http_resp_init(&resp);
+    char err[TW_RUN_MSG_MAX];
+    int rc = 0;
+    if (tw_get_app(r->c, ep, "/2/usage/tweets?usage.fields=cap_reset_day%2Cproject_cap%2Cproject_id"
+                             "%2Cproject_usage", &resp, err, sizeof err) != 0) {
+        log_warn("%s; X's own usage count is not recorded this run", err);
+        goto done;
+    }
+    (void)tw_bill_request(r->bill, "/2/usage/tweets", false);
+    tw_usage u;
+    if (tw_parse_usage(resp.body.p, resp.body.len, ep, &u, err, sizeof err) != 0) {
+        log_warn("%s; X's own usage count is not recorded this run", err);
+        goto done;
+    }
+    tw_pt pt;
+    if (tw_project_usage_point(&u, r->t_ns, &pt) == 1)
+        rc = tw_run_add(r, &pt.pt);
+    else
+        log_warn("%s: the answer has no project_usage, project_cap or cap_reset_day", ep);
+done:
+    http_resp_free(&resp);
+    return rc;
+}
+
 int tw_run_job(tw_run *r)
 {
     tw_users users;
@@ -446,11 +479,11 @@ int tw_run_job(tw_run *r)
     for (size_t i = 0; i < users.n; i++)
         if ((rc = write_user(r, &users.v[i], configured_name(r, users.v[i].username))))
             goto done;
-    if (r->o->schema == TW_SCHEMA_TWITTERGRAPH || r->o->no_posts)
-        goto done;
-    for (size_t i = 0; i < users.n && !r->budget_stop; i++)
-        if ((rc = r->ops->posts(r, &users.v[i])))
-            goto done;
+    if (r->o->schema != TW_SCHEMA_TWITTERGRAPH && !r->o->no_posts)
+        for (size_t i = 0; i < users.n && !r->budget_stop; i++)
+            if ((rc = r->ops->posts(r, &users.v[i])))
+                goto done;
+    rc = read_project_usage(r);
 done:
     tw_users_free(&users);
     /* what was read was paid for, whatever stopped the run */

@@ -13,8 +13,9 @@ ME_ID=2244994945        # XDevelopers, the fixture account the access token belo
 read -r CK CS TK TS < <("$PY" -c '
 import secrets
 print("ck" + secrets.token_hex(12), "cs" + secrets.token_hex(20), "'$ME_ID'-tk" + secrets.token_hex(16), "ts" + secrets.token_hex(20))')
-printf '{"consumer_key":"%s","consumer_secret":"%s","token":"%s","token_secret":"%s"}\n' \
-    "$CK" "$CS" "$TK" "$TS" >"$T/standin.json"
+BT=AAAA$("$PY" -c 'import secrets; print(secrets.token_hex(24))')
+printf '{"consumer_key":"%s","consumer_secret":"%s","token":"%s","token_secret":"%s","bearer_token":"%s"}\n' \
+    "$CK" "$CS" "$TK" "$TS" "$BT" >"$T/standin.json"
 
 # ---- the stand-in and InfluxDB ------------------------------------------------------------
 "$PY" "$STANDIN" --config "$T/standin.json" --port-file "$T/standin.port" --posts 30 \
@@ -31,6 +32,7 @@ export TWITTER_API_KEY=$CK TWITTER_API_SECRET=$CS TWITTER_ACCESS_TOKEN=$TK TWITT
 export TWITTER_API_URL=$API INFLUXDB_URL=$INFLUX_URL INFLUXDB_DATABASE=twitter
 export CRONFLUX_STATE=$T/state.db
 unset TWITTER_USERS TWITTER_USER DEBUG CRONFLUX_ALIGN API_KEY API_SECRET ACCESS_TOKEN ACCESS_SECRET
+unset TWITTER_BEARER_TOKEN BEARER_TOKEN TWITTER_DAILY_BUDGET_USD
 
 # run_job NAME [VAR=value | -VAR ...] -- ARGS: runs the job, output in $T/NAME.{out,err}, RC
 run_job() {
@@ -383,6 +385,30 @@ check_eq "--force: tries anyway (exit 0)" "$RC" 0
 reset_log
 run_job cap4 --
 check_eq "after a run that got through, no wait any more" "$RC $(reqs 'len(R) > 0')" "0 True"
+
+# X's own count: GET /2/usage/tweets with the bearer token (the other requests stay OAuth 1.0a)
+export INFLUXDB_DATABASE=tw_usage CRONFLUX_STATE=$T/usage.db
+reset_log
+run_job pusage TWITTER_BEARER_TOKEN="$BT" -- --no-posts
+check_eq "bearer token: exit 0" "$RC" 0
+check_eq "bearer token: GET /2/usage/tweets once, with the bearer token (checked by the stand-in)" \
+    "$(reqs '[(r["status"], r["auth"]) for r in R if r["family"] == "usage"]')" "[(200, 'ok')]"
+check_eq "bearer token: every other request still OAuth 1.0a, signature verified" \
+    "$(reqs 'sorted(set(r["auth"] for r in R if r["family"] != "usage"))')" "['ok']"
+check_eq "bearer token: twitter_project_usage = the answer's project_usage, project_cap, cap_reset_day" \
+    "$("$PY" "$T/check.py" "$INFLUX_URL" tw_usage "$ADMIN" count 'SELECT * FROM twitter_project_usage WHERE "usage" = 43435 AND "cap" = 3000000 AND "cap_reset_day" = 19 AND project_id = '"'"'1369785403853424'"'"'')" 1
+printf '%s\n' "$BT" >"$T/bt.secret"
+scenario "name=usage_prose"
+run_job pusage2 TWITTER_BEARER_TOKEN_FILE="$T/bt.secret" -- --no-posts
+check_eq "bearer token from _FILE, the 2026 prose shape (integer cap, no usage): exit 0" "$RC" 0
+check_eq "the prose shape: cap 10000000 recorded" \
+    "$(count tw_usage 'SELECT "cap" FROM twitter_project_usage WHERE "cap" = 10000000')" 1
+scenario "name=normal"
+run_job pusage3 TWITTER_BEARER_TOKEN=wrong-token -- --no-posts
+check_eq "a refused bearer token is warned, the run still exits 0" "$RC" 0
+check "a refused bearer token: names TWITTER_BEARER_TOKEN" err_has pusage3 "TWITTER_BEARER_TOKEN was refused"
+grep -q "$BT" "$T/pusage.err" "$T/pusage2.err" "$T/pusage3.err" && not_ok "the bearer token never in the output" ||
+    ok "the bearer token never in the output"
 export CRONFLUX_STATE=$T/state.db
 
 # ---- v1.1 and the twittergraph schema ------------------------------------------------------------------
@@ -473,7 +499,7 @@ check "DEBUG=1: logs each request with the Authorization header redacted" \
     grep -q 'Authorization: OAuth oauth_consumer_key="<redacted>", oauth_nonce="[0-9a-f]*", oauth_signature="<redacted>"' "$T/debug.err"
 run_job debugfail DEBUG=1 TWITTER_ACCESS_SECRET=wrong -- --retries 0
 leaks=0
-for s in "$CK" "$CS" "$TK" "$TS" "${TK#*-}"; do
+for s in "$CK" "$CS" "$TK" "$TS" "${TK#*-}" "$BT"; do
     if grep -qaF -- "$s" "$T/all_output"; then leaks=$((leaks + 1)); fi
     for f in "$T"/*.db "$T"/*.db-wal; do [ -e "$f" ] && grep -qaF -- "$s" "$f" && leaks=$((leaks + 1)); done
 done

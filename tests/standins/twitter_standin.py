@@ -30,10 +30,14 @@ Scenarios (--scenario NAME, or POST /_admin/scenario?name=NAME[&on=users|tweets|
   unavailable   503
   usagecap      429 with the observed UsageCapExceeded body (monthly product cap) and only
                 x-rate-limit-limit/-remaining (39999 of 40000 left): not a rate-limit window
+  usage_2024    GET /2/usage/tweets answers the 2024 docs example (default: the 2.167
+  usage_prose   all-fields shape; usage_prose: the 2026 prose example, integer cap, no usage)
   renamed       OpenAPI 2.167 names (tests/fixtures/twitter/*renamed_spec2167*): post_count,
                 repost_count, edit_history_post_ids; the tweets endpoint takes post.fields and
                 refuses tweet.fields as unknown (400 naming it); every other scenario does the
                 opposite
+GET /2/usage/tweets takes only "Authorization: Bearer <bearer_token of --config>" (403 for
+OAuth 1.0a, 401 for another token); every other endpoint OAuth 1.0a as above.
 Admin (no auth, loopback only): GET /_admin/requests, GET /_admin/data,
 POST /_admin/scenario, POST /_admin/reset (forget recorded requests), GET /_admin/health.
 """
@@ -170,7 +174,7 @@ class State:
         self.world = World(args.seed, posts, args.extra_accounts, args.span_days, time.time())
 
 
-DEFAULT_LIMITS = {"users/me": 75, "users/by": 900, "tweets": 1500, "v1/verify": 75, "v1/show": 900,
+DEFAULT_LIMITS = {"users/me": 75, "usage": 50, "analytics": 300, "users/by": 900, "tweets": 1500, "v1/verify": 75, "v1/show": 900,
                   "v1/timeline": 900}
 
 
@@ -349,13 +353,32 @@ class Handler(BaseHTTPRequestHandler):
             family = "users/by"
         elif path.startswith("/2/users/") and path.endswith("/tweets"):
             family = "tweets"
+        elif path == "/2/usage/tweets":
+            family = "usage"
+        elif path == "/2/tweets/analytics":
+            family = "analytics"
         elif path == "/1.1/account/verify_credentials.json":
             family = "v1/verify"
         elif path == "/1.1/users/show.json":
             family = "v1/show"
         elif path == "/1.1/statuses/user_timeline.json":
             family = "v1/timeline"
-        bad = self.verify()
+        if family == "usage":
+            # app-only: Authorization: Bearer <the app's token>; user context is refused
+            auth = self.headers.get("Authorization") or ""
+            want = st.args.bearer_token
+            if auth.startswith("OAuth "):
+                self.record(status=403, auth="user context on an app-only endpoint", family=family)
+                return self.send(403, problem("Unsupported Authentication",
+                                              "Authenticating with OAuth 1.0a User Context is forbidden for this "
+                                              "endpoint.  Supported authentication types are [OAuth 2.0 Application-Only].",
+                                              "https://api.twitter.com/2/problems/unsupported-authentication", status=403))
+            if not want or not hmac_equal(auth, "Bearer " + want):
+                self.record(status=401, auth="bad bearer token", family=family)
+                return self.send(401, problem("Unauthorized", "Unauthorized", status=401))
+            bad = None
+        else:
+            bad = self.verify()
         if bad:
             self.record(status=401, auth=bad, family=family)
             if path.startswith("/1.1/"):
@@ -473,6 +496,19 @@ class Handler(BaseHTTPRequestHandler):
                                          "title": "Not Found Error", "resource_type": "user", "parameter": "id",
                                          "resource_id": uid, "type": "https://api.twitter.com/2/problems/resource-not-found"}]}
             return 200, self.tweets_v2(a, q, scenario)
+        if family == "usage":
+            days = int(q.get("days", "7"))
+            if days < 1 or days > 90:
+                raise BadRequest("The `days` query parameter value [%d] is not between 1 and 90" % days)
+            known = {"cap_reset_day", "daily_client_app_usage", "daily_project_usage", "project_cap",
+                     "project_id", "project_usage"}
+            for f in set(q.get("usage.fields", "").split(",")) - {""}:
+                if f not in known:
+                    raise BadRequest("The `usage.fields` query parameter value [%s] is not one of %s" % (f, sorted(known)))
+            name = {"usage_2024": "v2_usage_tweets_docs_2024.json",
+                    "usage_prose": "v2_usage_tweets_docs_prose_2026_disagrees_with_spec.json"}.get(
+                        scenario, "v2_usage_tweets_all_fields_built_from_spec2167.json")
+            return 200, fixture(name)
         if family == "v1/verify":
             return 200, user_v1(world.me)
         if family == "v1/show":
@@ -688,6 +724,7 @@ def main():
     args.consumer_secret = cfg.get("consumer_secret", "")
     args.token = cfg.get("token", "")
     args.token_secret = cfg.get("token_secret", "")
+    args.bearer_token = cfg.get("bearer_token", "")
     if not (args.consumer_key and args.consumer_secret and args.token and args.token_secret):
         ap.error("--config must give consumer_key, consumer_secret, token, token_secret")
     if args.scenario == "ratelimit_once" and args.reset_in == 900:

@@ -767,8 +767,55 @@ static void test_usage_cap(void)
     }
 }
 
+/* GET /2/usage/tweets in the shapes on record (strings, integers, the prose example) */
+static void test_usage(void)
+{
+    static const struct {
+        const char *file, *body;
+        int ok;
+        long long usage, cap, reset;   /* NA: absent */
+        const char *project;
+    } cases[] = {
+        { "v2_usage_tweets_all_fields_built_from_spec2167.json", NULL, 1, 43435, 3000000, 19, "1369785403853424" },
+        { "v2_usage_tweets_docs_2024.json", NULL, 1, 43435, 5000000000LL, 10, "1369785403853424" },
+        { "v2_usage_tweets_docs_prose_2026_disagrees_with_spec.json", NULL, 1, NA, 10000000, NA, "1234567890" },
+        { NULL, "{\"data\":{\"project_usage\":12,\"project_cap\":\"40\",\"project_id\":77}}", 1, 12, 40, NA, "77" },
+        { NULL, "{\"data\":{\"project_cap\":\"3e6\"}}", 0, NA, NA, NA, NULL },
+        { NULL, "{\"data\":{\"project_usage\":-1}}", 0, NA, NA, NA, NULL },
+        { NULL, "{\"data\":[]}", 0, NA, NA, NA, NULL },
+        { NULL, "{\"errors\":[{\"title\":\"x\"}]}", 0, NA, NA, NA, NULL },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t len = 0;
+        char *body = cases[i].file ? slurp(cases[i].file, &len) : strdup(cases[i].body);
+        if (!cases[i].file)
+            len = strlen(body);
+        tw_usage u;
+        char err[256] = "";
+        int rc = tw_parse_usage(body, len, "GET /2/usage/tweets", &u, err, sizeof err);
+        CHECK((rc == 0) == (cases[i].ok != 0), "usage case %zu: rc %d %s", i, rc, err);
+        if (rc == 0) {
+            CHECK(u.has_usage == (cases[i].usage != NA) && (!u.has_usage || u.usage == cases[i].usage),
+                  "usage case %zu: usage", i);
+            CHECK(u.has_cap == (cases[i].cap != NA) && (!u.has_cap || u.cap == cases[i].cap), "usage case %zu: cap", i);
+            CHECK(u.has_reset_day == (cases[i].reset != NA) && (!u.has_reset_day || u.cap_reset_day == cases[i].reset),
+                  "usage case %zu: cap_reset_day", i);
+            CHECK_STREQ(u.project_id, cases[i].project, "project_id");
+            tw_pt pt;
+            CHECK(tw_project_usage_point(&u, 5, &pt) == 1 &&
+                      strcmp(pt.pt.measurement, "twitter_project_usage") == 0 &&
+                      pt.pt.nfields == (size_t)(u.has_usage + u.has_cap + u.has_reset_day),
+                  "usage case %zu: the point", i);
+        } else {
+            CHECK(strncmp(err, "GET /2/usage/tweets: ", 21) == 0, "usage case %zu: err names the request: %s", i, err);
+        }
+        free(body);
+    }
+}
+
 int main(void)
 {
+    test_usage();
     test_bill();
     test_usage_cap();
     test_media();
