@@ -45,6 +45,7 @@
 #include "../runtime/log.h"
 #include "lp.h"
 
+#define INFLUX_CONNECTIONS_DEFAULT 1   /* bench/bench_store.sh prints why (docs/PERFORMANCE.md) */
 #define INFLUX_BACKOFF_BASE_MS 500
 #define INFLUX_BACKOFF_MAX_MS 30000
 #define INFLUX_URL_MAX 4096
@@ -190,6 +191,10 @@ int influx_cfg_from_env(influx_cfg *cfg, char *err, size_t errlen)
     cfg->max_retries = (int)retries;
     if (env_long("CRONFLUX_MAX_WAIT", 0, 86400, &cfg->max_wait_s, err, errlen) != 0)
         goto fail;
+    long conns = INFLUX_CONNECTIONS_DEFAULT;
+    if (env_long("CRONFLUX_CONNECTIONS", 1, 8, &conns, err, errlen) != 0)
+        goto fail;
+    cfg->connections = (int)conns;
     long tsec = cfg->timeout_ms / 1000;
     if (env_long("CRONFLUX_INFLUX_TIMEOUT", 1, 3600, &tsec, err, errlen) != 0)
         goto fail;

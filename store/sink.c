@@ -761,6 +761,81 @@ static void update_pending(sink *s)
         s->st.pending_points = n;
 }
 
+/* CRONFLUX_CONNECTIONS = n > 1: a flush that finds a second batch starts n-1 helpers, each
+ * a flush of its own on its own thread (its own spool handle and InfluxDB connection) that
+ * claims batches as another process would, until none is left; so n writes are in flight.
+ * Each batch is marked sent only after its own 2xx, whatever else is in flight. */
+typedef struct flush_helper {
+    pthread_t th;
+    sink *child;
+    const char *path;
+    int rc;
+    char err[SINK_ERR_MAX];
+} flush_helper;
+
+#define SINK_HELPERS_MAX 7
+
+static sink *child_of(const sink *s);
+
+static void *helper_main(void *arg)
+{
+    flush_helper *h = arg;
+    sink *c = h->child;
+    int why = 0;
+    char err[SINK_ERR_MAX] = "";
+    c->sp = spool_open_ex(h->path, c->busy_ms, &why, err, sizeof err);
+    int rc = c->sp ? 0 : why == SPOOL_OPEN_BADFILE ? 78 : 75;
+    if (c->sp) {
+        spool_set_gzip(c->sp, c->icfg.gzip);
+        rc = sink_flush(c, err, sizeof err);
+    }
+    h->rc = rc;
+    if (rc != 0)
+        errf_set(h->err, sizeof h->err, "%s", err);
+    return NULL;
+}
+
+/* Start the helpers (those that can be started); returns how many. */
+static int helpers_start(sink *s, flush_helper *hs)
+{
+    int want = s->icfg.connections - 1, n = 0;
+    if (want > SINK_HELPERS_MAX)
+        want = SINK_HELPERS_MAX;
+    for (int i = 0; i < want; i++) {
+        memset(&hs[n], 0, sizeof hs[n]);
+        hs[n].child = child_of(s);
+        hs[n].path = spool_path(s->sp);
+        if (!hs[n].child)
+            break;
+        hs[n].child->icfg.connections = 1;   /* a helper starts none of its own */
+        hs[n].child->pruned = true;          /* the flush that started it prunes */
+        if (pthread_create(&hs[n].th, NULL, helper_main, &hs[n]) != 0) {
+            sink_free(hs[n].child);
+            break;
+        }
+        n++;
+    }
+    return n;
+}
+
+/* Join the helpers, add what they sent; the first failure's code (rc's if rc failed). */
+static int helpers_join(sink *s, flush_helper *hs, int n, int rc, char *err, size_t errlen)
+{
+    for (int i = 0; i < n; i++) {
+        pthread_join(hs[i].th, NULL);
+        sink *c = hs[i].child;
+        s->st.sent += c->st.sent;
+        s->st.batches_sent += c->st.batches_sent;
+        s->st.dead_letters += c->st.dead_letters;
+        if (rc == 0 && hs[i].rc != 0) {
+            rc = hs[i].rc;
+            errf_set(err, errlen, "%s", hs[i].err);
+        }
+        sink_free(c);
+    }
+    return rc;
+}
+
 int sink_flush(sink *s, char *err, size_t errlen)
 {
     if (!s) {
@@ -786,6 +861,8 @@ int sink_flush(sink *s, char *err, size_t errlen)
     if (c < 0)
         rc = 75;
     bool started = false;   /* cur is on the wire already (started early) */
+    flush_helper helpers[SINK_HELPERS_MAX];
+    int nhelpers = 0;
     size_t nl = 0;
     while (c == 1) {
         if (!started)
@@ -800,8 +877,11 @@ int sink_flush(sink *s, char *err, size_t errlen)
                 /* no thread yet: look for a next batch first; only then does one pay */
                 cn = spool_claim_ex(s->sp, s->lease_s, SPOOL_CLAIM_STORED, &next, cerr,
                                     sizeof cerr);
-                if (cn == 1)
+                if (cn == 1) {
                     sender_thread(&sd);
+                    if (s->icfg.connections > 1 && nhelpers == 0)
+                        nhelpers = helpers_start(s, helpers);
+                }
             }
             if (!started)
                 batch_start(&sd, &cur, nl);
@@ -847,6 +927,7 @@ int sink_flush(sink *s, char *err, size_t errlen)
     }
     spool_batch_free(&cur);
     sender_stop(&sd);
+    rc = helpers_join(s, helpers, nhelpers, rc, err, errlen);
     if (rc == 0 && !s->pruned) {
         /* only sent batches older than the retention window: once a run is enough (the
          * cronflux_job point's flush, and a backfill's many flushes, find none new) */
@@ -927,12 +1008,13 @@ static void *bg_main(void *arg)
 }
 
 /* Start the thread; when it can not be started, the job's flush at the end sends all. */
-static void bg_start(sink *s)
+/* A sink for another thread: s's settings, no spool handle or writer yet (the thread
+ * opens its own), no background sender of its own. NULL when out of memory. */
+static sink *child_of(const sink *s)
 {
-    bg_sender *bg = calloc(1, sizeof *bg);
     sink *c = calloc(1, sizeof *c);
-    if (!bg || !c)
-        goto fail;
+    if (!c)
+        return NULL;
     memcpy(c->job, s->job, sizeof c->job);
     c->batch_lines = s->batch_lines;
     c->icfg = s->icfg;
@@ -946,6 +1028,15 @@ static void bg_start(sink *s)
     c->bg_off = true;
     buf_init(&c->batch, SINK_BUF_MAX);
     buf_init(&c->line, SINK_BUF_MAX);
+    return c;
+}
+
+static void bg_start(sink *s)
+{
+    bg_sender *bg = calloc(1, sizeof *bg);
+    sink *c = child_of(s);
+    if (!bg || !c)
+        goto fail;
     bg->child = c;
     bg->path = spool_path(s->sp);
     bg->commits = 1;

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# CRONFLUX_CONNECTIONS=2: two writes in flight (two connections, each batch claimed by one
+# flusher and marked sent only after its own 2xx), against a real influxd 1.6.7 behind the
+# counting proxy: every point arrives once, both for push (sending while reading) and for a
+# flush of a spool; a 503 on one connection keeps its batch for the next run, nothing sent
+# twice; an out-of-range value is 78.
+. "$(dirname "$0")/../lib/common.sh"
+
+start_influxd conns || { not_ok "influxd starts"; finish; }
+start_proxy px "$INFLUX_URL" --delay 0.02 || { not_ok "counting proxy starts"; finish; }
+ok "influxd and the counting proxy start"
+
+gen() { # gen N SECOND: N points of measurement cn, 1 ns apart from SECOND (Unix s)
+    awk -v n="$1" -v s="$2" 'BEGIN { for (i = 0; i < n; i++) printf "cn,host=h%d v=%di %d%09d\n", i % 7, i, s, i }'
+}
+# the distinct client connections (ports) that carried 2xx writes after FROM_N
+conns_used() {
+    "$PY" -c '
+import json, sys
+ports = {e["client_port"] for e in map(json.loads, open(sys.argv[1]))
+         if e["n"] > int(sys.argv[2]) and e.get("method") == "POST" and 200 <= e["status"] < 300}
+print(len(ports))' "$PROXY_LOG" "$1"
+}
+
+export CRONFLUX_BATCH=500 CRONFLUX_CONNECTIONS=2 INFLUXDB_URL=$PROXY_URL INFLUXDB_DATABASE=cn
+
+# 1. push with InfluxDB configured: 20 batches over two connections
+export CRONFLUX_STATE=$T/push.db
+n0=$(kv "$(proxy_writes)" last_n)
+gen 10000 1700000000 | cf push-2 push
+check_rc "push, 2 connections: exit 0" 0
+check_eq "every point arrived" "$(influx_count cn cn v)" 10000
+w=$(proxy_writes "$PROXY_LOG" "$n0")
+check_eq "no body was written twice" "$(kv "$w" dup_ok)" 0
+check "two connections carried the writes ($(conns_used "$n0"))" test "$(conns_used "$n0")" -ge 2
+cf status-2 status
+check_eq "nothing pending" "$(status_pending_points "$CF_OUT")" 0
+
+# 2. push --no-flush, then flush with two connections
+export CRONFLUX_STATE=$T/flush.db
+gen 10000 1700000100 | cf push-noflush push --no-flush
+check_rc "push --no-flush: exit 0" 0
+n0=$(kv "$(proxy_writes)" last_n)
+cf flush-2 flush
+check_rc "flush, 2 connections: exit 0" 0
+check_eq "every point arrived" "$(influx_count cn cn v)" 20000
+check "two connections carried the flush ($(conns_used "$n0"))" test "$(conns_used "$n0")" -ge 2
+check_eq "no body was written twice" "$(kv "$(proxy_writes "$PROXY_LOG" "$n0")" dup_ok)" 0
+
+# 3. 503s on some writes, no retries: 75, what was refused is kept; the next flush sends it
+export CRONFLUX_STATE=$T/fail.db CRONFLUX_RETRIES=0
+gen 10000 1700000200 | cf push-noflush-f push --no-flush
+proxy_set fail503=3 retry_after=0
+n0=$(kv "$(proxy_writes)" last_n)
+cf flush-503 flush
+check_rc "flush with 503s: exit 75" 75
+proxy_set fail503=0
+cf flush-again flush
+check_rc "the next flush: exit 0" 0
+check_eq "every point arrived once" "$(influx_count cn cn v)" 30000
+check_eq "no body was stored twice" "$(kv "$(proxy_writes "$PROXY_LOG" "$n0")" dup_ok)" 0
+unset CRONFLUX_RETRIES
+
+# 4. out of range
+echo 'cn v=1i 1' | CRONFLUX_CONNECTIONS=9 cf push-9 push
+check_rc "CRONFLUX_CONNECTIONS=9: exit 78" 78
+check "the message names CRONFLUX_CONNECTIONS" grep -q CRONFLUX_CONNECTIONS "$CF_ERR"
+finish
