@@ -14,13 +14,15 @@
  *    integers "123i"; unsigned values are written as integers ("i") when they fit in int64,
  *    else the point is rejected (stock InfluxDB 1.x refuses "u"); booleans true/false.
  *  - tags are written sorted by key (InfluxDB's canonical order).
+ *  - names and string values must be valid UTF-8 (else InfluxDB gives back U+FFFD).
  *  - also rejected, because 1.6.7 would not give them back as given (checked against a real
  *    influxd 1.6.7): a duplicate tag or field key; a tag or field key "time" (1.x drops the
  *    point / the field); a measurement, tag key, tag value or field key ending in a
  *    backslash; a measurement with a backslash right before ',', '"', ' ', '=' or a newline
  *    (stored under a series key no query finds); a field key with a backslash right before
  *    ',', '=', ' ' or a newline, or starting with a tab; a measurement starting with '#'
- *    (a comment line) or a tab; a series key over 65535 bytes; an ns timestamp outside
+ *    (a comment line) or a tab; a series key over 65535 bytes; a tag key equal to a field key
+ *    (InfluxDB 3 refuses the point; 1.x stores both and a query sees one); an ns timestamp outside
  *    [INT64_MIN+2, INT64_MAX-1]; and any line that 1.x's line splitter would not end at its
  *    own '\n' (backslashes before escaped bytes can make it run into the next line).
  *    The error names the part and the reason.

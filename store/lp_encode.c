@@ -335,6 +335,11 @@ static int name_cmp(const char *a, const char *b)
     }
 }
 
+static unsigned char nl_as_space(char c)
+{
+    return c == '\n' || c == '\r' ? ' ' : (unsigned char)c;
+}
+
 static int tag_used(const lp_tag *t)
 {
     return t->value && t->value[0];
@@ -519,7 +524,7 @@ static int check_field(const lp_field *f, size_t i, enc_plan *pl, char *err, siz
 
 static int check_fields(const lp_point *p, enc_plan *pl, char *err, size_t errlen)
 {
-    char show_tmp[64];
+    char show_tmp[64], show_tmp2[64];
     if (p->nfields == 0 || !p->fields) {
         lp_set_err(err, errlen, "point has no fields");
         return -1;
@@ -533,6 +538,20 @@ static int check_fields(const lp_point *p, enc_plan *pl, char *err, size_t errle
             if (name_cmp(p->fields[j].key, f->key) == 0) {
                 lp_set_err(err, errlen, "field \"%s\": duplicate key",
                            lp_show(show_tmp, sizeof show_tmp, f->key, strlen(f->key)));
+                return -1;
+            }
+        }
+        /* InfluxDB 3 rejects a point whose tag and field share a name (1.x would store
+         * both, and a query would see only one). */
+        for (size_t j = 0; j < p->ntags; j++) {
+            const lp_tag *t = &p->tags[j];
+            if (nl_as_space(t->key[0]) == nl_as_space(f->key[0]) && tag_used(t) &&
+                name_cmp(t->key, f->key) == 0) {
+                lp_set_err(err, errlen,
+                           "tag \"%s\" and field \"%s\" have the same key; InfluxDB 3 refuses "
+                           "such a point (rename one)",
+                           lp_show(show_tmp, sizeof show_tmp, t->key, strlen(t->key)),
+                           lp_show(show_tmp2, sizeof show_tmp2, f->key, strlen(f->key)));
                 return -1;
             }
         }

@@ -148,6 +148,8 @@ static int on_sample(void *ctx, const prom_label *l, size_t nl, int64_t t_ns, do
             k = "exported_query";
         else if (strcmp(k, "time") == 0)
             k = "exported_time";
+        else if (strcmp(k, "value") == 0)   /* the field's name: InfluxDB 3 refuses both */
+            k = "exported_value";
         e->tags[n].key = k;
         e->tags[n].value = l[i].value;
         n++;

@@ -97,7 +97,13 @@ class H(BaseHTTPRequestHandler):
                            warnings=["partial response: one store unreachable"])
         if q == "labels":
             return self.ok("vector", [{"metric": {"query": "x", "time": "y", "sp ace": "a,b=c",
-                                                  "nl": "one\ntwo"}, "value": [t, "3"]}])
+                                                  "nl": "one\ntwo", "value": "v"},
+                                       "value": [t, "3"]}])
+        if q == "badutf8":   # a raw 0xff byte in a label value: not UTF-8
+            body = json.dumps({"status": "success", "data": {"resultType": "vector", "result": [
+                {"metric": {"a": "x@"}, "value": [t, "1"]},
+                {"metric": {"a": "ok"}, "value": [t, "2"]}]}}, separators=(",", ":"))
+            return self.send(200, body.encode().replace(b"x@", b"x\xff"))
         if q == "nan":
             return self.ok("vector", [
                 {"metric": {"s": "nan"}, "value": [t, "NaN"]},
@@ -180,9 +186,15 @@ grep -q "warn: query warn: Prometheus warns: partial response: one store unreach
 
 run labels labels --dry-run
 check_eq "labels that clash exit 0" "$rc" 0
-grep -qF 'labels,exported_query=x,exported_time=y,nl=one\ two,query=labels,sp\ ace=a\,b\=c value=3 ' \
-    "$T/labels.out" && ok "labels query/time renamed exported_*, escaped by the encoder" ||
+grep -qF 'labels,exported_query=x,exported_time=y,exported_value=v,nl=one\ two,query=labels,sp\ ace=a\,b\=c value=3 ' \
+    "$T/labels.out" && ok "labels query/time/value renamed exported_*, escaped by the encoder" ||
     not_ok "label tags ($(cat "$T/labels.out"))"
+
+run badutf8 badutf8 --dry-run
+check_eq "a label that is not valid UTF-8: only the good point written" "$(wc -l <"$T/badutf8.out")" 1
+grep -q 'warn: query badutf8: 1 points refused by the encoder: tag "a": value is not valid UTF-8' \
+    "$T/badutf8.err" && ok "the refusal names the query and the label" ||
+    not_ok "badutf8 warning ($(cat "$T/badutf8.err"))"
 
 run nan nan --dry-run
 check_eq "NaN/Inf samples: exit 0" "$rc" 0

@@ -7,6 +7,7 @@
 #  - invalid UTF-8 is refused by push, lp and json, naming the line (issue 10.6)
 #  - celsius=oops says what is wrong; seconds or milliseconds read as ns are warned about
 #    once, naming the line (issue 13)
+#  - a tag and a field of the same key are refused, naming both (issue 14)
 . "$(dirname "$0")/../lib/common.sh"
 
 start_influxd hostile || { not_ok "influxd starts"; finish; }
@@ -116,6 +117,20 @@ printf '{"measurement":"jsecs","fields":{"v":1},"time":%s}\n' "$now_s" >"$T/secs
 push_to secs push-json-seconds --format json <"$T/secs.jsonl"
 check "JSON seconds: a warning naming the line and the unit" \
     grep -q 'warn: line 1: "time" is read as nanoseconds .*in s it would be' "$CF_ERR"
+
+# ---------------------------------------------------------------------------------------
+# 5. a tag and a field of the same key (InfluxDB 3 refuses the point; issue 14)
+printf 'same v=1i 1\nsame,host=a host=1i,v=2i 2\nsame,host=b v=3i 3\n' >"$T/same.lp"
+push_to same push-tag-equals-field <"$T/same.lp"
+check_rc "push --format lp, a tag key equal to a field key: exit 65" 65
+check_eq "stderr names line 2 only" "$(bad_lines)" 2
+check "the error names both" \
+    grep -q 'line 2: tag "host" and field "host" have the same key; InfluxDB 3 refuses' "$CF_ERR"
+check_eq "the other 2 points stored" "$(influx_count same same v)" 2
+printf '{"measurement":"samej","tags":{"k":"x"},"fields":{"k":1},"time":1}\n{"measurement":"samej","fields":{"v":2},"time":2}\n' >"$T/same.jsonl"
+push_to same push-tag-equals-field-json --format json <"$T/same.jsonl"
+check_rc "push --format json, a tag key equal to a field key: exit 65" 65
+check "the error names both" grep -q 'line 1: tag "k" and field "k" have the same key' "$CF_ERR"
 
 check "influxd still alive" kill -0 "$INFLUX_PID"
 finish

@@ -488,6 +488,9 @@ static const char *rule_error(const lp_point *p)
             return "non-finite float";
         if (f->type == LP_UINT && f->v.u > (uint64_t)INT64_MAX)
             return "unsigned beyond int64";
+        for (size_t j = 0; j < p->ntags; j++)
+            if (p->tags[j].value && p->tags[j].value[0] && strcmp(p->tags[j].key, f->key) == 0)
+                return "a tag and a field of the same key";
     }
     return NULL;
 }
@@ -990,6 +993,18 @@ static const enc_case enc_cases[] = {
      NULL, "tab", 0},
     {"duplicate field key", "m", {{0}}, 0, {FI("v", 1), FI("v", 2)}, 2, false, 0, LP_NS, NULL,
      "duplicate", 0},
+    /* InfluxDB 3 refuses a tag and a field of the same name (issue 14) */
+    {"tag key equals field key", "m", {T("host", "a"), T("zone", "b")}, 2,
+     {FI("v", 1), FS("host", "x")}, 2, false, 0, LP_NS, NULL,
+     "tag \"host\" and field \"host\" have the same key", 0},
+    {"tag key equals field key, unsorted tags", "m", {T("z", "1"), T("a", "2")}, 2,
+     {FI("a", 1)}, 1, false, 0, LP_NS, NULL, "tag \"a\" and field \"a\"", 0},
+    {"tag key equals field key once both are written (newline as space)", "m",
+     {T("a\nb", "1")}, 1, {FI("a b", 1)}, 1, false, 0, LP_NS, NULL, "same key", 0},
+    {"a dropped (empty) tag may share a field's key", "m", {T("v", ""), T("t", "x")}, 2,
+     {FI("v", 1)}, 1, false, 0, LP_NS, "m,t=x v=1i", NULL, 0},
+    {"keys that differ only in case are different", "m", {T("Host", "a")}, 1, {FI("host", 1)},
+     1, false, 0, LP_NS, "m,Host=a host=1i", NULL, 0},
     {"unicode passes through", "Přerov", {T("město", "Привет!")}, 1, {FS("s", "wè")}, 1,
      false, 0, LP_NS, "Přerov,město=Привет! s=\"wè\"", NULL, 0},
 };
@@ -1442,7 +1457,7 @@ static void test_roundtrip_sweep(void)
         if (encode_line(&p, LP_NS, &out, &rep, err, sizeof err) != 0) {
             refused++;
             if (!strstr(err, "backslash") && !strstr(err, "duplicate") && !strstr(err, "comment") &&
-                !strstr(err, "tab") && undocumented++ < 5)
+                !strstr(err, "tab") && !strstr(err, "same key") && undocumented++ < 5)
                 fprintf(stderr, "refused without a documented reason: %s\n", err);
             continue;
         }
