@@ -344,6 +344,15 @@ static int parse_unix(const char *s, int64_t *out, char *err, size_t errlen)
     return 0;
 }
 
+int tparse_is_relative(const char *s)
+{
+    if (!s)
+        return 0;
+    while (*s == ' ')
+        s++;
+    return strcmp(s, "now") == 0 || s[0] == '-' || s[0] == '+';
+}
+
 int tparse_time(const char *s, int64_t now_ns, int64_t *out_ns, char *err, size_t errlen)
 {
     char why[160];

@@ -20,6 +20,9 @@ int64_t tparse_mono_ns(void);
 
 /* Parse a time; relative forms are taken from now_ns. 0 or -1 (err: what was wrong). */
 int tparse_time(const char *s, int64_t now_ns, int64_t *out_ns, char *err, size_t errlen);
+/* 1 when the time s moves with the clock ("now", "-7d", "+1h"; what tparse_time takes
+ * from now_ns), 0 for an absolute one (RFC 3339, Unix seconds) and for NULL. */
+int tparse_is_relative(const char *s);
 /* Parse a duration (> 0). 0 or -1. */
 int tparse_duration(const char *s, int64_t *out_ns, char *err, size_t errlen);
 /* Format ns since epoch as RFC 3339 UTC with seconds ("2026-11-01T00:00:00Z"), into out[cap].

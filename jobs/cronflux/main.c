@@ -338,6 +338,12 @@ static int parse_range(const opts *o, bool need_both, int64_t *from, int64_t *to
     return 0;
 }
 
+/* "s" unless n is 1: "1 point", "2 points" */
+static const char *pl(int64_t n)
+{
+    return n == 1 ? "" : "s";
+}
+
 static bool file_exists(const char *path)
 {
     return access(path, F_OK) == 0;
@@ -512,27 +518,40 @@ static int cmd_push(const opts *o)
     else if (store_why[0])
         log_error("%s", store_why);
     if (br.count)
-        log_error("%" PRIu64 " of %" PRIu64 " lines were bad; the %" PRId64
-                  " good points went in", br.count, lineno, st.points);
+        log_error("%" PRIu64 " of %" PRIu64 " line%s %s bad; the %" PRId64 " good point%s went in",
+                  br.count, lineno, pl((int64_t)lineno), br.count == 1 ? "was" : "were", st.points,
+                  pl(st.points));
     if (dry) {
-        log_info("dry run: %" PRId64 " points printed, nothing stored or sent", st.points);
+        log_info("dry run: %" PRId64 " point%s printed, nothing stored or sent", st.points,
+                 pl(st.points));
     } else if (rc == 0 || rc == EX_DATAERR_) {
         if (o->no_flush || !configured)
-            log_info("%" PRId64 " points stored in %s%s", st.spooled, state,
+            log_info("%" PRId64 " point%s stored in %s%s", st.spooled, pl(st.spooled), state,
                      o->no_flush ? " (not sent: --no-flush)"
                                  : "; InfluxDB not configured: they stay in the embedded "
                                    "sqlite store");
-        else
-            log_info("%" PRId64 " points stored, %" PRId64 " sent to InfluxDB, %" PRId64
-                     " pending, %" PRId64 " refused by InfluxDB (dead letters; see cronflux "
-                     "dead-letters)", st.spooled, st.sent, st.pending_points, st.dead_letters);
+        else {
+            /* what this run sent beyond its own points was waiting from earlier runs */
+            char waiting[96] = "", refused[128] = "";
+            if (st.sent > st.spooled)
+                errf_set(waiting, sizeof waiting, " (%" PRId64 " of them waiting from earlier runs)",
+                         st.sent - st.spooled);
+            if (st.dead_letters > 0)
+                errf_set(refused, sizeof refused, ", %" PRId64 " refused by InfluxDB (dead letters: "
+                         "cronflux dead-letters lists them)", st.dead_letters);
+            log_info("%" PRId64 " point%s stored, %" PRId64 " sent to InfluxDB%s, %" PRId64
+                     " pending%s", st.spooled, pl(st.spooled), st.sent, waiting,
+                     st.pending_points, refused);
+        }
     }
     return rc;
 }
 
 /* ---------------------------------------------------------------- flush / replay */
 
-static int finish_send(sink *s, const char *what, const opts *o)
+/* End a flush, replay or requeue run and say what it sent. `replayed`: points this run put
+ * back to pending (replay, requeue), the rest of what it sent was already pending. */
+static int finish_send(sink *s, const char *what, const opts *o, int64_t replayed)
 {
     char err[SINK_ERR_MAX];
     bool configured = sink_influx_configured(s);
@@ -546,12 +565,19 @@ static int finish_send(sink *s, const char *what, const opts *o)
     if (err[0])
         log_warn("%s", err);
     if (!configured)
-        log_info("InfluxDB not configured: %" PRId64 " points stay in the embedded sqlite "
-                 "store (%s)", st.pending_points, o->common.state);
-    else
-        log_info("%s: %" PRId64 " points sent in %" PRId64 " batches, %" PRId64
-                 " dead letters, %" PRId64 " points pending", what, st.sent, st.batches_sent,
-                 st.dead_letters, st.pending_points);
+        log_info("InfluxDB not configured: %" PRId64 " point%s stay in the embedded sqlite "
+                 "store (%s)", st.pending_points, pl(st.pending_points), o->common.state);
+    else {
+        char parts[128] = "";
+        if (replayed >= 0)
+            errf_set(parts, sizeof parts, " (%" PRId64 " put back by this run, %" PRId64
+                     " already pending)", replayed < st.sent ? replayed : st.sent,
+                     st.sent > replayed ? st.sent - replayed : 0);
+        log_info("%s: %" PRId64 " point%s sent in %" PRId64 " batch%s%s, %" PRId64
+                 " dead letter%s, %" PRId64 " point%s pending", what, st.sent, pl(st.sent),
+                 st.batches_sent, st.batches_sent == 1 ? "" : "es", parts, st.dead_letters,
+                 pl(st.dead_letters), st.pending_points, pl(st.pending_points));
+    }
     return 0;
 }
 
@@ -576,8 +602,9 @@ static int cmd_flush(const opts *o)
             log_error("%s", err);
             rc = EX_TEMPFAIL_;
         } else {
-            log_info("dry run: %" PRId64 " batches (%" PRId64 " points) pending; nothing sent",
-                     st.pending_batches, st.pending_points);
+            log_info("dry run: %" PRId64 " batch%s (%" PRId64 " point%s) pending; nothing sent",
+                     st.pending_batches, st.pending_batches == 1 ? "" : "es", st.pending_points,
+                     pl(st.pending_points));
         }
         spool_stats_free(&st);
         spool_close(sp);
@@ -590,7 +617,7 @@ static int cmd_flush(const opts *o)
         log_error("%s", err);
         return code ? code : EX_CONFIG_;
     }
-    return finish_send(s, "flush", o);
+    return finish_send(s, "flush", o, -1);
 }
 
 /* export and replay --dry-run: print stored lines in [from, to]. */
@@ -692,17 +719,20 @@ static int cmd_replay(const opts *o)
         log_error("%s", err);
         return code ? code : EX_CONFIG_;
     }
-    int64_t n = spool_requeue(sink_spool(s), from, to, err, sizeof err);
-    if (n < 0) {
+    int64_t before = spool_pending_points(sink_spool(s), err, sizeof err);
+    int64_t n = before < 0 ? -1 : spool_requeue(sink_spool(s), from, to, err, sizeof err);
+    int64_t after = n < 0 ? -1 : spool_pending_points(sink_spool(s), err, sizeof err);
+    if (n < 0 || after < 0) {
         char e2[SINK_ERR_MAX];
         sink_finish(s, EX_TEMPFAIL_, "replay: requeue failed", e2, sizeof e2);
         log_error("%s", err);
         return EX_TEMPFAIL_;
     }
     char f[32], t[32];
-    log_info("replay: %" PRId64 " sent batches from %s to %s put back to pending", n,
+    log_info("replay: %" PRId64 " sent batch%s (%" PRId64 " point%s) from %s to %s put back "
+             "to pending", n, n == 1 ? "" : "es", after - before, pl(after - before),
              tparse_format(from, f, sizeof f), tparse_format(to, t, sizeof t));
-    return finish_send(s, "replay", o);
+    return finish_send(s, "replay", o, after - before);
 }
 
 /* ---------------------------------------------------------------- dead letters */
@@ -883,7 +913,7 @@ static int cmd_dead_letters(const opts *o)
         return EX_TEMPFAIL_;
     }
     log_info("dead-letters: %" PRId64 " %s put back to pending", n, plural(n, "line", "lines"));
-    return finish_send(s, "dead-letters requeue", o);
+    return finish_send(s, "dead-letters requeue", o, n);
 }
 
 /* ---------------------------------------------------------------- status */

@@ -19,6 +19,7 @@
 #include "../../runtime/cli.h"
 #include "../../runtime/http.h"
 #include "../../runtime/log.h"
+#include "../../runtime/progress.h"
 #include "../../runtime/slice.h"
 #include "../../runtime/tparse.h"
 #include "prom.h"
@@ -73,7 +74,9 @@ CLI_COMMON_HELP
 "\n"
 "Environment: PROMETHEUS_TOKEN (or _FILE) for a bearer token, PROMETHEUS_CA_FILE,\n"
 "PROMETHEUS_TIMEOUT (per request, default 2m), PROMETHEUS_RETRIES (default 3);\n"
-"JOB_COMPLETION_INDEX + CRONFLUX_SLICES take one slice of a backfill (Indexed Job).\n"
+"JOB_COMPLETION_INDEX + CRONFLUX_SLICES take one slice of a backfill (Indexed Job);\n"
+"CRONFLUX_PROGRESS: a backfill's progress line when not on a terminal, every 5 s\n"
+"(seconds or a duration like 500ms; 0: none).\n"
 "\n"
 "Exit: 0 done; 64 usage; 65 Prometheus sent an answer that does not parse; 69 Prometheus\n"
 "unreachable; 75 temporary (Prometheus busy or timing out, InfluxDB down: points are\n"
@@ -193,9 +196,13 @@ typedef struct run {
     int64_t maxpts;
     size_t target_bytes;
     bool resume;
+    bool range_moves;           /* --from/--to relative to now (or --to left out) */
+    bool said_moves;
+    const char *from_abs, *to_abs;   /* this run's range, absolute */
     /* progress */
-    bool progress;
-    int64_t t0, last_draw, steps_total, steps_done, cur_n;
+    bool progress_on;
+    progress pg;
+    int64_t steps_total, steps_done, cur_n;
 } run;
 
 static void note_rc(run *r, int rc)
@@ -204,38 +211,29 @@ static void note_rc(run *r, int rc)
         r->rc = rc;
 }
 
-static void fmt_dur(double s, char *out, size_t cap)
-{
-    long v = s < 0 ? 0 : (long)(s + 0.5);
-    if (v >= 3600)
-        snprintf(out, cap, "%ldh%02ldm", v / 3600, v / 60 % 60);
-    else if (v >= 60)
-        snprintf(out, cap, "%ldm%02lds", v / 60, v % 60);
-    else
-        snprintf(out, cap, "%lds", v);
-}
-
+/* Progress of a backfill: redrawn in place on a terminal, a log line every few seconds
+ * elsewhere (runtime/progress.h). */
 static void draw_progress(run *r, bool final)
 {
-    if (!r->progress)
-        return;
     int64_t now = tparse_mono_ns();
-    if (!final && now - r->last_draw < 100000000)   /* ten a second at most */
+    if (!r->progress_on || !progress_due(&r->pg, now, final))
         return;
-    r->last_draw = now;
-    double el = (double)(now - r->t0) / 1e9;
-    double rate = el > 0 ? (double)r->points / el : 0;
+    if (final && !r->pg.tty)
+        return;   /* the summary line follows */
     int64_t left = r->steps_total - r->steps_done;
     int64_t n = r->cur_n > 0 ? r->cur_n : 1;
     int64_t total = r->chunks + (left + n - 1) / n;
-    char eta[32] = "?";
-    if (r->steps_done > 0)
-        fmt_dur(el * (double)left / (double)r->steps_done, eta, sizeof eta);
-    fprintf(stderr, "\r" JOB ": chunk %" PRId64 "/%s%" PRId64 "  %" PRId64 " points  %.0f points/s"
-                    "  ETA %s\033[K%s",
-            r->chunks, final || left == 0 ? "" : "~", total, r->points, rate,
-            final ? "0s" : eta, final ? "\n" : "");
-    fflush(stderr);
+    char what[64], line[256];
+    snprintf(what, sizeof what, "chunk %" PRId64 "/%s%" PRId64, r->chunks,
+             final || left == 0 ? "" : "~", total);
+    double frac = r->steps_total > 0 ? (double)r->steps_done / (double)r->steps_total : -1;
+    progress_format(&r->pg, now, what, final ? 1.0 : frac, r->points, "points", line, sizeof line);
+    if (r->pg.tty) {
+        fprintf(stderr, "\r" JOB ": %s\033[K%s", line, final ? "\n" : "");
+        fflush(stderr);
+    } else {
+        log_info("progress: %s", line);
+    }
 }
 
 /* Form body: query=EXPR&... */
@@ -364,6 +362,11 @@ static int backfill_query(run *r, const prom_query *q, buf *form)
             note_rc(r, 75);
             return 1;
         }
+        if (c == 0 && r->range_moves && !r->said_moves) {
+            r->said_moves = true;
+            log_warn("no checkpoint for this range: relative times move; use absolute times to "
+                     "resume (--from %s --to %s resumes this run)", r->from_abs, r->to_abs);
+        }
         if (c == 1) {
             int64_t next;
             int pc = prom_checkpoint_parse(val, g, &next, err, sizeof err);
@@ -458,8 +461,6 @@ static void run_backfill(run *r)
     buf form;
     buf_init(&form, FORM_MAX);
     r->steps_total = r->range.npoints * (int64_t)r->qs->n;
-    r->t0 = r->last_draw = tparse_mono_ns();
-    r->last_draw -= 1000000000;
     for (size_t i = 0; i < r->qs->n; i++)
         if (backfill_query(r, &r->qs->q[i], &form))
             break;
@@ -537,6 +538,8 @@ int main(int argc, char **argv)
 
     /* The range, before anything is opened. */
     prom_range range = { 0 };
+    char from_abs[40] = "", to_abs[40] = "";
+    int64_t progress_every = 0;
     if (backfill) {
         int64_t now = tparse_now_ns(), from, to = now, step = 60 * TPARSE_NS_PER_S;
         if (tparse_time(from_s, now, &from, err, sizeof err) != 0) {
@@ -567,7 +570,16 @@ int main(int argc, char **argv)
             log_error("backfill range: %s", err);
             return 64;
         }
+        /* the planned range (multiples of --step): given back as --from/--to, it plans the same */
+        tparse_format(range.first_ns, from_abs, sizeof from_abs);
+        tparse_format(range.last_ns, to_abs, sizeof to_abs);
+        if (progress_every_from_env(&progress_every, err, sizeof err) != 0) {
+            log_error("%s", err);
+            return 78;
+        }
     }
+    /* a range given relative to now is another range at each run: no checkpoint to resume */
+    bool range_moves = backfill && (tparse_is_relative(from_s) || !to_s || tparse_is_relative(to_s));
 
     prom_queries qs;
     prom_queries_init(&qs);
@@ -631,7 +643,9 @@ int main(int argc, char **argv)
 
     run r = { .s = s, .pc = pc, .qs = &qs, .queries_file = queries, .range = range,
               .maxpts = maxpts, .target_bytes = body_max / 16, .resume = resume,
-              .progress = backfill && isatty(STDERR_FILENO) };
+              .progress_on = backfill, .range_moves = range_moves, .from_abs = from_abs,
+              .to_abs = to_abs };
+    progress_start(&r.pg, isatty(STDERR_FILENO), progress_every, tparse_mono_ns());
     if (backfill) {
         char a[40], b[40], st[40];
         log_info("backfill %s .. %s, step %ss, %" PRId64 " points per series, %zu quer%s%s",
@@ -645,21 +659,29 @@ int main(int argc, char **argv)
     } else {
         run_instant(&r);
     }
+    if (!queries && r.points == 0 && r.errors == 0 && r.nonfinite == 0 && !stop_requested)
+        log_warn("the built-in queries found no samples: they read node_exporter (node_*), "
+                 "cAdvisor (container_*) and kube-state-metrics (kube_*) series; scrape those "
+                 "with this Prometheus, or give your own queries with --queries FILE");
 
     char summary[512];
     int n;
     if (backfill)
         n = snprintf(summary, sizeof summary,
-                     "%zu queries, %" PRId64 " points, %" PRId64 " chunks, %" PRId64
+                     "%zu %s, %" PRId64 " point%s, %" PRId64 " chunk%s, %" PRId64
                      " NaN/Inf skipped, %" PRId64 " string results skipped, %" PRId64
                      " refused, %d failed%s",
-                     qs.n, r.points, r.chunks, r.nonfinite, r.strings, r.rejected, r.errors,
+                     qs.n, qs.n == 1 ? "query" : "queries", r.points, r.points == 1 ? "" : "s",
+                     r.chunks, r.chunks == 1 ? "" : "s", r.nonfinite,
+                     r.strings, r.rejected, r.errors,
                      r.skipped_complete ? ", some already complete" : "");
     else
         n = snprintf(summary, sizeof summary,
-                     "%zu queries, %" PRId64 " points, %" PRId64 " NaN/Inf skipped, %" PRId64
+                     "%zu %s, %" PRId64 " point%s, %" PRId64 " NaN/Inf skipped, %" PRId64
                      " string results skipped, %" PRId64 " refused, %d failed",
-                     qs.n, r.points, r.nonfinite, r.strings, r.rejected, r.errors);
+                     qs.n, qs.n == 1 ? "query" : "queries", r.points, r.points == 1 ? "" : "s",
+                     r.nonfinite, r.strings,
+                     r.rejected, r.errors);
     if (n < 0)
         summary[0] = '\0';
     char ferr[SINK_ERR_MAX];

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sysexits.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../../runtime/http.h"
 #include "../../runtime/log.h"
@@ -61,6 +62,18 @@ static int run_and_store(tw_run *r, const tw_opts *o)
     if (o->cc.align_ns > 0)
         sink_set_align(r->s, o->cc.align_ns);
     r->t_ns = sink_run_time_ns(r->s);
+    if (o->backfill) {
+        int64_t every = 0;
+        char perr[160];
+        if (progress_every_from_env(&every, perr, sizeof perr) != 0) {
+            log_error("%s", perr);
+            sink_finish(r->s, EX_CONFIG, perr, serr, sizeof serr);
+            r->s = NULL;
+            return EX_CONFIG;
+        }
+        r->progress_on = true;
+        progress_start(&r->pg, isatty(STDERR_FILENO), every, mono_ns());
+    }
 
     int job_rc = tw_run_job(r);
     if (job_rc == 0 && r->n_partial && o->strict) {

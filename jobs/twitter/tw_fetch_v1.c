@@ -173,6 +173,13 @@ static int posts_v1(tw_run *r, const tw_user *u)
             max_id[0] = '\0';
         if (r->o->backfill && (rc = tw_cp_backfill_set(r, u->id, max_id[0] ? max_id : NULL)))
             goto done;
+        if (r->o->backfill) {
+            int64_t oldest_ns = 0;
+            for (size_t i = 0; i < page.n; i++)
+                if (page.v[i].created_ns > 0 && (!oldest_ns || page.v[i].created_ns < oldest_ns))
+                    oldest_ns = page.v[i].created_ns;
+            tw_run_progress(r, u, oldest_ns);
+        }
         if (!max_id[0])
             break;
     }

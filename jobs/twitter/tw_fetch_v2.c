@@ -253,6 +253,13 @@ static int posts_v2(tw_run *r, const tw_user *u)
         memcpy(token, page.next_token, sizeof token);
         if (r->o->backfill && (rc = tw_cp_backfill_set(r, u->id, token[0] ? token : NULL)))
             goto done;
+        if (r->o->backfill) {
+            int64_t oldest = 0;
+            for (size_t i = 0; i < page.n; i++)
+                if (page.v[i].created_ns > 0 && (!oldest || page.v[i].created_ns < oldest))
+                    oldest = page.v[i].created_ns;
+            tw_run_progress(r, u, oldest);
+        }
         if (!token[0])
             break;
     }

@@ -20,6 +20,7 @@
 
 #include "../../runtime/cfg.h"
 #include "../../runtime/cli.h"
+#include "../../runtime/progress.h"
 #include "../../store/sink.h"
 #include "tw.h"
 
@@ -55,6 +56,7 @@ typedef struct tw_opts {
     /* resolved from the above */
     int64_t now_ns;
     bool backfill;              /* --since given (and this slice not empty) */
+    bool range_moves;           /* --since/--until relative to now, or --until left out */
     int64_t since_ns, until_ns; /* whole seconds, this pod's slice */
     tw_names names;             /* the accounts; n == 0: the token's own */
 } tw_opts;
@@ -115,7 +117,15 @@ struct tw_run {
     bool warned_reposts;        /* a post without repost_count/retweet_count said */
     char first_partial[TW_MSG_MAX];
     char msg[TW_RUN_MSG_MAX];   /* the one error line */
+    /* a backfill's progress (runtime/progress.h): which account of how many */
+    bool progress_on, said_moves;
+    progress pg;
+    size_t user_i, users_n;
 };
+
+/* A backfill's progress after a page of u's posts reaching back to oldest_ns (0: not
+ * known): on a terminal a line redrawn in place, else a log line every few seconds. */
+void tw_run_progress(tw_run *r, const tw_user *u, int64_t oldest_ns);
 
 /* Read the accounts, write their points, then their posts (unless --no-posts or the
  * twittergraph schema). 0 or an exit code with r->msg set. */

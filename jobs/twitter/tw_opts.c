@@ -62,6 +62,8 @@ static const char usage[] =
     "  of the project's usage from GET /2/usage/tweets as twitter_project_usage),\n"
     "  TWITTER_PRICE_POST_READ (default 0.005), TWITTER_PRICE_USER_READ (0.010),\n"
     "  TWITTER_PRICE_OWNED_READ (0.001) in US dollars, CRONFLUX_STATE, CRONFLUX_ALIGN,\n"
+    "  CRONFLUX_PROGRESS (a backfill's progress line when not on a terminal, every 5 s;\n"
+    "  0: none),\n"
     "  INFLUXDB_* (see the README), DEBUG=1 (requests, with signature and tokens redacted)\n"
     "\n"
     "A scheduled run reads the posts created in the last --lookback, and every post newer\n"
@@ -261,6 +263,7 @@ static int parse_range(tw_opts *o, char *err, size_t errlen)
         }
     }
     o->backfill = true;
+    o->range_moves = tparse_is_relative(o->since) || !o->until || tparse_is_relative(o->until);
     return CLI_RUN;
 }
 

@@ -345,6 +345,13 @@ int tw_cp_backfill_get(tw_run *r, const char *uid, char *out, size_t cap)
     int g = sink_checkpoint_get(r->s, key, val, sizeof val, err, sizeof err);
     if (g < 0)
         cp_read_failed(err);
+    if (g == 0 && r->o->range_moves && !r->said_moves) {
+        char a[40], b[40];
+        r->said_moves = true;
+        log_info("no checkpoint for this range: relative times move; use absolute times to "
+                 "resume (--since %s --until %s resumes this run)",
+                 tparse_format(r->o->since_ns, a, sizeof a), tparse_format(r->o->until_ns, b, sizeof b));
+    }
     if (g != 1)
         return 0;
     if (strcmp(val, "done") == 0)
@@ -447,6 +454,35 @@ done:
     return rc;
 }
 
+void tw_run_progress(tw_run *r, const tw_user *u, int64_t oldest_ns)
+{
+    int64_t now = tparse_mono_ns();
+    if (!r->progress_on || !progress_due(&r->pg, now, false))
+        return;
+    /* posts come newest first: how far back this account's listing has got, in time */
+    double span = (double)(r->o->until_ns - r->o->since_ns);
+    double part = 0;
+    if (oldest_ns > 0 && span > 0)
+        part = (double)(r->o->until_ns - oldest_ns) / span;
+    part = part < 0 ? 0 : part > 1 ? 1 : part;
+    double frac = r->users_n ? ((double)r->user_i + part) / (double)r->users_n : -1;
+    char what[160], when[40], line[320];
+    if (oldest_ns > 0)
+        tparse_format(oldest_ns, when, sizeof when);
+    else
+        snprintf(when, sizeof when, "?");
+    if (snprintf(what, sizeof what, "account %zu/%zu %s, back to %s", r->user_i + 1, r->users_n,
+                 u->username, when) < 0)
+        what[0] = '\0';
+    progress_format(&r->pg, now, what, frac, r->n_posts, "posts", line, sizeof line);
+    if (r->pg.tty) {
+        fprintf(stderr, "\r" TW_JOB ": %s\033[K", line);
+        fflush(stderr);
+    } else {
+        log_info("progress: %s", line);
+    }
+}
+
 int tw_run_job(tw_run *r)
 {
     tw_users users;
@@ -479,10 +515,14 @@ int tw_run_job(tw_run *r)
     for (size_t i = 0; i < users.n; i++)
         if ((rc = write_user(r, &users.v[i], configured_name(r, users.v[i].username))))
             goto done;
-    if (r->o->schema != TW_SCHEMA_TWITTERGRAPH && !r->o->no_posts)
-        for (size_t i = 0; i < users.n && !r->budget_stop; i++)
+    if (r->o->schema != TW_SCHEMA_TWITTERGRAPH && !r->o->no_posts) {
+        r->users_n = users.n;
+        for (size_t i = 0; i < users.n && !r->budget_stop; i++) {
+            r->user_i = i;
             if ((rc = r->ops->posts(r, &users.v[i])))
                 goto done;
+        }
+    }
     rc = read_project_usage(r);
 done:
     tw_users_free(&users);
