@@ -16,7 +16,7 @@ echo 'dl_m,host=a f=100i 1700000000000000000' | cf first push
 check_rc "first push (f integer): exit 0" 0
 printf 'dl_m,host=a f=2.5 1700000000000000002\ndl_m,host=a f=3i 1700000000000000003\n' | cf conflict push
 check_rc "the conflicting push: exit 0 (the refused line is a dead letter)" 0
-check "push points at cronflux dead-letters" grep -q 'refused by InfluxDB (dead letters; see cronflux dead-letters)' "$CF_ERR"
+check "push points at cronflux dead-letters" grep -q '1 refused by InfluxDB (dead letters: cronflux dead-letters lists them)' "$CF_ERR"
 cf status status
 check_eq "status counts 1 dead letter" "$(status_dead_letters "$CF_OUT")" 1
 check "status says how to list them" grep -q '^dead letters: 1 (lines InfluxDB refused: cronflux dead-letters lists them)' "$CF_OUT"
