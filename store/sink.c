@@ -629,6 +629,29 @@ static void early_finish(sink *s, sender *sd, early *ea)
 static int flush_batch(sink *s, sender *sd, spool_batch *b, size_t first_nlines, int depth,
                        early *ea, char *err, size_t errlen);
 
+/* A claimed batch sent as stored (gzip) that InfluxDB could not take or the writer could
+ * not send: if its body does not read back (damaged on disk), it is moved aside with the
+ * reason and the flush goes on with the next batch (*rc 0, or 75 if the move failed).
+ * true when so; false (b unchanged, or turned into its lines) when the body is sound. */
+static bool damaged(sink *s, spool_batch *b, const char *answer, int *rc, char *err,
+                    size_t errlen)
+{
+    if (!b->gzip)
+        return false;
+    char le[SPOOL_ERR_MAX];
+    if (spool_batch_lines(b, le, sizeof le) != -2)
+        return false;
+    char why[SPOOL_ERR_MAX + 200];
+    errf_set(why, sizeof why, "%s; not sent (%s)", le, answer && *answer ? answer : "refused");
+    if (spool_quarantine(s->sp, b->id, why, err, errlen) != 0) {
+        *rc = 75;
+        return true;
+    }
+    s->st.quarantined++;
+    *rc = 0;
+    return true;
+}
+
 /* Split the claimed batch b (body[len], its lines) in two pending halves, then claim the
  * first half and send it at once (flush_batch, one level deeper); the second half waits
  * its turn in the queue. 0 or an exit code, as flush_batch. */
@@ -679,6 +702,8 @@ static int flush_batch(sink *s, sender *sd, spool_batch *b, size_t first_nlines,
         if (pass > 0)
             sender_start(sd, body, len, nlines, false, len);
         if (sender_wait(sd, &res, e, sizeof e) != 0) {
+            if (pass == 0 && b->gzip && damaged(s, b, e, &rc, err, errlen))
+                break;   /* moved aside */
             errf_set(err, errlen, "sending batch %lld: %s", (long long)b->id, e);
             give_back(s, b->id, e, err, errlen);
             rc = 75;
@@ -691,6 +716,10 @@ static int flush_batch(sink *s, sender *sd, spool_batch *b, size_t first_nlines,
             (oc == INFLUX_PARTIAL || oc == INFLUX_BAD_BATCH || oc == INFLUX_TOO_LARGE)) {
             /* the answer names lines (res.bad indexes them) or the batch must be split */
             char le[SPOOL_ERR_MAX];
+            if (damaged(s, b, res.message, &rc, err, errlen)) {
+                influx_result_free(&res);
+                break;   /* moved aside */
+            }
             if (spool_batch_lines(b, le, sizeof le) != 0) {
                 errf_set(err, errlen, "%s", le);
                 give_back(s, b->id, le, err, errlen);
@@ -1087,6 +1116,7 @@ static int bg_finish(sink *s, char *err, size_t errlen)
     s->st.sent += bg->child->st.sent;
     s->st.batches_sent += bg->child->st.batches_sent;
     s->st.dead_letters += bg->child->st.dead_letters;
+    s->st.quarantined += bg->child->st.quarantined;
     int rc = bg->rc;
     if (rc != 0)
         errf_set(err, errlen, "%s", bg->err);
@@ -1116,7 +1146,8 @@ static const char *run_status(const sink *s, int rc)
     if (rc == 75)
         return "spooled";
     if (rc == 0)
-        return s->st.dead_letters > 0 || s->st.rejected > 0 ? "partial" : "ok";
+        return s->st.dead_letters > 0 || s->st.rejected > 0 || s->st.quarantined > 0 ? "partial"
+                                                                                     : "ok";
     if (rc == 65 && s->st.points > 0)
         return "partial";
     return "failed";

@@ -60,6 +60,8 @@ typedef struct sink_stats {
     int64_t spooled;          /* points committed to the spool by this run */
     int64_t sent;             /* points InfluxDB accepted during this run (any run's) */
     int64_t dead_letters;     /* lines InfluxDB refused during this run */
+    int64_t quarantined;      /* batches moved aside during this run: their stored body
+                                 does not read back (damaged); see cronflux status */
     int64_t batches_sent;
     int64_t pending_points;   /* left in the spool at the end */
 } sink_stats;

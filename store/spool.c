@@ -89,6 +89,8 @@ enum st_id {
     ST_PRUNE,
     ST_REQUEUE,
     ST_FOREACH,
+    ST_QUARANTINE,
+    ST_STAT_QUARANTINE,
     ST_COUNT
 };
 
@@ -147,6 +149,14 @@ static const char *const st_sql[ST_COUNT] = {
                    " claim_pidns = NULL, claim_pid = NULL, claim_token = NULL,"
                    " claim_until_ns = NULL, attempts = 0, last_error = NULL"
                    " WHERE state = 'sent' AND max_ns >= ?1 AND min_ns <= ?2 AND ?1 <= ?2",
+    [ST_QUARANTINE] = "INSERT INTO quarantine(batch_id, job, created_ns, lines, bytes, min_ns,"
+                      " max_ns, state, enc, body, reason, quarantined_ns)"
+                      " SELECT b.id, b.job, b.created_ns, b.lines, b.bytes, b.min_ns, b.max_ns,"
+                      " b.state, coalesce(d.enc, 0), coalesce(d.body, x''), ?2, ?3"
+                      " FROM batches b LEFT JOIN bodies d ON d.batch_id = b.id WHERE b.id = ?1",
+    [ST_STAT_QUARANTINE] = "SELECT count(*), coalesce(sum(lines), 0), coalesce((SELECT 'batch '"
+                           " || batch_id || ': ' || reason FROM quarantine ORDER BY id DESC"
+                           " LIMIT 1), '') FROM quarantine",
     [ST_FOREACH] = "SELECT b.id, b.bytes, d.enc, d.body FROM batches b"
                    " LEFT JOIN bodies d ON d.batch_id = b.id"
                    " WHERE b.max_ns >= ?1 AND b.min_ns <= ?2 AND ?1 <= ?2 ORDER BY b.id",
@@ -227,6 +237,27 @@ static const char *const migrations[SCHEMA_VERSION] = {
     "ALTER TABLE batches DROP COLUMN body;",
 };
 
+/* Tables added without a schema step: created at open when missing, so that a file stays
+ * readable by the cronflux before (it does not know them and does not need to).
+ * quarantine: batches whose stored body can not be read back (a damaged gzip member), moved
+ * aside whole with the reason, so that the batches after them are sent. */
+static const char additive_tables[] =
+    "CREATE TABLE IF NOT EXISTS quarantine ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  batch_id INTEGER NOT NULL,"
+    "  job TEXT NOT NULL,"
+    "  created_ns INTEGER NOT NULL,"
+    "  lines INTEGER NOT NULL,"
+    "  bytes INTEGER NOT NULL,"
+    "  min_ns INTEGER NOT NULL,"
+    "  max_ns INTEGER NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  enc INTEGER NOT NULL,"
+    "  body BLOB NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  quarantined_ns INTEGER NOT NULL"
+    ");";
+
 struct spool {
     sqlite3 *db;
     char *path;
@@ -236,6 +267,7 @@ struct spool {
     int64_t token;         /* random, this handle's claims */
     int64_t held;          /* claims taken and not yet marked sent, released or split:
                               close gives back what this handle may still hold */
+    int64_t quarantined;   /* batches this handle moved aside (spool_quarantined) */
     int gz_level;          /* level new bodies are stored at; 0: as lines */
     z_stream zs;           /* deflate state, kept between bodies (zs_level: its level) */
     int zs_level;
@@ -601,7 +633,7 @@ static int encode_body(spool *sp, const char *lines, size_t len, const void **ou
 }
 
 /* Inflate the gzip member gz[gzlen] into out[want] (out has room for want bytes); it must
- * hold exactly `want` bytes. 0, or -1 with why set. */
+ * hold exactly `want` bytes. 0, -2 damaged (why set), or -1 other failure (why set). */
 static int inflate_body(const void *gz, size_t gzlen, char *out, size_t want, char *why,
                         size_t whylen)
 {
@@ -625,7 +657,7 @@ static int inflate_body(const void *gz, size_t gzlen, char *out, size_t want, ch
     if (z != Z_STREAM_END || zs.total_out != want || zs.avail_in != 0) {
         errf_set(why, whylen, "stored body is damaged (gunzip: %s)",
                  z == Z_STREAM_END ? "length differs from the batch's" : zs.msg ? zs.msg : "truncated");
-        rc = -1;
+        rc = -2;
     }
     inflateEnd(&zs);
     return rc;
@@ -633,7 +665,7 @@ static int inflate_body(const void *gz, size_t gzlen, char *out, size_t want, ch
 
 /* A stored body (column `col` of s, encoded as `enc`, `bytes` long as lines) as a
  * malloc'd, NUL-terminated copy in *out[*outlen]: the stored bytes when `stored`, else
- * the lines. *gz says which (1: a gzip member). */
+ * the lines. *gz says which (1: a gzip member). 0, -2 the body is damaged, -1 other. */
 static int copy_body(spool *sp, sqlite3_stmt *s, int col, int enc, int64_t bytes, bool stored,
                      int64_t id, char **out, size_t *outlen, int *gz, char *err, size_t errlen)
 {
@@ -654,10 +686,11 @@ static int copy_body(spool *sp, sqlite3_stmt *s, int col, int enc, int64_t bytes
     }
     if (inflate_it) {
         char why[160];
-        if (inflate_body(blob, blen, p, want, why, sizeof why) != 0) {
+        int ir = inflate_body(blob, blen, p, want, why, sizeof why);
+        if (ir != 0) {
             free(p);
             errf_set(err, errlen, "spool %s: batch %lld: %s", sp->path, (long long)id, why);
-            return -1;
+            return ir;
         }
     } else if (blen) {
         memcpy(p, blob, blen);
@@ -814,6 +847,12 @@ static int migrate(spool *sp, int *why, char *err, size_t errlen)
             *why = classify(rc);
             goto fail;
         }
+    }
+    rc = sqlite3_exec(sp->db, additive_tables, NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        db_err(sp, err, errlen, "create schema");
+        *why = classify(rc);
+        goto fail;
     }
     if (tx_commit(sp, "open", err, errlen) != 0) {
         *why = classify(sqlite3_extended_errcode(sp->db));
@@ -1209,10 +1248,11 @@ int spool_batch_lines(spool_batch *b, char *err, size_t errlen)
         return -1;
     }
     char why[160];
-    if (inflate_body(b->body, b->len, p, b->lines_len, why, sizeof why) != 0) {
+    int ir = inflate_body(b->body, b->len, p, b->lines_len, why, sizeof why);
+    if (ir != 0) {
         free(p);
         errf_set(err, errlen, "spool: batch %lld: %s", (long long)b->id, why);
-        return -1;
+        return ir;
     }
     p[b->lines_len] = '\0';
     free(b->body);
@@ -1225,13 +1265,103 @@ int spool_batch_lines(spool_batch *b, char *err, size_t errlen)
 static int take_batch(spool *sp, int64_t id, int lease_s, unsigned flags, int64_t now,
                       spool_batch *out, char *err, size_t errlen);
 
+/* Inside an open write transaction: move batch id (body, range, state) to the quarantine
+ * table with the reason and delete it. 0, or -1 (err set). */
+static int move_aside(spool *sp, int64_t id, const char *why, char *err, size_t errlen)
+{
+    char reason[RUN_MESSAGE_MAX + 1];
+    errf_set(reason, sizeof reason, "%s", why && *why ? why : "damaged");
+    sqlite3_stmt *mv = stmt(sp, ST_QUARANTINE, err, errlen);
+    sqlite3_stmt *del = mv ? stmt(sp, ST_DELETE, err, errlen) : NULL;
+    if (!del)
+        return -1;
+    sqlite3_bind_int64(mv, 1, id);
+    bind_text(mv, 2, reason, strlen(reason));
+    sqlite3_bind_int64(mv, 3, now_ns());
+    int rc = sqlite3_step(mv);
+    done(mv);
+    if (rc != SQLITE_DONE) {
+        db_err(sp, err, errlen, "quarantine");
+        return -1;
+    }
+    if (sqlite3_changes64(sp->db) != 1) {
+        errf_set(err, errlen, "spool %s: quarantine batch %lld: no such batch", sp->path,
+                 (long long)id);
+        return -1;
+    }
+    sqlite3_bind_int64(del, 1, id);
+    rc = sqlite3_step(del);
+    done(del);
+    if (rc != SQLITE_DONE) {
+        db_err(sp, err, errlen, "quarantine");
+        return -1;
+    }
+    return 0;
+}
+
+int spool_quarantine(spool *sp, int64_t id, const char *why, char *err, size_t errlen)
+{
+    if (bad_handle(sp, err, errlen))
+        return -1;
+    sqlite3_stmt *mine = stmt(sp, ST_GET_MINE, err, errlen);
+    if (!mine)
+        return -1;
+    if (tx_begin(sp, "quarantine", err, errlen) != 0)
+        return -1;
+    sqlite3_bind_int64(mine, 1, id);
+    sqlite3_bind_int64(mine, 2, sp->token);
+    sqlite3_bind_int64(mine, 3, (int64_t)getpid());
+    int rc = sqlite3_step(mine);
+    done(mine);
+    if (rc != SQLITE_ROW) {
+        if (rc == SQLITE_DONE)
+            not_mine_err(sp, id, "quarantine", err, errlen);
+        else
+            db_err(sp, err, errlen, "quarantine");
+        tx_rollback(sp);
+        return -1;
+    }
+    if (move_aside(sp, id, why, err, errlen) != 0) {
+        tx_rollback(sp);
+        return -1;
+    }
+    if (tx_commit(sp, "quarantine", err, errlen) != 0)
+        return -1;
+    if (sp->held > 0)
+        sp->held--;
+    sp->quarantined++;
+    return 0;
+}
+
+int64_t spool_quarantined(const spool *sp)
+{
+    return sp ? sp->quarantined : 0;
+}
+
 int spool_claim(spool *sp, int lease_s, spool_batch *out, char *err, size_t errlen)
 {
     return spool_claim_ex(sp, lease_s, 0, out, err, errlen);
 }
 
+static int claim_once(spool *sp, int lease_s, unsigned flags, spool_batch *out, char *err,
+                      size_t errlen);
+
 int spool_claim_ex(spool *sp, int lease_s, unsigned flags, spool_batch *out, char *err,
                    size_t errlen)
+{
+    int rc;
+    /* a batch whose body can not be read back is moved aside and the next one taken */
+    for (int i = 0; (rc = claim_once(sp, lease_s, flags, out, err, errlen)) == 2; i++) {
+        if (i >= 1000) {
+            errf_set(err, errlen, "spool %s: claim: 1000 damaged batches in a row", sp->path);
+            return -1;
+        }
+    }
+    return rc;
+}
+
+static int claim_once(spool *sp, int lease_s, unsigned flags, spool_batch *out, char *err,
+                      size_t errlen)
 {
     if (!out) {
         errf_set(err, errlen, "spool: claim: no batch to fill");
@@ -1323,12 +1453,18 @@ static int take_batch(spool *sp, int64_t id, int lease_s, unsigned flags, int64_
     sqlite3_bind_int64(get, 1, id);
     rc = sqlite3_step(get);
     if (rc == SQLITE_ROW) {
-        if (copy_body(sp, get, 1, sqlite3_column_int(get, 0), bytes,
-                      (flags & SPOOL_CLAIM_STORED) != 0, id, &out->body, &out->len, &out->gzip,
-                      err, errlen) != 0) {
+        int cr = copy_body(sp, get, 1, sqlite3_column_int(get, 0), bytes,
+                           (flags & SPOOL_CLAIM_STORED) != 0, id, &out->body, &out->len,
+                           &out->gzip, err, errlen);
+        if (cr != 0) {
             done(get);
-            tx_rollback(sp);
             memset(out, 0, sizeof *out);
+            if (cr == -2 && move_aside(sp, id, err, err, errlen) == 0 &&
+                tx_commit(sp, "quarantine", err, errlen) == 0) {
+                sp->quarantined++;
+                return 2;   /* moved aside: the caller claims the next one */
+            }
+            tx_rollback(sp);
             return -1;
         }
         rc = sqlite3_step(get);
@@ -1396,7 +1532,8 @@ int spool_claim_id(spool *sp, int64_t id, int lease_s, unsigned flags, spool_bat
         tx_rollback(sp);
         return 0;
     }
-    return take_batch(sp, id, lease_s, flags, now_ns(), out, err, errlen);
+    rc = take_batch(sp, id, lease_s, flags, now_ns(), out, err, errlen);
+    return rc == 2 ? 0 : rc;   /* 2: damaged, moved aside */
 }
 
 int spool_mark_sent(spool *sp, int64_t id, char *err, size_t errlen)
@@ -2004,7 +2141,8 @@ int spool_status(spool *sp, spool_stats *st, char *err, size_t errlen)
     sqlite3_stmt *b = stmt(sp, ST_STAT_BATCHES, err, errlen);
     sqlite3_stmt *d = b ? stmt(sp, ST_STAT_DEAD, err, errlen) : NULL;
     sqlite3_stmt *r = d ? stmt(sp, ST_STAT_RUNS, err, errlen) : NULL;
-    if (!r)
+    sqlite3_stmt *q = r ? stmt(sp, ST_STAT_QUARANTINE, err, errlen) : NULL;
+    if (!q)
         return -1;
     /* One read transaction: the three answers describe one moment. */
     if (exec1(sp, ST_BEGIN_READ, "status", err, errlen) != 0)
@@ -2032,6 +2170,11 @@ int spool_status(spool *sp, spool_stats *st, char *err, size_t errlen)
     if ((rc = sqlite3_step(d)) != SQLITE_ROW)
         goto db_fail;
     st->dead_letters = sqlite3_column_int64(d, 0);
+    if ((rc = sqlite3_step(q)) != SQLITE_ROW)
+        goto db_fail;
+    st->quarantined_batches = sqlite3_column_int64(q, 0);
+    st->quarantined_points = sqlite3_column_int64(q, 1);
+    copy_col(st->quarantine_newest, sizeof st->quarantine_newest, q, 2);
     while ((rc = sqlite3_step(r)) == SQLITE_ROW) {
         if (st->nruns == cap) {
             size_t ncap = cap ? cap * 2 : 8;
@@ -2058,6 +2201,7 @@ int spool_status(spool *sp, spool_stats *st, char *err, size_t errlen)
     done(b);
     done(d);
     done(r);
+    done(q);
     if (exec1(sp, ST_COMMIT, "status", err, errlen) != 0) {
         tx_rollback(sp);
         spool_stats_free(st);
@@ -2070,6 +2214,7 @@ fail:
     done(b);
     done(d);
     done(r);
+    done(q);
     tx_rollback(sp);
     spool_stats_free(st);
     return -1;
@@ -2123,6 +2268,37 @@ int64_t spool_requeue(spool *sp, int64_t from_ns, int64_t to_ns, char *err, size
 int spool_foreach(spool *sp, int64_t from_ns, int64_t to_ns, spool_visit_fn fn, void *ctx,
                   char *err, size_t errlen)
 {
+    return spool_foreach_ex(sp, from_ns, to_ns, fn, ctx, NULL, err, errlen);
+}
+
+/* After a visit: move the damaged batches it skipped aside (those no other process holds
+ * a claim on), best effort (a read-only file keeps them where they are). */
+static void quarantine_skipped(spool *sp, const int64_t *ids, const char (*why)[160], size_t n)
+{
+    sqlite3_stmt *st = stmt(sp, ST_STATE_OF, NULL, 0);
+    for (size_t i = 0; st && i < n; i++) {
+        char e[SPOOL_ERR_MAX];
+        if (tx_begin(sp, "quarantine", e, sizeof e) != 0)
+            return;
+        sqlite3_bind_int64(st, 1, ids[i]);
+        int rc = sqlite3_step(st);
+        bool claimed = rc == SQLITE_ROW && sqlite3_column_text(st, 0) &&
+                       strcmp((const char *)sqlite3_column_text(st, 0), "claimed") == 0;
+        done(st);
+        if (rc != SQLITE_ROW || claimed || move_aside(sp, ids[i], why[i], e, sizeof e) != 0 ||
+            tx_commit(sp, "quarantine", e, sizeof e) != 0) {
+            tx_rollback(sp);
+            continue;
+        }
+        sp->quarantined++;
+    }
+}
+
+int spool_foreach_ex(spool *sp, int64_t from_ns, int64_t to_ns, spool_visit_fn fn, void *ctx,
+                     int64_t *skipped, char *err, size_t errlen)
+{
+    if (skipped)
+        *skipped = 0;
     if (bad_handle(sp, err, errlen))
         return -1;
     if (!fn || sp->in_foreach) {
@@ -2137,6 +2313,10 @@ int spool_foreach(spool *sp, int64_t from_ns, int64_t to_ns, spool_visit_fn fn, 
     sqlite3_bind_int64(s, 2, to_ns);
     sp->in_foreach = true;
     int rc, ret = 0;
+    enum { SKIP_MAX = 64 };   /* moved aside after the visit; more are skipped all the same */
+    int64_t skip_ids[SKIP_MAX];
+    char skip_why[SKIP_MAX][160];
+    size_t nskip = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(s, 0), bytes = sqlite3_column_int64(s, 1);
         const char *body = sqlite3_column_blob(s, 3);
@@ -2144,11 +2324,10 @@ int spool_foreach(spool *sp, int64_t from_ns, int64_t to_ns, spool_visit_fn fn, 
         size_t len = n > 0 ? (size_t)n : 0;
         if (sqlite3_column_int(s, 2) == ENC_GZIP) {
             /* the lines, into a buffer kept for the next batch */
+            char why[160];
             if (bytes < 0 || (uint64_t)bytes > BODY_MAX) {
-                errf_set(err, errlen, "spool %s: batch %lld: stored length %lld is wrong",
-                         sp->path, (long long)id, (long long)bytes);
-                ret = -1;
-                break;
+                errf_set(why, sizeof why, "stored length %lld is wrong", (long long)bytes);
+                goto damaged;
             }
             size_t want = (size_t)bytes;
             if (want + 1 > sp->lcap) {
@@ -2161,8 +2340,10 @@ int spool_foreach(spool *sp, int64_t from_ns, int64_t to_ns, spool_visit_fn fn, 
                 sp->lbuf = nb;
                 sp->lcap = want + 1;
             }
-            char why[160];
-            if (inflate_body(body, len, sp->lbuf, want, why, sizeof why) != 0) {
+            int ir = inflate_body(body, len, sp->lbuf, want, why, sizeof why);
+            if (ir == -2)
+                goto damaged;
+            if (ir != 0) {
                 errf_set(err, errlen, "spool %s: batch %lld: %s", sp->path, (long long)id, why);
                 ret = -1;
                 break;
@@ -2170,7 +2351,20 @@ int spool_foreach(spool *sp, int64_t from_ns, int64_t to_ns, spool_visit_fn fn, 
             sp->lbuf[want] = '\0';
             body = sp->lbuf;
             len = want;
+            goto visit;
+        damaged:
+            /* a body that can not be read back: skipped (and moved aside after the visit),
+             * so that one damaged batch does not stop the others */
+            if (skipped)
+                (*skipped)++;
+            if (nskip < SKIP_MAX) {
+                skip_ids[nskip] = id;
+                errf_set(skip_why[nskip], sizeof skip_why[nskip], "%s", why);
+                nskip++;
+            }
+            continue;
         }
+    visit:
         if (fn(ctx, body ? body : "", len) != 0) {
             ret = -1;
             break;
@@ -2182,5 +2376,6 @@ int spool_foreach(spool *sp, int64_t from_ns, int64_t to_ns, spool_visit_fn fn, 
     }
     done(s);
     sp->in_foreach = false;
+    quarantine_skipped(sp, skip_ids, (const char (*)[160])skip_why, nskip);
     return ret;
 }

@@ -81,8 +81,9 @@ typedef struct spool_batch {
 
 void spool_batch_free(spool_batch *b);   /* frees body; accepts NULL */
 /* Turn a batch whose body is gzip (b->gzip) into its lines in place (body, len; gzip 0);
- * nothing to do otherwise. 0, or -1 (err set; the batch is unchanged) if the stored body
- * does not inflate to exactly lines_len bytes (damaged) or memory runs out. */
+ * nothing to do otherwise. 0; -2 (err set; the batch is unchanged) if the stored body
+ * does not inflate to exactly lines_len bytes (damaged: see spool_quarantine); -1 (err
+ * set, unchanged) if memory runs out. */
 int spool_batch_lines(spool_batch *b, char *err, size_t errlen);
 
 /* Claim the oldest pending batch (or a claim that may be taken over) for lease_s seconds
@@ -102,6 +103,15 @@ int spool_claim_ex(spool *sp, int lease_s, unsigned flags, spool_batch *out, cha
  * claimed by another), -1 error. */
 int spool_claim_id(spool *sp, int64_t id, int lease_s, unsigned flags, spool_batch *out,
                    char *err, size_t errlen);
+/* Quarantine: a batch whose stored body can not be read back (a gzip member that does not
+ * inflate to its length: damaged on disk) is moved aside whole (body, range, state) into
+ * the state file's quarantine table with the reason, so that the batches after it are
+ * sent and exported. spool_claim/spool_claim_ex (without SPOOL_CLAIM_STORED) and
+ * spool_foreach do it themselves and go on with the next batch; spool_quarantine does it
+ * for a batch this handle holds (e.g. one InfluxDB could not read as sent). 0 or -1. */
+int spool_quarantine(spool *sp, int64_t id, const char *why, char *err, size_t errlen);
+/* How many batches this handle moved aside since it was opened. */
+int64_t spool_quarantined(const spool *sp);
 /* The claimed batch was accepted (2xx): it becomes sent (kept for replay). */
 int spool_mark_sent(spool *sp, int64_t id, char *err, size_t errlen);
 /* Give a claimed batch back as pending (after a failed send), recording the reason. */
@@ -183,6 +193,8 @@ typedef struct spool_stats {
     int64_t claimed_batches;
     int64_t sent_batches, sent_points;
     int64_t dead_letters;
+    int64_t quarantined_batches, quarantined_points;   /* moved aside: body damaged */
+    char quarantine_newest[256];      /* "batch ID: reason" of the newest, or "" */
     spool_last_run *runs;             /* the last run of each job, malloc'd */
     size_t nruns;
 } spool_stats;
@@ -202,5 +214,10 @@ int64_t spool_requeue(spool *sp, int64_t from_ns, int64_t to_ns, char *err, size
 typedef int (*spool_visit_fn)(void *ctx, const char *body, size_t len);
 int spool_foreach(spool *sp, int64_t from_ns, int64_t to_ns, spool_visit_fn fn, void *ctx,
                   char *err, size_t errlen);
+/* spool_foreach, and *skipped (may be NULL) = the batches skipped because their body is
+ * damaged; those are moved aside (quarantine) after the visit unless another process holds
+ * a claim on them or the file is read-only. A damaged batch never stops the visit. */
+int spool_foreach_ex(spool *sp, int64_t from_ns, int64_t to_ns, spool_visit_fn fn, void *ctx,
+                     int64_t *skipped, char *err, size_t errlen);
 
 #endif

@@ -665,7 +665,8 @@ static int export_range(const opts *o, int64_t from, int64_t to, const char *wha
                                                                                  : EX_CANTCREAT_;
     }
     int rc = 0;
-    if (spool_foreach(sp, from, to, export_batch, &x, err, sizeof err) != 0) {
+    int64_t damaged = 0;
+    if (spool_foreach_ex(sp, from, to, export_batch, &x, &damaged, err, sizeof err) != 0) {
         if (x.werr) {
             log_error("%s: writing stdout: %s", what, strerror(x.werr));
             rc = EX_IOERR_;
@@ -675,6 +676,9 @@ static int export_range(const opts *o, int64_t from, int64_t to, const char *wha
         }
     }
     spool_close(sp);
+    if (damaged > 0)
+        log_warn("%s: %" PRId64 " damaged %s skipped and moved aside (cronflux status shows "
+                 "the quarantine)", what, damaged, damaged == 1 ? "batch" : "batches");
     if (rc == 0 && fflush(stdout) != 0) {
         log_error("%s: writing stdout: %s", what, strerror(errno));
         rc = EX_IOERR_;
@@ -988,6 +992,8 @@ static int cmd_status(const opts *o)
         json_object_set_new(root, "sent_batches", json_integer(st.sent_batches));
         json_object_set_new(root, "sent_points", json_integer(st.sent_points));
         json_object_set_new(root, "dead_letters", json_integer(st.dead_letters));
+        json_object_set_new(root, "quarantined_batches", json_integer(st.quarantined_batches));
+        json_object_set_new(root, "quarantined_points", json_integer(st.quarantined_points));
         for (size_t i = 0; i < st.nruns; i++) {
             const spool_last_run *r = &st.runs[i];
             char s1[40], s2[40];
@@ -1026,6 +1032,10 @@ static int cmd_status(const opts *o)
         printf("claimed: %" PRId64 " batches\n", st.claimed_batches);
         printf("sent (kept for replay): %" PRId64 " batches, %" PRId64 " points\n",
                st.sent_batches, st.sent_points);
+        if (st.quarantined_batches > 0)
+            printf("quarantined: %" PRId64 " batches, %" PRId64 " points (stored body damaged: "
+                   "moved aside, kept in the state file's quarantine table); newest: %s\n",
+                   st.quarantined_batches, st.quarantined_points, st.quarantine_newest);
         printf("dead letters: %" PRId64 "%s\n", st.dead_letters,
                st.dead_letters ? " (lines InfluxDB refused: cronflux dead-letters lists them)" : "");
         printf("last runs:%s\n", st.nruns ? "" : " none");

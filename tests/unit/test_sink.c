@@ -34,6 +34,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <sqlite3.h>
 #include <zlib.h>
 
 static char tmpdir[256];
@@ -1396,6 +1397,81 @@ static void test_stored_gzip_flush(void)
 /* A run that commits full batches with InfluxDB configured sends them while it still
  * adds (the background sender): every batch once, the counters add up; the first failure
  * stops it and is the run's exit code, with everything left pending. */
+/* A batch whose stored gzip body was damaged on disk (bytes flipped) is moved aside with
+ * its reason, and the batches after it are sent (issue 10.3): sent as stored (InfluxDB
+ * answers 400: it can not read it) and inflated at the flush (CRONFLUX_GZIP=0). */
+static void test_flush_damaged(void)
+{
+    enum { NPTS = 2000 };   /* a batch of 2000 lines is over 16 KiB: stored gzip */
+    static const canned refuse_then_ok[] = {
+        { 400, NULL, "{\"error\":\"gzip: invalid checksum\"}" }, { 204, NULL, "" } };
+    static const canned ok[] = { { 204, NULL, "" } };
+    static const struct {
+        const char *name, *gzip;
+        const canned *script;
+        size_t nscript;
+    } cases[] = {
+        { "sent as stored: InfluxDB can not read it", "1", refuse_then_ok, 2 },
+        { "inflated at the flush", "0", ok, 1 },
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        clear_env();
+        char path[512], err[SINK_ERR_MAX] = "";
+        tmp_path(path, sizeof path, "damaged.db");
+        int code = 0;
+        sink *s = open_sink(path, NPTS, false, &code, err, sizeof err);
+        CHECK(s != NULL, "%s: open: %s", cases[c].name, err);
+        if (!s)
+            continue;
+        for (int i = 1; i <= 2 * NPTS; i++)
+            add_int(s, "h", i, i, true);
+        CHECK(sink_finish(s, 0, NULL, err, sizeof err) == 0, "%s: store: %s", cases[c].name, err);
+        /* flip bytes in the middle of the first batch's stored gzip member */
+        sqlite3 *db = NULL;
+        int dr = sqlite3_open(path, &db);
+        if (dr == SQLITE_OK)
+            dr = sqlite3_exec(db, "UPDATE bodies SET body = CAST(substr(body, 1, 200) || "
+                                  "x'deadbeefdeadbeef' || substr(body, 209) AS BLOB) WHERE enc = 1 AND "
+                                  "batch_id = (SELECT min(batch_id) FROM bodies)",
+                              NULL, NULL, NULL);
+        CHECK(dr == SQLITE_OK && sqlite3_changes(db) == 1, "%s: damage the first batch",
+              cases[c].name);
+        sqlite3_close(db);
+
+        server_start(cases[c].script, cases[c].nscript);
+        char url[128];
+        snprintf(url, sizeof url, "http://127.0.0.1:%d", server_port);
+        setenv("INFLUXDB_URL", url, 1);
+        setenv("INFLUXDB_DATABASE", "db", 1);
+        setenv("CRONFLUX_RETRIES", "0", 1);
+        setenv("CRONFLUX_GZIP", cases[c].gzip, 1);
+        s = open_sink(path, NPTS, false, &code, err, sizeof err);
+        CHECK(s != NULL, "%s: open 2: %s", cases[c].name, err);
+        sink_stats fin;
+        memset(&fin, 0, sizeof fin);
+        int rc = s ? sink_finish_ex(s, 0, NULL, &fin, err, sizeof err) : -1;
+        server_stop();
+        CHECK(rc == 0 && !err[0], "%s: the flush goes on past it: %d %s", cases[c].name, rc, err);
+        CHECK(fin.quarantined == 1, "%s: one batch moved aside: %lld", cases[c].name,
+              (long long)fin.quarantined);
+        CHECK(fin.sent >= NPTS + 1, "%s: the batch after it sent: %lld", cases[c].name,
+              (long long)fin.sent);
+        spool_stats ss;
+        spool_stats_of(path, &ss);
+        CHECK(ss.pending_points == 0 && ss.claimed_batches == 0 && ss.dead_letters == 0 &&
+                  ss.quarantined_batches == 1 && ss.quarantined_points == NPTS,
+              "%s: pending %lld, quarantined %lld batches %lld points", cases[c].name,
+              (long long)ss.pending_points, (long long)ss.quarantined_batches,
+              (long long)ss.quarantined_points);
+        CHECK(strstr(ss.quarantine_newest, "damaged") != NULL, "%s: the reason: %s",
+              cases[c].name, ss.quarantine_newest);
+        CHECK(ss.nruns == 1 && strcmp(ss.runs[0].status, "partial") == 0,
+              "%s: the run is partial", cases[c].name);
+        spool_stats_free(&ss);
+    }
+    clear_env();
+}
+
 static void test_send_while_adding(void)
 {
     enum { BATCH = 10, NPTS = 100 };
@@ -1562,6 +1638,7 @@ int main(void)
     test_split_multiline();
     test_gzip_roundtrip();
     test_stored_gzip_flush();
+    test_flush_damaged();
     test_send_while_adding();
     test_unreachable();
 

@@ -1578,10 +1578,13 @@ static void test_stored_gzip(void)
           "plain claim of the rewritten batch: %s", err);
     spool_batch_free(&b);
 
-    /* a damaged body: the plain claim refuses it (and leaves it pending), the stored claim
-     * gives it, spool_batch_lines refuses it, foreach says so */
+    /* a damaged body (issue 10.3): the plain claim moves it aside (quarantine, with the
+     * reason) and gives the next batch; the stored claim gives it as stored, and
+     * spool_batch_lines refuses it, then spool_quarantine moves it aside; foreach skips
+     * one and moves it aside, without stopping */
     spool_set_gzip(sp, 1);
     int64_t dmg = spool_add(sp, "j", body, len, 1000, 1, 1, err, sizeof err);
+    int64_t after = spool_add(sp, "j", body, len, 1000, 1, 1, err, sizeof err);
     fmt(sql, sizeof sql, "UPDATE bodies SET body = substr(body, 1, 40) WHERE batch_id = %lld",
         (long long)dmg);
     CHECK(sql_exec(path, sql) == 0, "damage a body");
@@ -1591,26 +1594,62 @@ static void test_stored_gzip(void)
         spool_batch_free(&b);
     }
     err[0] = '\0';
-    CHECK(spool_claim(sp, HOUR, &b, err, sizeof err) == -1 && has(err, "damaged") &&
-              b.body == NULL,
-          "damaged body refused: %s", err);
+    CHECK(spool_claim(sp, HOUR, &b, err, sizeof err) == 1 && b.id == after && b.body &&
+              b.len == len,
+          "the damaged batch is moved aside, the one after it claimed: %lld %s",
+          (long long)b.id, err);
+    spool_batch_free(&b);
+    CHECK(spool_quarantined(sp) == 1, "one moved aside by this handle");
     spool_stats st;
-    CHECK(spool_status(sp, &st, err, sizeof err) == 0 && st.pending_batches == 1,
-          "damaged batch stays pending");
+    CHECK(spool_status(sp, &st, err, sizeof err) == 0 && st.pending_batches == 0 &&
+              st.quarantined_batches == 1 && st.quarantined_points == 1000,
+          "status: quarantined %lld batches, %lld points", (long long)st.quarantined_batches,
+          (long long)st.quarantined_points);
+    char want_q[64];
+    fmt(want_q, sizeof want_q, "batch %lld: ", (long long)dmg);
+    CHECK(has(st.quarantine_newest, want_q) && has(st.quarantine_newest, "damaged"),
+          "status names the batch and the reason: %s", st.quarantine_newest);
     spool_stats_free(&st);
+    fmt(sql, sizeof sql, "SELECT length(body) FROM quarantine WHERE batch_id = %lld",
+        (long long)dmg);
+    CHECK(sql_int(path, sql) == 40, "the stored bytes are kept as they were");
+    fmt(sql, sizeof sql, "SELECT count(*) FROM batches WHERE id = %lld", (long long)dmg);
+    CHECK(sql_int(path, sql) == 0, "and the batch is gone from the queue");
+
+    int64_t dmg2 = spool_add(sp, "j", body, len, 1000, 1, 1, err, sizeof err);
+    fmt(sql, sizeof sql, "UPDATE bodies SET body = substr(body, 1, 40) WHERE batch_id = %lld",
+        (long long)dmg2);
+    CHECK(sql_exec(path, sql) == 0, "damage a second body");
     CHECK(spool_claim_ex(sp, HOUR, SPOOL_CLAIM_STORED, &b, err, sizeof err) == 1 &&
-              b.id == dmg && b.gzip == 1 && b.len == 40,
+              b.id == dmg2 && b.gzip == 1 && b.len == 40,
           "stored claim gives the damaged member: %s", err);
     err[0] = '\0';
-    CHECK(spool_batch_lines(&b, err, sizeof err) == -1 && has(err, "damaged") && b.gzip == 1 &&
+    CHECK(spool_batch_lines(&b, err, sizeof err) == -2 && has(err, "damaged") && b.gzip == 1 &&
               b.len == 40,
-          "lines of a damaged body refused, batch unchanged: %s", err);
+          "lines of a damaged body refused (-2), batch unchanged: %s", err);
     spool_batch_free(&b);
+    CHECK(spool_quarantine(sp, dmg2, "InfluxDB could not read it", err, sizeof err) == 0,
+          "quarantine a held batch: %s", err);
+    CHECK(spool_quarantine(sp, after, "x", err, sizeof err) == 0, "a held good one too");
+    CHECK(spool_quarantine(sp, dmg2, "again", err, sizeof err) == -1, "not held any more");
+    CHECK(spool_status(sp, &st, err, sizeof err) == 0 && st.quarantined_batches == 3 &&
+              has(st.quarantine_newest, "x"),
+          "status: 3 quarantined, newest: %s", st.quarantine_newest);
+    spool_stats_free(&st);
+
+    int64_t dmg3 = spool_add(sp, "j", body, len, 1000, 1, 1, err, sizeof err);
+    fmt(sql, sizeof sql, "UPDATE bodies SET body = substr(body, 1, 40) WHERE batch_id = %lld",
+        (long long)dmg3);
+    CHECK(sql_exec(path, sql) == 0, "damage a third body");
     collect c = { 0 };
     err[0] = '\0';
-    CHECK(spool_foreach(sp, 1, 1, collect_cb, &c, err, sizeof err) == -1 &&
-              has(err, "damaged"),
-          "foreach says the body is damaged: %s", err);
+    int64_t skipped = -1;
+    int fr = spool_foreach_ex(sp, 1, 1, collect_cb, &c, &skipped, err, sizeof err);
+    CHECK(fr == 0 && skipped == 1, "foreach skips the damaged batch and goes on: %d %lld %s", fr,
+          (long long)skipped, err);
+    fmt(sql, sizeof sql, "SELECT count(*) FROM quarantine WHERE batch_id = %lld",
+        (long long)dmg3);
+    CHECK(sql_int(path, sql) == 1, "and moves it aside after the visit");
     free(c.p);
     spool_close(sp);
     free(body);
