@@ -185,6 +185,32 @@ echo "m v=1i" >"$T/one.lp"
 STACK_STDIN=$T/one.lp stack_run readonly-root 73 -- cronflux --state /cronflux.db push >/dev/null
 check_eq "the root is read-only: cronflux --state /cronflux.db exits 73" "$STACK_RC" 73
 
+# least privilege as k8s/base/influxdb.yaml sets it up: an InfluxDB with auth, the jobs' user
+# with WRITE on the database only, Grafana's with READ only; the jobs need no more
+APW=a$RANDOM$RANDOM$RANDOM$RANDOM WPW=w$RANDOM$RANDOM$RANDOM$RANDOM RPW=r$RANDOM$RANDOM$RANDOM$RANDOM
+if start_influxd authdb auth; then
+    influx_create_admin admin "$APW"
+    q_as() { curl -sS -XPOST "$INFLUX_URL/query" -u "$1" --data-urlencode "db=lp" --data-urlencode "q=$2"; }
+    for stmt in 'CREATE DATABASE "lp"' "CREATE USER \"writer\" WITH PASSWORD '$WPW'" 'GRANT WRITE ON "lp" TO "writer"' \
+        "CREATE USER \"reader\" WITH PASSWORD '$RPW'" 'GRANT READ ON "lp" TO "reader"'; do
+        q_as "admin:$APW" "$stmt" >/dev/null
+    done
+    STACK_STDIN=$T/one.lp stack_run push-write-only 0 INFLUXDB_URL="$INFLUX_URL" INFLUXDB_DATABASE=lp \
+        INFLUXDB_USERNAME=writer INFLUXDB_PASSWORD="$WPW" -- cronflux push >/dev/null
+    check_eq "in the image: cronflux push with the write-only user (exit 0)" "$STACK_RC" 0
+    stack_run cluster-metrics-write-only 0 INFLUXDB_URL="$INFLUX_URL" INFLUXDB_DATABASE=lp INFLUXDB_USERNAME=writer \
+        INFLUXDB_PASSWORD="$WPW" -- cluster-metrics >/dev/null
+    check_eq "in the image: cluster-metrics with the write-only user (exit 0)" "$STACK_RC" 0
+    n=$(q_as "reader:$RPW" 'SELECT count("v") FROM "m"' | "$PY" -c 'import json,sys; s=json.load(sys.stdin)["results"][0].get("series"); print(s[0]["values"][0][1] if s else 0)')
+    check_eq "the read-only user reads what the jobs wrote" "$n" 1
+    code=$(curl -sS -o /dev/null -w '%{http_code}' -XPOST "$INFLUX_URL/write?db=lp" -u "reader:$RPW" --data-binary 'm v=2i')
+    check_eq "the read-only user cannot write (HTTP 403)" "$code" 403
+    q_as "writer:$WPW" 'SELECT count("v") FROM "m"' | grep -q 'not authorized' &&
+        ok "the write-only user cannot read" || not_ok "the write-only user cannot read"
+else
+    not_ok "influxd with auth starts"
+fi
+
 # exactly the libraries loaded: every one loaded is in the image, every one in the image was loaded
 # (each file: chroot's loading, then the job's, which starts with the loader's own init)
 loaded=$(for f in "$LDD"/*; do awk '/calling init: .*ld-linux/ { n = 0 } { l[n++] = $0 }
@@ -199,7 +225,7 @@ grep -q libsoftokn3 <<<"$loaded" && ok "NSS's libsoftokn3 (opened at run time fo
 
 BIN=$HOST_BIN
 keep_output jobs "$STACK_LOGS"/*
-no_secrets "no X credential or bearer token in the jobs' output" "$STACK_TW_CK" "$STACK_TW_CS" \
-    "$STACK_TW_TK" "$STACK_TW_TS" "$(cat "$STACK_K8S_TOKEN_FILE")"
+no_secrets "no X credential, bearer token or InfluxDB password in the jobs' output" "$STACK_TW_CK" "$STACK_TW_CS" \
+    "$STACK_TW_TK" "$STACK_TW_TS" "$(cat "$STACK_K8S_TOKEN_FILE")" "$WPW" "$RPW" "$APW"
 echo "# image test took $(($(date +%s) - t0)) s"
 finish
