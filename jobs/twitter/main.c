@@ -34,13 +34,16 @@ static int64_t mono_ns(void)
 static void summarize(const tw_run *r, int job_rc, char *out, size_t cap)
 {
     const tw_client_stats *st = tw_client_get_stats(r->c);
-    char cost[96] = "";
+    char cost[128] = "", an[48] = "";
+    if (r->o->analytics && snprintf(an, sizeof an, ", %ld analytics bucket%s", r->n_buckets,
+                                    PL(r->n_buckets)) < 0)
+        an[0] = '\0';
     if (r->bill && r->o->api != 1 && snprintf(cost, sizeof cost, ", $%.4f estimated (today $%.4f%s)",
                             tw_bill_spent_run(r->bill), tw_bill_spent_today(r->bill),
                             r->budget_stop ? ", daily budget reached" : "") < 0)
         cost[0] = '\0';
-    if (snprintf(out, cap, "%ld user%s, %ld post%s, %ld page%s, %ld request%s%s%s%s%s", r->n_users,
-                 PL(r->n_users), r->n_posts, PL(r->n_posts), r->n_pages, PL(r->n_pages),
+    if (snprintf(out, cap, "%ld user%s, %ld post%s, %ld page%s%s, %ld request%s%s%s%s%s", r->n_users,
+                 PL(r->n_users), r->n_posts, PL(r->n_posts), r->n_pages, PL(r->n_pages), an,
                  st->requests, PL(st->requests), cost,
                  job_rc ? "; " : (r->n_partial ? "; partial: " : ""), job_rc ? r->msg : "",
                  !job_rc && r->n_partial ? r->first_partial : "") < 0)

@@ -164,9 +164,50 @@ size_t tw_user_points(const tw_user *u, const char *user_tag, tw_schema schema, 
  * when the post has no metrics. */
 int tw_post_point(const tw_post *p, const char *user_tag, int64_t t_ns, tw_pt *out);
 
+/* GET /2/tweets/analytics: time buckets per post. */
+#define TW_AN_METRICS 23
+/* The metric keys as the API names them (OpenAPI 2.166 and 2.167, their union), and the
+ * field each becomes (the API's name, except retweets -> reposts, quote_tweets -> quotes). */
+extern const char *const tw_an_keys[TW_AN_METRICS];
+extern const char *const tw_an_fields[TW_AN_METRICS];
+
+typedef struct tw_an_bucket {
+    char post_id[TW_ID_MAX];
+    int64_t t_ns;                   /* the bucket's start */
+    int64_t v[TW_AN_METRICS];
+    uint32_t have;                  /* bit i: v[i] given (a null or absent metric: clear) */
+} tw_an_bucket;
+
+typedef struct tw_an_page {
+    tw_an_bucket *v;
+    size_t n, cap;
+    long skipped;                   /* buckets with a null timestamp or null metrics */
+    tw_problem *errors;
+    size_t nerrors, errcap;
+} tw_an_page;
+
+void tw_an_page_init(tw_an_page *p);
+void tw_an_page_free(tw_an_page *p);     /* accepts NULL; frees and re-inits */
+/* data[].timestamped_metrics[] {timestamp, metrics{...}} (2.166 and 2.167), or an item's
+ * flat metrics with its own timestamp (2.167 allows that); "errors" kept. Every value is
+ * nullable (2.167): a null metric is left out, a null timestamp or metrics object skips
+ * the bucket (counted). 0 or -1 (err as the other parsers). */
+int tw_parse_analytics(const char *body, size_t len, const char *what, tw_an_page *out,
+                       char *err, size_t errlen);
+
 /* The twitter_project_usage point (tag project_id when known; usage, cap, cap_reset_day
  * where given). 1, or 0 when the answer had none of them. */
 int tw_project_usage_point(const tw_usage *u, int64_t t_ns, tw_pt *out);
+
+/* The twitter_post_analytics point of a bucket (tags user, post_id, granularity; the metrics
+ * it has, as integers) at the bucket's start. 1, or 0 when it has no metric. */
+typedef struct tw_an_pt {
+    lp_tag tags[3];
+    lp_field fields[TW_AN_METRICS];
+    lp_point pt;
+} tw_an_pt;
+int tw_analytics_point(const tw_an_bucket *b, const char *user, const char *granularity,
+                       tw_an_pt *out);
 
 /* ---- pay-per-use accounting (tw_bill.c) -------------------------------------------
  *

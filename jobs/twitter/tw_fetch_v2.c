@@ -149,6 +149,7 @@ static int posts_v2(tw_run *r, const tw_user *u)
     char err[TW_RUN_MSG_MAX], token[TW_TOKEN_MAX] = "", since_id[TW_ID_MAX] = "";
     int64_t start_ns = 0, end_ns = 0;
     const char *ep = "GET /2/users/:id/tweets";
+    r->nlisted = 0;
 
     if (r->o->backfill) {
         start_ns = r->o->since_ns;
@@ -242,6 +243,8 @@ static int posts_v2(tw_run *r, const tw_user *u)
                 r->n_posts++;
             }
             tw_keep_newest(&newest, &page.v[i]);
+            if (r->o->analytics && tw_run_listed(r, &page.v[i]) != 0)
+                goto nomem;
         }
         if (page.next_token[0] && strcmp(page.next_token, token) == 0 &&
             strcmp(prev_token, token) == 0) {
@@ -279,4 +282,5 @@ done:
     return rc;
 }
 
-const tw_ops tw_ops_v2 = { .name = "2", .users = users_v2, .posts = posts_v2 };
+const tw_ops tw_ops_v2 = { .name = "2", .users = users_v2, .posts = posts_v2,
+                           .analytics = tw_analytics_v2 };

@@ -94,7 +94,19 @@ typedef struct tw_ops {
     const char *name;                                   /* "2", "1.1" */
     int (*users)(tw_run *r, tw_users *out);             /* the configured (or own) accounts */
     int (*posts)(tw_run *r, const tw_user *u);          /* one account's posts -> points */
+    int (*analytics)(tw_run *r, const tw_user *u);      /* --analytics; NULL: not offered */
 } tw_ops;
+
+/* GET /2/tweets/analytics for the posts of u (tw_analytics.c): the buckets of its recent
+ * posts (--lookback), or of the posts created in --since/--until (resumable). A refusal
+ * (401/403) is warned once, remembered for the UTC day, and is not the run's failure. */
+int tw_analytics_v2(tw_run *r, const tw_user *u);
+
+/* A post listed this run (id and creation time), for the analytics that follow. */
+typedef struct tw_listed {
+    char id[TW_ID_MAX];
+    int64_t created_ns;
+} tw_listed;
 
 extern const tw_ops tw_ops_v2;
 extern const tw_ops tw_ops_v1;
@@ -111,6 +123,10 @@ struct tw_run {
     tw_bill *bill;              /* what this run reads costs (tw_run_load_state) */
     bool budget_stop;           /* a request was not sent: it would go over --daily-budget */
     char usage_cap_day[11];     /* the UTC day X last answered UsageCapExceeded, or "" */
+    tw_listed *listed;          /* the posts of the current account listed this run */
+    size_t nlisted, caplisted;
+    bool analytics_off;         /* refused this UTC day: not asked again in this run */
+    long n_buckets;
     char fields_param[16];      /* "tweet.fields" or "post.fields" (OpenAPI 2.167), as the
                                  * API last took it (state file) */
     unsigned warned_missing;    /* TW_U_* counters said missing (once a run) */
@@ -159,6 +175,11 @@ bool tw_run_budget_ok(tw_run *r, const char *endpoint, double est_usd);
 /* max_results for a page of posts at price_usd each: 100, fewer to stay in the budget, or 0
  * when not even the API's minimum of 5 fits (the stop recorded as by tw_run_budget_ok). */
 int tw_run_budget_page(tw_run *r, const char *endpoint, double price_usd);
+/* Remember a post listed this run (for --analytics). 0 or -1 (no memory). */
+int tw_run_listed(tw_run *r, const tw_post *p);
+/* The state file's helpers for the fetches: a value (heap, NULL when absent) and a set. */
+char *tw_run_state_get(tw_run *r, const char *key);
+int tw_run_state_set(tw_run *r, const char *key, const char *val);   /* 0 or 75 */
 /* The posts of uid were read in full earlier this UTC day by a scheduled run. */
 bool tw_run_posts_read_today(tw_run *r, const char *uid);
 /* Remember that they were. 0 or 75. */

@@ -359,6 +359,8 @@ int tw_opts_parse(tw_opts *o, int argc, char **argv, char *err, size_t errlen)
         else if (tparse_duration(maxwait_arg, &o->max_wait_ns, e, sizeof e) != 0)
             return usage_error(err, errlen, "--max-wait", e, NULL);
     }
+    if (o->analytics && o->api == 1)
+        return usage_error(err, errlen, "--analytics needs X API v2 (it has no v1.1 form)", "", NULL);
     int rc = parse_money(o, budget_arg, err, errlen);
     if (rc != CLI_RUN)
         return rc;

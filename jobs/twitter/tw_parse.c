@@ -750,3 +750,146 @@ done:
     return rc;
 }
 
+
+/* ---- GET /2/tweets/analytics ------------------------------------------------------------ */
+
+const char *const tw_an_keys[TW_AN_METRICS] = {
+    "app_install_attempts", "app_opens", "bookmarks", "detail_expands", "email_tweet",
+    "engagements", "follows", "hashtag_clicks", "impressions", "likes", "media_views",
+    "permalink_clicks", "quote_tweets", "replies", "retweets", "shares", "unfollows", "unlikes",
+    "url_clicks", "user_profile_clicks", "link_clicks", "media_engagements", "profile_visits",
+};
+const char *const tw_an_fields[TW_AN_METRICS] = {
+    "app_install_attempts", "app_opens", "bookmarks", "detail_expands", "email_tweet",
+    "engagements", "follows", "hashtag_clicks", "impressions", "likes", "media_views",
+    "permalink_clicks", "quotes", "replies", "reposts", "shares", "unfollows", "unlikes",
+    "url_clicks", "user_profile_clicks", "link_clicks", "media_engagements", "profile_visits",
+};
+
+void tw_an_page_init(tw_an_page *p)
+{
+    memset(p, 0, sizeof *p);
+}
+
+void tw_an_page_free(tw_an_page *p)
+{
+    if (!p)
+        return;
+    free(p->v);
+    free(p->errors);
+    tw_an_page_init(p);
+}
+
+/* The metrics of obj into b (the keys it has). 0 or -1. */
+static int an_metrics(json_t *obj, tw_an_bucket *b, const char *what, const where *at, char *err,
+                      size_t errlen)
+{
+    for (unsigned i = 0; i < TW_AN_METRICS; i++) {
+        unsigned have = 0;
+        if (get_count(obj, tw_an_keys[i], &b->v[i], 1u, &have, what, at, err, errlen) != 0)
+            return -1;
+        if (have)
+            b->have |= (uint32_t)1 << i;
+    }
+    return 0;
+}
+
+/* One bucket: a timestamp string (null: skipped) and the metrics object m (null: skipped). */
+static int an_bucket(tw_an_page *out, const char *id, json_t *ts, json_t *m, const char *what,
+                     const where *at, char *err, size_t errlen)
+{
+    char path[WHERE_MAX];
+    if (!ts || json_is_null(ts) || !m || json_is_null(m)) {
+        out->skipped++;
+        return 0;
+    }
+    if (!json_is_object(m)) {
+        errf_set(err, errlen, "%s: %s.metrics: expected an object, got %s", what,
+                 where_str(at, path, sizeof path), type_name(m));
+        return -1;
+    }
+    tw_an_bucket b;
+    memset(&b, 0, sizeof b);
+    char why[128];
+    if (!json_is_string(ts) || tparse_time(json_string_value(ts), 0, &b.t_ns, why, sizeof why) != 0) {
+        errf_set(err, errlen, "%s: %s.timestamp: not an RFC 3339 time", what,
+                 where_str(at, path, sizeof path));
+        return -1;
+    }
+    memcpy(b.post_id, id, strlen(id) + 1);
+    if (an_metrics(m, &b, what, at, err, errlen) != 0)
+        return -1;
+    if (grow((void **)&out->v, &out->n, &out->cap, sizeof *out->v) != 0) {
+        errf_set(err, errlen, "%s: out of memory", what);
+        return -1;
+    }
+    out->v[out->n++] = b;
+    return 0;
+}
+
+int tw_parse_analytics(const char *body, size_t len, const char *what, tw_an_page *out,
+                       char *err, size_t errlen)
+{
+    json_t *root = parse_object(body, len, what, err, errlen);
+    if (!root)
+        return -1;
+    int rc = -1;
+    char path[WHERE_MAX];
+    if (get_errors(root, &out->errors, &out->nerrors, &out->errcap, what, err, errlen) != 0)
+        goto done;
+    json_t *data = json_object_get(root, "data");
+    if (!data || json_is_null(data)) {
+        if (out->nerrors == 0) {
+            errf_set(err, errlen, "%s: missing \"data\" (and no \"errors\")", what);
+            goto done;
+        }
+        rc = 0;
+        goto done;
+    }
+    if (!json_is_array(data)) {
+        errf_set(err, errlen, "%s: data: expected an array, got %s", what, type_name(data));
+        goto done;
+    }
+    size_t i;
+    json_t *it;
+    json_array_foreach(data, i, it) {
+        where at = { "data", (long)i, NULL };
+        if (!json_is_object(it)) {
+            errf_set(err, errlen, "%s: %s: expected an object, got %s", what,
+                     where_str(&at, path, sizeof path), type_name(it));
+            goto done;
+        }
+        char id[TW_ID_MAX];
+        if (get_id(it, "id", id, sizeof id, what, &at, err, errlen) != 0)
+            goto done;
+        json_t *tm = json_object_get(it, "timestamped_metrics");
+        if (tm && !json_is_null(tm)) {
+            where tat = { "data", (long)i, "timestamped_metrics" };
+            if (!json_is_array(tm)) {
+                errf_set(err, errlen, "%s: %s: expected an array, got %s", what,
+                         where_str(&tat, path, sizeof path), type_name(tm));
+                goto done;
+            }
+            size_t k;
+            json_t *e;
+            json_array_foreach(tm, k, e) {
+                if (!json_is_object(e)) {
+                    errf_set(err, errlen, "%s: %s[%zu]: expected an object, got %s", what,
+                             where_str(&tat, path, sizeof path), k, type_name(e));
+                    goto done;
+                }
+                if (an_bucket(out, id, json_object_get(e, "timestamp"), json_object_get(e, "metrics"),
+                              what, &tat, err, errlen) != 0)
+                    goto done;
+            }
+        } else if (json_object_get(it, "timestamp")) {
+            /* 2.167: the metrics flat on the item, with its timestamp */
+            if (an_bucket(out, id, json_object_get(it, "timestamp"), it, what, &at, err, errlen) != 0)
+                goto done;
+        }
+    }
+    rc = 0;
+done:
+    json_decref(root);
+    return rc;
+}

@@ -113,3 +113,24 @@ int tw_project_usage_point(const tw_usage *u, int64_t t_ns, tw_pt *out)
     out->pt.nfields = nf;
     return nf ? 1 : 0;
 }
+
+int tw_analytics_point(const tw_an_bucket *b, const char *user, const char *granularity,
+                       tw_an_pt *out)
+{
+    memset(out, 0, sizeof *out);
+    out->pt.measurement = "twitter_post_analytics";
+    out->pt.tags = out->tags;
+    out->pt.fields = out->fields;
+    out->pt.time_ns = b->t_ns;
+    out->pt.has_time = true;
+    out->tags[0] = (lp_tag){ "user", user };
+    out->tags[1] = (lp_tag){ "post_id", b->post_id };
+    out->tags[2] = (lp_tag){ "granularity", granularity };
+    out->pt.ntags = 3;
+    size_t nf = 0;
+    for (unsigned i = 0; i < TW_AN_METRICS; i++)
+        if (b->have & ((uint32_t)1 << i))
+            out->fields[nf++] = lp_f_int(tw_an_fields[i], b->v[i]);
+    out->pt.nfields = nf;
+    return nf ? 1 : 0;
+}

@@ -180,6 +180,32 @@ static int state_set(tw_run *r, const char *key, const char *val)
     return 0;
 }
 
+char *tw_run_state_get(tw_run *r, const char *key)
+{
+    return state_get(r, key);
+}
+
+int tw_run_state_set(tw_run *r, const char *key, const char *val)
+{
+    return sink_dry_run(r->s) ? 0 : state_set(r, key, val);
+}
+
+int tw_run_listed(tw_run *r, const tw_post *p)
+{
+    if (r->nlisted == r->caplisted) {
+        size_t ncap = r->caplisted ? r->caplisted * 2 : 128;
+        tw_listed *nv = realloc(r->listed, ncap * sizeof *nv);
+        if (!nv)
+            return -1;
+        r->listed = nv;
+        r->caplisted = ncap;
+    }
+    tw_listed *l = &r->listed[r->nlisted++];
+    memcpy(l->id, p->id, sizeof l->id);
+    l->created_ns = p->created_ns;
+    return 0;
+}
+
 static const char *const seen_key[2] = { "billing.posts", "billing.users" };
 
 /* The bill of this run, with what was read earlier this UTC day. 0 or 70 (no memory). */
@@ -521,6 +547,9 @@ int tw_run_job(tw_run *r)
             r->user_i = i;
             if ((rc = r->ops->posts(r, &users.v[i])))
                 goto done;
+            if (r->o->analytics && r->ops->analytics && !r->budget_stop &&
+                (rc = r->ops->analytics(r, &users.v[i])))
+                goto done;
         }
     }
     rc = read_project_usage(r);
@@ -546,4 +575,6 @@ void tw_run_free(tw_run *r)
 {
     tw_bill_free(r->bill);
     r->bill = NULL;
+    free(r->listed);
+    r->listed = NULL;
 }

@@ -55,7 +55,7 @@ one_line() { [ "$(grep -c 'error:' "$T/$1.err")" -eq 1 ]; }
 
 # The checker: compares what InfluxDB holds with the stand-in's data.
 cat >"$T/check.py" <<'PYEOF'
-import json, sys, time, urllib.parse, urllib.request
+import datetime, json, sys, time, urllib.parse, urllib.request
 influx, db, admin, mode = sys.argv[1:5]
 args = sys.argv[5:]
 def q(query):
@@ -115,6 +115,28 @@ elif mode == "usage":                     # usage: the twitter_usage lines of ea
         runs.setdefault(r["time"], []).append((r["endpoint"], r["owned"], r["requests"], r["resources"],
                                               r["billable"], float(round(r["cost_usd"], 4))))
     print([sorted(v) for _, v in sorted(runs.items())]); sys.exit(0)
+elif mode == "buckets":                   # buckets USER G: every bucket served is a point, fields equal
+    served = json.load(urllib.request.urlopen(admin + "/buckets"))
+    ren = {"retweets": "reposts", "quote_tweets": "quotes"}
+    got = {}
+    for r in rows("SELECT * FROM twitter_post_analytics WHERE \"user\"='%s' AND granularity='%s'" % (args[0], args[1])):
+        got[(r["post_id"], r["time"])] = r
+    n = 0
+    for b in served:
+        if b["granularity"] != args[1]:
+            continue
+        t = int(datetime.datetime.strptime(b["timestamp"], "%Y-%m-%dT%H:%M:%SZ").replace(
+            tzinfo=datetime.timezone.utc).timestamp()) * 10**9
+        r = got.get((b["post_id"], t))
+        if r is None:
+            bad.append("bucket %s %s not in InfluxDB" % (b["post_id"], b["timestamp"])); continue
+        n += 1
+        for k, v in b["metrics"].items():
+            if r.get(ren.get(k, k)) != v:
+                bad.append("bucket %s %s %s: influx %r stand-in %r" % (b["post_id"], b["timestamp"], k, r.get(ren.get(k, k)), v))
+    if not n:
+        bad.append("no bucket served")
+    print("# %d buckets compared, %d points" % (n, len(got)))
 elif mode == "count":                     # count QUERY: prints the number of rows
     print(len(rows(args[0]))); sys.exit(0)
 elif mode == "expect":                    # expect NAME SINCE UNTIL: prints the stand-in's count
@@ -409,6 +431,69 @@ check_eq "a refused bearer token is warned, the run still exits 0" "$RC" 0
 check "a refused bearer token: names TWITTER_BEARER_TOKEN" err_has pusage3 "TWITTER_BEARER_TOKEN was refused"
 grep -q "$BT" "$T/pusage.err" "$T/pusage2.err" "$T/pusage3.err" && not_ok "the bearer token never in the output" ||
     ok "the bearer token never in the output"
+export CRONFLUX_STATE=$T/state.db
+
+# ---- analytics: GET /2/tweets/analytics buckets ------------------------------------------------------------
+export INFLUXDB_DATABASE=tw_an CRONFLUX_STATE=$T/an.db
+reset_log
+run_job an1 -- --analytics daily
+check_eq "analytics: exit 0" "$RC" 0
+check "analytics: every bucket served is a twitter_post_analytics point, fields as named (reposts, quotes)" \
+    check_db tw_an "$ADMIN" buckets XDevelopers daily
+check_eq "analytics: one request for the 30 posts, daily, from the start of the UTC day --lookback back" \
+    "$(reqs '[(len(r["query"]["ids"][0].split(",")), r["query"]["granularity"], r["query"]["start_time"][0][10:], r["auth"]) for r in R if r["family"] == "analytics"]')" \
+    "[(30, ['daily'], 'T00:00:00Z', 'ok')]"
+n_an=$(count tw_an 'SELECT impressions FROM twitter_post_analytics')
+reset_log
+run_job an2 -- --analytics daily
+check_eq "analytics: a second run the same day lists no post again, yet asks the buckets of all 30 (the post index)" \
+    "$(reqs '[len(r["query"]["ids"][0].split(",")) for r in R if r["family"] == "analytics"]')" "[30]"
+check_eq "analytics: buckets read again overwrite (no duplicates)" \
+    "$(count tw_an 'SELECT impressions FROM twitter_post_analytics')" "$n_an"
+run_job anbad -- --analytics monthly
+check_eq "analytics: --analytics monthly is 64" "$RC" 64
+run_job anv1 -- --analytics daily --api 1.1
+check_eq "analytics: with --api 1.1 is 64" "$RC" 64
+
+scenario "name=analytics_refused"
+reset_log
+run_job anref1 -- --analytics daily
+check_eq "analytics refused (403): the run still exits 0" "$RC" 0
+check_eq "analytics refused: warned once" "$(grep -c 'GET /2/tweets/analytics: refused' "$T/anref1.err")" 1
+reset_log
+run_job anref2 -- --analytics daily
+check_eq "analytics refused: not asked again the same UTC day" \
+    "$RC $(reqs 'sum(1 for r in R if r["family"] == "analytics")') $(grep -c refused "$T/anref2.err")" "0 0 0"
+
+export INFLUXDB_DATABASE=tw_anp CRONFLUX_STATE=$T/anp.db
+scenario "name=analytics_partial"
+run_job anp -- --analytics daily
+check_eq "analytics with nulls: exit 0" "$RC" 0
+check "analytics with nulls: the skipped buckets are said" err_has anp "bucket(s) with a null timestamp or null metrics skipped"
+check_eq "analytics with nulls: a null metric is no field (not 0)" \
+    "$(count tw_anp 'SELECT likes FROM twitter_post_analytics WHERE reposts >= 0') $(count tw_anp 'SELECT likes FROM twitter_post_analytics') " \
+    "$(( $(count tw_anp 'SELECT likes FROM twitter_post_analytics') - 30 )) $(count tw_anp 'SELECT likes FROM twitter_post_analytics') "
+
+export INFLUXDB_DATABASE=tw_anbf CRONFLUX_STATE=$T/anbf.db
+now=$(date +%s)
+since=$((now - 100 * 86400))
+scenario "name=lowlimit&on=analytics&limit=1"
+reset_log
+run_job anbf1 -- --analytics daily --since "$since" --until "$now"
+check_eq "analytics backfill: the second span rate limited: 75" "$RC" 75
+scenario "name=normal"
+reset_log
+run_job anbf2 -- --analytics daily --since "$since" --until "$now"
+check_eq "analytics backfill resumed: exit 0" "$RC" 0
+check "analytics backfill resumed: says so" err_has anbf2 "resuming the analytics backfill"
+check_eq "analytics backfill: spans of 90 days; the rerun starts at the second" \
+    "$(reqs '[r["query"]["start_time"][0] for r in R if r["family"] == "analytics"]')" \
+    "['$(date -u -d @$(( since - since % 86400 + 90 * 86400 )) +%FT%TZ)']"
+check "analytics backfill: every bucket served is a point" check_db tw_anbf "$ADMIN" buckets XDevelopers daily
+reset_log
+run_job anbf3 -- --analytics daily --since "$since" --until "$now"
+check_eq "analytics backfill done: not read again" "$(reqs 'sum(1 for r in R if r["family"] == "analytics")')" 0
+scenario "name=normal"
 export CRONFLUX_STATE=$T/state.db
 
 # ---- v1.1 and the twittergraph schema ------------------------------------------------------------------

@@ -32,14 +32,19 @@ Scenarios (--scenario NAME, or POST /_admin/scenario?name=NAME[&on=users|tweets|
                 x-rate-limit-limit/-remaining (39999 of 40000 left): not a rate-limit window
   usage_2024    GET /2/usage/tweets answers the 2024 docs example (default: the 2.167
   usage_prose   all-fields shape; usage_prose: the 2026 prose example, integer cap, no usage)
+  analytics_refused  GET /2/tweets/analytics: 403 (the observed client-forbidden body)
+  analytics_partial  analytics buckets with a null metric, a null timestamp and null metrics
   renamed       OpenAPI 2.167 names (tests/fixtures/twitter/*renamed_spec2167*): post_count,
                 repost_count, edit_history_post_ids; the tweets endpoint takes post.fields and
                 refuses tweet.fields as unknown (400 naming it); every other scenario does the
                 opposite
 GET /2/usage/tweets takes only "Authorization: Bearer <bearer_token of --config>" (403 for
 OAuth 1.0a, 401 for another token); every other endpoint OAuth 1.0a as above.
+GET /2/tweets/analytics (user context): ids (1-100), start_time, end_time, granularity,
+analytics.fields; deterministic buckets per post from its creation on; an unknown id is a
+partial error. Every bucket served is listed by GET /_admin/buckets.
 Admin (no auth, loopback only): GET /_admin/requests, GET /_admin/data,
-POST /_admin/scenario, POST /_admin/reset (forget recorded requests), GET /_admin/health.
+POST /_admin/scenario, POST /_admin/reset (forget recorded requests and buckets), GET /_admin/health.
 """
 import argparse
 import base64
@@ -167,6 +172,7 @@ class State:
         self.scenario = dict(name=args.scenario, on=args.on, reset_in=args.reset_in, limit=args.limit,
                              page=args.page, fired=0)
         self.windows = {}
+        self.buckets = []           # analytics buckets served (GET /_admin/buckets)
         posts = {"*": args.posts}
         for spec in args.posts_for or []:
             k, _, v = spec.partition("=")
@@ -261,7 +267,9 @@ class Handler(BaseHTTPRequestHandler):
         want = oasig.sign_hmac_sha1(base, st.creds["cs"], st.creds["ts"])
         if not hmac_equal(want, oauth["oauth_signature"]):
             return "bad signature"
-        key = (oauth["oauth_consumer_key"], oauth["oauth_timestamp"], oauth["oauth_nonce"])
+        # a nonce once per key, whatever the timestamp (stricter than RFC 5849 3.3, which allows
+        # it again with another timestamp): a reuse straddling a second is still caught
+        key = (oauth["oauth_consumer_key"], oauth["oauth_nonce"])
         with st.lock:
             if key in st.nonces:
                 return "nonce used before"
@@ -324,9 +332,13 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send(200, st.requests)
         if u.path == "/_admin/data":
             return self.send(200, st.world.export())
+        if u.path == "/_admin/buckets":
+            with st.lock:
+                return self.send(200, st.buckets)
         if u.path == "/_admin/reset":
             with st.lock:
                 st.requests = []
+                st.buckets = []
             return self.send(200, {"ok": True})
         if u.path == "/_admin/scenario":
             with st.lock:
@@ -509,6 +521,8 @@ class Handler(BaseHTTPRequestHandler):
                     "usage_prose": "v2_usage_tweets_docs_prose_2026_disagrees_with_spec.json"}.get(
                         scenario, "v2_usage_tweets_all_fields_built_from_spec2167.json")
             return 200, fixture(name)
+        if family == "analytics":
+            return self.analytics(q, scenario)
         if family == "v1/verify":
             return 200, user_v1(world.me)
         if family == "v1/show":
@@ -528,6 +542,66 @@ class Handler(BaseHTTPRequestHandler):
                 posts = [p for p in posts if int(p["id"]) <= int(q["max_id"])]
             return 200, [tweet_v1(p) for p in posts[:count]]
         raise BadRequest("unknown endpoint")
+
+    def analytics(self, q, scenario):
+        """GET /2/tweets/analytics (OpenAPI 2.167 request contract; answers built like
+        v2_tweets_analytics_daily_built_from_spec2167.json: data[].timestamped_metrics[])."""
+        st = self.server.state
+        if scenario == "analytics_refused":
+            return 403, json.loads(fixture_raw("v2_error_403_client_forbidden_observed.json"))
+        ids = [i for i in q.get("ids", "").split(",") if i]
+        if not ids or len(ids) > 100 or any(not i.isdigit() or len(i) > 19 for i in ids):
+            raise BadRequest("The `ids` query parameter must have 1 to 100 decimal ids")
+        for k in ("start_time", "end_time"):
+            if k not in q:
+                raise BadRequest("The `%s` query parameter is required" % k)
+        g = q.get("granularity", "total")
+        step = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400, "total": None}.get(g, -1)
+        if step == -1:
+            raise BadRequest("The `granularity` query parameter value [%s] is not one of [hourly, weekly, daily, total]" % g)
+        fields = [f for f in q.get("analytics.fields", "").split(",") if f]
+        for f in fields:
+            if f not in ANALYTICS_FIELDS:
+                raise BadRequest("The `analytics.fields` query parameter value [%s] is not one of %s" % (f, sorted(ANALYTICS_FIELDS)))
+        t0, t1 = parse_iso(q["start_time"]), parse_iso(q["end_time"])
+        if t1 <= t0:
+            raise BadRequest("end_time must be after start_time")
+        posts = {p["id"]: p for a in st.world.accounts for p in a["posts"]}
+        data, errors = [], []
+        metric_keys = [f for f in fields if f not in ("id", "timestamp", "timestamped_metrics")] or ["impressions"]
+        for pid in ids:
+            p = posts.get(pid)
+            if not p:
+                errors.append({"value": pid, "detail": "Could not find tweet with id: [%s]." % pid,
+                               "title": "Not Found Error", "resource_type": "tweet", "parameter": "ids",
+                               "resource_id": pid, "type": "https://api.x.com/2/problems/resource-not-found"})
+                continue
+            buckets = []
+            starts = [t0] if step is None else range(int(t0 - t0 % step), int(t1), step)
+            for b0 in starts:
+                if step is not None and b0 + step <= p["created"]:
+                    continue            # before the post existed
+                m = bucket_metrics(pid, g, b0, metric_keys)
+                ts = datetime.fromtimestamp(b0, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+                buckets.append({"timestamp": ts, "metrics": m})
+            if scenario == "analytics_partial" and buckets:
+                buckets[0]["metrics"] = dict(buckets[0]["metrics"], retweets=None)
+                buckets.append({"timestamp": None, "metrics": {"impressions": 1}})
+                buckets.append({"timestamp": "2000-01-01T00:00:00Z", "metrics": None})
+            with st.lock:
+                for b in buckets:
+                    if b["timestamp"] and b["timestamp"] != "2000-01-01T00:00:00Z":
+                        st.buckets.append(dict(post_id=pid, granularity=g, timestamp=b["timestamp"],
+                                               metrics=b["metrics"]))
+            data.append({"id": pid, "timestamped_metrics": buckets})
+        body = {}
+        if data:
+            body["data"] = data
+        if errors:
+            body["errors"] = errors
+        if not body:
+            body["data"] = []
+        return 200, body
 
     def tweets_v2(self, a, q, scenario):
         world = self.server.state.world
@@ -620,6 +694,24 @@ class Handler(BaseHTTPRequestHandler):
             body["errors"] = errors
         body["meta"] = meta
         return body
+
+
+ANALYTICS_FIELDS = {"app_install_attempts", "app_opens", "bookmarks", "detail_expands", "email_tweet",
+                    "engagements", "follows", "hashtag_clicks", "id", "impressions", "likes", "media_views",
+                    "permalink_clicks", "quote_tweets", "replies", "retweets", "shares", "timestamp",
+                    "timestamped_metrics", "unfollows", "unlikes", "url_clicks", "user_profile_clicks"}
+
+
+def bucket_metrics(pid, granularity, start, keys):
+    """The same numbers for the same post and bucket, whoever asks and how often."""
+    rnd = random.Random("%s/%s/%d" % (pid, granularity, start))
+    m = {k: rnd.randint(0, 50) for k in keys}
+    if "impressions" in m:
+        m["impressions"] = rnd.randint(0, 5000)
+    if "engagements" in m:
+        m["engagements"] = sum(m.get(k, 0) for k in ("likes", "retweets", "replies", "quote_tweets",
+                                                       "url_clicks", "user_profile_clicks"))
+    return m
 
 
 class BadRequest(Exception):

@@ -813,8 +813,90 @@ static void test_usage(void)
     }
 }
 
+/* GET /2/tweets/analytics: the built answers (daily; nulls and a partial error) and shapes */
+static int an_index(const char *field)
+{
+    for (int i = 0; i < TW_AN_METRICS; i++)
+        if (strcmp(tw_an_fields[i], field) == 0)
+            return i;
+    return -1;
+}
+
+static void test_analytics(void)
+{
+    static const struct {
+        const char *file, *body;
+        int ok;
+        size_t n, nerrors;
+        long skipped;
+        const char *err_has;
+    } cases[] = {
+        { "v2_tweets_analytics_daily_built_from_spec2167.json", NULL, 1, 6, 0, 0, NULL },
+        { "v2_tweets_analytics_nullable_partial_error_built_from_spec2167.json", NULL, 1, 1, 1, 2, NULL },
+        /* 2.167: flat metrics with the item's own timestamp */
+        { NULL, "{\"data\":[{\"id\":\"5\",\"timestamp\":\"2026-08-01T00:00:00Z\",\"likes\":3,\"retweets\":1}]}", 1, 1, 0, 0, NULL },
+        { NULL, "{\"data\":[]}", 1, 0, 0, 0, NULL },
+        { NULL, "{\"errors\":[{\"title\":\"Not Found Error\",\"detail\":\"x\"}]}", 1, 0, 1, 0, NULL },
+        { NULL, "{\"data\":[{\"id\":\"5\",\"timestamped_metrics\":[{\"timestamp\":\"yesterday\",\"metrics\":{}}]}]}", 0, 0, 0, 0,
+          "data[0].timestamped_metrics.timestamp: not an RFC 3339 time" },
+        { NULL, "{\"data\":[{\"id\":\"5\",\"timestamped_metrics\":[{\"timestamp\":\"2026-08-01T00:00:00Z\",\"metrics\":{\"likes\":\"3\"}}]}]}", 0, 0, 0, 0,
+          "likes: expected a non-negative integer, got string" },
+        { NULL, "{\"data\":[{\"id\":\"5\",\"timestamped_metrics\":{}}]}", 0, 0, 0, 0, "expected an array, got object" },
+        { NULL, "{\"data\":{}}", 0, 0, 0, 0, "data: expected an array" },
+        { NULL, "{}", 0, 0, 0, 0, "missing \"data\"" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t len = 0;
+        char *body = cases[i].file ? slurp(cases[i].file, &len) : strdup(cases[i].body);
+        if (!cases[i].file)
+            len = strlen(body);
+        tw_an_page pg;
+        tw_an_page_init(&pg);
+        char err[256] = "";
+        int rc = tw_parse_analytics(body, len, "GET /2/tweets/analytics", &pg, err, sizeof err);
+        CHECK((rc == 0) == (cases[i].ok != 0), "analytics case %zu: rc %d %s", i, rc, err);
+        if (rc == 0) {
+            CHECK(pg.n == cases[i].n && pg.nerrors == cases[i].nerrors && pg.skipped == cases[i].skipped,
+                  "analytics case %zu: %zu buckets %zu errors %ld skipped", i, pg.n, pg.nerrors, pg.skipped);
+        } else {
+            CHECK(strstr(err, cases[i].err_has) != NULL, "analytics case %zu: err [%s] lacks [%s]", i, err,
+                  cases[i].err_has);
+        }
+        if (i == 0 && pg.n == 6) {
+            const tw_an_bucket *b = &pg.v[0];
+            CHECK_STREQ(b->post_id, "1346889436626259968", "bucket post");
+            CHECK(b->t_ns == 1785542400LL * 1000000000LL, "bucket start 2026-08-01");
+            tw_an_pt pt;
+            CHECK(tw_analytics_point(b, "XDevelopers", "daily", &pt) == 1, "analytics point");
+            CHECK_STREQ(pt.pt.measurement, "twitter_post_analytics", "measurement");
+            CHECK_STREQ(tag(&pt.pt, "granularity"), "daily", "granularity tag");
+            CHECK_STREQ(tag(&pt.pt, "post_id"), "1346889436626259968", "post_id tag");
+            CHECK(pt.pt.time_ns == b->t_ns && pt.pt.nfields == 8, "time and 8 fields");
+            static const struct { const char *f; long long v; } want[] = {
+                { "impressions", 1532 }, { "engagements", 76 }, { "likes", 41 }, { "reposts", 7 },
+                { "replies", 5 }, { "quotes", 2 }, { "url_clicks", 12 }, { "user_profile_clicks", 9 } };
+            for (size_t k = 0; k < 8; k++) {
+                const lp_field *f = field(&pt.pt, want[k].f);
+                CHECK(f && f->type == LP_INT && f->v.i == want[k].v, "field %s", want[k].f);
+            }
+            CHECK(!field(&pt.pt, "retweets") && !field(&pt.pt, "quote_tweets"), "API names renamed");
+            CHECK(pg.v[5].t_ns == 1785715200LL * 1000000000LL, "last bucket 2026-08-03");
+        }
+        if (i == 1 && pg.n == 1) {
+            int ir = an_index("reposts"), il = an_index("likes");
+            CHECK(ir >= 0 && il >= 0 && !(pg.v[0].have & (1u << ir)) && (pg.v[0].have & (1u << il)) &&
+                      pg.v[0].v[il] == 41, "a null metric is absent, not 0");
+            CHECK_STREQ(pg.errors[0].resource_id, "1999999999999999999", "partial error kept");
+        }
+        tw_an_page_free(&pg);
+        free(body);
+    }
+    tw_an_page_free(NULL);
+}
+
 int main(void)
 {
+    test_analytics();
     test_usage();
     test_bill();
     test_usage_cap();
