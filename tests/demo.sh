@@ -87,6 +87,19 @@ demo_store() {
     note "(exit $rc)"
     [ "$rc" = 65 ] || return 1
 
+    say "InfluxDB refuses a line (celsius is a float there): a dead letter, listed, fixed, pushed again"
+    printf 'room_temperature,room=attic celsius=18i\nroom_temperature,room=hall celsius=19.5\n' >"$T/conflict.lp"
+    sed 's/^/     /' "$T/conflict.lp"
+    show "$BIN/cronflux" push <"$T/conflict.lp" || return 1
+    show "$BIN/cronflux" dead-letters || return 1
+    note "the cause is the line: export it, fix it, push it again, then drop the dead letter"
+    "$BIN/cronflux" dead-letters export 2>/dev/null | sed 's/celsius=18i/celsius=18.0/' >"$T/fixed.lp"
+    sed 's/^/     fixed: /' "$T/fixed.lp"
+    show "$BIN/cronflux" push <"$T/fixed.lp" || return 1
+    show "$BIN/cronflux" dead-letters drop --all || return 1
+    [ "$(influx_q "$STACK_DB" 'SELECT count("celsius") FROM "room_temperature" WHERE "room" = '"'attic'" |
+        "$PY" -c 'import json,sys; s=json.load(sys.stdin)["results"][0].get("series"); print(s[0]["values"][0][1] if s else 0)')" -ge 1 ] || return 1
+
     say "the pushed points, read back from InfluxDB"
     influx_table 'SELECT "celsius" FROM "room_temperature" GROUP BY "room"'
     influx_table 'SELECT * FROM "web_event"'
@@ -144,4 +157,5 @@ if [ ${#failed[@]} -gt 0 ]; then
 fi
 note "every step went as expected."
 note "Grafana: provision dashboards/ (datasource uid cronflux-influxdb) against your InfluxDB."
-note "Kubernetes: fill secrets-templates/, then kubectl apply -k k8s/. Tests: make test."
+note "Kubernetes: make secrets, then kubectl apply -k k8s/ (docs/DEPLOY.md). Tests: make test."
+note "To play with the stack by hand: make demo-up (and make demo-down)."

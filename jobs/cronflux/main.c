@@ -504,7 +504,8 @@ static int cmd_push(const opts *o)
     char msg[256];
     if (br.count && !job_rc)
         job_rc = EX_DATAERR_;
-    errf_set(msg, sizeof msg, "push: %" PRIu64 " lines, %" PRIu64 " bad", lineno, br.count);
+    errf_set(msg, sizeof msg, "push: %" PRIu64 " line%s, %" PRIu64 " bad", lineno,
+             pl((int64_t)lineno), br.count);
 
     bool configured = sink_influx_configured(s);
     bool dry = o->common.dry_run;
@@ -1042,9 +1043,9 @@ static int cmd_status(const opts *o)
         for (size_t i = 0; i < st.nruns; i++) {
             const spool_last_run *r = &st.runs[i];
             char s1[40];
-            printf("  %-16s %s  exit %-3d %-8s %8" PRId64 " points%s%s\n", r->job,
+            printf("  %-16s %s  exit %-3d %-8s %8" PRId64 " point%s%s%s\n", r->job,
                    tparse_format(r->started_ns, s1, sizeof s1), r->exit_code,
-                   r->status[0] ? r->status : (r->finished_ns ? "?" : "running"), r->points,
+                   r->status[0] ? r->status : (r->finished_ns ? "?" : "running"), r->points, r->points == 1 ? " " : "s",
                    r->message[0] ? "  " : "", r->message);
         }
         if (fflush(stdout) != 0) {
