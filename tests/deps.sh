@@ -36,6 +36,8 @@ for svc in influxdb prometheus; do
 done
 # npm packages for the offline manifest and dashboard checks (pinned by package-lock.json).
 here=$(cd "$(dirname "$0")" && pwd)
-if [ ! -d "$here/deploy/node_modules/kubernetes-models" ] || [ ! -d "$here/deploy/node_modules/@grafana/schema" ]; then
+want=$(cd "$here/deploy" && node -p 'require("./package.json").dependencies["@grafana/schema"]' 2>/dev/null || true)
+have=$(cd "$here/deploy" && node -p 'require("@grafana/schema/package.json").version' 2>/dev/null || true)
+if [ ! -d "$here/deploy/node_modules/kubernetes-models" ] || [ "$want" != "$have" ]; then
     (cd "$here/deploy" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi

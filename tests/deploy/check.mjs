@@ -128,7 +128,7 @@ for (const f of dashFiles) {
     const [mod, hasField] = panelTypes[p.type] || [];
     if (!mod) { notOk(`${f}: panel "${p.title}" has type ${p.type} with no schema to check`); return; }
     const { options, fieldConfig, targets, ...rest } = p;
-    ts += `import type { Options as O${i}${hasField ? `, FieldConfig as F${i}` : ""} } from "@grafana/schema/dist/esm/raw/composable/${mod}";\n`;
+    ts += `import type { Options as O${i}${hasField ? `, FieldConfig as F${i}` : ""} } from "@grafana/schema/dist/esm/raw/composable/${mod}.js";\n`;
     if (!hasField) ts += `type F${i} = Record<string, never>;\n`;
     ts += `export const panel${i}: Widen<NonNullable<Dashboard["panels"]>[number]> = ${JSON.stringify({ ...rest, targets: [] })};\n`;
     ts += `export const options${i}: Widen<Partial<O${i}>> = ${JSON.stringify(options || {})};\n`;

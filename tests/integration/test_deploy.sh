@@ -9,7 +9,10 @@
 # catch what it claims to: a misspelt field, a root container, a bad enum value.
 . "$(dirname "$0")/../lib/common.sh"
 D=$ROOT/tests/deploy
-if [ ! -d "$D/node_modules/kubernetes-models" ] || [ ! -d "$D/node_modules/@grafana/schema" ]; then
+# installed as package-lock.json pins them (a tree installed for an older pin is installed again)
+want=$(cd "$D" && node -p 'require("./package.json").dependencies["@grafana/schema"]' 2>/dev/null)
+have=$(cd "$D" && node -p 'require("@grafana/schema/package.json").version' 2>/dev/null)
+if [ ! -d "$D/node_modules/kubernetes-models" ] || [ "$want" != "$have" ]; then
     (cd "$D" && npm ci --no-audit --no-fund --loglevel=error) >"$T/npm.log" 2>&1 || { cat "$T/npm.log"; not_ok "npm ci in tests/deploy"; finish; }
 fi
 # the base (k8s/ = k8s/base) with the backfill Jobs make backfill renders, and each overlay
