@@ -7,12 +7,15 @@
 # --max-block-duration, else promtool rereads the file for every 2 h block); Prometheus runs
 # on them with a 10-year retention (tests/lib/common.sh) so no block is dropped.
 #
-# For each range, against a fresh influxd each time:
-#  - prom-metrics --from/--to/--step 60s: wall time, points/s, peak RSS (/usr/bin/time %M);
-#    and, to show where the time goes, the same with no InfluxDB (spool only) and --dry-run;
-#  - the raw InfluxDB limit: the very lines prom-metrics writes (taken from its --dry-run),
-#    in 5000-line batch files POSTed by one curl process over one keep-alive connection,
-#    pre-gzipped (prom-metrics gzips too) and plain.
+# For each range, against a fresh influxd each time, the backfill and its two halves alone:
+#  - reading: prom-metrics --dry-run (query, parse, encode; no state file, no InfluxDB);
+#  - writing: the raw InfluxDB limit, the very lines prom-metrics writes (from its --dry-run)
+#    pre-encoded in batch files POSTed by curl, for each combination in BENCH_PROM_RAW
+#    (CONNS:BATCH:MODE, default "1:5000:plain 1:5000:gzip 2:10000:plain 2:10000:gzip"); the
+#    fastest is the best raw write rate;
+#  - prom-metrics --from/--to/--step 60s into InfluxDB with the defaults, and with each
+#    CRONFLUX_CONNECTIONS in BENCH_PROM_CONNS (default "2"): wall time, points/s, peak RSS
+#    (/usr/bin/time %M), and its ratio to the slower half (goal >= 0.85).
 # Prints a table. Figures are never asserted; the script fails only when a run fails or the
 # points did not all arrive. BENCH_PROM_DAYS="1 7 30" picks the ranges, BENCH_PROM_SERIES the
 # series count.
@@ -22,7 +25,9 @@
 SERIES=${BENCH_PROM_SERIES:-100}
 DAYS=${BENCH_PROM_DAYS:-1 7 30}
 STEP=60
-BATCH=5000
+RAW_COMBOS=${BENCH_PROM_RAW:-"1:5000:plain 1:5000:gzip 2:10000:plain 2:10000:gzip"}
+CONNS_ALSO=${BENCH_PROM_CONNS:-2}
+unset CRONFLUX_BATCH CRONFLUX_GZIP CRONFLUX_CONNECTIONS
 PM=$BIN/prom-metrics
 die() { echo "bench_prom: $*" >&2; exit 1; }
 [ -x "$PM" ] || die "$PM not built (make first)"
@@ -79,48 +84,52 @@ for d in $DAYS; do
         2>"$T/dry-$d.err" || die "prom-metrics --dry-run ($d days): $(tail -2 "$T/dry-$d.err")"
     dry_t=$WALL
     [ "$(wc -l <"$T/lines.lp")" = "$N" ] || die "--dry-run printed $(wc -l <"$T/lines.lp") lines, want $N"
-    rm -rf "$T/parts"
-    mkdir -p "$T/parts"
-    split -l "$BATCH" -d -a 5 "$T/lines.lp" "$T/parts/p."
+    batches=
+    for combo in $RAW_COMBOS; do
+        b=$(cut -d: -f2 <<<"$combo")
+        case " $batches " in *" $b "*) ;; *) split_parts "$T/lines.lp" "$T/parts-$b" "$b"; batches="$batches $b" ;; esac
+    done
     rm -f "$T/lines.lp"
-    for f in "$T"/parts/p.*; do gzip -1 -c "$f" >"$f.gz"; done
+    raw_matrix "$N" count "$RAW_COMBOS"
+    raw_t=$RAW_BEST_T raw_best=$RAW_BEST
+    rm -rf "$T"/parts-*
+    slow_t=$(awk -v a="$dry_t" -v b="$raw_t" 'BEGIN { print (a > b ? a : b) }')
+    slower=$(awk -v a="$dry_t" -v b="$raw_t" 'BEGIN { print (a > b ? "reading" : "writing") }')
 
-    fresh_influxd "raw_gz_$d"
-    raw_curl raw "$T/parts" gzip
-    raw_gz_t=$WALL
-    [ "$(count raw)" = "$N" ] || die "raw gzip ($d days): $(count raw) points, want $N"
-    fresh_influxd "raw_pl_$d"
-    raw_curl raw "$T/parts" plain
-    raw_pl_t=$WALL conns=$RAW_CONNS
-    [ "$(count raw)" = "$N" ] || die "raw plain ($d days): $(count raw) points, want $N"
-    rm -rf "$T/parts"
-
-    # the same with no InfluxDB configured: read, parse, encode, commit to sqlite
-    timed "spool-$d" env -u INFLUXDB_URL -u INFLUXDB_HOST CRONFLUX_BATCH=$BATCH "$PM" "${args[@]}" \
-        --state "$T/spool-$d.db" 2>"$T/spool-$d.err" ||
-        die "prom-metrics, spool only ($d days): $(tail -2 "$T/spool-$d.err")"
-    spool_t=$WALL
-    rm -f "$T/spool-$d.db"*
-
-    fresh_influxd "pm_$d"
-    timed "pm-$d" env INFLUXDB_URL="$INFLUX_URL" INFLUXDB_DATABASE=bench CRONFLUX_BATCH=$BATCH \
-        "$PM" "${args[@]}" --state "$T/pm-$d.db" 2>"$T/pm-$d.err" ||
-        die "prom-metrics ($d days): $(tail -2 "$T/pm-$d.err")"
-    pm_t=$WALL pm_rss=$RSS_KB
-    c=$(count bench)
-    [ "$c" = "$N" ] || die "prom-metrics ($d days): $c points in InfluxDB, want $N"
-    chunks=$(grep -o '[0-9]* chunks' "$T/pm-$d.err" | head -1)
-    rm -f "$T/pm-$d.db"*
+    # pm_run TAG [ENV...]: prom-metrics into a fresh influxd; sets PM_T PM_RSS PM_CHUNKS
+    pm_run() {
+        local tag=$1 c
+        shift
+        fresh_influxd "pm_${tag}_$d"
+        timed "pm-$tag-$d" env INFLUXDB_URL="$INFLUX_URL" INFLUXDB_DATABASE=bench "$@" \
+            "$PM" "${args[@]}" --state "$T/pm-$d.db" 2>"$T/pm-$d.err" ||
+            die "prom-metrics ($tag, $d days): $(tail -2 "$T/pm-$d.err")"
+        PM_T=$WALL PM_RSS=$RSS_KB
+        c=$(count bench)
+        [ "$c" = "$N" ] || die "prom-metrics ($tag, $d days): $c points in InfluxDB, want $N"
+        PM_CHUNKS=$(grep -o '[0-9]* chunks' "$T/pm-$d.err" | head -1)
+        rm -f "$T/pm-$d.db"*
+    }
+    pm_run default
+    pm_t=$PM_T pm_rss=$PM_RSS chunks=$PM_CHUNKS
     eval "rss_$d=$pm_rss"
-    rows+=("$d d|$(num "$N")|$chunks|$(pps "$N" "$pm_t")|$(ratio "$raw_gz_t" "$pm_t") / $(ratio "$raw_pl_t" "$pm_t")|$(pps "$N" "$raw_gz_t")|$(pps "$N" "$raw_pl_t")|$(pps "$N" "$spool_t")|$(pps "$N" "$dry_t")|$(mb "$pm_rss")")
+    also=
+    for cn in $CONNS_ALSO; do
+        pm_run "c$cn" CRONFLUX_CONNECTIONS="$cn"
+        also="$also|$(pps "$N" "$PM_T"): $(ratio "$slow_t" "$PM_T")"
+    done
+    r=$(ratio "$slow_t" "$pm_t")
+    rows+=("$d d|$(num "$N")|$chunks|$(pps "$N" "$dry_t")|$(pps "$N" "$raw_t") ($raw_best)|$slower|$(pps "$N" "$pm_t")|$r ($(awk -v r="$r" 'BEGIN { print (r >= 0.85 ? "met" : "MISSED") }'))$also|$(mb "$pm_rss")")
 done
 stop_influxd "$INFLUX_PID"
 
 echo
-echo "### prom-metrics backfill: $SERIES series, ${STEP}s step, Prometheus 2.42 -> influxd 1.6.7 (127.0.0.1), batches of $BATCH"
+echo "### prom-metrics backfill: $SERIES series, ${STEP}s step, Prometheus 2.42 -> influxd 1.6.7 (127.0.0.1), against its two halves alone"
 echo
+hdr_also=
+for cn in $CONNS_ALSO; do hdr_also="$hdr_also|CRONFLUX_CONNECTIONS=$cn: rate, ratio"; done
 {
-    echo "range|points|chunks|prom-metrics -> InfluxDB|ratio to raw (gzip / plain)|raw curl, gzip|raw curl, plain|prom-metrics, spool only|--dry-run (read+parse+encode)|peak RSS"
+    echo "range|points|chunks|reading alone (--dry-run)|writing alone (the best raw)|the slower half|prom-metrics -> InfluxDB (defaults)|ratio to the slower half (goal >= 0.85)$hdr_also|peak RSS"
     printf '%s\n' "${rows[@]}"
 } | awk -F'|' '
     { for (i = 1; i <= NF; i++) { c[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } n = NF }
@@ -141,5 +150,5 @@ if [ "$first" != "$last" ]; then
         printf "peak RSS %s d -> %s d: %.1f MB -> %.1f MB (%+.1f%%); target: within 20%% (%s)\n",
             f, l, a / 1024, b / 1024, r, (r <= 20 && r >= -20 ? "met" : "MISSED") }'
 fi
-echo "raw curl used $conns connection(s) for all its batches (keep-alive)."
-echo "spool only: no InfluxDB configured (query, parse, encode, sqlite commit); --dry-run: no state file either."
+echo "the best raw: the fastest of $RAW_COMBOS (connections:batch:mode), curl keeping its connections alive."
+echo "--dry-run: query, parse, encode, print; no state file, no InfluxDB. $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)."

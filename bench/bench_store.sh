@@ -1,41 +1,58 @@
 #!/usr/bin/env bash
-# The store end to end: `cronflux push` with InfluxDB configured (it sends committed batches
-# while it still reads) then `cronflux flush`, and `cronflux push --no-flush` then
-# `cronflux flush` one after the other, of BENCH_POINTS (default 1,000,000) k8s_pod points
-# (500 series, 15 s apart) into a local influxd (a fresh one for every measurement), against
-# the raw limit measured in the same run: the same line protocol in 5000-line batch files
-# POSTed by one curl process over one keep-alive connection, pre-gzipped and plain. Then
-# peak RSS (/usr/bin/time %M) of push and flush for 1M and BENCH_BIG_POINTS (default
-# 5,000,000; 0 skips) points.
+# The store's write path end to end, against what InfluxDB itself can take, in one run.
 #
-# Prints tables | metric | value | target |. Figures are never asserted; the script fails
-# only if a run fails or the points did not all arrive.
+# BENCH_POINTS (default 1,000,000) k8s_pod points (500 series, 15 s apart), each measurement
+# into a fresh influxd 1.6.7 on 127.0.0.1:
+#  1. the raw limit: the same line protocol pre-encoded in batch files, POSTed by curl, for
+#     every combination of {1, 2 connections} x {5,000, 10,000-line batches} x {plain,
+#     gzip}; the fastest is "the best raw limit";
+#  2. cronflux: `cronflux push` with InfluxDB configured (it sends committed batches while it
+#     reads) then `cronflux flush`, for each choice of CRONFLUX_CONNECTIONS {1, 2} x
+#     CRONFLUX_BATCH {5000, 10000} x CRONFLUX_GZIP {1, 0}, with its CPU per point (user +
+#     system of both processes) and peak RSS: the table that justifies the defaults;
+#  3. the peers on the same points: InfluxData's importer (`influx -import`, Debian's
+#     influxdb-client) and the Python client (python3-influxdb, write_points of dicts,
+#     batch_size 5000);
+#  4. peak RSS (/usr/bin/time %M) of push and flush at 1M and BENCH_BIG_POINTS (default
+#     5,000,000; 0 skips) points, with the defaults.
+# BENCH_STORE_CHOICES="C:B:G ..." narrows step 2 (connections:batch:gzip).
+#
+# Prints tables; figures are never asserted. The script fails only when a run fails or the
+# points did not all arrive.
 . "$(dirname "$0")/../tests/lib/common.sh"
 . "$(dirname "$0")/lib.sh"
 
 N=${BENCH_POINTS:-1000000}
 BIG=${BENCH_BIG_POINTS:-5000000}
 SERIES=500
-BATCH=5000
-export CRONFLUX_BATCH=$BATCH
+RAW_COMBOS="1:5000:plain 1:5000:gzip 1:10000:plain 1:10000:gzip 2:5000:plain 2:5000:gzip 2:10000:plain 2:10000:gzip"
+CHOICES=${BENCH_STORE_CHOICES:-"1:5000:1 1:5000:0 1:10000:1 1:10000:0 2:5000:1 2:5000:0 2:10000:1 2:10000:0"}
+# the defaults (store/influx.c INFLUX_CONNECTIONS_DEFAULT, store/sink.c SINK_BATCH_DEFAULT,
+# CRONFLUX_GZIP's default 1)
+DEF_CONNS=$(sed -n 's/^#define INFLUX_CONNECTIONS_DEFAULT \([0-9]*\).*/\1/p' "$ROOT/store/influx.c")
+DEF_BATCH=$(sed -n 's/^#define SINK_BATCH_DEFAULT \([0-9]*\).*/\1/p' "$ROOT/store/sink.c")
+DEF_GZIP=1
+DEFAULT="${DEF_CONNS:-1}:${DEF_BATCH:-5000}:$DEF_GZIP"
 CF=$BIN/cronflux
 [ -x "$CF" ] || { echo "bench_store: $CF not built (make first)" >&2; exit 1; }
-command -v influxd >/dev/null || { echo "bench_store: influxd not installed" >&2; exit 1; }
+for t in influxd influx curl /usr/bin/time; do
+    command -v "$t" >/dev/null || { echo "bench_store: $t is not installed" >&2; exit 1; }
+done
+"$PY" -c 'import influxdb' 2>/dev/null || { echo "bench_store: python3-influxdb is not installed" >&2; exit 1; }
+unset CRONFLUX_BATCH CRONFLUX_GZIP CRONFLUX_CONNECTIONS
 
 rows=()
-row() { rows+=("$1"$'\t'"$2"$'\t'"$3"); }
+row() { local IFS=$'\t'; rows+=("$*"); }
+# table HEADER...: the rows collected so far under these column names, as markdown
 table() {
-    printf '%s\n' "${rows[@]}" | awk -F'\t' '
-        { m[NR] = $1; v[NR] = $2; t[NR] = $3
-          if (length($1) > w1) w1 = length($1); if (length($2) > w2) w2 = length($2)
-          if (length($3) > w3) w3 = length($3) }
+    { local IFS=$'\t'; echo "$*"; printf '%s\n' "${rows[@]}"; } | awk -F'\t' '
+        { for (i = 1; i <= NF; i++) { c[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } if (NF > cols) cols = NF }
         END {
-          if (w1 < 6) w1 = 6; if (w2 < 5) w2 = 5; if (w3 < 6) w3 = 6
-          printf "| %-*s | %-*s | %-*s |\n", w1, "metric", w2, "value", w3, "target"
-          printf "|%s|%s|%s|\n", dash(w1 + 2), dash(w2 + 2), dash(w3 + 2)
-          for (i = 1; i <= NR; i++) printf "| %-*s | %-*s | %-*s |\n", w1, m[i], w2, v[i], w3, t[i]
-        }
-        function dash(n,  s) { s = ""; while (n-- > 0) s = s "-"; return s }'
+          for (r = 1; r <= NR; r++) {
+            line = "|"; for (i = 1; i <= cols; i++) line = line sprintf(" %-*s |", w[i], c[r, i]); print line
+            if (r == 1) { line = "|"; for (i = 1; i <= cols; i++) { d = ""; for (k = 0; k < w[i] + 2; k++) d = d "-"; line = line d "|" } print line }
+          }
+        }'
     rows=()
     echo
 }
@@ -44,7 +61,7 @@ die() { echo "bench_store: $*" >&2; exit 1; }
 # gen N: N k8s_pod points, 500 series, 15 s apart
 gen() {
     awk -v n="$1" -v s="$SERIES" 'BEGIN {
-        t0 = 1700000000; srand(7)
+        t0 = 1700000000
         for (i = 0; i < n; i++) {
             p = i % s; k = int(i / s)
             printf "k8s_pod,cluster=prod,namespace=ns%d,node=node-%d,pod=app-%d cpu_usage_millicores=%di,memory_usage_bytes=%di,restarts=%di %d000000000\n",
@@ -52,8 +69,6 @@ gen() {
         }
     }'
 }
-
-pps() { awk -v n="$1" -v t="$2" 'BEGIN { printf "%.0f", (t > 0 ? n / t : 0) }'; }
 # fmt_pps N SECONDS: "1,234,567 points/s (0.81 s)"
 fmt_pps() {
     awk -v n="$1" -v t="$2" 'BEGIN {
@@ -62,143 +77,181 @@ fmt_pps() {
         printf "%s%s points/s (%.2f s)", x, s, t }'
 }
 meets() { awk -v r="$1" -v t="$2" 'BEGIN { print (r >= t ? "met" : "MISSED") }'; }
+us_per_point() { awk -v c="$1" -v n="$2" 'BEGIN { printf "%.2f us", c / n * 1e6 }'; }
 
 fresh_influxd() {
     [ -n "${INFLUX_PID:-}" ] && stop_influxd "$INFLUX_PID"
+    [ -n "${LAST_INFLUX:-}" ] && rm -rf "${T:?}/$LAST_INFLUX"
     start_influxd "$1" || die "influxd did not start"
+    LAST_INFLUX=$1
 }
 count_points() { influx_count "$1" k8s_pod cpu_usage_millicores; }
 
-echo "# generating $N points ($SERIES series, 15 s apart)"
+echo "# generating $N points ($SERIES series, 15 s apart); $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 gen "$N" >"$T/points.lp"
 bytes=$(stat -c %s "$T/points.lp")
-mkdir -p "$T/parts"
-split -l "$BATCH" -d -a 5 "$T/points.lp" "$T/parts/p."
-for f in "$T"/parts/p.*; do gzip -c "$f" >"$f.gz"; done
-
+split_parts "$T/points.lp" "$T/parts-5000" 5000
+split_parts "$T/points.lp" "$T/parts-10000" 10000
 
 # ---------------------------------------------------------------------------------------
-# raw limits
-fresh_influxd raw_gzip
-raw_curl raw "$T/parts" gzip
-raw_gz_t=$WALL
-raw_gz_conns=$RAW_CONNS
-[ "$(count_points raw)" = "$N" ] || die "raw gzip: point count $(count_points raw), want $N"
+# 1. the raw limits
+raw_matrix "$N" count_points "$RAW_COMBOS"
+best_t=$RAW_BEST_T
+echo "### the raw limit: $N points ($(mb $((bytes / 1024))) of line protocol) pre-encoded, POSTed by curl to influxd 1.6.7 on 127.0.0.1"
+echo
+for combo in $RAW_COMBOS; do
+    IFS=: read -r c b m <<<"$combo"
+    v=RAW_T_${c}_${b}_$m
+    row "$(raw_label "$combo")" "$(fmt_pps "$N" "${!v}")" "$(ratio "$best_t" "${!v}")" \
+        "$([ "$combo" = "$RAW_BEST" ] && echo "**the best raw limit**")"
+done
+table "raw upload" "rate" "ratio to the best" ""
 
-fresh_influxd raw_plain
-raw_curl raw "$T/parts" plain
-raw_pl_t=$WALL
-[ "$(count_points raw)" = "$N" ] || die "raw plain: point count wrong"
-
-# cronflux: push --no-flush, then flush
-# cf_run TAG GZIP: sets PUSH_T PUSH_RSS FLUSH_T FLUSH_RSS STATE_BYTES
-cf_run() {
-    local tag=$1 gz=$2
-    fresh_influxd "cf_$tag"
-    export CRONFLUX_STATE=$T/cf-$tag.db CRONFLUX_GZIP=$gz
-    timed "push-$tag" "$CF" push --no-flush <"$T/points.lp" 2>"$T/push-$tag.err" ||
-        die "push ($tag) failed: $(cat "$T/push-$tag.err")"
-    PUSH_T=$WALL PUSH_RSS=$RSS_KB
-    STATE_BYTES=$(du -cb "$CRONFLUX_STATE"* | tail -1 | cut -f1)
-    timed "flush-$tag" env INFLUXDB_URL="$INFLUX_URL" INFLUXDB_DATABASE=bench "$CF" flush \
-        2>"$T/flush-$tag.err" || die "flush ($tag) failed: $(cat "$T/flush-$tag.err")"
-    FLUSH_T=$WALL FLUSH_RSS=$RSS_KB
-    local c
+# ---------------------------------------------------------------------------------------
+# 2. cronflux, each choice: push (configured, sends while reading) then flush
+# cf_e2e CONNS BATCH GZIP: sets E2E_T E2E_CPU E2E_RSS
+cf_e2e() {
+    local tag="$1_$2_$3" c
+    fresh_influxd "e2e_$tag"
+    rm -f "$T/e2e.db"*
+    local envs=(INFLUXDB_URL="$INFLUX_URL" INFLUXDB_DATABASE=bench CRONFLUX_STATE="$T/e2e.db"
+        CRONFLUX_CONNECTIONS="$1" CRONFLUX_BATCH="$2" CRONFLUX_GZIP="$3")
+    timed "e2e-push-$tag" env "${envs[@]}" "$CF" push <"$T/points.lp" 2>"$T/e2e-push.err" ||
+        die "push ($tag) failed: $(cat "$T/e2e-push.err")"
+    E2E_T=$WALL E2E_CPU=$CPU_S E2E_RSS=$RSS_KB
+    timed "e2e-flush-$tag" env "${envs[@]}" "$CF" flush 2>"$T/e2e-flush.err" ||
+        die "flush after push ($tag) failed: $(cat "$T/e2e-flush.err")"
+    E2E_T=$(awk -v a="$E2E_T" -v b="$WALL" 'BEGIN { print a + b }')
+    E2E_CPU=$(awk -v a="$E2E_CPU" -v b="$CPU_S" 'BEGIN { print a + b }')
+    [ "$RSS_KB" -gt "$E2E_RSS" ] && E2E_RSS=$RSS_KB
     c=$(count_points bench)
     [ "$c" = "$N" ] || die "cronflux ($tag): point count $c, want $N"
-    unset CRONFLUX_GZIP
 }
-# cf_e2e TAG GZIP: push with InfluxDB configured, then flush (nothing should be left);
-# sets E2E_T (both) E2E_PUSH_RSS E2E_FLUSH_T
-cf_e2e() {
-    local tag=$1 gz=$2 c
-    fresh_influxd "e2e_$tag"
-    export CRONFLUX_STATE=$T/e2e-$tag.db CRONFLUX_GZIP=$gz
-    timed "e2e-push-$tag" env INFLUXDB_URL="$INFLUX_URL" INFLUXDB_DATABASE=bench "$CF" push \
-        <"$T/points.lp" 2>"$T/e2e-push-$tag.err" || die "push ($tag, configured) failed: $(cat "$T/e2e-push-$tag.err")"
-    E2E_T=$WALL E2E_PUSH_RSS=$RSS_KB
-    timed "e2e-flush-$tag" env INFLUXDB_URL="$INFLUX_URL" INFLUXDB_DATABASE=bench "$CF" flush \
-        2>"$T/e2e-flush-$tag.err" || die "flush after push ($tag) failed: $(cat "$T/e2e-flush-$tag.err")"
-    E2E_FLUSH_T=$WALL
-    E2E_T=$(awk -v a="$E2E_T" -v b="$WALL" 'BEGIN { print a + b }')
-    c=$(count_points bench)
-    [ "$c" = "$N" ] || die "cronflux push ($tag, configured): point count $c, want $N"
-    unset CRONFLUX_GZIP
-}
-cf_run gzip 1
-gz_push_t=$PUSH_T gz_push_rss=$PUSH_RSS gz_flush_t=$FLUSH_T gz_flush_rss=$FLUSH_RSS state_bytes=$STATE_BYTES
-cf_run plain 0
-pl_push_t=$PUSH_T pl_flush_t=$FLUSH_T
-cf_e2e gzip 1
-gz_e2e=$E2E_T gz_e2e_rss=$E2E_PUSH_RSS gz_e2e_flush_t=$E2E_FLUSH_T
-cf_e2e plain 0
-pl_e2e=$E2E_T
-stop_influxd "$INFLUX_PID"
-
-gz_seq=$(awk -v a="$gz_push_t" -v b="$gz_flush_t" 'BEGIN { print a + b }')
-pl_seq=$(awk -v a="$pl_push_t" -v b="$pl_flush_t" 'BEGIN { print a + b }')
-r_e2e_gz=$(ratio "$raw_gz_t" "$gz_e2e")
-r_seq_gz=$(ratio "$raw_gz_t" "$gz_seq")
-r_flush_gz=$(ratio "$raw_gz_t" "$gz_flush_t")
-r_e2e_pl=$(ratio "$raw_pl_t" "$pl_e2e")
-r_seq_pl=$(ratio "$raw_pl_t" "$pl_seq")
-r_flush_pl=$(ratio "$raw_pl_t" "$pl_flush_t")
-
-echo "### end to end: $N points ($(mb $((bytes / 1024))) of line protocol, batches of $BATCH) into influxd 1.6.7 on 127.0.0.1"
+best_cf_t=0 best_cf=
+for ch in $CHOICES; do
+    IFS=: read -r c b g <<<"$ch"
+    cf_e2e "$c" "$b" "$g"
+    printf -v "CF_T_${c}_${b}_$g" '%s' "$E2E_T"
+    if [ -z "$best_cf" ] || awk -v a="$E2E_T" -v b="$best_cf_t" 'BEGIN { exit !(a < b) }'; then
+        best_cf_t=$E2E_T best_cf=$ch
+    fi
+    r=$(ratio "$best_t" "$E2E_T")
+    note=
+    [ "$ch" = "$DEFAULT" ] && note="**the default**; goal >= 0.85 ($(meets "$r" 0.85))"
+    row "CRONFLUX_CONNECTIONS=$c CRONFLUX_BATCH=$b CRONFLUX_GZIP=$g" "$(fmt_pps "$N" "$E2E_T")" "$r" \
+        "$(us_per_point "$E2E_CPU" "$N")" "$(mb "$E2E_RSS")" "$note"
+done
+echo "### cronflux push (sends while reading), then flush, end to end, by choice"
 echo
-row "raw limit: curl, 1 process, 1 keep-alive connection, pre-gzipped" "$(fmt_pps "$N" "$raw_gz_t")" "(reference; $raw_gz_conns connect)"
-row "raw limit: curl, 1 process, 1 keep-alive connection, plain" "$(fmt_pps "$N" "$raw_pl_t")" "(reference)"
-row "cronflux push --no-flush (parse, encode, gzip, sqlite commit)" "$(fmt_pps "$N" "$gz_push_t")" "-"
-row "cronflux flush (gzip)" "$(fmt_pps "$N" "$gz_flush_t")" "-"
-row "cronflux push --no-flush, then flush (gzip)" "$(fmt_pps "$N" "$gz_seq")" "-"
-row "cronflux push (sends while reading), then flush (gzip), end to end" "$(fmt_pps "$N" "$gz_e2e")" "(flush after it: $(awk -v t="$gz_e2e_flush_t" 'BEGIN { printf "%.2f s", t }'))"
-row "ratio end to end (gzip) / raw gzip" "$r_e2e_gz" ">= 0.9 ($(meets "$r_e2e_gz" 0.9))"
-row "ratio push --no-flush, then flush (gzip) / raw gzip" "$r_seq_gz" "-"
-row "ratio flush (gzip) / raw gzip" "$r_flush_gz" ">= 0.9 ($(meets "$r_flush_gz" 0.9))"
-row "cronflux push --no-flush, then flush (CRONFLUX_GZIP=0)" "$(fmt_pps "$N" "$pl_seq")" "-"
-row "cronflux push, then flush (CRONFLUX_GZIP=0), end to end" "$(fmt_pps "$N" "$pl_e2e")" "-"
-row "ratio end to end (plain) / raw plain" "$r_e2e_pl" ">= 0.9 ($(meets "$r_e2e_pl" 0.9))"
-row "ratio push --no-flush, then flush (plain) / raw plain" "$r_seq_pl" "-"
-row "ratio flush (plain) / raw plain" "$r_flush_pl" ">= 0.9 ($(meets "$r_flush_pl" 0.9))"
-row "state file (sqlite + WAL) after push of $N points" "$(mb $((state_bytes / 1024)))" "-"
-table
+table "choice" "rate" "ratio to the best raw limit" "cronflux CPU per point" "peak RSS" ""
+echo "fastest choice in this run: $best_cf; the best raw limit: $(raw_label "$RAW_BEST")."
+echo
 
 # ---------------------------------------------------------------------------------------
-# peak RSS: 1M (from the runs above) and BIG points
-echo "### peak RSS (/usr/bin/time %M)"
+# 3. the peers, same points
+fresh_influxd imp
+{
+    echo '# DDL'
+    echo 'CREATE DATABASE imp'
+    echo '# DML'
+    echo '# CONTEXT-DATABASE: imp'
+    cat "$T/points.lp"
+} >"$T/import.txt"
+timed import influx -host 127.0.0.1 -port "$INFLUX_PORT" -import -path "$T/import.txt" \
+    -precision ns >"$T/import.out" 2>&1 || die "influx -import failed: $(tail -3 "$T/import.out")"
+imp_t=$WALL imp_cpu=$CPU_S imp_rss=$RSS_KB
+rm -f "$T/import.txt"
+[ "$(count_points imp)" = "$N" ] || die "influx -import: $(count_points imp) points, want $N"
+
+fresh_influxd py
+influx_create_db pyc
+cat >"$T/pyclient.py" <<'PYEOF'
+import sys
+from influxdb import InfluxDBClient
+port, n, series = int(sys.argv[1]), int(sys.argv[2]), 500
+cli = InfluxDBClient(host="127.0.0.1", port=port, database="pyc")
+chunk = []
+for i in range(n):
+    p, k = i % series, i // series
+    chunk.append({"measurement": "k8s_pod",
+                  "tags": {"cluster": "prod", "namespace": "ns%d" % (p % 10),
+                           "node": "node-%d" % (p % 20), "pod": "app-%d" % p},
+                  "fields": {"cpu_usage_millicores": (i * 7919) % 2000,
+                             "memory_usage_bytes": 100000 + (i * 104729) % 900000,
+                             "restarts": k % 5},
+                  "time": (1700000000 + k * 15) * 1000000000})
+    if len(chunk) == 5000:
+        cli.write_points(chunk, time_precision="n", batch_size=5000)
+        chunk = []
+if chunk:
+    cli.write_points(chunk, time_precision="n", batch_size=5000)
+PYEOF
+timed pyclient "$PY" "$T/pyclient.py" "$INFLUX_PORT" "$N" 2>"$T/py.err" ||
+    die "python client failed: $(tail -3 "$T/py.err")"
+py_t=$WALL py_cpu=$CPU_S py_rss=$RSS_KB
+[ "$(count_points pyc)" = "$N" ] || die "python client: $(count_points pyc) points, want $N"
+
+def_v=CF_T_${DEFAULT//:/_}
+def_t=${!def_v:-}
+echo "### side by side: the same $N points, each into a fresh influxd"
 echo
-row "push --no-flush, $N points" "$(mb "$gz_push_rss")" "< 64 MB ($(awk -v k="$gz_push_rss" 'BEGIN { print (k < 65536 ? "met" : "MISSED") }'))"
-row "flush, $N points" "$(mb "$gz_flush_rss")" "< 64 MB ($(awk -v k="$gz_flush_rss" 'BEGIN { print (k < 65536 ? "met" : "MISSED") }'))"
-row "push (sends while reading), $N points" "$(mb "$gz_e2e_rss")" "< 64 MB ($(awk -v k="$gz_e2e_rss" 'BEGIN { print (k < 65536 ? "met" : "MISSED") }'))"
+row "the best raw limit: curl, $(raw_label "$RAW_BEST")" "$(fmt_pps "$N" "$best_t")" "1.00" "-" "-"
+[ -n "$def_t" ] && row "cronflux push + flush, defaults ($DEFAULT)" "$(fmt_pps "$N" "$def_t")" \
+    "$(ratio "$best_t" "$def_t")" "see above" "see above"
+row "influx -import (influxdb-client 1.6.7, 5000-point batches)" "$(fmt_pps "$N" "$imp_t")" \
+    "$(ratio "$best_t" "$imp_t")" "$(us_per_point "$imp_cpu" "$N")" "$(mb "$imp_rss")"
+row "Python client (python3-influxdb 5.3, write_points, batch_size 5000)" "$(fmt_pps "$N" "$py_t")" \
+    "$(ratio "$best_t" "$py_t")" "$(us_per_point "$py_cpu" "$N")" "$(mb "$py_rss")"
+table "writer" "rate" "ratio to the best raw limit" "client CPU per point" "peak RSS"
+
+# ---------------------------------------------------------------------------------------
+# 4. memory with the defaults: 1M and BIG points
+IFS=: read -r dc db dg <<<"$DEFAULT"
+export CRONFLUX_CONNECTIONS=$dc CRONFLUX_BATCH=$db CRONFLUX_GZIP=$dg
+# mem_run TAG N: peak RSS of push --no-flush, flush, and push (configured) of N points
+mem_run() {
+    local tag=$1 n=$2 c
+    fresh_influxd "mem_$tag"
+    rm -f "$T/mem.db"*
+    timed "push-$tag" env CRONFLUX_STATE="$T/mem.db" "$CF" push --no-flush < <(gen "$n") \
+        2>"$T/mem.err" || die "push --no-flush of $n failed: $(cat "$T/mem.err")"
+    MEM_PUSH=$RSS_KB MEM_PUSH_T=$WALL
+    timed "flush-$tag" env CRONFLUX_STATE="$T/mem.db" INFLUXDB_URL="$INFLUX_URL" \
+        INFLUXDB_DATABASE=bench "$CF" flush 2>"$T/mem.err" || die "flush of $n failed: $(cat "$T/mem.err")"
+    MEM_FLUSH=$RSS_KB MEM_FLUSH_T=$WALL
+    c=$(count_points bench)
+    [ "$c" = "$n" ] || die "flush of $n: point count $c"
+    fresh_influxd "mem_e2e_$tag"
+    rm -f "$T/mem.db"*
+    timed "e2e-$tag" env CRONFLUX_STATE="$T/mem.db" INFLUXDB_URL="$INFLUX_URL" \
+        INFLUXDB_DATABASE=bench "$CF" push < <(gen "$n") 2>"$T/mem.err" ||
+        die "push of $n (configured) failed: $(cat "$T/mem.err")"
+    MEM_E2E=$RSS_KB MEM_E2E_T=$WALL
+    c=$(count_points bench)
+    [ "$c" = "$n" ] || die "push of $n (configured): point count $c"
+}
+rm -f "$T/points.lp" "$T"/parts-*/p.*
+mem_run small "$N"
+s_push=$MEM_PUSH s_flush=$MEM_FLUSH s_e2e=$MEM_E2E
+seq_t=$(awk -v a="$MEM_PUSH_T" -v b="$MEM_FLUSH_T" 'BEGIN { print a + b }')
+echo "### peak RSS (/usr/bin/time %M), defaults ($DEFAULT)"
+echo
+flat() { # flat A_KB B_KB: "+0.3 MB (+2%); met/MISSED" against "within 20%, < 64 MB"
+    awk -v a="$1" -v b="$2" 'BEGIN { r = (a > 0 ? (b - a) / a * 100 : 0)
+        printf "%+.1f MB (%+.0f%%): %s", (b - a) / 1024, r, (r <= 20 && r >= -20 && b < 65536 ? "met" : "MISSED") }'
+}
 if [ "$BIG" -gt 0 ]; then
-    rm -f "$T/points.lp" "$T"/parts/p.*
-    fresh_influxd cf_big
-    export CRONFLUX_STATE=$T/cf-big.db
-    timed push-big "$CF" push --no-flush < <(gen "$BIG") 2>"$T/push-big.err" ||
-        die "push of $BIG failed: $(cat "$T/push-big.err")"
-    big_push_rss=$RSS_KB big_push_t=$WALL
-    timed flush-big env INFLUXDB_URL="$INFLUX_URL" INFLUXDB_DATABASE=bench "$CF" flush \
-        2>"$T/flush-big.err" || die "flush of $BIG failed: $(cat "$T/flush-big.err")"
-    big_flush_rss=$RSS_KB big_flush_t=$WALL
-    c=$(count_points bench)
-    [ "$c" = "$BIG" ] || die "flush of $BIG: point count $c"
-    stop_influxd "$INFLUX_PID"
-    flat() { awk -v a="$1" -v b="$2" -v n="$N" 'BEGIN { printf "%+.1f MB vs %s points", (b - a) / 1024, n }'; }
-    row "push --no-flush, $BIG points" "$(mb "$big_push_rss") ($(flat "$gz_push_rss" "$big_push_rss"))" \
-        "< 64 MB, flat ($(awk -v k="$big_push_rss" -v a="$gz_push_rss" 'BEGIN { print (k < 65536 && k - a < 8192 ? "met" : "MISSED") }'))"
-    row "flush, $BIG points" "$(mb "$big_flush_rss") ($(flat "$gz_flush_rss" "$big_flush_rss"))" \
-        "< 64 MB, flat ($(awk -v k="$big_flush_rss" -v a="$gz_flush_rss" 'BEGIN { print (k < 65536 && k - a < 8192 ? "met" : "MISSED") }'))"
-    row "push --no-flush, then flush of $BIG points" "$(fmt_pps "$BIG" "$(awk -v a="$big_push_t" -v b="$big_flush_t" 'BEGIN { print a + b }')")" "-"
-    fresh_influxd cf_big_e2e
-    export CRONFLUX_STATE=$T/cf-big-e2e.db
-    timed push-big-e2e env INFLUXDB_URL="$INFLUX_URL" INFLUXDB_DATABASE=bench "$CF" push \
-        < <(gen "$BIG") 2>"$T/push-big-e2e.err" || die "push of $BIG (configured) failed: $(cat "$T/push-big-e2e.err")"
-    big_e2e_rss=$RSS_KB big_e2e_t=$WALL
-    c=$(count_points bench)
-    [ "$c" = "$BIG" ] || die "push of $BIG (configured): point count $c"
-    stop_influxd "$INFLUX_PID"
-    row "push (sends while reading), $BIG points" "$(mb "$big_e2e_rss") ($(flat "$gz_e2e_rss" "$big_e2e_rss"))" \
-        "< 64 MB, flat ($(awk -v k="$big_e2e_rss" -v a="$gz_e2e_rss" 'BEGIN { print (k < 65536 && k - a < 8192 ? "met" : "MISSED") }'))"
-    row "push (sends while reading) of $BIG points" "$(fmt_pps "$BIG" "$big_e2e_t")" "-"
+    mem_run big "$BIG"
+    row "push --no-flush" "$(mb "$s_push")" "$(mb "$MEM_PUSH")" "$(flat "$s_push" "$MEM_PUSH")"
+    row "flush" "$(mb "$s_flush")" "$(mb "$MEM_FLUSH")" "$(flat "$s_flush" "$MEM_FLUSH")"
+    row "push (sends while reading)" "$(mb "$s_e2e")" "$(mb "$MEM_E2E")" "$(flat "$s_e2e" "$MEM_E2E")"
+    table "run" "$N points" "$BIG points" "change; goal: within 20% and < 64 MB"
+    echo "push (sends while reading) of $BIG points: $(fmt_pps "$BIG" "$MEM_E2E_T")."
+else
+    row "push --no-flush" "$(mb "$s_push")"
+    row "flush" "$(mb "$s_flush")"
+    row "push (sends while reading)" "$(mb "$s_e2e")"
+    table "run" "$N points"
 fi
-table
+echo "push --no-flush, then flush ($N points, one after the other): $(fmt_pps "$N" "$seq_t")."
+stop_influxd "$INFLUX_PID"

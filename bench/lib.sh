@@ -1,26 +1,33 @@
 # Shared by the bench scripts (after tests/lib/common.sh): timing, formatting, and the raw
-# InfluxDB limit every end-to-end figure is compared with. Each script defines die().
+# InfluxDB limit every end-to-end figure is compared with. Each script defines die(),
+# fresh_influxd NAME (a new influxd in INFLUX_URL) and, for raw_matrix, a counter.
 
-# timed NAME CMD...: WALL (seconds) and RSS_KB (peak, from /usr/bin/time) of CMD; returns its rc
+# timed NAME CMD...: WALL (seconds), RSS_KB (peak) and CPU_S (user + system seconds, from
+# /usr/bin/time) of CMD; returns its rc
 timed() {
     local name=$1 s e rc
     shift
     s=$(date +%s%N)
-    /usr/bin/time -f '%M' -o "$T/time.$name" "$@"
+    /usr/bin/time -f '%M %U %S' -o "$T/time.$name" "$@"
     rc=$?
     e=$(date +%s%N)
     WALL=$(awk -v a="$s" -v b="$e" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
-    RSS_KB=$(tail -1 "$T/time.$name")
+    RSS_KB=$(tail -1 "$T/time.$name" | awk '{ print $1 }')
+    CPU_S=$(tail -1 "$T/time.$name" | awk '{ printf "%.3f", $2 + $3 }')
     return $rc
 }
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f MB", k / 1024 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
-# raw_curl DB DIR gzip|plain: the raw limit. Every batch file DIR/p.????? (and, for gzip, its
-# pre-compressed DIR/p.?????.gz) POSTed to $INFLUX_URL by one curl process over one keep-alive
-# connection. Sets WALL and RAW_CONNS (connections curl opened); dies unless every batch got 204.
+# raw_curl DB DIR gzip|plain [CONNS]: the raw limit. Every batch file DIR/p.????? (and, for
+# gzip, its pre-compressed DIR/p.?????.gz) POSTed to $INFLUX_URL by one curl process, over one
+# keep-alive connection, or CONNS in parallel (curl --parallel: CONNS transfers in flight,
+# each connection kept alive). Sets WALL and RAW_CONNS (connections curl opened); dies unless
+# every batch got 204.
 raw_curl() {
-    local db=$1 dir=$2 mode=$3 cfg=$T/curl-$3.cfg out=$T/curl-$3.out f first=1
+    local db=$1 dir=$2 mode=$3 conns=${4:-1} cfg=$T/curl-$3.cfg out=$T/curl-$3.out f first=1
+    local par=()
+    [ "$conns" -gt 1 ] && par=(--parallel --parallel-max "$conns")
     : >"$cfg"
     for f in "$dir"/p.?????; do
         {
@@ -42,8 +49,47 @@ raw_curl() {
         } >>"$cfg"
     done
     influx_create_db "$db"
-    timed "raw-$mode" curl -K "$cfg" >"$out" || die "curl ($mode) failed"
+    timed "raw-$mode" curl -s --no-progress-meter "${par[@]}" -K "$cfg" >"$out" || die "curl ($mode) failed"
     [ "$(grep -c '^204 ' "$out")" = "$(ls "$dir"/p.????? | wc -l)" ] ||
-        die "raw curl ($mode): not every batch answered 204"
+        die "raw curl ($mode, $conns connections): not every batch answered 204"
     RAW_CONNS=$(awk '{ s += $2 } END { print s }' "$out")
+}
+
+# split_parts FILE DIR BATCH: FILE's lines in BATCH-line files DIR/p.?????, each with a
+# pre-compressed DIR/p.?????.gz (gzip -1, the level the spool stores)
+split_parts() {
+    rm -rf "$2"
+    mkdir -p "$2"
+    split -l "$3" -d -a 5 "$1" "$2/p."
+    local f
+    for f in "$2"/p.?????; do gzip -1 -c "$f" >"$f.gz"; done
+}
+
+# raw_matrix N COUNT_CMD COMBOS: the raw limit of each combination "CONNS:BATCH:MODE" in
+# COMBOS (e.g. "1:5000:plain 2:10000:gzip"), each into a fresh influxd from $T/parts-BATCH
+# (made by split_parts), checked with COUNT_CMD DB = N. Sets RAW_T_<conns>_<batch>_<mode>
+# (seconds), RAW_BEST_T and RAW_BEST (the fastest combination).
+raw_matrix() {
+    local n=$1 count_cmd=$2 combo c b m got
+    RAW_BEST_T=0
+    RAW_BEST=
+    for combo in $3; do
+        IFS=: read -r c b m <<<"$combo"
+        fresh_influxd "raw_${c}_${b}_$m"
+        raw_curl raw "$T/parts-$b" "$m" "$c"
+        got=$($count_cmd raw)
+        [ "$got" = "$n" ] || die "raw $combo: $got points, want $n"
+        printf -v "RAW_T_${c}_${b}_$m" '%s' "$WALL"
+        if [ -z "$RAW_BEST" ] || awk -v a="$WALL" -v b="$RAW_BEST_T" 'BEGIN { exit !(a < b) }'; then
+            RAW_BEST_T=$WALL
+            RAW_BEST=$combo
+        fi
+    done
+}
+# raw_label "CONNS:BATCH:MODE": "2 connections, 10,000-line batches, gzip"
+raw_label() {
+    local c b m
+    IFS=: read -r c b m <<<"$1"
+    printf '%s connection%s, %s-line batches, %s' "$c" "$([ "$c" = 1 ] || echo s)" \
+        "$(awk -v x="$b" 'BEGIN { printf "%d,%03d", x / 1000, x % 1000 }')" "$m"
 }
