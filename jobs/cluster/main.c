@@ -10,8 +10,10 @@
 #include "../../store/sink.h"
 #include "../../runtime/cfg.h"
 #include "../../runtime/cli.h"
+#include "../../runtime/errf.h"
 #include "../../runtime/http.h"
 #include "../../runtime/log.h"
+#include "../../runtime/sig.h"
 #include "k8s_api.h"
 #include "k8s_collect.h"
 
@@ -110,6 +112,9 @@ int main(int argc, char **argv)
         log_error("%s", err);
         return 69;
     }
+    /* SIGTERM/SIGINT: stop reading, keep what was read, record the run (runtime/sig.h) */
+    if (sig_install() != 0)
+        log_warn("installing the SIGTERM handler failed");
     k8s_api *api = k8s_api_new(&kc, NULL, &rc, err, sizeof err);
     if (!api) {
         log_error("%s", err);
@@ -130,6 +135,11 @@ int main(int argc, char **argv)
     k8s_collect_opts co = { .cluster = cluster, .page_size = page_size, .max_restarts = -1 };
     k8s_collect_stats st;
     rc = k8s_collect(api, s, &co, &st, err, sizeof err);
+    if (rc != 0 && sig_stop_requested()) {   /* the lists were cut short: keep what was read */
+        rc = 75;
+        errf_set(err, sizeof err, "stopped by %s: the %" PRId64 " points read are stored; the "
+                 "next run reads the cluster again", sig_name(), st.points);
+    }
     if (st.metrics_absent)
         log_warn("metrics.k8s.io is not served (%s): cpu_usage_millicores and "
                  "memory_usage_bytes are left out; install metrics-server to get them",

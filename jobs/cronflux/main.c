@@ -33,6 +33,7 @@
 #include "../../runtime/http.h"
 #include "../../runtime/jsonu.h"
 #include "../../runtime/log.h"
+#include "../../runtime/sig.h"
 #include "../../runtime/tparse.h"
 #include "cf_json.h"
 
@@ -149,6 +150,7 @@ typedef struct line_reader {
     char blk[1 << 16];
     size_t pos, end;
     bool eof;
+    bool cut;        /* a stop request ended the input inside a line (its last text) */
     buf line;        /* the record; never more than CF_LINE_MAX bytes */
     buf back;        /* given back, read from back_pos on before blk */
     size_t back_pos;
@@ -178,10 +180,20 @@ static int lr_physical(line_reader *lr, bool append, bool *too_long, bool *full)
             avail = lr->back.len - lr->back_pos;
         } else {
             if (lr->pos == lr->end) {
+                /* a stop request (runtime/sig.h): what is buffered is used, no more read */
+                if (!lr->eof && sig_stop_requested()) {
+                    lr->eof = true;
+                    lr->cut = any;
+                }
                 if (lr->eof)
                     return any ? 1 : 0;
                 size_t n = fread(lr->blk, 1, sizeof lr->blk, lr->f);
                 if (n == 0) {
+                    if (ferror(lr->f) && errno == EINTR && sig_stop_requested()) {
+                        lr->eof = true;
+                        lr->cut = any;
+                        return any ? 1 : 0;
+                    }
                     if (ferror(lr->f))
                         return -1;
                     lr->eof = true;
@@ -220,6 +232,13 @@ static int lr_physical(line_reader *lr, bool append, bool *too_long, bool *full)
         if (nl || *full)
             return 1;
     }
+}
+
+/* Whether the record just read holds the text a stop request cut short: the input was cut
+ * inside a line and nothing is left to read after this record. */
+static bool lr_cut_here(const line_reader *lr)
+{
+    return lr->cut && lr->eof && lr->pos == lr->end && lr->back_pos >= lr->back.len;
 }
 
 /* Put p[0..n) (and a '\n' if nl) back in front of what is still to be read. 0 or -1 (out
@@ -445,6 +464,11 @@ static int cmd_push(const opts *o)
     while ((r = lr_next(lr, !json, prec, &too_long, &span)) == 1) {
         first = lineno + 1;
         lineno += span;
+        if (lr_cut_here(lr)) {   /* the stop cut this record short: not a point */
+            lineno = first - 1;
+            log_warn("line %" PRIu64 ": cut short by %s, not stored", first, sig_name());
+            break;
+        }
         if (too_long) {
             errf_set(why, sizeof why, "longer than %zu bytes", CF_LINE_MAX);
             report_bad(&br, first, why);
@@ -488,6 +512,12 @@ static int cmd_push(const opts *o)
         log_error("reading stdin after line %" PRIu64 ": %s", lineno, strerror(errno));
         job_rc = EX_IOERR_;
     }
+    bool stopped = sig_stop_requested() && !job_rc;
+    if (stopped) {
+        log_error("stopped by %s after line %" PRIu64 ": the input after it was not read; "
+                  "every point read is stored", sig_name(), lineno);
+        job_rc = EX_TEMPFAIL_;
+    }
     cf_json_free(&js);
     lp_parsed_free(&pp);
     buf_free(&lr->line);
@@ -504,8 +534,9 @@ static int cmd_push(const opts *o)
     char msg[256];
     if (br.count && !job_rc)
         job_rc = EX_DATAERR_;
-    errf_set(msg, sizeof msg, "push: %" PRIu64 " line%s, %" PRIu64 " bad", lineno,
-             pl((int64_t)lineno), br.count);
+    errf_set(msg, sizeof msg, "push: %" PRIu64 " line%s, %" PRIu64 " bad%s%s", lineno,
+             pl((int64_t)lineno), br.count, stopped ? ", stopped by " : "",
+             stopped ? sig_name() : "");
 
     bool configured = sink_influx_configured(s);
     bool dry = o->common.dry_run;
@@ -1175,6 +1206,9 @@ int main(int argc, char **argv)
         log_error("%s", err);
         return 71;
     }
+    /* SIGTERM/SIGINT: stop reading, keep what was read, record the run (runtime/sig.h) */
+    if (sig_install() != 0)
+        log_warn("installing the SIGTERM handler: %s", strerror(errno));
     int rc;
     if (is_push)
         rc = cmd_push(&o);

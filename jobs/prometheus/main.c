@@ -20,6 +20,7 @@
 #include "../../runtime/http.h"
 #include "../../runtime/log.h"
 #include "../../runtime/progress.h"
+#include "../../runtime/sig.h"
 #include "../../runtime/slice.h"
 #include "../../runtime/tparse.h"
 #include "prom.h"
@@ -33,14 +34,6 @@ enum {
     OPT_FROM = 1, OPT_TO, OPT_STEP, OPT_RESUME, OPT_QUERIES, OPT_CHUNK, OPT_URL, OPT_MAX_BODY,
     OPT_MEASUREMENT
 };
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
 
 static void usage(FILE *f)
 {
@@ -278,6 +271,11 @@ static void query_summary(run *r, const prom_query *q, emit *e, int64_t histogra
  * (the server, not the query, is the problem). */
 static int query_failed(run *r, const prom_query *q, prom_outcome o, const char *err, emit *e)
 {
+    if (sig_stop_requested()) {   /* the request was cut short by SIGTERM/SIGINT */
+        log_warn("query %s: stopped by %s; the points read are stored", q->name, sig_name());
+        note_rc(r, 75);
+        return 1;
+    }
     if (o == PROM_STOPPED) {
         log_error("query %s: storing points: %s", q->name, e->err);
         note_rc(r, 75);
@@ -312,7 +310,8 @@ static void run_instant(run *r)
         goto out;
     }
     snprintf(rest, sizeof rest, "&time=%s", secs);
-    for (size_t i = 0; i < r->qs->n && !stop_requested; i++) {
+    size_t i;
+    for (i = 0; i < r->qs->n && !sig_stop_requested(); i++) {
         const prom_query *q = &r->qs->q[i];
         emit e = { .s = r->s, .q = q };
         prom_parse_result res;
@@ -334,6 +333,11 @@ static void run_instant(run *r)
         query_summary(r, q, &e, res.histograms);
         log_debug("query %s: %s, %" PRId64 " series, %" PRId64 " points", q->name,
                   prom_rtype_name(res.type), res.series, e.points);
+    }
+    if (i < r->qs->n && sig_stop_requested() && r->rc == 0) {
+        log_warn("stopped by %s before query %s: the points read are stored; the next run "
+                 "reads again", sig_name(), r->qs->q[i].name);
+        note_rc(r, 75);
     }
 out:
     buf_free(&form);
@@ -391,7 +395,7 @@ static int backfill_query(run *r, const prom_query *q, buf *form)
     if (!prom_fmt_seconds(g->step_ns, st, sizeof st))
         return 0;
     while (cursor <= g->last_ns) {
-        if (stop_requested) {
+        if (sig_stop_requested()) {
             log_warn("interrupted: every chunk up to the last checkpoint is stored; rerun with "
                      "--resume to go on");
             note_rc(r, 75);
@@ -632,14 +636,10 @@ int main(int argc, char **argv)
     }
     sink_set_align(s, cc.align_ns);
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    if (backfill) {   /* a scheduled run is short: the default (die) is right */
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
-    }
+    /* SIGTERM/SIGINT (a scheduled run at activeDeadlineSeconds, a drained node, a backfill
+     * stopped by hand): stop reading, keep what was read, record the run (runtime/sig.h) */
+    if (sig_install() != 0)
+        log_warn("installing the SIGTERM handler failed");
 
     run r = { .s = s, .pc = pc, .qs = &qs, .queries_file = queries, .range = range,
               .maxpts = maxpts, .target_bytes = body_max / 16, .resume = resume,
@@ -659,7 +659,7 @@ int main(int argc, char **argv)
     } else {
         run_instant(&r);
     }
-    if (!queries && r.points == 0 && r.errors == 0 && r.nonfinite == 0 && !stop_requested)
+    if (!queries && r.points == 0 && r.errors == 0 && r.nonfinite == 0 && !sig_stop_requested())
         log_warn("the built-in queries found no samples: they read node_exporter (node_*), "
                  "cAdvisor (container_*) and kube-state-metrics (kube_*) series; scrape those "
                  "with this Prometheus, or give your own queries with --queries FILE");

@@ -18,6 +18,7 @@
 
 #include "../../runtime/http.h"
 #include "../../runtime/log.h"
+#include "../../runtime/sig.h"
 #include "tw_job.h"
 
 #define PL(n) ((n) == 1 ? "" : "s")
@@ -132,6 +133,9 @@ int main(int argc, char **argv)
         exit_code = EX_SOFTWARE;
         goto out;
     }
+    /* SIGTERM/SIGINT: stop reading, keep what was read, record the run (runtime/sig.h) */
+    if (sig_install() != 0)
+        log_warn("installing the SIGTERM handler failed");
     tw_run r;
     memset(&r, 0, sizeof r);
     r.o = &o;

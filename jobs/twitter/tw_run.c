@@ -7,6 +7,7 @@
 #include <sysexits.h>
 
 #include "../../runtime/log.h"
+#include "../../runtime/sig.h"
 #include "../../runtime/tparse.h"
 #include "tw_job.h"
 
@@ -55,6 +56,14 @@ int tw_run_add(tw_run *r, const lp_point *p)
     return 0;
 }
 
+/* A stop was requested (runtime/sig.h): what was read is kept, the run ends with 75. */
+static int tw_run_stopped(tw_run *r)
+{
+    tw_run_msg(r, "stopped by %s: the points read so far are stored; the rest is read by the "
+               "next run", sig_name());
+    return EX_TEMPFAIL;
+}
+
 int tw_run_get(tw_run *r, const char *endpoint, const buf *pq, http_resp *resp)
 {
     char err[TW_RUN_MSG_MAX];
@@ -62,7 +71,11 @@ int tw_run_get(tw_run *r, const char *endpoint, const buf *pq, http_resp *resp)
         tw_run_msg(r, "%s: out of memory building the request", endpoint);
         return EX_SOFTWARE;
     }
+    if (sig_stop_requested())
+        return tw_run_stopped(r);
     int rc = tw_get(r->c, endpoint, pq->p, resp, err, sizeof err);
+    if (rc && sig_stop_requested())
+        return tw_run_stopped(r);
     if (rc)
         tw_run_msg(r, "%s", err);
     return rc;
@@ -545,6 +558,10 @@ int tw_run_job(tw_run *r)
         r->users_n = users.n;
         for (size_t i = 0; i < users.n && !r->budget_stop; i++) {
             r->user_i = i;
+            if (sig_stop_requested()) {
+                rc = tw_run_stopped(r);
+                goto done;
+            }
             if ((rc = r->ops->posts(r, &users.v[i])))
                 goto done;
             if (r->o->analytics && r->ops->analytics && !r->budget_stop &&
