@@ -158,6 +158,8 @@ static inline bool fuzz_roundtrip(const lp_point *p, lp_precision prec)
     size_t n = lp_line_len(out.p, out.len);
     FUZZ_CHECK(n == out.len - 1, "the encoded line splits at %zu of %zu: [%.*s]", n, out.len,
                (int)out.len, out.p);
+    FUZZ_CHECK(lp_record_len(out.p, out.len, prec) == n, "lp_record_len %zu, lp_line_len %zu",
+               lp_record_len(out.p, out.len, prec), n);
     FUZZ_CHECK(lp_count_lines(out.p, out.len) == 1, "the encoded line counts as %zu lines",
                lp_count_lines(out.p, out.len));
     lp_parsed pp;

@@ -1,8 +1,8 @@
 /* fuzz target: the line-protocol parser (store/lp.h) over a whole request body.
- * The first byte picks the precision; the rest is split into lines with lp_line_len as
+ * The first byte picks the precision; the rest is split into lines with lp_record_len as
  * push and the store split them. Every line parses or fails with a one-line reason; a
- * parsed point that the encoder takes comes back from encode -> parse unchanged; the line
- * count agrees with lp_count_lines. */
+ * parsed point that the encoder takes comes back from encode -> parse unchanged; a split
+ * never ends past InfluxDB's own (lp_line_len) and the ns split agrees with lp_count_lines. */
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -17,8 +17,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[512];
     size_t off = 0, lines = 0;
     while (off < len) {
-        size_t n = lp_line_len(b + off, len - off);
-        FUZZ_CHECK(n <= len - off, "lp_line_len %zu past the end (%zu left)", n, len - off);
+        size_t n = lp_record_len(b + off, len - off, prec);
+        FUZZ_CHECK(n <= len - off, "lp_record_len %zu past the end (%zu left)", n, len - off);
+        FUZZ_CHECK(n <= lp_line_len(b + off, len - off), "lp_record_len %zu past lp_line_len %zu",
+                   n, lp_line_len(b + off, len - off));
         lines++;
         err[0] = '\0';
         int r = lp_parse(b + off, n, prec, INT64_C(1600000000000000000), &pp, err, sizeof err);
@@ -33,8 +35,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         off += n + 1;
     }
-    FUZZ_CHECK(lp_count_lines(b, len) == lines, "lp_count_lines %zu, lp_line_len split %zu",
-               lp_count_lines(b, len), lines);
+    size_t ns_lines = 0;
+    for (off = 0; off < len; off += lp_record_len(b + off, len - off, LP_NS) + 1)
+        ns_lines++;
+    FUZZ_CHECK(lp_count_lines(b, len) == ns_lines, "lp_count_lines %zu, lp_record_len split %zu",
+               lp_count_lines(b, len), ns_lines);
+    (void)lines;
     lp_parsed_free(&pp);
     return 0;
 }
