@@ -81,7 +81,7 @@ esac
 name="$job-backfill-$(date -u +%Y%m%d%H%M%S)"
 tmpl=$here/job.yaml.in
 [ "$slices" -gt 1 ] && tmpl=$here/indexed-job.yaml.in
-echo "render.sh: $name: $job from $from_abs to $to_abs, image $image$([ "$slices" -gt 1 ] && echo ", $slices slices")" >&2
+echo "render.sh: $name: $job from $from_abs to $to_abs, image $image$([ "$slices" -gt 1 ] && echo ", $slices slices (Kubernetes >= 1.24)" || echo " (Kubernetes >= 1.21)")" >&2
 sed -e "s|@JOB@|$job|g" -e "s|@NAME@|$name|g" -e "s|@ARGS@|$args|g" -e "s|@SA@|cronflux-job|g" \
     -e "s|@AUTOMOUNT@|false|g" -e "s|@IMAGE@|$image|g" -e "s|@SLICES@|$slices|g" \
     -e "s|@PARALLEL@|$parallel|g" -e "s|@NAMESPACE@|$ns|g" "$tmpl" |
