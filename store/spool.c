@@ -1610,15 +1610,16 @@ int spool_rewrite(spool *sp, int64_t id, const char *body, size_t len, size_t nl
     return update_mine(sp, s, id, true, "rewrite", rewrite_body, &rc, err, errlen);
 }
 
-/* Lines are split as InfluxDB splits a body (lp_line_len): a string field may hold a raw
- * newline, which does not end its line. */
+/* Lines are split as lp_count_lines counts them (lp_record_len): a string field may hold a
+ * raw newline, which does not end its line; on what the encoder writes, this is how InfluxDB
+ * splits the body too. */
 
 /* The time range of a block of lines from each line's timestamp. -1 if some line has none. */
 static int lines_range(const char *p, size_t len, int64_t *mn, int64_t *mx)
 {
     bool any = false;
     for (size_t i = 0; i < len;) {
-        size_t n = lp_line_len(p + i, len - i);
+        size_t n = lp_record_len(p + i, len - i, LP_NS);
         int64_t v;
         if (lp_line_time_ns(p + i, n, &v) != 0)
             return -1;
@@ -1638,7 +1639,7 @@ static size_t split_point(const char *body, size_t len)
 {
     size_t best = 0, mid = len / 2;
     for (size_t i = 0; i < len;) {
-        size_t end = i + lp_line_len(body + i, len - i) + 1;   /* the next line's start */
+        size_t end = i + lp_record_len(body + i, len - i, LP_NS) + 1;   /* the next line's start */
         if (end >= len)
             break;
         size_t d = end > mid ? end - mid : mid - end;

@@ -8,6 +8,7 @@
 #include "harness.h"
 
 #include "../../store/spool.h"
+#include "../../store/lp.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -717,6 +718,24 @@ static void test_split(void)
         CHECK(spool_split(s2, i3, b2.body, b2.len, e2, sizeof e2) == -1 && has(e2, "single line"),
               "one line with raw newlines is a single line: %s", e2);
         spool_batch_free(&b2);
+
+        /* An unbalanced quote (never written by the encoder, but a body may be damaged):
+         * the split and the counts agree with the parser (lp_record_len), so the bad line
+         * does not take the lines after it along. */
+        static const char bad[] = "m v=1 1\nm s=\"x 2\nm v=3 3\nm v=4 4\n";
+        int64_t i4 = spool_add(s2, "j", bad, strlen(bad), lp_count_lines(bad, strlen(bad)), 1, 4,
+                               e2, sizeof e2);
+        CHECK(lp_count_lines(bad, strlen(bad)) == 4, "4 lines in the damaged body");
+        CHECK(spool_claim(s2, HOUR, &b2, e2, sizeof e2) == 1 && b2.id == i4, "claim damaged");
+        CHECK(spool_split(s2, i4, b2.body, b2.len, e2, sizeof e2) == 0, "split damaged: %s", e2);
+        spool_batch_free(&b2);
+        CHECK(spool_claim(s2, HOUR, &x, e2, sizeof e2) == 1 && spool_claim(s2, HOUR, &y, e2, sizeof e2) == 1,
+              "two halves of the damaged body");
+        CHECK(x.nlines == 2 && y.nlines == 2 && x.len == 17 && memcmp(y.body, "m v=3 3\n", 8) == 0,
+              "cut after the bad line, 2 + 2 lines: [%.*s] (%zu) [%.*s] (%zu)", (int)x.len, x.body,
+              x.nlines, (int)y.len, y.body, y.nlines);
+        spool_batch_free(&x);
+        spool_batch_free(&y);
         spool_close(s2);
     }
 
