@@ -2,7 +2,7 @@
 # stripped, exactly the shared libraries they load, the CA bundle, a non-root user. No shell,
 # no package manager. Build it with `make image` (docker or podman); the version comes from
 # the VERSION file unless --build-arg VERSION= says otherwise.
-#   make image IMAGE=ghcr.io/cronflux/cronflux VERSION=0.1.0
+#   make image IMAGE=ghcr.io/cronflux/cronflux [VERSION=x.y.z]
 
 # Build stage: Debian 12, the -dev packages and a compiler.
 FROM docker.io/library/debian:12-slim AS build

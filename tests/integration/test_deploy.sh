@@ -42,6 +42,7 @@ done
 
 # make backfill: the image named in k8s/base/kustomization.yaml, FROM/TO checked, TO defaults to now
 img=$(awk '/- name: cronflux$/ {m = 1} m && /newName:/ {n = $2} m && /newTag:/ {gsub(/"/, "", $2); print n ":" $2; exit}' "$ROOT/k8s/base/kustomization.yaml")
+check_eq "k8s/base/kustomization.yaml names the image of the VERSION file (make image-tag)" "${img##*:}" "$(cat "$ROOT/VERSION")"
 out=$(cd "$ROOT" && make -s backfill JOB=prom-metrics FROM=-2h 2>"$T/bf.err")
 check_eq "make backfill: the image of k8s/base/kustomization.yaml" "$(grep -m1 'image:' <<<"$out" | awk '{print $2}')" "$img"
 grep -q '"--to", "20[0-9][0-9]-' <<<"$out" && ok "make backfill: TO defaults to now (an absolute time)" || not_ok "make backfill: TO defaults to now"
