@@ -270,11 +270,13 @@ static int save_billing(tw_run *r)
     return rc;
 }
 
-/* The twitter_usage points of this run. 0 or 75. */
-static int write_usage(tw_run *r)
+/* The twitter_usage points of this run, and its twitter_budget point. 0 or 75. */
+static int write_usage(tw_run *r, bool capped)
 {
+    if (!r->bill || r->o->api == 1)
+        return 0;
     const tw_bill_line *l;
-    size_t n = r->bill ? tw_bill_lines(r->bill, &l) : 0;
+    size_t n = tw_bill_lines(r->bill, &l);
     for (size_t i = 0; i < n; i++) {
         tw_pt pt;
         tw_usage_point(&l[i], r->t_ns, &pt);
@@ -282,7 +284,21 @@ static int write_usage(tw_run *r)
         if (rc)
             return rc;
     }
-    return 0;
+    /* where the day stands: for the dashboard's budget line and the alerts */
+    tw_pt b;
+    memset(&b, 0, sizeof b);
+    b.pt.measurement = "twitter_budget";
+    b.pt.fields = b.fields;
+    b.pt.time_ns = r->t_ns;
+    b.pt.has_time = true;
+    size_t nf = 0;
+    b.fields[nf++] = lp_f_float("spent_today_usd", tw_bill_spent_today(r->bill));
+    if (r->o->has_budget)
+        b.fields[nf++] = lp_f_float("daily_budget_usd", r->o->daily_budget_usd);
+    b.fields[nf++] = lp_f_int("budget_stopped", r->budget_stop ? 1 : 0);
+    b.fields[nf++] = lp_f_int("usage_capped", capped ? 1 : 0);
+    b.pt.nfields = nf;
+    return tw_run_add(r, &b.pt);
 }
 
 static void budget_warn(tw_run *r, const char *endpoint, double est_usd)
@@ -573,10 +589,13 @@ int tw_run_job(tw_run *r)
 done:
     tw_users_free(&users);
     /* what was read was paid for, whatever stopped the run */
-    int urc = write_usage(r);
+    const tw_client_stats *st = tw_client_get_stats(r->c);
+    bool capped = st->usage_capped > 0 ||
+                  (r->bill && r->usage_cap_day[0] && !r->o->force &&
+                   strcmp(r->usage_cap_day, tw_bill_day(r->bill)) == 0);
+    int urc = write_usage(r, capped);
     if (!urc)
         urc = save_billing(r);
-    const tw_client_stats *st = tw_client_get_stats(r->c);
     if (!urc && r->bill && !sink_dry_run(r->s)) {
         if (st->usage_capped > 0)
             urc = state_set(r, "usage_cap", tw_bill_day(r->bill));

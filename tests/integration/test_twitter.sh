@@ -199,7 +199,7 @@ n_user=$(count twitter 'SELECT followers FROM twitter_user')
 n_post=$(count twitter 'SELECT likes FROM twitter_post')
 check_eq "30 posts written" "$n_post" 30
 check "scheduled run: one summary line (read, written, pending, how long)" \
-    grep -Eq '^twitter-stats: info: 1 user, 30 posts, 1 page, 2 requests, [$]0[.]0400 estimated [(]today [$]0[.]0400[)]; 33 points, [0-9]+ sent to InfluxDB, 0 pending; [0-9.]+s$' "$T/first.err"
+    grep -Eq '^twitter-stats: info: 1 user, 30 posts, 1 page, 2 requests, [$]0[.]0400 estimated [(]today [$]0[.]0400[)]; 34 points, [0-9]+ sent to InfluxDB, 0 pending; [0-9.]+s$' "$T/first.err"
 check_eq "scheduled run: nothing else on stderr" "$(wc -l <"$T/first.err")" 1
 run_job again -- --align 3650d
 check_eq "second run in the same --align slot: exit 0" "$RC" 0
@@ -407,6 +407,21 @@ check_eq "--force: tries anyway (exit 0)" "$RC" 0
 reset_log
 run_job cap4 --
 check_eq "after a run that got through, no wait any more" "$RC $(reqs 'len(R) > 0')" "0 True"
+
+# the alert rules of dashboards/provisioning/alerting/twitter.yaml on these runs, as Grafana
+# evaluates them (tests/tools/alert_rules.py): STATE of RULE in DB
+alert_state() {
+    "$PY" "$ROOT/tests/tools/alert_rules.py" --url "$INFLUX_URL" --db "$2" \
+        "$ROOT/dashboards/provisioning/alerting/twitter.yaml" | sed -n "s/^ok - $1: \([a-z]*\).*/\1/p"
+}
+check_eq "alert budget-80: quiet without a budget" "$(alert_state cronflux-twitter-budget-80 tw_cost)" quiet
+check_eq "alert budget-80: fires at the budget (\$0.30 of \$0.30)" "$(alert_state cronflux-twitter-budget-80 tw_budget)" firing
+check_eq "alert usage-cap: quiet on runs X did not cap" \
+    "$(alert_state cronflux-twitter-usage-cap tw_cost) $(alert_state cronflux-twitter-usage-cap tw_budget)" "quiet quiet"
+check_eq "alert usage-cap: fires after UsageCapExceeded" "$(alert_state cronflux-twitter-usage-cap tw_cap)" firing
+check_eq "alert budget-80: quiet after the cap (no budget set there)" "$(alert_state cronflux-twitter-budget-80 tw_cap)" quiet
+check_eq "twitter_budget: the day's spend and the budget written with the run" \
+    "$(count tw_budget 'SELECT * FROM twitter_budget WHERE spent_today_usd > 0.2999 AND daily_budget_usd = 0.3 AND budget_stopped = 1')" 1
 
 # X's own count: GET /2/usage/tweets with the bearer token (the other requests stay OAuth 1.0a)
 export INFLUXDB_DATABASE=tw_usage CRONFLUX_STATE=$T/usage.db
