@@ -259,7 +259,7 @@ if (profile === "external-influxdb") {
   check(e.INFLUXDB_DATA_INDEX_VERSION?.value === "tsi1", "InfluxDB: tsi1 index");
   check(e.INFLUXDB_MONITOR_STORE_ENABLED?.value === "false", "InfluxDB: the _internal monitor store off");
   check(Number(e.INFLUXDB_DATA_MAX_VALUES_PER_TAG?.value) >= 150000, `InfluxDB: max-values-per-tag takes 150,000 pods (${e.INFLUXDB_DATA_MAX_VALUES_PER_TAG?.value})`);
-  check((c.volumeMounts || []).some((m) => m.mountPath === "/docker-entrypoint-initdb.d") && e.INFLUXDB_RETENTION?.valueFrom?.configMapKeyRef?.key === "INFLUXDB_RETENTION",
+  check((c.volumeMounts || []).some((m) => m.mountPath === "/docker-entrypoint-initdb.d") && e.CRONFLUX_RETENTION?.valueFrom?.configMapKeyRef?.key === "INFLUXDB_RETENTION",
     "InfluxDB: the init script (DEFAULT retention policy, duration from the settings) is mounted");
   check(e.INFLUXDB_WRITE_USER?.valueFrom?.secretKeyRef?.name === "influxdb-creds" && e.INFLUXDB_READ_USER?.valueFrom?.secretKeyRef?.name === "grafana-influxdb" &&
     e.INFLUXDB_ADMIN_PASSWORD?.valueFrom?.secretKeyRef?.name === "influxdb-admin",

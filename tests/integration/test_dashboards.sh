@@ -24,14 +24,14 @@ ok "the stack starts (influxd, prometheus, X and Kubernetes stand-ins)"
 # every job below writes into it and every panel reads it, naming no retention policy
 port=${INFLUX_URL##*:}
 influx_create_db "$STACK_DB"
-INFLUXDB_DB=$STACK_DB INFLUXDB_INIT_PORT=$port INFLUXDB_RETENTION=90d \
+INFLUXDB_DB=$STACK_DB INFLUXDB_INIT_PORT=$port CRONFLUX_RETENTION=90d \
     sh "$ROOT/k8s/base/influxdb-init/retention.sh" >"$T/retention.out" 2>&1 ||
     not_ok "retention.sh: $(tail -2 "$T/retention.out" | tr '\n' ' ')"
 check_eq "retention.sh: the DEFAULT retention policy cronflux, 90d (settings INFLUXDB_RETENTION)" \
     "$(influx_q "$STACK_DB" 'SHOW RETENTION POLICIES' | "$PY" -c 'import json,sys
 s=json.load(sys.stdin)["results"][0]["series"][0]; print(" ".join("%s:%s" % (r[0], r[1]) for r in s["values"] if r[-1]))')" \
     "cronflux:2160h0m0s"
-INFLUXDB_DB=$STACK_DB INFLUXDB_INIT_PORT=$port INFLUXDB_RETENTION=forever \
+INFLUXDB_DB=$STACK_DB INFLUXDB_INIT_PORT=$port CRONFLUX_RETENTION=forever \
     sh "$ROOT/k8s/base/influxdb-init/retention.sh" >"$T/retention-bad.out" 2>&1
 check_eq "retention.sh: a duration that is not InfluxQL's (forever) stops the start (exit 78)" "$?" 78
 
