@@ -241,7 +241,16 @@ check_eq "prom-metrics: the scheduled and backfilled 'up' points are all 1" \
 # ---- the alert rules (dashboards/provisioning/alerting/*.yaml), every query against this
 # InfluxDB as Grafana runs it: after these runs none fires (every job had an ok run, no dead
 # letters, the outage's backlog drained) ...
-"$PY" "$ROOT/tests/tools/alert_rules.py" --url "$INFLUX_URL" --db "$STACK_DB" --expect-quiet >"$T/alerts.out" 2>&1
+# (the other files' rules, e.g. twitter.yaml's, are evaluated by their own job's test on runs
+# made for them: here their queries must run, whatever they decide)
+"$PY" "$ROOT/tests/tools/alert_rules.py" --url "$INFLUX_URL" --db "$STACK_DB" --expect-quiet \
+    "$ROOT/dashboards/provisioning/alerting/cronflux.yaml" >"$T/alerts.out" 2>&1
+others=$(ls "$ROOT"/dashboards/provisioning/alerting/*.yaml | grep -v '/cronflux.yaml$')
+if [ -n "$others" ]; then
+    # shellcheck disable=SC2086
+    "$PY" "$ROOT/tests/tools/alert_rules.py" --url "$INFLUX_URL" --db "$STACK_DB" $others 2>&1 |
+        sed 's/^ok - \([^:]*\): /ok - \1: the queries run (now /; s/^\(ok - .*\)$/\1)/' >>"$T/alerts.out"
+fi
 while IFS= read -r line; do
     case "$line" in
         "ok - "*) ok "alert ${line#ok - }" ;;
@@ -258,7 +267,8 @@ curl -sS -XPOST "$INFLUX_URL/write?db=alertfire&precision=s" --data-binary "\
 cronflux_job,job=cluster-metrics,status=spooled exit_code=75i,dead_letters=0i,pending=100i $((now - 1200))
 cronflux_job,job=cluster-metrics,status=spooled exit_code=75i,dead_letters=0i,pending=300i $((now - 600))
 cronflux_job,job=cluster-metrics,status=partial exit_code=0i,dead_letters=2i,pending=450i $((now - 300))"
-"$PY" "$ROOT/tests/tools/alert_rules.py" --url "$INFLUX_URL" --db alertfire --expect-firing >"$T/alerts-fire.out" 2>&1
+"$PY" "$ROOT/tests/tools/alert_rules.py" --url "$INFLUX_URL" --db alertfire --expect-firing \
+    "$ROOT/dashboards/provisioning/alerting/cronflux.yaml" >"$T/alerts-fire.out" 2>&1
 while IFS= read -r line; do
     case "$line" in
         "ok - "*) ok "alert fires: ${line#ok - }" ;;

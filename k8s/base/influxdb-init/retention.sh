@@ -11,10 +11,15 @@ case "$rp_duration" in
     *) echo "retention.sh: INFLUXDB_RETENTION (settings) $rp_duration is not an InfluxQL duration (90d, 52w, INF)" >&2; exit 78 ;;
 esac
 rp_db=${INFLUXDB_DB:?INFLUXDB_DB}
-set -- influx -host 127.0.0.1 -port "${INFLUXDB_INIT_PORT:-8086}"
-if [ -n "${INFLUXDB_ADMIN_USER:-}" ]; then
-    set -- "$@" -username "$INFLUXDB_ADMIN_USER" -password "$INFLUXDB_ADMIN_PASSWORD"
-fi
-"$@" -execute "CREATE RETENTION POLICY \"cronflux\" ON \"$rp_db\" DURATION $rp_duration REPLICATION 1 DEFAULT" ||
-    "$@" -execute "ALTER RETENTION POLICY \"cronflux\" ON \"$rp_db\" DURATION $rp_duration DEFAULT"
+# (sourced by the image's init script: no "set --", no exit but for a bad setting)
+rp_influx() {
+    if [ -n "${INFLUXDB_ADMIN_USER:-}" ]; then
+        influx -host 127.0.0.1 -port "${INFLUXDB_INIT_PORT:-8086}" -username "$INFLUXDB_ADMIN_USER" \
+            -password "$INFLUXDB_ADMIN_PASSWORD" -execute "$1"
+    else
+        influx -host 127.0.0.1 -port "${INFLUXDB_INIT_PORT:-8086}" -execute "$1"
+    fi
+}
+rp_influx "CREATE RETENTION POLICY \"cronflux\" ON \"$rp_db\" DURATION $rp_duration REPLICATION 1 DEFAULT" ||
+    rp_influx "ALTER RETENTION POLICY \"cronflux\" ON \"$rp_db\" DURATION $rp_duration DEFAULT"
 echo "retention.sh: DEFAULT retention policy cronflux on $rp_db: $rp_duration"
