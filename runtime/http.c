@@ -11,13 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "cfg.h"
+#include "clock.h"
 #include "log.h"
 #include "sig.h"
-#include "tparse.h"
 
 #ifndef CF_VERSION
 #define CF_VERSION "0.0.0-dev"
@@ -38,6 +37,7 @@ struct http_client {
 typedef struct {
     http_resp *r;
     size_t max;
+    long timeout_ms;   /* the client's */
 } http_ctx;
 
 /* Copy at most cap-1 bytes of s[n] into out, NUL-terminated. */
@@ -81,16 +81,14 @@ static void scrub(char *s, size_t cap, const char *needle)
     memcpy(s, out, o + 1);
 }
 
-/* The URL as it may be shown: no user:password@, no ?query, no #fragment, and the
- * redact string masked. */
-static void url_show(const char *url, const char *redact, char *out, size_t cap)
+char *http_url_show(const char *url, const char *redact, int keep_query, char *out, size_t cap)
 {
     if (cap == 0)
-        return;
+        return out;
     out[0] = '\0';
     if (!url)
-        return;
-    size_t end = strcspn(url, "?#");
+        return out;
+    size_t end = keep_query ? strcspn(url, "#") : strcspn(url, "?#");
     const char *scheme_end = strstr(url, "://");
     size_t auth = 0; /* where the authority starts ("host" when curl guesses the scheme) */
     if (scheme_end && (size_t)(scheme_end - url) < end)
@@ -113,6 +111,7 @@ static void url_show(const char *url, const char *redact, char *out, size_t cap)
         memcpy(out + cap - 4, "...", 4);
     }
     scrub(out, cap, redact);
+    return out;
 }
 
 int http_global_init(char *err, size_t errlen)
@@ -148,28 +147,12 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
-static void trim(const char **s, size_t *n)
-{
-    while (*n && (**s == ' ' || **s == '\t')) {
-        (*s)++;
-        (*n)--;
-    }
-    while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t' || (*s)[*n - 1] == '\r' ||
-                  (*s)[*n - 1] == '\n'))
-        (*n)--;
-}
-
 static void clear_headers(http_resp *r)
 {
     r->content_type[0] = '\0';
-    r->retry_after[0] = '\0';
-    r->rate_limit[0] = '\0';
-    r->rate_remaining[0] = '\0';
-    r->rate_reset[0] = '\0';
-    r->influx_error[0] = '\0';
-    r->influx_version[0] = '\0';
-    r->influx_build[0] = '\0';
-    r->cluster_uuid[0] = '\0';
+    r->retry_after_s = -1;
+    buf_reset(&r->headers);
+    r->timed_out = 0;
 }
 
 /* libcurl's progress callback (about once a second while a transfer waits, more often
@@ -185,51 +168,62 @@ static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, cur
     return sig_stop_requested() ? 1 : 0;
 }
 
-static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
+/* The last value of response header `name` of the last request on h (origin: the final
+ * response's headers, not a 1xx's or a proxy's), or NULL. */
+static const char *last_header(CURL *h, const char *name)
 {
-    http_ctx *x = userdata;
-    http_resp *r = x->r;
-    size_t n = size * nmemb;
-    /* a new status line (after a 1xx, say): forget headers of the previous response */
-    if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
-        clear_headers(r);
-        return n;
+    struct curl_header *hd = NULL;
+    if (curl_easy_header(h, name, 0, CURLH_HEADER, -1, &hd) != CURLHE_OK || !hd)
+        return NULL;
+    if (hd->amount > 1 &&
+        curl_easy_header(h, name, hd->amount - 1, CURLH_HEADER, -1, &hd) != CURLHE_OK)
+        return NULL;
+    return hd ? hd->value : NULL;
+}
+
+/* After an answer: Content-Type, Retry-After and the headers the request asked for. */
+static void keep_headers(CURL *h, const http_req *req, http_resp *r)
+{
+    char *ct = NULL;
+    if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
+        copy_cut(r->content_type, sizeof r->content_type, ct, strlen(ct));
+    const char *ra = last_header(h, "Retry-After");
+    long want = http_retry_after_parse(ra);
+    if (want >= 0) {
+        /* curl's reading of the same header (delta-seconds, or the date less now) */
+        curl_off_t s = 0;
+        if (curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &s) == CURLE_OK && s >= 0 &&
+            s <= LONG_MAX)
+            want = (long)s;
+        r->retry_after_s = want;
     }
-    const char *colon = memchr(data, ':', n);
-    if (!colon)
-        return n;
-    const char *name = data;
-    size_t nl = (size_t)(colon - data);
-    const char *val = colon + 1;
-    size_t vl = n - nl - 1;
-    trim(&name, &nl);
-    trim(&val, &vl);
-    static const struct {
-        const char *name;
-        size_t off, cap;
-    } want[] = {
-        { "content-type", offsetof(http_resp, content_type), sizeof(((http_resp *)0)->content_type) },
-        { "retry-after", offsetof(http_resp, retry_after), sizeof(((http_resp *)0)->retry_after) },
-        { "x-rate-limit-limit", offsetof(http_resp, rate_limit), sizeof(((http_resp *)0)->rate_limit) },
-        { "x-rate-limit-remaining", offsetof(http_resp, rate_remaining),
-          sizeof(((http_resp *)0)->rate_remaining) },
-        { "x-rate-limit-reset", offsetof(http_resp, rate_reset), sizeof(((http_resp *)0)->rate_reset) },
-        { "x-influxdb-error", offsetof(http_resp, influx_error),
-          sizeof(((http_resp *)0)->influx_error) },
-        { "x-influxdb-version", offsetof(http_resp, influx_version),
-          sizeof(((http_resp *)0)->influx_version) },
-        { "x-influxdb-build", offsetof(http_resp, influx_build),
-          sizeof(((http_resp *)0)->influx_build) },
-        { "cluster-uuid", offsetof(http_resp, cluster_uuid),
-          sizeof(((http_resp *)0)->cluster_uuid) },
-    };
-    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-        if (strlen(want[i].name) == nl && strncasecmp(name, want[i].name, nl) == 0) {
-            copy_cut((char *)r + want[i].off, want[i].cap, val, vl);
+    for (const char *const *n = req->want_headers; n && *n; n++) {
+        const char *v = last_header(h, *n);
+        if (!v)
+            continue;
+        size_t nl = strlen(*n) + 1, vl = strlen(v) + 1;
+        if (buf_add(&r->headers, *n, nl) != 0 || buf_add(&r->headers, v, vl) != 0) {
+            /* a header over the cap is as if absent: drop the half-written pair */
+            buf_reset(&r->headers);
             break;
         }
     }
-    return n;
+}
+
+const char *http_resp_header(const http_resp *r, const char *name)
+{
+    if (!r || !name || !r->headers.p)
+        return NULL;
+    const char *p = r->headers.p, *end = r->headers.p + r->headers.len;
+    while (p < end) {
+        const char *v = p + strlen(p) + 1;
+        if (v >= end)
+            break;
+        if (strcasecmp(p, name) == 0)
+            return v;
+        p = v + strlen(v) + 1;
+    }
+    return NULL;
 }
 
 http_client *http_new(const http_opts *opts, char *err, size_t errlen)
@@ -276,7 +270,6 @@ http_client *http_new(const http_opts *opts, char *err, size_t errlen)
     SET(CURLOPT_FOLLOWLOCATION, 0L);
     SET(CURLOPT_PROTOCOLS_STR, "http,https");
     SET(CURLOPT_WRITEFUNCTION, on_body);
-    SET(CURLOPT_HEADERFUNCTION, on_header);
     /* a stop request (runtime/sig.h) aborts a transfer in progress */
     SET(CURLOPT_XFERINFOFUNCTION, on_progress);
     SET(CURLOPT_NOPROGRESS, 0L);
@@ -303,6 +296,8 @@ void http_resp_init(http_resp *r)
 {
     memset(r, 0, sizeof *r);
     buf_init(&r->body, HTTP_BODY_MAX_DEFAULT);
+    buf_init(&r->headers, HTTP_HEADER_LINE_MAX);
+    r->retry_after_s = -1;
 }
 
 void http_resp_free(http_resp *r)
@@ -310,6 +305,7 @@ void http_resp_free(http_resp *r)
     if (!r)
         return;
     buf_free(&r->body);
+    buf_free(&r->headers);
     r->status = 0;
     r->truncated = 0;
     clear_headers(r);
@@ -417,10 +413,10 @@ static CURLcode set_request(CURL *h, const http_req *req, const char *method,
     SET(CURLOPT_CUSTOMREQUEST, (is_get || is_post || is_head) ? NULL : method);
     SET(CURLOPT_HTTPHEADER, headers);
     SET(CURLOPT_USERPWD, req->userpwd);
+    SET(CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : x->timeout_ms);
     if (req->userpwd)
         SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
     SET(CURLOPT_WRITEDATA, x);
-    SET(CURLOPT_HEADERDATA, x);
 #undef SET
     return rc;
 }
@@ -460,7 +456,7 @@ int http_request(http_client *c, const http_req *req, http_resp *r, char *err, s
     r->body.max = c->body_max;
     const char *method = req->method && *req->method ? req->method : "GET";
     char shown[HTTP_URL_SHOW_MAX];
-    url_show(req->url, req->redact, shown, sizeof shown);
+    http_url_show(req->url, req->redact, 0, shown, sizeof shown);
     if (!valid_token(method)) {
         errf_set(err, errlen, "http: %s: bad method", shown);
         return -1;
@@ -474,7 +470,7 @@ int http_request(http_client *c, const http_req *req, http_resp *r, char *err, s
     if (build_headers(req, &headers, err, errlen, method, shown) != 0)
         return -1;
 
-    http_ctx x = { r, c->body_max };
+    http_ctx x = { r, c->body_max, c->timeout_ms };
     int ret = -1;
     const char *what = "";
     CURLcode rc = set_request(c->h, req, method, headers, &x, &what);
@@ -485,12 +481,15 @@ int http_request(http_client *c, const http_req *req, http_resp *r, char *err, s
     }
 
     c->errbuf[0] = '\0';
-    int64_t t0 = tparse_mono_ns();
+    int64_t t0 = clock_mono_ns();
     rc = curl_easy_perform(c->h);
-    long ms = (long)((tparse_mono_ns() - t0) / 1000000);
+    long ms = (long)((clock_mono_ns() - t0) / CLOCK_NS_PER_MS);
     long status = 0;
     if (curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK)
         r->status = status;
+    if (status > 0)
+        keep_headers(c->h, req, r);
+    r->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
 
     if (rc == CURLE_OK) {
         ret = 0;
@@ -526,9 +525,13 @@ done:
 
 long http_retry_after_s(const http_resp *r)
 {
-    if (!r || !r->retry_after[0])
+    return r ? r->retry_after_s : -1;
+}
+
+long http_retry_after_parse(const char *s)
+{
+    if (!s || !*s)
         return -1;
-    const char *s = r->retry_after;
     if (s[0] >= '0' && s[0] <= '9') {
         long v = 0;
         for (; *s >= '0' && *s <= '9'; s++) {
@@ -545,40 +548,6 @@ long http_retry_after_s(const http_resp *r)
         return -1;
     time_t now = time(NULL);
     return t > now ? (long)(t - now) : 0;
-}
-
-long http_backoff_ms(int attempt, long base_ms, long max_ms)
-{
-    if (base_ms <= 0)
-        return 0;
-    if (attempt < 1)
-        attempt = 1;
-    long ceiling = base_ms;
-    for (int i = 1; i < attempt; i++) {
-        if ((max_ms > 0 && ceiling >= max_ms) || ceiling > LONG_MAX / 2)
-            break;
-        ceiling *= 2;
-    }
-    if (max_ms > 0 && ceiling > max_ms)
-        ceiling = max_ms;
-    uint64_t rnd = 0;
-    ssize_t got = getrandom(&rnd, sizeof rnd, GRND_NONBLOCK);
-    if (got != (ssize_t)sizeof rnd) {
-        /* no entropy yet (very early boot): fall back to the clock's low bits */
-        rnd = (uint64_t)tparse_mono_ns() * UINT64_C(0x9E3779B97F4A7C15);
-    }
-    /* full jitter: uniform in [0, ceiling] */
-    return (long)(rnd % ((uint64_t)ceiling + 1));
-}
-
-void http_sleep_ms(long ms)
-{
-    if (ms <= 0)
-        return;
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    struct timespec rem;
-    while (!sig_stop_requested() && nanosleep(&ts, &rem) != 0 && errno == EINTR)
-        ts = rem;   /* a stop request (runtime/sig.h) ends the wait */
 }
 
 int http_urlencode(buf *out, const char *s)

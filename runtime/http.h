@@ -5,8 +5,12 @@
  * buffer, a response-body cap, and TLS verification (a private CA via ca_file). The HTTP
  * status is always returned to the caller, who decides what it means.
  *
+ * Response headers: the runtime knows no source, so it keeps no header of its own choosing
+ * but Content-Type and Retry-After; a caller names the headers it wants in the request
+ * (want_headers) and reads them by name from the response (http_resp_header).
+ *
  * Errors: functions return 0 or -1 and fill err[errlen] with one line naming the method
- * and URL (query string removed, never a credential).
+ * and URL (http_url_show: userinfo, query string and fragment removed, never a credential).
  */
 #ifndef CF_HTTP_H
 #define CF_HTTP_H
@@ -44,22 +48,21 @@ typedef struct http_req {
     size_t body_len;
     const char *userpwd;       /* "user:password" for Basic auth, or NULL */
     const char *redact;        /* substring to hide in debug logs (e.g. a token), or NULL */
+    const char *const *want_headers; /* NULL-terminated names of response headers to keep
+                                        (any case), or NULL */
+    long timeout_ms;           /* this request's whole timeout; 0: the client's */
 } http_req;
 
 typedef struct http_resp {
     long status;               /* HTTP status; 0 when no response */
     buf body;                  /* response body (capped at body_max) */
-    char content_type[128];
-    /* Response headers the callers use, "" when absent. */
-    char retry_after[64];
-    char rate_limit[32];       /* x-rate-limit-limit */
-    char rate_remaining[32];   /* x-rate-limit-remaining */
-    char rate_reset[32];       /* x-rate-limit-reset */
-    char influx_error[512];    /* x-influxdb-error */
-    char influx_version[64];   /* x-influxdb-version */
-    char influx_build[64];     /* x-influxdb-build */
-    char cluster_uuid[64];     /* cluster-uuid (InfluxDB 3) */
+    char content_type[128];    /* "" when absent */
+    long retry_after_s;        /* Retry-After in seconds (CURLINFO_RETRY_AFTER); -1: absent
+                                  or not a delta-seconds / HTTP date */
+    buf headers;               /* the req's want_headers that came: "name\0value\0"... (the
+                                  last of a repeated one); read them with http_resp_header */
     int truncated;             /* body hit body_max: request failed with -1 as well */
+    int timed_out;             /* no (complete) answer within the timeout: failed with -1 */
 } http_resp;
 
 /* Once per process, before any client, from main. 0 or -1. */
@@ -80,16 +83,23 @@ void http_resp_free(http_resp *r);
  * The response is reset at the start of each call. */
 int http_request(http_client *c, const http_req *req, http_resp *r, char *err, size_t errlen);
 
-/* Seconds to wait from a Retry-After value (delta-seconds or an HTTP date); -1 if absent
- * or unparsable. */
+/* The value of response header `name` (any case), if the request named it in
+ * want_headers and it came; NULL otherwise. Valid until the next request with r. */
+const char *http_resp_header(const http_resp *r, const char *name);
+
+/* r->retry_after_s; -1 for NULL. */
 long http_retry_after_s(const http_resp *r);
 
-/* Backoff before retry number `attempt` (1, 2, ...): base_ms * 2^(attempt-1), capped at
- * max_ms, with full jitter from the OS random source. */
-long http_backoff_ms(int attempt, long base_ms, long max_ms);
+/* Seconds a Retry-After value asks for: delta-seconds (blanks after it allowed) or an
+ * HTTP date (0 when past); -1 if v is NULL, empty or neither. */
+long http_retry_after_parse(const char *v);
 
-/* Sleep for ms milliseconds (restarts on EINTR). */
-void http_sleep_ms(long ms);
+/* url as it may be shown in a message, a log or a file: no "user:password@", no ?query
+ * (unless keep_query: for DEBUG=1 logs of a query without secrets), no #fragment, and
+ * `redact` (may be NULL) masked as "***"; cut with "..." to cap-1 bytes. Every URL a job
+ * or the store shows goes through here. Returns out. */
+char *http_url_show(const char *url, const char *redact, int keep_query, char *out,
+                    size_t cap);
 
 /* Percent-encode s (RFC 3986 unreserved set kept) into out. 0 or -1 (cap). */
 int http_urlencode(buf *out, const char *s);

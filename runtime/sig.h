@@ -6,7 +6,7 @@
  * not killed by SIGTERM/SIGINT: the handler only sets a flag, and
  *  - the job's read loop checks sig_stop_requested() and stops reading;
  *  - an HTTP transfer in progress (runtime/http.c) is aborted within about a second
- *    (libcurl's progress callback checks the flag), and http_sleep_ms returns early, so
+ *    (libcurl's progress callback checks the flag), and clock_sleep_ms returns early, so
  *    retry loops and rate-limit waits end at once;
  *  - the job then commits what it read, records the run and exits 75 (or 0 when its work
  *    was done already), well within the grace period.

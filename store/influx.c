@@ -43,6 +43,7 @@
 
 #include "../runtime/cfg.h"
 #include "../runtime/log.h"
+#include "../runtime/retry.h"
 #include "lp.h"
 
 #define INFLUX_CONNECTIONS_DEFAULT 1   /* bench/bench_store.sh prints why (docs/PERFORMANCE.md) */
@@ -915,6 +916,12 @@ static void set_message(influx_result *res, long status, const char *text)
         res->message[0] = '\0';
 }
 
+/* The response headers the writer reads: the refusal's text (the JSON body's "error"
+ * wins), and what /ping says the server is. */
+static const char *const influx_headers[] = { "X-Influxdb-Error", NULL };
+static const char *const ping_headers[] = { "X-Influxdb-Version", "X-Influxdb-Build",
+                                            "Cluster-Uuid", NULL };
+
 /* InfluxQL identifier in double quotes. */
 static int quote_ident(buf *q, const char *s)
 {
@@ -952,12 +959,13 @@ static int create_database(influx *w, char *why, size_t whylen)
         .body = form.p, .body_len = form.len,
         .userpwd = w->userpwd[0] ? w->userpwd : NULL,
         .redact = w->cfg.password[0] ? w->cfg.password : NULL,
+        .want_headers = influx_headers,
     };
     if (http_request(w->c, &req, &r, herr, sizeof herr) != 0) {
         errf_set(why, whylen, "%s", herr);
         goto done;
     }
-    char *text = influx_error_text(r.body.p, r.body.len, r.influx_error);
+    char *text = influx_error_text(r.body.p, r.body.len, http_resp_header(&r, "X-Influxdb-Error"));
     if (r.status == 200 && (!r.body.p || !strstr(r.body.p, "\"error\""))) {
         rc = 0;
     } else if (r.status == 200) {
@@ -1091,6 +1099,141 @@ int influx_write_gz(influx *w, const char *gz, size_t gz_len, size_t len, size_t
     return post_write(w, w->plain.p, len, false, w->plain.p, len, nlines, res, err, errlen);
 }
 
+/* One POST of a retry_run and what its answer means. */
+typedef struct write_try {
+    influx *w;
+    http_req req;
+    http_resp r;
+    const char *send;
+    size_t send_len, len, nlines;
+    const char *body;          /* the lines, or NULL until a 400 needs them */
+    influx_result *res;
+    int rc;                    /* -1: an internal error (err set) */
+    char *err;
+    size_t errlen;
+} write_try;
+
+/* The outcome of an answer that is not 2xx, into t->res; the verdict for retry_run. */
+static retry_verdict write_refused(write_try *t, long st, const char *text)
+{
+    influx *w = t->w;
+    influx_result *res = t->res;
+    if (st == 400 && config_refusal(text)) {
+        /* the request itself is wrong, not a line: 2.x unknown org, 3.x db name */
+        res->outcome = INFLUX_CONFIG;
+        return RETRY_STOP;
+    }
+    if (st == 400 && strstr(text, "Authorization header was malformed")) {
+        res->outcome = INFLUX_AUTH;
+        return RETRY_STOP;
+    }
+    if (st == 400 || st == 422) {
+        if (!t->body) {
+            if (gunzip_body(&w->plain, t->send, t->send_len, t->len) != 0) {
+                errf_set(t->err, t->errlen, "HTTP %ld: the sent gzip body does not inflate to "
+                         "its %zu bytes of lines", st, t->len);
+                t->rc = -1;
+                return RETRY_STOP;
+            }
+            t->body = w->plain.p;
+        }
+        int v3 = influx_classify_v3(t->r.body.p, t->r.body.len, t->nlines, res);
+        if (v3 < 0 ||
+            (v3 == 0 && influx_classify_400(text, t->body, t->len, t->nlines, res) != 0)) {
+            errf_set(t->err, t->errlen, "out of memory");
+            t->rc = -1;
+        }
+        return RETRY_STOP;
+    }
+    if (st == 401 || st == 403) {
+        res->outcome = INFLUX_AUTH;
+        return RETRY_STOP;
+    }
+    if (st == 413) {
+        res->outcome = INFLUX_TOO_LARGE;
+        return RETRY_STOP;
+    }
+    if (st == 404) {
+        res->outcome = INFLUX_CONFIG;
+        if (w->api == 1 && strstr(text, "database not found") && !w->create_tried) {
+            w->create_tried = true;
+            char why[384];
+            if (create_database(w, why, sizeof why) == 0) {
+                log_debug("influx: created database \"%s\"", w->cfg.database);
+                return RETRY_WAIT;   /* the same batch again at once, not counted */
+            }
+            char m[sizeof res->message];
+            int n = snprintf(m, sizeof m, "database \"%s\" not found and not created (%s)",
+                             w->cfg.database, why);
+            if (n < 0)
+                m[0] = '\0';
+            set_message(res, st, m);
+        }
+        return RETRY_STOP;
+    }
+    if (st == 500 && (strstr(text, "retention policy not found") ||
+                      strstr(text, "database not found"))) {
+        res->outcome = INFLUX_CONFIG;
+        return RETRY_STOP;
+    }
+    if (st == 429 || st == 503 || st >= 500 || st == 408) {
+        res->outcome = INFLUX_TEMP;
+        return RETRY_AGAIN;
+    }
+    /* any other answer (3xx, 405, ...): the URL does not lead to InfluxDB's API */
+    res->outcome = INFLUX_CONFIG;
+    return RETRY_STOP;
+}
+
+static retry_verdict write_once(void *ctx, int attempt, long *wait_ms)
+{
+    write_try *t = ctx;
+    influx *w = t->w;
+    influx_result *res = t->res;
+    char herr[HTTP_ERR_MAX];
+    log_debug("influx: POST %s: %zu lines, %zu bytes (%zu on the wire)", w->public_url,
+              t->nlines, t->len, t->send_len);
+    if (http_request(w->c, &t->req, &t->r, herr, sizeof herr) != 0) {
+        res->status = t->r.status;
+        res->outcome = INFLUX_TEMP;
+        set_message(res, 0, herr);
+        log_debug("influx: %s; %s %d", herr,
+                  attempt <= w->cfg.max_retries ? "retry after try" : "giving up after try",
+                  attempt);
+        return RETRY_AGAIN;
+    }
+    long st = t->r.status;
+    res->status = st;
+    if (st >= 200 && st < 300) {
+        res->outcome = INFLUX_OK;
+        return RETRY_STOP;
+    }
+    char *text = influx_error_text(t->r.body.p, t->r.body.len,
+                                   http_resp_header(&t->r, "X-Influxdb-Error"));
+    if (!text) {
+        errf_set(t->err, t->errlen, "out of memory");
+        t->rc = -1;
+        return RETRY_STOP;
+    }
+    set_message(res, st, text);
+    log_debug("influx: POST %s: HTTP %ld", w->public_url, st);
+    retry_verdict v = write_refused(t, st, text);
+    free(text);
+    if (v == RETRY_AGAIN && (st == 429 || st == 503)) {
+        long ra = http_retry_after_s(&t->r);
+        res->retry_after_s = ra;
+        if (ra > w->cfg.max_wait_s)
+            return RETRY_GIVE_UP;   /* asks for a longer wait than CRONFLUX_MAX_WAIT allows */
+        if (ra >= 0)
+            *wait_ms = ra * 1000;
+    }
+    if (v == RETRY_AGAIN)
+        log_debug("influx: HTTP %ld; %s %d", st,
+                  attempt <= w->cfg.max_retries ? "retry after try" : "giving up after try",
+                  attempt);
+    return v;
+}
+
 static int post_write(influx *w, const char *send, size_t send_len, bool gz, const char *body,
                       size_t len, size_t nlines, influx_result *res, char *err, size_t errlen)
 {
@@ -1101,149 +1244,25 @@ static int post_write(influx *w, const char *send, size_t send_len, bool gz, con
         h[nh++] = (http_header){ "Content-Encoding", "gzip" };
     if (w->auth_header[0])
         h[nh++] = (http_header){ "Authorization", w->auth_header };
-    http_req req = {
-        .method = "POST", .url = w->write_url, .headers = h, .nheaders = nh,
-        .body = send, .body_len = send_len,
-        .userpwd = w->userpwd[0] ? w->userpwd : NULL,
-        .redact = w->auth_header[0] ? w->cfg.token : (w->cfg.password[0] ? w->cfg.password : NULL),
+    write_try t = {
+        .w = w, .send = send, .send_len = send_len, .len = len, .nlines = nlines,
+        .body = body, .res = res, .err = err, .errlen = errlen,
+        .req = {
+            .method = "POST", .url = w->write_url, .headers = h, .nheaders = nh,
+            .body = send, .body_len = send_len,
+            .userpwd = w->userpwd[0] ? w->userpwd : NULL,
+            .redact = w->auth_header[0] ? w->cfg.token
+                                        : (w->cfg.password[0] ? w->cfg.password : NULL),
+            .want_headers = influx_headers,
+        },
     };
-
-    http_resp r;
-    http_resp_init(&r);
-    char herr[HTTP_ERR_MAX];
-    int attempt = 0, rc = 0;
-    for (;;) {
-        log_debug("influx: POST %s: %zu lines, %zu bytes (%zu on the wire)", w->public_url,
-                  nlines, len, send_len);
-        if (http_request(w->c, &req, &r, herr, sizeof herr) != 0) {
-            res->status = r.status;
-            if (attempt < w->cfg.max_retries) {
-                attempt++;
-                long ms = http_backoff_ms(attempt, INFLUX_BACKOFF_BASE_MS, INFLUX_BACKOFF_MAX_MS);
-                log_debug("influx: %s; retry %d in %ld ms", herr, attempt, ms);
-                http_sleep_ms(ms);
-                continue;
-            }
-            res->outcome = INFLUX_TEMP;
-            set_message(res, 0, herr);
-            break;
-        }
-        long st = r.status;
-        res->status = st;
-        if (st >= 200 && st < 300) {
-            res->outcome = INFLUX_OK;
-            break;
-        }
-        char *text = influx_error_text(r.body.p, r.body.len, r.influx_error);
-        if (!text) {
-            errf_set(err, errlen, "out of memory");
-            rc = -1;
-            break;
-        }
-        set_message(res, st, text);
-        log_debug("influx: POST %s: HTTP %ld", w->public_url, st);
-
-        if (st == 400 && config_refusal(text)) {
-            /* the request itself is wrong, not a line: 2.x unknown org, 3.x db name */
-            free(text);
-            res->outcome = INFLUX_CONFIG;
-            break;
-        }
-        if (st == 400 && strstr(text, "Authorization header was malformed")) {
-            free(text);
-            res->outcome = INFLUX_AUTH;
-            break;
-        }
-        if (st == 400 || st == 422) {
-            if (!body) {
-                if (gunzip_body(&w->plain, send, send_len, len) != 0) {
-                    free(text);
-                    errf_set(err, errlen, "HTTP %ld: the sent gzip body does not inflate to its "
-                             "%zu bytes of lines", st, len);
-                    rc = -1;
-                    break;
-                }
-                body = w->plain.p;
-            }
-            int v3 = influx_classify_v3(r.body.p, r.body.len, nlines, res);
-            if (v3 < 0 || (v3 == 0 && influx_classify_400(text, body, len, nlines, res) != 0)) {
-                free(text);
-                errf_set(err, errlen, "out of memory");
-                rc = -1;
-                break;
-            }
-            free(text);
-            break;
-        }
-        if (st == 401 || st == 403) {
-            res->outcome = INFLUX_AUTH;
-            free(text);
-            break;
-        }
-        if (st == 413) {
-            res->outcome = INFLUX_TOO_LARGE;
-            free(text);
-            break;
-        }
-        if (st == 404) {
-            bool dbnf = strstr(text, "database not found") != NULL;
-            free(text);
-            if (w->api == 1 && dbnf && !w->create_tried) {
-                w->create_tried = true;
-                char why[384];
-                if (create_database(w, why, sizeof why) == 0) {
-                    log_debug("influx: created database \"%s\"", w->cfg.database);
-                    continue;
-                }
-                char m[sizeof res->message];
-                int n = snprintf(m, sizeof m, "database \"%s\" not found and not created (%s)",
-                                 w->cfg.database, why);
-                if (n < 0)
-                    m[0] = '\0';
-                set_message(res, st, m);
-            }
-            res->outcome = INFLUX_CONFIG;
-            break;
-        }
-        if (st == 500 && (strstr(text, "retention policy not found") ||
-                          strstr(text, "database not found"))) {
-            free(text);
-            res->outcome = INFLUX_CONFIG;
-            break;
-        }
-        free(text);
-        if (st == 429 || st == 503) {
-            long ra = http_retry_after_s(&r);
-            res->retry_after_s = ra;
-            if (attempt < w->cfg.max_retries && ra <= w->cfg.max_wait_s) {
-                attempt++;
-                long ms = ra >= 0 ? ra * 1000
-                                  : http_backoff_ms(attempt, INFLUX_BACKOFF_BASE_MS,
-                                                    INFLUX_BACKOFF_MAX_MS);
-                log_debug("influx: HTTP %ld; retry %d in %ld ms", st, attempt, ms);
-                http_sleep_ms(ms);
-                continue;
-            }
-            res->outcome = INFLUX_TEMP;
-            break;
-        }
-        if (st >= 500 || st == 408) {
-            if (attempt < w->cfg.max_retries) {
-                attempt++;
-                long ms = http_backoff_ms(attempt, INFLUX_BACKOFF_BASE_MS, INFLUX_BACKOFF_MAX_MS);
-                log_debug("influx: HTTP %ld; retry %d in %ld ms", st, attempt, ms);
-                http_sleep_ms(ms);
-                continue;
-            }
-            res->outcome = INFLUX_TEMP;
-            break;
-        }
-        /* any other answer (3xx, 405, ...): the URL does not lead to InfluxDB's API */
-        res->outcome = INFLUX_CONFIG;
-        break;
-    }
-    http_resp_free(&r);
-    return rc;
+    http_resp_init(&t.r);
+    retry_policy p = { .max_attempts = w->cfg.max_retries + 1,
+                       .backoff_base_ms = INFLUX_BACKOFF_BASE_MS,
+                       .backoff_max_ms = INFLUX_BACKOFF_MAX_MS };
+    (void)retry_run(&p, write_once, &t, NULL);
+    http_resp_free(&t.r);
+    return t.rc;
 }
 
 /* "v2.7.12" -> "2.7.12"; the major version (1, 2, 3), or 0. */
@@ -1438,6 +1457,7 @@ int influx_ping(influx *w, char *err, size_t errlen)
         .method = "GET", .url = url, .headers = h, .nheaders = auth[0] ? 1 : 0,
         .userpwd = w->userpwd[0] ? w->userpwd : NULL,
         .redact = auth[0] ? w->cfg.token : (w->cfg.password[0] ? w->cfg.password : NULL),
+        .want_headers = ping_headers,
     };
     http_resp r;
     http_resp_init(&r);
@@ -1450,8 +1470,12 @@ int influx_ping(influx *w, char *err, size_t errlen)
     w->ping_answered = true;
     w->ping_status = r.status;
     char server[sizeof w->server];
-    int api = influx_api_from_ping(r.status, r.influx_version, r.influx_build, r.cluster_uuid,
-                                   r.content_type, r.body.p, r.body.len, server, sizeof server);
+    const char *version = http_resp_header(&r, "X-Influxdb-Version");
+    const char *build = http_resp_header(&r, "X-Influxdb-Build");
+    const char *uuid = http_resp_header(&r, "Cluster-Uuid");
+    int api = influx_api_from_ping(r.status, version ? version : "", build ? build : "",
+                                   uuid ? uuid : "", r.content_type, r.body.p, r.body.len, server,
+                                   sizeof server);
     if (server[0])
         memcpy(w->server, server, sizeof server);
     if (w->api == 0) {

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "../../runtime/buf.h"
@@ -15,6 +16,7 @@
 #include "../../runtime/http.h"
 #include "../../runtime/jsonu.h"
 #include "../../runtime/log.h"
+#include "../../runtime/retry.h"
 #include "k8s_objects.h"
 
 #define GONE 1000                       /* internal: 410 on a continue token */
@@ -29,6 +31,8 @@ struct k8s_api {
     char *auth;           /* "Bearer <token>" */
     int retries;
     long backoff_ms;
+    long timeout_ms;
+    int64_t deadline_ns;  /* clock_mono_ns() deadline of the run; 0: none */
     http_resp resp;
 };
 
@@ -224,6 +228,8 @@ k8s_api *k8s_api_new(const k8s_config *c, const k8s_api_opts *o, int *code, char
     a->cfg = *c;
     a->retries = o && o->retries >= 0 ? o->retries : 2;
     a->backoff_ms = o && o->backoff_ms > 0 ? o->backoff_ms : 250;
+    a->timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : 60000;
+    a->deadline_ns = o ? o->deadline_ns : 0;
     http_resp_init(&a->resp);
 
     if (c->ca_file[0] && access(c->ca_file, R_OK) != 0) {
@@ -241,7 +247,7 @@ k8s_api *k8s_api_new(const k8s_config *c, const k8s_api_opts *o, int *code, char
             goto fail;
         }
     }
-    http_opts ho = { .timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : 60000,
+    http_opts ho = { .timeout_ms = a->timeout_ms,
                      .ca_file = c->ca_file[0] ? c->ca_file : NULL };
     a->http = http_new(&ho, err, errlen);
     if (!a->http)
@@ -293,6 +299,120 @@ typedef struct get_ctx {
     int has_continue;
 } get_ctx;
 
+/* One GET of a retry_run: the request and what its answer means. */
+typedef struct get_try {
+    k8s_api *a;
+    const get_ctx *g;
+    http_header hdr[2];
+    http_req req;
+    int reread;               /* the token file was read again after a 401 */
+    int rc;                   /* the outcome so far (an exit code, K8S_ABSENT, GONE) */
+    char *err;
+    size_t errlen;
+    char e[HTTP_ERR_MAX];     /* the last network error */
+} get_try;
+
+static retry_verdict get_once(void *ctx, int attempt, long *wait_ms)
+{
+    get_try *t = ctx;
+    k8s_api *a = t->a;
+    const get_ctx *g = t->g;
+    char msg[MSG_MAX];
+    t->req.timeout_ms = retry_timeout_ms(a->timeout_ms, a->deadline_ns);
+    if (http_request(a->http, &t->req, &a->resp, t->e, sizeof t->e) != 0) {
+        if (a->resp.truncated) {
+            errf_fail(t->err, t->errlen, "GET %s: the answer is larger than the client's cap: "
+                      "try a smaller --page-size", g->path);
+            t->rc = EX_DATAERR;
+            return RETRY_STOP;
+        }
+        /* no answer in time is temporary; a refused connection or TLS is not */
+        t->rc = a->resp.timed_out ? EX_TEMPFAIL : EX_UNAVAILABLE;
+        log_debug("GET %s: %s; %s", g->path, t->e,
+                  attempt <= a->retries ? "retrying" : "giving up");
+        return RETRY_AGAIN;
+    }
+    long st = a->resp.status;
+    if (st >= 200 && st < 300) {
+        t->rc = 0;
+        return RETRY_STOP;
+    }
+    k8s_status_message(a->resp.body.p, a->resp.body.len, msg, sizeof msg);
+    if (st == 401) {
+        if (!t->reread && a->cfg.token_file[0]) {
+            /* the token may have rotated while we ran: read it once more */
+            t->reread = 1;
+            char e2[HTTP_ERR_MAX];
+            char *tok = token_read(&a->cfg, e2, sizeof e2);
+            if (tok && a->token && strcmp(tok, a->token) != 0 && set_token(a, tok) == 0) {
+                t->hdr[1].value = a->auth;
+                t->req.redact = a->token;
+                log_debug("GET %s: 401; the token file changed, retrying with it", g->path);
+                *wait_ms = 0;
+                return RETRY_WAIT;   /* not counted as an attempt */
+            }
+            wipe_free(tok);
+        }
+        errf_fail(t->err, t->errlen,
+                  "GET %s: 401 Unauthorized%s%s: the API server refused the %s (%s)%s",
+                  g->path, msg[0] && strcmp(msg, "Unauthorized") != 0 ? ": " : "",
+                  msg[0] && strcmp(msg, "Unauthorized") != 0 ? msg : "",
+                  a->auth ? "bearer token" : "request without a token",
+                  a->cfg.token_file[0] ? a->cfg.token_file
+                  : a->auth ? "KUBE_TOKEN" : "set KUBE_TOKEN_FILE or use the service account",
+                  a->auth ? "; give the job a valid token for this cluster" : "");
+        t->rc = EX_NOPERM;
+        return RETRY_STOP;
+    }
+    if (st == 403) {
+        errf_fail(t->err, t->errlen,
+                  "forbidden: list %s (GET %s): %s; grant the service account%s%s get and list "
+                  "on %s (see k8s/rbac.yaml)",
+                  g->resource, g->path, msg[0] ? msg : "403 Forbidden",
+                  a->cfg.sa_namespace[0] ? " in namespace " : "", a->cfg.sa_namespace,
+                  g->resource);
+        t->rc = EX_NOPERM;
+        return RETRY_STOP;
+    }
+    if (g->optional && (st == 404 || st == 503)) {
+        errf_fail(t->err, t->errlen, "GET %s: HTTP %ld%s%s", g->path, st, msg[0] ? ": " : "",
+                  msg);
+        t->rc = K8S_ABSENT;
+        return RETRY_STOP;
+    }
+    if (st == 404) {
+        char shown[K8S_URL_MAX];
+        errf_fail(t->err, t->errlen, "GET %s: 404 Not Found: %s does not look like a Kubernetes "
+                  "API server%s%s", g->path,
+                  http_url_show(a->cfg.url, NULL, 0, shown, sizeof shown), msg[0] ? ": " : "",
+                  msg);
+        t->rc = EX_CONFIG;
+        return RETRY_STOP;
+    }
+    if (st == 410 && g->has_continue) {
+        errf_fail(t->err, t->errlen, "GET %s: 410 Gone: the continue token expired%s%s", g->path,
+                  msg[0] ? ": " : "", msg);
+        t->rc = GONE;
+        return RETRY_STOP;
+    }
+    if (st == 429 || st >= 500) {
+        /* rate limited or a server error: temporary (docs/DESIGN.md, "Exit codes") */
+        errf_fail(t->err, t->errlen, "GET %s: HTTP %ld from the Kubernetes API%s%s", g->path,
+                  st, msg[0] ? ": " : "", msg);
+        t->rc = EX_TEMPFAIL;
+        long ra = http_retry_after_s(&a->resp);
+        if (ra >= 0)
+            *wait_ms = ra * 1000L;
+        log_debug("GET %s: HTTP %ld; %s", g->path, st,
+                  attempt <= a->retries ? "retrying" : "giving up");
+        return RETRY_AGAIN;
+    }
+    errf_fail(t->err, t->errlen, "GET %s: HTTP %ld from the Kubernetes API%s%s", g->path, st,
+              msg[0] ? ": " : "", msg);
+    t->rc = EX_UNAVAILABLE;
+    return RETRY_STOP;
+}
+
 /* GET base+pathq. 0 with the body in a->resp; K8S_ABSENT; GONE; or an exit code. */
 static int api_get(k8s_api *a, const char *pathq, const get_ctx *g, char *err, size_t errlen)
 {
@@ -301,109 +421,30 @@ static int api_get(k8s_api *a, const char *pathq, const get_ctx *g, char *err, s
     if (buf_adds(&url, a->cfg.url) != 0 || buf_adds(&url, pathq) != 0) {
         buf_free(&url);
         errf_fail(err, errlen, "GET %s: URL too long", g->path);
-        return 69;
+        return EX_UNAVAILABLE;
     }
-    http_header hdr[2] = { { "Accept", "application/json" }, { "Authorization", a->auth } };
-    http_req req = { .method = "GET", .url = url.p, .headers = hdr,
-                     .nheaders = a->auth ? 2 : 1, .redact = a->token };
-    int attempt = 0, reread = 0, rc;
-    char e[HTTP_ERR_MAX], msg[MSG_MAX];
-    for (;;) {
-        attempt++;
-        if (http_request(a->http, &req, &a->resp, e, sizeof e) != 0) {
-            if (a->resp.truncated) {
-                errf_fail(err, errlen, "GET %s: the answer is larger than the client's cap: try a "
-                          "smaller --page-size", g->path);
-                rc = 65;
-                break;
-            }
-            if (attempt <= a->retries) {
-                log_debug("GET %s: %s; retrying", g->path, e);
-                http_sleep_ms(http_backoff_ms(attempt, a->backoff_ms, 5000));
-                continue;
-            }
-            bool tls = strstr(e, "SSL") || strstr(e, "certificate") || strstr(e, "TLS");
-            errf_fail(err, errlen, "%s (Kubernetes API from %s%s)", e, a->cfg.source,
-                      tls ? "; the server's certificate must verify against the CA in KUBE_CA_FILE "
-                       "or KUBE_SA_DIR/ca.crt"
-                     : "; is it running and reachable from here?");
-            rc = 69;
-            break;
-        }
-        long st = a->resp.status;
-        if (st >= 200 && st < 300) {
-            rc = 0;
-            break;
-        }
-        k8s_status_message(a->resp.body.p, a->resp.body.len, msg, sizeof msg);
-        if (st == 401) {
-            if (!reread && a->cfg.token_file[0]) {
-                /* the token may have rotated while we ran: read it once more */
-                reread = 1;
-                char e2[HTTP_ERR_MAX];
-                char *t = token_read(&a->cfg, e2, sizeof e2);
-                if (t && a->token && strcmp(t, a->token) != 0 && set_token(a, t) == 0) {
-                    hdr[1].value = a->auth;
-                    req.redact = a->token;
-                    attempt--;
-                    log_debug("GET %s: 401; the token file changed, retrying with it", g->path);
-                    continue;
-                }
-                wipe_free(t);
-            }
-            errf_fail(err, errlen,
-                      "GET %s: 401 Unauthorized%s%s: the API server refused the %s (%s)%s",
-                      g->path, msg[0] && strcmp(msg, "Unauthorized") != 0 ? ": " : "",
-                      msg[0] && strcmp(msg, "Unauthorized") != 0 ? msg : "",
-                      a->auth ? "bearer token" : "request without a token",
-                      a->cfg.token_file[0] ? a->cfg.token_file
-                      : a->auth ? "KUBE_TOKEN" : "set KUBE_TOKEN_FILE or use the service account",
-                      a->auth ? "; give the job a valid token for this cluster" : "");
-            rc = 77;
-            break;
-        }
-        if (st == 403) {
-            errf_fail(err, errlen,
-                      "forbidden: list %s (GET %s): %s; grant the service account%s%s get and list "
-                      "on %s (see k8s/rbac.yaml)",
-                      g->resource, g->path, msg[0] ? msg : "403 Forbidden",
-                      a->cfg.sa_namespace[0] ? " in namespace " : "", a->cfg.sa_namespace,
-                      g->resource);
-            rc = 77;
-            break;
-        }
-        if (g->optional && (st == 404 || st == 503)) {
-            errf_fail(err, errlen, "GET %s: HTTP %ld%s%s", g->path, st, msg[0] ? ": " : "", msg);
-            rc = K8S_ABSENT;
-            break;
-        }
-        if (st == 404) {
-            errf_fail(err, errlen, "GET %s: 404 Not Found: %s does not look like a Kubernetes API "
-                      "server%s%s", g->path, a->cfg.url, msg[0] ? ": " : "", msg);
-            rc = 78;
-            break;
-        }
-        if (st == 410 && g->has_continue) {
-            errf_fail(err, errlen, "GET %s: 410 Gone: the continue token expired%s%s", g->path,
-                      msg[0] ? ": " : "", msg);
-            rc = GONE;
-            break;
-        }
-        if ((st == 429 || st >= 500) && attempt <= a->retries) {
-            long wait = http_retry_after_s(&a->resp);
-            long ms = wait >= 0 ? (wait > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : wait) * 1000L
-                                : http_backoff_ms(attempt, a->backoff_ms, 5000);
-            log_debug("GET %s: HTTP %ld; retrying in %ld ms", g->path, st, ms);
-            http_sleep_ms(ms);
-            continue;
-        }
-        errf_fail(err, errlen, "GET %s: HTTP %ld from the Kubernetes API%s%s", g->path, st,
-                  msg[0] ? ": " : "", msg);
-        rc = 69;
-        break;
+    get_try t = { .a = a, .g = g, .err = err, .errlen = errlen };
+    t.hdr[0] = (http_header){ "Accept", "application/json" };
+    t.hdr[1] = (http_header){ "Authorization", a->auth };
+    t.req = (http_req){ .method = "GET", .url = url.p, .headers = t.hdr,
+                        .nheaders = a->auth ? 2 : 1, .redact = a->token };
+    retry_policy p = { .max_attempts = a->retries + 1, .backoff_base_ms = a->backoff_ms,
+                       .backoff_max_ms = 5000, .retry_after_max_ms = RETRY_AFTER_MAX_S * 1000L,
+                       .deadline_ns = a->deadline_ns };
+    retry_end end = retry_run(&p, get_once, &t, NULL);
+    if (end != RETRY_END_STOPPED && t.rc == EX_UNAVAILABLE && t.e[0]) {
+        /* no answer at all: say where the API was looked for */
+        bool tls = strstr(t.e, "SSL") || strstr(t.e, "certificate") || strstr(t.e, "TLS");
+        errf_fail(err, errlen, "%s (Kubernetes API from %s%s)", t.e, a->cfg.source,
+                  tls ? "; the server's certificate must verify against the CA in KUBE_CA_FILE "
+                        "or KUBE_SA_DIR/ca.crt"
+                      : "; is it running and reachable from here?");
+    } else if (end != RETRY_END_STOPPED && t.rc == EX_TEMPFAIL && a->resp.timed_out) {
+        errf_fail(err, errlen, "%s (Kubernetes API from %s: no answer in time)", t.e,
+                  a->cfg.source);
     }
     buf_free(&url);
-    return rc;
+    return t.rc;
 }
 
 /* ---- lists ------------------------------------------------------------------------ */

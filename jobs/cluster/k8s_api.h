@@ -17,8 +17,9 @@
  *
  * Return codes of the request functions are sysexits values, with err set:
  *   0 done; 65 an answer that does not parse (with line and column), is over the body
- *   cap, or repeats its continue token; 69 unreachable, TLS
- *   refused, or a server error after retries; 77 401 (token refused) or 403 (RBAC: the
+ *   cap, or repeats its continue token; 69 unreachable (connection refused, TLS refused);
+ *   75 temporary after retries: 429 rate limited, a 5xx, no answer in time (the same in
+ *   every source: docs/DESIGN.md); 77 401 (token refused) or 403 (RBAC: the
  *   message names the verb and resource, and the server's reason); 78 404 on a core path
  *   (KUBE_API_URL is not an API server).
  */
@@ -56,6 +57,7 @@ typedef struct k8s_api_opts {
     long timeout_ms;        /* per request; 0: 60000 */
     int retries;            /* extra attempts on network errors, 429 and 5xx; <0: 2 */
     long backoff_ms;        /* base of the exponential backoff; 0: 250 */
+    int64_t deadline_ns;    /* clock_mono_ns() time no request or wait goes past; 0: none */
 } k8s_api_opts;
 
 /* A client: reads the token and sets up TLS. NULL with *code (78 token/CA unreadable) and err. */

@@ -43,8 +43,9 @@ static void usage(FILE *f)
             "  (default " K8S_SA_DIR_DEFAULT ")\n"
             "\n"
             "Exit: 0 done, 64 usage, 65 the API sent data that does not parse, 69 unreachable\n"
-            "(TLS refused too), 73 state file, 75 points spooled for the next run, 77 token\n"
-            "refused (401) or forbidden (403), 78 configuration missing or wrong.\n",
+            "(TLS refused too), 73 state file, 75 rate limited (429), a server error (5xx) or no\n"
+            "answer in time: points spooled for the next run, 77 token refused (401) or\n"
+            "forbidden (403), 78 configuration missing or wrong.\n",
             PAGE_MAX);
 }
 

@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
+#include <sysexits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "../../store/sink.h"
 #include "../../runtime/cfg.h"
 #include "../../runtime/cli.h"
+#include "../../runtime/clock.h"
 #include "../../runtime/http.h"
 #include "../../runtime/log.h"
 #include "../../runtime/progress.h"
@@ -32,8 +34,16 @@
 
 enum {
     OPT_FROM = 1, OPT_TO, OPT_STEP, OPT_RESUME, OPT_QUERIES, OPT_CHUNK, OPT_URL, OPT_MAX_BODY,
-    OPT_MEASUREMENT
+    OPT_MEASUREMENT, OPT_DEADLINE
 };
+
+static int64_t run_deadline_ns;   /* clock_mono_ns() time the run stops at; 0: none */
+
+/* The run's deadline (--deadline) has passed. */
+static bool deadline_passed(void)
+{
+    return run_deadline_ns > 0 && clock_mono_ns() >= run_deadline_ns;
+}
 
 static void usage(FILE *f)
 {
@@ -63,6 +73,9 @@ static void usage(FILE *f)
 "  --chunk N        at most N points per series per request (default %d, at most %d)\n"
 "  --max-body SIZE  largest answer accepted (default 32M); a larger one halves the\n"
 "                   chunk; chunks are sized to answers of about SIZE/16\n"
+"  --deadline D     stop the run D after it started, with what it read stored (75; a\n"
+"                   backfill goes on with --resume); set it below the CronJob's\n"
+"                   activeDeadlineSeconds (env CRONFLUX_DEADLINE; default: none)\n"
 CLI_COMMON_HELP
 "\n"
 "Environment: PROMETHEUS_TOKEN (or _FILE) for a bearer token, PROMETHEUS_CA_FILE,\n"
@@ -312,6 +325,12 @@ static void run_instant(run *r)
     snprintf(rest, sizeof rest, "&time=%s", secs);
     size_t i;
     for (i = 0; i < r->qs->n && !sig_stop_requested(); i++) {
+        if (deadline_passed()) {
+            log_error("the run's deadline (--deadline) passed before query %s: %zu of %zu "
+                      "queries run; what they read is stored", r->qs->q[i].name, i, r->qs->n);
+            note_rc(r, EX_TEMPFAIL);
+            break;
+        }
         const prom_query *q = &r->qs->q[i];
         emit e = { .s = r->s, .q = q };
         prom_parse_result res;
@@ -402,6 +421,13 @@ static int backfill_query(run *r, const prom_query *q, buf *form)
             stop = 1;
             break;
         }
+        if (deadline_passed()) {
+            log_warn("the run's deadline (--deadline) passed: every chunk up to the last "
+                     "checkpoint is stored; rerun with --resume to go on");
+            note_rc(r, EX_TEMPFAIL);
+            stop = 1;
+            break;
+        }
         int64_t end;
         int64_t pts = prom_chunk(g, cursor, n, &end);
         if (pts <= 0)
@@ -475,6 +501,7 @@ static void run_backfill(run *r)
 
 int main(int argc, char **argv)
 {
+    int64_t started = clock_mono_ns();
     log_init(JOB);
     static const struct option longopts[] = {
         { "from", required_argument, NULL, OPT_FROM },
@@ -486,12 +513,13 @@ int main(int argc, char **argv)
         { "url", required_argument, NULL, OPT_URL },
         { "max-body", required_argument, NULL, OPT_MAX_BODY },
         { "measurement", required_argument, NULL, OPT_MEASUREMENT },
+        { "deadline", required_argument, NULL, OPT_DEADLINE },
         CLI_COMMON_LONGOPTS,
         { NULL, 0, NULL, 0 },
     };
     cli_common cc = { 0 };
     const char *from_s = NULL, *to_s = NULL, *step_s = NULL, *queries = NULL, *url = NULL,
-               *measurement = NULL;
+               *measurement = NULL, *deadline_s = NULL;
     bool resume = false;
     int64_t maxpts = PROM_CHUNK_DEFAULT;
     size_t max_body = 0;
@@ -507,6 +535,7 @@ int main(int argc, char **argv)
         case OPT_QUERIES: queries = optarg; break;
         case OPT_URL: url = optarg; break;
         case OPT_MEASUREMENT: measurement = optarg; break;
+        case OPT_DEADLINE: deadline_s = optarg; break;
         case OPT_CHUNK:
             if (parse_count(optarg, PROM_POINTS_LIMIT, &maxpts) != 0) {
                 log_error("--chunk: want points per series per request, 1 to %d "
@@ -533,6 +562,17 @@ int main(int argc, char **argv)
         if (done != 0)
             log_error("%s", err);
         return done;
+    }
+    /* the deadline of the whole run: from the flag (a bad one is usage) or the env */
+    {
+        const char *d = deadline_s ? deadline_s : cfg_env("CRONFLUX_DEADLINE");
+        int64_t dns = 0;
+        if (d && tparse_duration(d, &dns, err, sizeof err) != 0) {
+            log_error("%s: %s", deadline_s ? "--deadline" : "CRONFLUX_DEADLINE", err);
+            return deadline_s ? EX_USAGE : EX_CONFIG;
+        }
+        if (d)
+            run_deadline_ns = started + dns;
     }
     bool backfill = from_s != NULL;
     if (!backfill && (to_s || step_s || resume)) {
@@ -608,6 +648,7 @@ int main(int argc, char **argv)
     }
     if (max_body)
         pcfg.body_max = max_body;
+    pcfg.deadline_ns = run_deadline_ns;
     if (http_global_init(err, sizeof err) != 0) {
         log_error("%s", err);
         prom_cfg_wipe(&pcfg);

@@ -182,6 +182,8 @@ typedef struct prom_cfg {
     long timeout_ms;      /* PROMETHEUS_TIMEOUT (duration), default 120 s */
     int max_retries;      /* retries of network errors and 429/5xx, default 3 */
     size_t body_max;      /* cap on one response; over it the chunk is halved */
+    int64_t deadline_ns;  /* clock_mono_ns() time of the run's deadline (--deadline); 0: none.
+                             No request or retry wait goes past it (then PROM_TEMP). */
 } prom_cfg;
 
 /* Fill cfg from the environment; url_flag (--url) wins when not NULL. PROMETHEUS_URL, or
@@ -198,8 +200,8 @@ typedef enum prom_outcome {
                          * the chunk; otherwise -> 78 */
     PROM_TIMEOUT,       /* 503 errorType "timeout" (not retried): a backfill halves the
                          * chunk; otherwise -> 75 */
-    PROM_TEMP,          /* 429/5xx after retries -> 75 */
-    PROM_UNREACHABLE,   /* no HTTP answer after retries -> 69 */
+    PROM_TEMP,          /* 429/5xx, no answer in time, or the run's deadline -> 75 */
+    PROM_UNREACHABLE,   /* no connection (refused, DNS, TLS) after retries -> 69 */
     PROM_AUTH,          /* 401/403 -> 77 */
     PROM_CONFIG,        /* 404 and other 4xx: wrong URL or path prefix -> 78 */
     PROM_SHAPE,         /* the body is not of the documented shape -> 65 */

@@ -9,6 +9,7 @@
 
 #include "../../runtime/cfg.h"
 #include "../../runtime/log.h"
+#include "../../runtime/retry.h"
 
 #define RETRY_AFTER_MAX_S 60
 
@@ -57,21 +58,104 @@ void prom_client_free(prom_client *pc)
     free(pc);
 }
 
-/* Wait before retry `attempt` (1, 2, ...): Retry-After when given (capped), else backoff. */
-static void pause_before(prom_client *pc, int attempt)
+/* One POST of a retry_run and what its answer means. */
+typedef struct call_try {
+    prom_client *pc;
+    http_req req;
+    const char *shown;        /* the URL as messages show it */
+    prom_sample_fn fn;
+    void *ctx;
+    prom_parse_result *res;
+    size_t *body_len;
+    prom_outcome o;
+    char *err;
+    size_t errlen;
+} call_try;
+
+static retry_verdict call_once(void *ctx, int attempt, long *wait_ms)
 {
-    long s = http_retry_after_s(&pc->resp);
-    if (s >= 0)
-        http_sleep_ms((s > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : s) * 1000L);
-    else
-        http_sleep_ms(http_backoff_ms(attempt, 500, 10000));
+    call_try *t = ctx;
+    prom_client *pc = t->pc;
+    http_resp *r = &pc->resp;
+    const char *url = t->shown;
+    char e[PROM_ERR_MAX];
+    e[0] = '\0';
+    memset(t->res, 0, sizeof *t->res);
+    t->req.timeout_ms = retry_timeout_ms(pc->cfg.timeout_ms, pc->cfg.deadline_ns);
+    if (http_request(pc->http, &t->req, r, e, sizeof e) != 0) {
+        if (r->truncated) {
+            errf_set(t->err, t->errlen, "POST %s: answer larger than %zu bytes", url,
+                     pc->cfg.body_max);
+            t->o = PROM_TOO_LARGE;
+            return RETRY_STOP;
+        }
+        log_debug("POST %s: %s; %s %d", url, e,
+                  attempt <= pc->cfg.max_retries ? "retry" : "giving up after try", attempt);
+        if (r->timed_out) {
+            /* no answer in time: temporary (75), like a 503 */
+            errf_set(t->err, t->errlen, "%s (Prometheus did not answer in time; PROMETHEUS_TIMEOUT "
+                     "sets the limit of one request)", e);
+            t->o = PROM_TEMP;
+        } else {
+            errf_set(t->err, t->errlen, "%s (Prometheus unreachable; check PROMETHEUS_URL)", e);
+            t->o = PROM_UNREACHABLE;
+        }
+        return RETRY_AGAIN;
+    }
+    if (t->body_len)
+        *t->body_len = r->body.len;
+    const char *body = r->body.p ? r->body.p : "";
+    char perr[256];
+    int prc = prom_parse(body, r->body.len, NULL, NULL, t->res, perr, sizeof perr);
+    bool envelope = prc == 0 && t->res->is_error;
+    prom_outcome o = prom_classify(r->status, envelope, t->res);
+    t->o = o;
+    if (o == PROM_OK) {
+        if (prc != 0) {
+            errf_set(t->err, t->errlen, "POST %s: %ld answer not of the documented shape: %s",
+                     url, r->status, perr);
+            t->o = PROM_SHAPE;
+            return RETRY_STOP;
+        }
+        if (!t->fn)
+            return RETRY_STOP;
+        prc = prom_parse(body, r->body.len, t->fn, t->ctx, t->res, perr, sizeof perr);
+        if (prc == -2) {
+            t->o = PROM_STOPPED;
+        } else if (prc != 0) {   /* cannot happen: the same text passed the check */
+            errf_set(t->err, t->errlen, "POST %s: %s", url, perr);
+            t->o = PROM_SHAPE;
+        }
+        return RETRY_STOP;
+    }
+    if (envelope) {
+        errf_set(t->err, t->errlen, "POST %s: HTTP %ld %s: %s", url, r->status,
+                 t->res->error_type, t->res->error);
+    } else if (o == PROM_SHAPE) {
+        errf_set(t->err, t->errlen, "POST %s: HTTP %ld answer not of the documented shape: %s",
+                 url, r->status, perr);
+    } else {
+        const char *hint = o == PROM_AUTH ? " (check PROMETHEUS_TOKEN)"
+                           : o == PROM_CONFIG ? " (check PROMETHEUS_URL and its path)"
+                                              : "";
+        errf_set(t->err, t->errlen, "POST %s: HTTP %ld%s", url, r->status, hint);
+    }
+    if (o == PROM_TEMP) {
+        long ra = http_retry_after_s(r);
+        if (ra >= 0)
+            *wait_ms = ra * 1000L;
+        log_debug("POST %s: HTTP %ld; %s %d", url, r->status,
+                  attempt <= pc->cfg.max_retries ? "retry" : "giving up after try", attempt);
+        return RETRY_AGAIN;
+    }
+    return RETRY_STOP;
 }
 
 prom_outcome prom_call(prom_client *pc, const char *path, const char *form, prom_sample_fn fn,
                        void *ctx, prom_parse_result *res, size_t *body_len, char *err,
                        size_t errlen)
 {
-    char url[1024], e[PROM_ERR_MAX];
+    char url[1024], shown[HTTP_ERR_MAX];
     memset(res, 0, sizeof *res);
     if (body_len)
         *body_len = 0;
@@ -80,72 +164,31 @@ prom_outcome prom_call(prom_client *pc, const char *path, const char *form, prom
         errf_set(err, errlen, "URL too long");
         return PROM_CONFIG;
     }
+    http_url_show(url, pc->cfg.token[0] ? pc->cfg.token : NULL, 0, shown, sizeof shown);
     http_header hs[3] = {
         { "Content-Type", "application/x-www-form-urlencoded" },
         { "Accept", "application/json" },
         { "Authorization", pc->auth },
     };
-    http_req req = { .method = "POST", .url = url, .headers = hs,
-                     .nheaders = pc->auth[0] ? 3 : 2, .body = form,
-                     .body_len = strlen(form), .redact = pc->cfg.token[0] ? pc->cfg.token : NULL };
-    http_resp *r = &pc->resp;
-    for (int attempt = 0;; attempt++) {
-        e[0] = '\0';
-        if (http_request(pc->http, &req, r, e, sizeof e) != 0) {
-            if (r->truncated) {
-                errf_set(err, errlen, "POST %s: answer larger than %zu bytes", url,
-                         pc->cfg.body_max);
-                return PROM_TOO_LARGE;
-            }
-            if (attempt < pc->cfg.max_retries) {
-                log_debug("POST %s: %s; retry %d", url, e, attempt + 1);
-                pause_before(pc, attempt + 1);
-                continue;
-            }
-            errf_set(err, errlen, "%s (Prometheus unreachable; check PROMETHEUS_URL)", e);
-            return PROM_UNREACHABLE;
-        }
-        if (body_len)
-            *body_len = r->body.len;
-        const char *body = r->body.p ? r->body.p : "";
-        char perr[256];
-        int prc = prom_parse(body, r->body.len, NULL, NULL, res, perr, sizeof perr);
-        bool envelope = prc == 0 && res->is_error;
-        prom_outcome o = prom_classify(r->status, envelope, res);
-        if (o == PROM_OK) {
-            if (prc != 0) {
-                errf_set(err, errlen, "POST %s: %ld answer not of the documented shape: %s", url,
-                         r->status, perr);
-                return PROM_SHAPE;
-            }
-            if (!fn)
-                return PROM_OK;
-            prc = prom_parse(body, r->body.len, fn, ctx, res, perr, sizeof perr);
-            if (prc == -2)
-                return PROM_STOPPED;
-            if (prc != 0) {   /* cannot happen: the same text passed the check */
-                errf_set(err, errlen, "POST %s: %s", url, perr);
-                return PROM_SHAPE;
-            }
-            return PROM_OK;
-        }
-        if (o == PROM_TEMP && attempt < pc->cfg.max_retries) {
-            log_debug("POST %s: HTTP %ld; retry %d", url, r->status, attempt + 1);
-            pause_before(pc, attempt + 1);
-            continue;
-        }
-        if (envelope) {
-            errf_set(err, errlen, "POST %s: HTTP %ld %s: %s", url, r->status, res->error_type,
-                     res->error);
-        } else if (o == PROM_SHAPE) {
-            errf_set(err, errlen, "POST %s: HTTP %ld answer not of the documented shape: %s", url,
-                     r->status, perr);
-        } else {
-            const char *hint = o == PROM_AUTH ? " (check PROMETHEUS_TOKEN)"
-                               : o == PROM_CONFIG ? " (check PROMETHEUS_URL and its path)"
-                                                  : "";
-            errf_set(err, errlen, "POST %s: HTTP %ld%s", url, r->status, hint);
-        }
-        return o;
+    call_try t = {
+        .pc = pc, .shown = shown, .fn = fn, .ctx = ctx, .res = res, .body_len = body_len,
+        .o = PROM_UNREACHABLE, .err = err, .errlen = errlen,
+        .req = { .method = "POST", .url = url, .headers = hs,
+                 .nheaders = pc->auth[0] ? 3 : 2, .body = form, .body_len = strlen(form),
+                 .redact = pc->cfg.token[0] ? pc->cfg.token : NULL },
+    };
+    retry_policy p = { .max_attempts = pc->cfg.max_retries + 1, .backoff_base_ms = 500,
+                       .backoff_max_ms = 10000, .retry_after_max_ms = RETRY_AFTER_MAX_S * 1000L,
+                       .deadline_ns = pc->cfg.deadline_ns };
+    retry_end end = retry_run(&p, call_once, &t, NULL);
+    if (end == RETRY_END_DEADLINE) {
+        /* the run's time is up before Prometheus answered: temporary, not a lost server */
+        if (t.o == PROM_UNREACHABLE)
+            t.o = PROM_TEMP;
+        char was[PROM_ERR_MAX];
+        errf_set(was, sizeof was, "%s", err);
+        errf_set(err, errlen, "%s; stopped at the run's deadline (--deadline, CRONFLUX_DEADLINE)",
+                 was);
     }
+    return t.o;
 }

@@ -287,6 +287,7 @@ typedef struct tw_client_opts {
     size_t body_max;                /* 0: TW_BODY_MAX */
     const char *ca_file;            /* private CA for the API (tests), or NULL */
     const char *bearer_token;       /* app-only token (TWITTER_BEARER_TOKEN), or NULL */
+    int64_t deadline_ns;            /* clock_mono_ns() time no retry wait goes past; 0: none */
 } tw_client_opts;
 
 /* NULL on error (err set). The credentials are copied; opts need not outlive the call. */
@@ -296,7 +297,8 @@ void tw_client_free(tw_client *c);  /* wipes the copied secrets; accepts NULL */
 /* GET base_url + path_query (the path with its already-encoded query), signed. `endpoint`
  * names the rate-limit family ("GET /2/users/:id/tweets") and appears in messages.
  * Returns 0 with a 2xx answer in r, or an exit code with err set to one line:
- *   65 the answer is over the body cap; 69 network error or 5xx after retries;
+ *   65 the answer is over the body cap; 69 no connection (refused, DNS, TLS) after retries;
+ *   75 a 5xx or no answer in time after retries (temporary in every source);
  *   75 rate limited and the window resets later than --max-wait allows (err names the reset
  *      time, RFC 3339), or 429 UsageCapExceeded (never waited for nor retried; counted in
  *      tw_client_stats.usage_capped; err says what clears it); 77 401/403 (err names the refused credential variables, and for

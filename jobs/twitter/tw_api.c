@@ -1,5 +1,6 @@
 /* tw_api: signed GETs against the X API with rate limits, retries and exit codes
  * (see tw.h). */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "../../runtime/cfg.h"
 #include "../../runtime/errf.h"
 #include "../../runtime/log.h"
+#include "../../runtime/retry.h"
 #include "../../runtime/tparse.h"
 #include "tw.h"
 
@@ -18,12 +20,15 @@
 #define TW_URL_MAX 8192
 #define TW_MAX_RATE_WAITS 3      /* waits for one request before giving up */
 #define TW_DEFAULT_WINDOW_S 900  /* X rate-limit windows are 15 minutes */
+#define TW_RESET_SPAN_S 86400    /* a reset further than this from now is not believed */
+#define TW_RETRY_AFTER_MAX_S 30  /* a 5xx's Retry-After above this: backoff instead */
 
 typedef struct rate_slot {
     char endpoint[80];
     bool known;                  /* remaining/reset came from headers */
     long limit, remaining;
     int64_t reset_s;             /* epoch seconds */
+    bool reset_unknown;          /* the header's reset was not believable: reset_s assumed */
 } rate_slot;
 
 struct tw_client {
@@ -34,6 +39,7 @@ struct tw_client {
     char app_names[160], user_names[160];
     int64_t max_wait_ns;
     int retries;
+    int64_t deadline_ns;         /* clock_mono_ns() deadline of the run; 0: none */
     size_t body_max;
     rate_slot rate[TW_RATE_SLOTS];
     size_t nrate;
@@ -97,6 +103,7 @@ tw_client *tw_client_new(const tw_client_opts *o, char *err, size_t errlen)
              o->user_names ? o->user_names : "TWITTER_ACCESS_TOKEN/TWITTER_ACCESS_SECRET");
     c->max_wait_ns = o->max_wait_ns;
     c->retries = o->retries < 0 ? 0 : o->retries;
+    c->deadline_ns = o->deadline_ns;
     c->body_max = o->body_max ? o->body_max : TW_BODY_MAX;
     http_opts ho = { .connect_timeout_ms = 10000,
                      .timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 30000,
@@ -147,28 +154,54 @@ static int parse_long(const char *s, long *out)
     if (!s || !*s)
         return -1;
     char *end = NULL;
+    errno = 0;
     long v = strtol(s, &end, 10);
-    if (end == s || *end != '\0' || v < 0)
+    if (end == s || *end != '\0' || v < 0 || errno == ERANGE)
         return -1;
     *out = v;
     return 0;
 }
 
-/* Remember what the rate-limit headers said. */
+/* A reset time (epoch seconds) is believed when it lies within a day of now: X windows
+ * are 15 minutes (24 hours for a few endpoints). Anything else is "unknown". */
+static int plausible_reset(long v, int64_t now_s)
+{
+    return (int64_t)v >= now_s - TW_RESET_SPAN_S && (int64_t)v <= now_s + TW_RESET_SPAN_S;
+}
+
+/* Remember what the rate-limit headers said. An implausible reset counts as a window of
+ * TW_DEFAULT_WINDOW_S from now, said "unknown" in messages. */
 static void slot_update(rate_slot *s, const http_resp *r)
 {
     long rem, reset, lim;
-    if (parse_long(r->rate_remaining, &rem) == 0 && parse_long(r->rate_reset, &reset) == 0) {
-        s->known = true;
-        s->remaining = rem;
+    if (parse_long(http_resp_header(r, "x-rate-limit-remaining"), &rem) != 0)
+        return;
+    const char *rv = http_resp_header(r, "x-rate-limit-reset");
+    int64_t now_s = (int64_t)time(NULL);
+    if (parse_long(rv, &reset) == 0 && plausible_reset(reset, now_s)) {
         s->reset_s = reset;
-        if (parse_long(r->rate_limit, &lim) == 0)
-            s->limit = lim;
+        s->reset_unknown = false;
+    } else if (rv) {
+        s->reset_s = now_s + TW_DEFAULT_WINDOW_S;
+        s->reset_unknown = true;
+    } else {
+        return;
     }
+    s->known = true;
+    s->remaining = rem;
+    if (parse_long(http_resp_header(r, "x-rate-limit-limit"), &lim) == 0)
+        s->limit = lim;
 }
 
-static void fmt_when(int64_t epoch_s, char *out, size_t cap)
+static void fmt_when(int64_t epoch_s, bool unknown, char *out, size_t cap)
 {
+    if (unknown) {
+        int n = snprintf(out, cap, "an unknown time (x-rate-limit-reset is not a time within "
+                         "a day; %d minutes assumed)", TW_DEFAULT_WINDOW_S / 60);
+        if (n < 0 && cap)
+            out[0] = '\0';
+        return;
+    }
     char t[40];
     tparse_format(epoch_s * TPARSE_NS_PER_S, t, sizeof t);
     int64_t in = epoch_s - (int64_t)time(NULL);
@@ -179,8 +212,10 @@ static void fmt_when(int64_t epoch_s, char *out, size_t cap)
         out[0] = '\0';
 }
 
-/* Wait for a window when allowed. 1 waited (go again), 0 not allowed. */
-static int maybe_wait(tw_client *c, const char *endpoint, int64_t reset_s, int *waits)
+/* A wait for a window, when allowed: 1 with *wait_ms set (go again after it), 0 not
+ * allowed. */
+static int maybe_wait(tw_client *c, const char *endpoint, int64_t reset_s, int *waits,
+                      long *wait_ms)
 {
     int64_t wait_s = reset_s - (int64_t)time(NULL) + 1;
     if (wait_s < 1)
@@ -194,7 +229,7 @@ static int maybe_wait(tw_client *c, const char *endpoint, int64_t reset_s, int *
     log_info("%s: rate limited: waiting %llds for the window, until %s (--max-wait allows it)",
              endpoint, (long long)wait_s,
              tparse_format(((int64_t)time(NULL) + wait_s) * TPARSE_NS_PER_S, until, sizeof until));
-    http_sleep_ms((long)(wait_s * 1000));
+    *wait_ms = (long)(wait_s * 1000);
     c->st.waited_s += (long)wait_s;
     return 1;
 }
@@ -234,202 +269,241 @@ static int auth_error(tw_client *c, const char *endpoint, long status, const tw_
     return EX_NOPERM;
 }
 
+/* One signed GET of a retry_run and what its answer means. */
+typedef struct get_try {
+    tw_client *c;
+    const char *endpoint;
+    const char *url;
+    http_resp *r;
+    rate_slot *slot;
+    oauth1_signed sig;
+    bool bearer;               /* app-only token instead of OAuth 1.0a user context */
+    buf bh;                    /* "Bearer TOKEN", wiped */
+    int waits;                 /* rate-limit windows waited for */
+    int ret;                   /* the outcome so far: 0 or an exit code */
+    char *err;
+    size_t errlen;
+} get_try;
+
+static const char *const tw_headers[] = { "x-rate-limit-limit", "x-rate-limit-remaining",
+                                          "x-rate-limit-reset", NULL };
+
+static retry_verdict get_once(void *ctx, int attempt, long *wait_ms)
+{
+    get_try *t = ctx;
+    tw_client *c = t->c;
+    const char *endpoint = t->endpoint;
+    rate_slot *slot = t->slot;
+    http_resp *r = t->r;
+    char herr[HTTP_ERR_MAX], shown[TW_URL_MAX];
+
+    /* never send what the window cannot take */
+    int64_t now_s = (int64_t)time(NULL);
+    if (slot->known && slot->remaining <= 0 && slot->reset_s > now_s) {
+        if (maybe_wait(c, endpoint, slot->reset_s, &t->waits, wait_ms)) {
+            slot->known = false;
+            return RETRY_WAIT;
+        }
+        char when[160];
+        fmt_when(slot->reset_s, slot->reset_unknown, when, sizeof when);
+        errf_set(t->err, t->errlen,
+                 "%s: rate limit used up (0 of %ld left in this window), request not sent; "
+                 "the window resets at %s; points read so far are kept; run again after "
+                 "that, or allow the wait with --max-wait",
+                 endpoint, slot->limit, when);
+        t->ret = EX_TEMPFAIL;
+        return RETRY_STOP;
+    }
+
+    const char *authz;
+    if (t->bearer) {
+        if (!c->bearer || (!t->bh.p && (buf_adds(&t->bh, "Bearer ") != 0 ||
+                                        buf_adds(&t->bh, c->bearer) != 0))) {
+            errf_set(t->err, t->errlen, "%s: no usable TWITTER_BEARER_TOKEN", endpoint);
+            t->ret = EX_CONFIG;
+            return RETRY_STOP;
+        }
+        authz = t->bh.p;
+        if (log_debug_enabled())
+            log_debug("twitter: GET %s Authorization: Bearer <redacted>",
+                      http_url_show(t->url, NULL, 1, shown, sizeof shown));
+    } else {
+        oauth1_creds cr = { c->ck, c->cs, c->tk, c->ts };
+        oauth1_request rq = { .method = "GET", .url = t->url };
+        char serr[256];
+        if (oauth1_sign(&cr, &rq, &t->sig, serr, sizeof serr) != 0) {
+            errf_set(t->err, t->errlen, "%s: %s", endpoint, serr);
+            t->ret = EX_CONFIG;
+            return RETRY_STOP;
+        }
+        authz = t->sig.header.p;
+    }
+    http_header hd[2] = { { "Authorization", authz }, { "Accept", "application/json" } };
+    http_req req = { .method = "GET", .url = t->url, .headers = hd, .nheaders = 2,
+                     .redact = authz, .want_headers = tw_headers };
+    if (!t->bearer && log_debug_enabled()) {
+        buf red;
+        buf_init(&red, OAUTH1_MAX_TEXT);
+        if (oauth1_redact_header(&red, t->sig.header.p) == 0)
+            log_debug("twitter: GET %s Authorization: %s",
+                      http_url_show(t->url, NULL, 1, shown, sizeof shown), red.p);
+        buf_free(&red);
+    }
+    c->st.requests++;
+    int hrc = http_request(c->http, &req, r, herr, sizeof herr);
+    if (hrc != 0) {
+        if (r->truncated) {
+            errf_set(t->err, t->errlen,
+                     "%s: the answer is larger than the %zu MiB cap on a response body; "
+                     "refusing to read it (%s)",
+                     endpoint, c->body_max >> 20, herr);
+            t->ret = EX_DATAERR;
+            return RETRY_STOP;
+        }
+        http_url_show(c->base, NULL, 0, shown, sizeof shown);
+        if (r->timed_out) {
+            /* no answer in time: temporary, like a 5xx */
+            errf_set(t->err, t->errlen, "%s: the X API at %s did not answer in time after %d "
+                     "tries: %s; points read so far are kept; try again later", endpoint, shown,
+                     attempt, herr);
+            t->ret = EX_TEMPFAIL;
+        } else {
+            errf_set(t->err, t->errlen, "%s: the X API at %s is unreachable after %d tries: %s",
+                     endpoint, shown, attempt, herr);
+            t->ret = EX_UNAVAILABLE;
+        }
+        if (attempt <= c->retries)
+            c->st.retries++;
+        return RETRY_AGAIN;
+    }
+    slot_update(slot, r);
+    long st = r->status;
+    if (st >= 200 && st < 300) {
+        t->ret = 0;
+        return RETRY_STOP;
+    }
+    tw_problem p;
+    char problem[TW_MSG_MAX];
+    tw_parse_error(r->body.p, r->body.len, &p, problem, sizeof problem);
+    if (!problem[0])
+        copy_cut(problem, sizeof problem, "(empty body)");
+
+    if (st == 429 && tw_problem_usage_capped(&p)) {
+        /* the app's cap or spending limit: no window to wait for, no retry */
+        c->st.usage_capped++;
+        char what[64] = "";
+        if ((p.period[0] || p.scope[0]) &&
+            snprintf(what, sizeof what, " (%s%s%s%s)", p.period, p.period[0] ? " cap" : "",
+                     p.period[0] && p.scope[0] ? ", scope " : p.scope[0] ? "scope " : "",
+                     p.scope) < 0)
+            what[0] = '\0';
+        errf_set(t->err, t->errlen,
+                 "%s: 429 UsageCapExceeded: %s%s: X refuses this app's reads until the cap "
+                 "resets (the next billing cycle) or its spending limit or credits change in "
+                 "the developer console; waiting does not help; no request is sent until the "
+                 "next UTC day (--force tries earlier); points read so far are kept",
+                 endpoint, p.detail[0] ? p.detail : problem, what);
+        t->ret = EX_TEMPFAIL;
+        return RETRY_STOP;
+    }
+    if (st == 429) {
+        c->st.rate_limited++;
+        int64_t reset_s = 0;
+        long lv;
+        bool unknown = false;
+        const char *how = "";
+        const char *rv = http_resp_header(r, "x-rate-limit-reset");
+        if (parse_long(rv, &lv) == 0 && plausible_reset(lv, now_s)) {
+            reset_s = lv;
+        } else if ((lv = http_retry_after_s(r)) >= 0) {
+            reset_s = (int64_t)time(NULL) + lv;
+            how = " (from Retry-After)";
+        } else {
+            reset_s = (int64_t)time(NULL) + TW_DEFAULT_WINDOW_S;
+            unknown = rv != NULL;
+            how = rv ? "" : " (no x-rate-limit-reset header; a 15-minute window assumed)";
+        }
+        slot->known = true;
+        slot->remaining = 0;
+        slot->reset_s = reset_s;
+        slot->reset_unknown = unknown;
+        if (maybe_wait(c, endpoint, reset_s, &t->waits, wait_ms)) {
+            slot->known = false;
+            return RETRY_WAIT;
+        }
+        char when[160];
+        fmt_when(reset_s, unknown, when, sizeof when);
+        errf_set(t->err, t->errlen,
+                 "%s: 429 rate limited: %s; the window resets at %s%s; points read so far "
+                 "are kept; run again after that, or allow the wait with --max-wait",
+                 endpoint, problem, when, how);
+        t->ret = EX_TEMPFAIL;
+        return RETRY_STOP;
+    }
+    if ((st == 401 || st == 403) && t->bearer) {
+        errf_set(t->err, t->errlen, "%s: %ld: %s: the app-only token TWITTER_BEARER_TOKEN was "
+                 "refused: copy the Bearer Token of this app from the developer portal",
+                 endpoint, st, problem);
+        t->ret = EX_NOPERM;
+        return RETRY_STOP;
+    }
+    if (st == 401 || st == 403) {
+        t->ret = auth_error(c, endpoint, st, &p, problem, t->err, t->errlen);
+        return RETRY_STOP;
+    }
+    http_url_show(c->base, NULL, 0, shown, sizeof shown);
+    if (st >= 500) {
+        /* a server error is temporary in every source (docs/DESIGN.md, "Exit codes") */
+        errf_set(t->err, t->errlen, "%s: HTTP %ld after %d tries: %s: the X API is not "
+                 "answering; points read so far are kept; try again later", endpoint, st,
+                 attempt, problem);
+        t->ret = EX_TEMPFAIL;
+        long ra = http_retry_after_s(r);
+        if (ra >= 0 && ra <= TW_RETRY_AFTER_MAX_S)
+            *wait_ms = ra * 1000;
+        if (attempt <= c->retries)
+            c->st.retries++;
+        return RETRY_AGAIN;
+    }
+    if (st == 400) {
+        errf_set(t->err, t->errlen, "%s: 400 Bad Request: %s: check the accounts (--users, "
+                 "TWITTER_USERS) and the time range flags", endpoint, problem);
+    } else if (st == 404) {
+        errf_set(t->err, t->errlen, "%s: 404 Not Found: %s: check TWITTER_API_URL (%s)",
+                 endpoint, problem, shown);
+    } else {
+        errf_set(t->err, t->errlen, "%s: unexpected HTTP %ld: %s: check TWITTER_API_URL (%s)",
+                 endpoint, st, problem, shown);
+    }
+    t->ret = EX_CONFIG;
+    return RETRY_STOP;
+}
+
 /* tw_get (bearer false: OAuth 1.0a user context) and tw_get_app (bearer true). */
 static int get(tw_client *c, const char *endpoint, const char *path_query, bool bearer,
                http_resp *r, char *err, size_t errlen)
 {
-    int ret = EX_SOFTWARE;
-    buf bh;                      /* "Bearer TOKEN", wiped */
-    buf_init(&bh, 8192);
     buf url;
     buf_init(&url, TW_URL_MAX);
-    oauth1_signed sig;
-    oauth1_signed_init(&sig);
-    rate_slot *slot = slot_for(c, endpoint);
-    int attempt = 0, waits = 0;
-    char herr[HTTP_ERR_MAX];
-
     if (buf_adds(&url, c->base) != 0 || buf_adds(&url, path_query) != 0) {
+        buf_free(&url);
         errf_set(err, errlen, "%s: request URL longer than %d bytes", endpoint, TW_URL_MAX);
-        ret = EX_CONFIG;
-        goto done;
+        return EX_CONFIG;
     }
-    for (;;) {
-        /* never send what the window cannot take */
-        int64_t now_s = (int64_t)time(NULL);
-        if (slot->known && slot->remaining <= 0 && slot->reset_s > now_s) {
-            if (maybe_wait(c, endpoint, slot->reset_s, &waits)) {
-                slot->known = false;
-                continue;
-            }
-            char when[80];
-            fmt_when(slot->reset_s, when, sizeof when);
-            errf_set(err, errlen,
-                     "%s: rate limit used up (0 of %ld left in this window), request not sent; "
-                     "the window resets at %s; points read so far are kept; run again after "
-                     "that, or allow the wait with --max-wait",
-                     endpoint, slot->limit, when);
-            ret = EX_TEMPFAIL;
-            goto done;
-        }
-
-        const char *authz;
-        if (bearer) {
-            if (!c->bearer || (!bh.p && (buf_adds(&bh, "Bearer ") != 0 || buf_adds(&bh, c->bearer) != 0))) {
-                errf_set(err, errlen, "%s: no usable TWITTER_BEARER_TOKEN", endpoint);
-                ret = EX_CONFIG;
-                goto done;
-            }
-            authz = bh.p;
-            if (log_debug_enabled())
-                log_debug("twitter: GET %s Authorization: Bearer <redacted>", url.p);
-        } else {
-            oauth1_creds cr = { c->ck, c->cs, c->tk, c->ts };
-            oauth1_request rq = { .method = "GET", .url = url.p };
-            char serr[256];
-            if (oauth1_sign(&cr, &rq, &sig, serr, sizeof serr) != 0) {
-                errf_set(err, errlen, "%s: %s", endpoint, serr);
-                ret = EX_CONFIG;
-                goto done;
-            }
-            authz = sig.header.p;
-        }
-        http_header hd[2] = { { "Authorization", authz }, { "Accept", "application/json" } };
-        http_req req = { .method = "GET", .url = url.p, .headers = hd, .nheaders = 2,
-                         .redact = authz };
-        if (!bearer && log_debug_enabled()) {
-            buf red;
-            buf_init(&red, OAUTH1_MAX_TEXT);
-            if (oauth1_redact_header(&red, sig.header.p) == 0)
-                log_debug("twitter: GET %s Authorization: %s", url.p, red.p);
-            buf_free(&red);
-        }
-        c->st.requests++;
-        int hrc = http_request(c->http, &req, r, herr, sizeof herr);
-        if (hrc != 0) {
-            if (r->truncated) {
-                errf_set(err, errlen,
-                         "%s: the answer is larger than the %zu MiB cap on a response body; "
-                         "refusing to read it (%s)",
-                         endpoint, c->body_max >> 20, herr);
-                ret = EX_DATAERR;
-                goto done;
-            }
-            if (attempt < c->retries) {
-                attempt++;
-                c->st.retries++;
-                http_sleep_ms(http_backoff_ms(attempt, 500, 8000));
-                continue;
-            }
-            errf_set(err, errlen, "%s: the X API at %s is unreachable after %d tries: %s", endpoint,
-                     c->base, attempt + 1, herr);
-            ret = EX_UNAVAILABLE;
-            goto done;
-        }
-        slot_update(slot, r);
-        long st = r->status;
-        if (st >= 200 && st < 300) {
-            ret = 0;
-            goto done;
-        }
-        tw_problem p;
-        char problem[TW_MSG_MAX];
-        tw_parse_error(r->body.p, r->body.len, &p, problem, sizeof problem);
-        if (!problem[0])
-            copy_cut(problem, sizeof problem, "(empty body)");
-
-        if (st == 429 && tw_problem_usage_capped(&p)) {
-            /* the app's cap or spending limit: no window to wait for, no retry */
-            c->st.usage_capped++;
-            char what[64] = "";
-            if ((p.period[0] || p.scope[0]) &&
-                snprintf(what, sizeof what, " (%s%s%s%s)", p.period, p.period[0] ? " cap" : "",
-                         p.period[0] && p.scope[0] ? ", scope " : p.scope[0] ? "scope " : "",
-                         p.scope) < 0)
-                what[0] = '\0';
-            errf_set(err, errlen,
-                     "%s: 429 UsageCapExceeded: %s%s: X refuses this app's reads until the cap "
-                     "resets (the next billing cycle) or its spending limit or credits change in "
-                     "the developer console; waiting does not help; no request is sent until the "
-                     "next UTC day (--force tries earlier); points read so far are kept",
-                     endpoint, p.detail[0] ? p.detail : problem, what);
-            ret = EX_TEMPFAIL;
-            goto done;
-        }
-        if (st == 429) {
-            c->st.rate_limited++;
-            int64_t reset_s = 0;
-            long lv;
-            const char *how = "";
-            if (parse_long(r->rate_reset, &lv) == 0) {
-                reset_s = lv;
-            } else if ((lv = http_retry_after_s(r)) >= 0) {
-                reset_s = (int64_t)time(NULL) + lv;
-                how = " (from Retry-After)";
-            } else {
-                reset_s = (int64_t)time(NULL) + TW_DEFAULT_WINDOW_S;
-                how = " (no x-rate-limit-reset header; a 15-minute window assumed)";
-            }
-            slot->known = true;
-            slot->remaining = 0;
-            slot->reset_s = reset_s;
-            if (maybe_wait(c, endpoint, reset_s, &waits)) {
-                slot->known = false;
-                continue;
-            }
-            char when[80];
-            fmt_when(reset_s, when, sizeof when);
-            errf_set(err, errlen,
-                     "%s: 429 rate limited: %s; the window resets at %s%s; points read so far "
-                     "are kept; run again after that, or allow the wait with --max-wait",
-                     endpoint, problem, when, how);
-            ret = EX_TEMPFAIL;
-            goto done;
-        }
-        if ((st == 401 || st == 403) && bearer) {
-            errf_set(err, errlen, "%s: %ld: %s: the app-only token TWITTER_BEARER_TOKEN was "
-                     "refused: copy the Bearer Token of this app from the developer portal",
-                     endpoint, st, problem);
-            ret = EX_NOPERM;
-            goto done;
-        }
-        if (st == 401 || st == 403) {
-            ret = auth_error(c, endpoint, st, &p, problem, err, errlen);
-            goto done;
-        }
-        if (st >= 500) {
-            if (attempt < c->retries) {
-                attempt++;
-                c->st.retries++;
-                long ra = http_retry_after_s(r);
-                http_sleep_ms(ra >= 0 && ra <= 30 ? ra * 1000 : http_backoff_ms(attempt, 500, 8000));
-                continue;
-            }
-            errf_set(err, errlen, "%s: HTTP %ld after %d tries: %s: the X API is not answering; "
-                     "try again later", endpoint, st, attempt + 1, problem);
-            ret = EX_UNAVAILABLE;
-            goto done;
-        }
-        if (st == 400) {
-            errf_set(err, errlen, "%s: 400 Bad Request: %s: check the accounts (--users, "
-                     "TWITTER_USERS) and the time range flags", endpoint, problem);
-        } else if (st == 404) {
-            errf_set(err, errlen, "%s: 404 Not Found: %s: check TWITTER_API_URL (%s)", endpoint,
-                     problem, c->base);
-        } else {
-            errf_set(err, errlen, "%s: unexpected HTTP %ld: %s: check TWITTER_API_URL (%s)",
-                     endpoint, st, problem, c->base);
-        }
-        ret = EX_CONFIG;
-        goto done;
-    }
-done:
-    oauth1_signed_free(&sig);
-    if (bh.p)
-        cfg_wipe(bh.p, bh.len);
-    buf_free(&bh);
+    get_try t = { .c = c, .endpoint = endpoint, .url = url.p, .r = r,
+                  .slot = slot_for(c, endpoint), .bearer = bearer, .ret = EX_SOFTWARE,
+                  .err = err, .errlen = errlen };
+    oauth1_signed_init(&t.sig);
+    buf_init(&t.bh, 8192);
+    retry_policy p = { .max_attempts = c->retries + 1, .backoff_base_ms = 500,
+                       .backoff_max_ms = 8000, .deadline_ns = c->deadline_ns };
+    (void)retry_run(&p, get_once, &t, NULL);
+    oauth1_signed_free(&t.sig);
+    if (t.bh.p)
+        cfg_wipe(t.bh.p, t.bh.len);
+    buf_free(&t.bh);
     buf_free(&url);
-    return ret;
+    return t.ret;
 }
 
 int tw_get(tw_client *c, const char *endpoint, const char *path_query, http_resp *r,

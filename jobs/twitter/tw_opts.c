@@ -87,9 +87,9 @@ static const char usage[] =
     "until the next UTC day (--force tries earlier).\n"
     "\n"
     "exit codes: 0 done; 64 usage; 65 the API sent data that does not parse (or over the\n"
-    "8 MiB cap); 69 the API is unreachable; 75 rate limited, usage cap or InfluxDB down:\n"
-    "points read are safe in the spool, run again later; 77 credentials refused; 78\n"
-    "configuration missing or wrong.\n";
+    "8 MiB cap); 69 the API is unreachable; 75 rate limited, usage cap, the API failing\n"
+    "(5xx) or not answering in time, or InfluxDB down: points read are safe in the spool,\n"
+    "run again later; 77 credentials refused; 78 configuration missing or wrong.\n";
 
 enum { OPT_API = 1, OPT_SCHEMA, OPT_LOOKBACK, OPT_SINCE, OPT_UNTIL, OPT_MAXWAIT, OPT_STRICT,
        OPT_APIURL, OPT_RETRIES, OPT_NOPOSTS, OPT_FRESH, OPT_BUDGET, OPT_FORCE, OPT_ANALYTICS };

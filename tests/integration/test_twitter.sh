@@ -302,7 +302,8 @@ expect truncated "name=truncated&on=users" 65 "GET /2/users/me: line 1, column "
 check "truncated: the JSON position" grep -Eq 'line [0-9]+, column [0-9]+' "$T/truncated.err"
 expect huge "name=huge&on=tweets" 65 "larger than the 8 MiB cap"
 expect badshape "name=badshape&on=users" 65 "data.public_metrics.followers_count: expected a non-negative integer, got string"
-expect unavailable "name=unavailable" 69 "HTTP 503"
+# a 5xx after retries is temporary (75) in every source (issue 10.10, docs/DESIGN.md)
+expect unavailable "name=unavailable" 75 "HTTP 503"
 expect v1453 "name=v1_453" 77 "use X API v2" --api 1.1
 check "453: says the code" err_has v1453 "code 453"
 scenario "name=normal"

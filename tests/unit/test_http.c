@@ -19,8 +19,10 @@
 #include <zlib.h>
 
 #include "../../runtime/cfg.h"
+#include "../../runtime/clock.h"
 #include "../../runtime/http.h"
 #include "../../runtime/log.h"
+#include "../../runtime/retry.h"
 #include "harness.h"
 
 /* ---- the server ----------------------------------------------------------------------- */
@@ -375,14 +377,17 @@ static void test_basic(void)
     http_resp_init(&r);
     char u[256], err[HTTP_ERR_MAX];
     url(u, sizeof u, "/ok?x=1");
-    http_req q = { .method = "GET", .url = u };
+    static const char *const want[] = { "x-rate-limit-limit", "Retry-After", NULL };
+    http_req q = { .method = "GET", .url = u, .want_headers = want };
     int rc = http_request(c, &q, &r, err, sizeof err);
     CHECK(rc == 0, "GET /ok: %s", err);
     CHECK(r.status == 200, "status %ld", r.status);
     CHECK(r.body.len == 5 && r.body.p && strcmp(r.body.p, "hello") == 0, "body [%s]",
           r.body.p ? r.body.p : "");
     CHECK_STREQ(r.content_type, "text/plain; charset=utf-8", "content type");
-    CHECK(r.retry_after[0] == '\0' && r.rate_limit[0] == '\0', "absent headers are \"\"");
+    CHECK(r.retry_after_s == -1 && http_resp_header(&r, "x-rate-limit-limit") == NULL &&
+              http_resp_header(&r, "retry-after") == NULL,
+          "absent headers: -1 and NULL");
     const char *seen = srv_last(NULL, NULL);
     CHECK(strncmp(seen, "GET /ok?x=1 HTTP/1.1\r\n", 22) == 0, "request line [%.40s]", seen);
     CHECK(strstr(seen, "\r\nUser-Agent: cronflux/") != NULL, "default user agent");
@@ -418,8 +423,9 @@ static void test_basic(void)
     /* a 1xx answer's headers do not stick */
     url(u, sizeof u, "/continue");
     rc = http_request(c, &q, &r, err, sizeof err);
-    CHECK(rc == 0 && r.status == 204 && r.retry_after[0] == '\0', "after 100: %ld [%s]",
-          r.status, r.retry_after);
+    CHECK(rc == 0 && r.status == 204 && r.retry_after_s == -1 &&
+              http_resp_header(&r, "Retry-After") == NULL,
+          "after 100: %ld [%ld]", r.status, r.retry_after_s);
 
     /* HEAD: no body */
     url(u, sizeof u, "/ok");
@@ -442,16 +448,35 @@ static void test_headers_captured(void)
     http_resp_init(&r);
     char u[256], err[HTTP_ERR_MAX];
     url(u, sizeof u, "/limits");
-    http_req q = { .method = "GET", .url = u };
+    /* the runtime keeps only what the caller names (any case), by name */
+    static const char *const want[] = { "Retry-After", "x-rate-limit-limit",
+                                        "X-Rate-Limit-Remaining", "x-rate-limit-reset",
+                                        "x-influxdb-error", "x-not-sent", NULL };
+    http_req q = { .method = "GET", .url = u, .want_headers = want };
     CHECK(http_request(c, &q, &r, err, sizeof err) == 0, "GET /limits: %s", err);
     CHECK(r.status == 429, "status %ld", r.status);
-    CHECK_STREQ(r.retry_after, "7", "Retry-After");
-    CHECK_STREQ(r.rate_limit, "900", "x-rate-limit-limit");
-    CHECK_STREQ(r.rate_remaining, "0", "x-rate-limit-remaining (trimmed)");
-    CHECK_STREQ(r.rate_reset, "1793491200", "X-RATE-LIMIT-RESET (any case)");
-    CHECK_STREQ(r.influx_error, "partial write: field type conflict", "x-influxdb-error");
+    const char *v = http_resp_header(&r, "retry-after");
+    CHECK(v && strcmp(v, "7") == 0, "Retry-After [%s]", v ? v : "(null)");
+    v = http_resp_header(&r, "x-rate-limit-limit");
+    CHECK(v && strcmp(v, "900") == 0, "x-rate-limit-limit [%s]", v ? v : "(null)");
+    v = http_resp_header(&r, "x-rate-limit-remaining");
+    CHECK(v && strcmp(v, "0") == 0, "x-rate-limit-remaining (trimmed) [%s]", v ? v : "(null)");
+    v = http_resp_header(&r, "x-rate-limit-reset");
+    CHECK(v && strcmp(v, "1793491200") == 0, "X-RATE-LIMIT-RESET (any case) [%s]",
+          v ? v : "(null)");
+    v = http_resp_header(&r, "X-InfluxDB-Error");
+    CHECK(v && strcmp(v, "partial write: field type conflict") == 0, "x-influxdb-error [%s]",
+          v ? v : "(null)");
+    CHECK(http_resp_header(&r, "x-not-sent") == NULL, "a header not sent: NULL");
+    CHECK(http_resp_header(&r, "content-length") == NULL, "a header not asked for: NULL");
     CHECK_STREQ(r.content_type, "application/json", "content type");
     CHECK(http_retry_after_s(&r) == 7, "http_retry_after_s = %ld", http_retry_after_s(&r));
+    /* not asked for: not kept, but Retry-After and Content-Type always are */
+    http_req q2 = { .method = "GET", .url = u };
+    CHECK(http_request(c, &q2, &r, err, sizeof err) == 0, "GET /limits again: %s", err);
+    CHECK(http_resp_header(&r, "x-rate-limit-limit") == NULL, "not asked for: NULL");
+    CHECK(http_retry_after_s(&r) == 7, "Retry-After without asking: %ld",
+          http_retry_after_s(&r));
     http_resp_free(&r);
     http_free(c);
 }
@@ -783,16 +808,17 @@ static void test_helpers(void)
         { "Wed, 21 Oct 2015 07:28:00 GMT", 0 }, /* in the past */
     };
     for (size_t i = 0; i < sizeof ra / sizeof ra[0]; i++) {
-        snprintf(r.retry_after, sizeof r.retry_after, "%s", ra[i].v);
-        CHECK(http_retry_after_s(&r) == ra[i].want, "retry-after [%s] = %ld", ra[i].v,
-              http_retry_after_s(&r));
+        CHECK(http_retry_after_parse(ra[i].v) == ra[i].want, "retry-after [%s] = %ld", ra[i].v,
+              http_retry_after_parse(ra[i].v));
     }
+    CHECK(http_retry_after_parse(NULL) == -1, "retry-after NULL");
     /* an HTTP date one hour ahead: between 0 and 3600 seconds (no timing claim beyond that) */
     time_t later = time(NULL) + 3600;
     struct tm tm;
     gmtime_r(&later, &tm);
-    strftime(r.retry_after, sizeof r.retry_after, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    long s = http_retry_after_s(&r);
+    char date[64];
+    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    long s = http_retry_after_parse(date);
     CHECK(s > 0 && s <= 3600, "retry-after date ahead: %ld", s);
     CHECK(http_retry_after_s(NULL) == -1, "NULL response");
     http_resp_free(&r);
@@ -809,7 +835,7 @@ static void test_helpers(void)
     for (size_t i = 0; i < sizeof bo / sizeof bo[0]; i++) {
         long lo = LONG_MAX, hi = -1;
         for (int k = 0; k < 300; k++) {
-            long v = http_backoff_ms(bo[i].attempt, bo[i].base, bo[i].max);
+            long v = retry_backoff_ms(bo[i].attempt, bo[i].base, bo[i].max);
             if (v < lo)
                 lo = v;
             if (v > hi)
@@ -819,11 +845,11 @@ static void test_helpers(void)
               bo[i].attempt, bo[i].base, bo[i].max, lo, hi);
         CHECK(lo != hi, "backoff(%d) jitters: %ld..%ld", bo[i].attempt, lo, hi);
     }
-    CHECK(http_backoff_ms(3, 0, 1000) == 0, "base 0");
+    CHECK(retry_backoff_ms(3, 0, 1000) == 0, "base 0");
 
-    http_sleep_ms(1);
-    http_sleep_ms(0);
-    http_sleep_ms(-5);
+    clock_sleep_ms(1);
+    clock_sleep_ms(0);
+    clock_sleep_ms(-5);
 
     /* urlencode */
     static const struct {
@@ -851,6 +877,93 @@ static void test_helpers(void)
           b.p);
     CHECK(http_urlencode(&b, "abcd") == 0 && strcmp(b.p, "q=abcd") == 0, "exactly at cap");
     buf_free(&b);
+}
+
+/* ---- retry_run: a scripted sequence of verdicts ------------------------------------ */
+typedef struct script {
+    const retry_verdict *v;   /* verdict of each call */
+    const long *wait;         /* *wait_ms each call sets (-1: leaves it) */
+    int n, calls;
+    int seen_attempt[16];
+} script;
+
+static retry_verdict scripted(void *ctx, int attempt, long *wait_ms)
+{
+    script *s = ctx;
+    int i = s->calls < s->n ? s->calls : s->n - 1;
+    if (s->calls < 16)
+        s->seen_attempt[s->calls] = attempt;
+    s->calls++;
+    if (s->wait && s->wait[i] >= 0)
+        *wait_ms = s->wait[i];
+    return s->v[i];
+}
+
+static void test_retry(void)
+{
+    static const retry_verdict stop[] = { RETRY_STOP };
+    static const retry_verdict again3[] = { RETRY_AGAIN, RETRY_AGAIN, RETRY_AGAIN };
+    static const retry_verdict again_stop[] = { RETRY_AGAIN, RETRY_STOP };
+    static const retry_verdict wait_stop[] = { RETRY_WAIT, RETRY_WAIT, RETRY_AGAIN, RETRY_STOP };
+    static const retry_verdict give_up[] = { RETRY_AGAIN, RETRY_GIVE_UP };
+    static const long waits0[] = { 0, 0, 0, 0 };
+    static const long big_wait[] = { 60000, -1 };
+    static const struct {
+        const char *name;
+        const retry_verdict *v;
+        const long *wait;
+        int n, max;
+        long ra_max_ms;
+        int64_t deadline_in_ms;   /* 0: none */
+        retry_end want;
+        int want_calls, want_attempts;
+        long max_elapsed_ms;
+    } cases[] = {
+        { "stop at once", stop, NULL, 1, 3, 0, 0, RETRY_END_STOPPED, 1, 1, 200 },
+        { "again until exhausted", again3, waits0, 3, 3, 0, 0, RETRY_END_EXHAUSTED, 3, 3, 200 },
+        { "one attempt: no retry", again3, waits0, 3, 1, 0, 0, RETRY_END_EXHAUSTED, 1, 1, 200 },
+        { "again then stop", again_stop, waits0, 2, 3, 0, 0, RETRY_END_STOPPED, 2, 2, 200 },
+        { "waits are not attempts", wait_stop, waits0, 4, 2, 0, 0, RETRY_END_STOPPED, 4, 2, 200 },
+        { "give up", give_up, waits0, 2, 5, 0, 0, RETRY_END_GAVE_UP, 2, 2, 200 },
+        /* Retry-After 60 s, cut to 50 ms by the policy */
+        { "retry-after capped", again_stop, big_wait, 2, 3, 50, 0, RETRY_END_STOPPED, 2, 2, 1000 },
+        /* Retry-After 60 s, a deadline in 300 ms: not slept */
+        { "deadline", again_stop, big_wait, 2, 3, 0, 300, RETRY_END_DEADLINE, 1, 1, 200 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        script sc = { cases[i].v, cases[i].wait, cases[i].n, 0, { 0 } };
+        int64_t t0 = clock_mono_ns();
+        retry_policy p = { .max_attempts = cases[i].max, .backoff_base_ms = 1,
+                           .backoff_max_ms = 2, .retry_after_max_ms = cases[i].ra_max_ms,
+                           .deadline_ns = cases[i].deadline_in_ms
+                                              ? t0 + cases[i].deadline_in_ms * CLOCK_NS_PER_MS
+                                              : 0 };
+        int attempts = -1;
+        retry_end e = retry_run(&p, scripted, &sc, &attempts);
+        long ms = (long)((clock_mono_ns() - t0) / CLOCK_NS_PER_MS);
+        CHECK(e == cases[i].want, "%s: end %d, want %d", cases[i].name, (int)e,
+              (int)cases[i].want);
+        CHECK(sc.calls == cases[i].want_calls, "%s: %d tries, want %d", cases[i].name, sc.calls,
+              cases[i].want_calls);
+        CHECK(attempts == cases[i].want_attempts, "%s: %d attempts counted, want %d",
+              cases[i].name, attempts, cases[i].want_attempts);
+        CHECK(ms <= cases[i].max_elapsed_ms, "%s: took %ld ms", cases[i].name, ms);
+    }
+    /* the attempt number handed to the try counts only RETRY_AGAIN */
+    script sc = { wait_stop, waits0, 4, 0, { 0 } };
+    retry_policy p = { .max_attempts = 5 };
+    (void)retry_run(&p, scripted, &sc, NULL);
+    CHECK(sc.seen_attempt[0] == 1 && sc.seen_attempt[1] == 1 && sc.seen_attempt[2] == 1 &&
+              sc.seen_attempt[3] == 2,
+          "attempts seen %d %d %d %d", sc.seen_attempt[0], sc.seen_attempt[1],
+          sc.seen_attempt[2], sc.seen_attempt[3]);
+    /* a request's timeout under a deadline */
+    CHECK(retry_timeout_ms(5000, 0) == 5000, "no deadline");
+    int64_t now = clock_mono_ns();
+    long t = retry_timeout_ms(5000, now + 2000 * CLOCK_NS_PER_MS);
+    CHECK(t > 1000 && t <= 2000, "deadline in 2 s cuts 5 s to %ld", t);
+    CHECK(retry_timeout_ms(500, now + 60000 * CLOCK_NS_PER_MS) == 500, "timeout shorter");
+    CHECK(retry_timeout_ms(500, now - CLOCK_NS_PER_MS) == 1, "deadline passed: 1 ms");
 }
 
 int main(void)
@@ -888,6 +1001,7 @@ int main(void)
     test_errors();
     test_debug_log();
     test_helpers();
+    test_retry();
 
     srv_stop();
     http_global_cleanup();

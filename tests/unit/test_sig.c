@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../../runtime/clock.h"
 #include "../../runtime/http.h"
 #include "../../runtime/sig.h"
 #include "../../runtime/tparse.h"
@@ -58,9 +59,9 @@ int main(void)
 
     /* a wait ends at once */
     int64_t t0 = tparse_mono_ns();
-    http_sleep_ms(5000);
+    clock_sleep_ms(5000);
     int64_t waited_ms = (tparse_mono_ns() - t0) / 1000000;
-    CHECK(waited_ms < 500, "http_sleep_ms(5000) after a stop request took %lld ms",
+    CHECK(waited_ms < 500, "clock_sleep_ms(5000) after a stop request took %lld ms",
           (long long)waited_ms);
 
     /* a transfer to a server that never answers is aborted, not left to its 20 s timeout */
