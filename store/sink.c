@@ -1225,7 +1225,7 @@ int sink_finish_ex(sink *s, int job_rc, const char *message, sink_stats *out, ch
         update_pending(s);
     }
     int rc = job_rc ? job_rc : store_rc ? store_rc : flush_rc;
-    if (store_rc && (job_rc == 75 || job_rc == 65))
+    if (store_rc && (job_rc == 75 || job_rc == 73 || job_rc == 65))
         rc = store_rc;   /* a job that stopped on the store's error, or also had bad data */
     const char *status = run_status(s, rc);
     int64_t duration_ms = (tparse_mono_ns() - s->start_mono) / 1000000;

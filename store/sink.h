@@ -119,7 +119,7 @@ void sink_set_status(sink *s, const char *status);
  * `message` a one-line summary or NULL. Returns the process exit code: job_rc if it is
  * not 0, else the flush's; except that points the spool could not store (the last
  * commit failed: disk full, file-size limit, state file locked) make it 74 when job_rc
- * is 0, 65 or 75, with err "N points were not stored: why". 75 thus always means every
+ * is 0, 65, 73 or 75, with err "N points were not stored: why". 75 thus always means every
  * point read is committed. Accepts NULL s (returns job_rc). */
 int sink_finish(sink *s, int job_rc, const char *message, char *err, size_t errlen);
 /* sink_finish that also copies the run's final counters into *out (may be NULL) before

@@ -631,6 +631,43 @@ static void test_sink_checkpoints(void)
     (void)sink_finish(s, 0, NULL, err, sizeof err);
 }
 
+/* Points read that the spool can not store: the exit code is never 75 (which says they are
+ * safe), but 74 with "N points were not stored: why" (issue 10.2). A trigger stands in for
+ * the full disk. */
+static void test_finish_unstored(void)
+{
+    static const struct {
+        int job_rc, want;
+    } cases[] = { { 0, 74 }, { 75, 74 }, { 65, 74 }, { 73, 74 }, { 77, 77 }, { 78, 78 } };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        clear_env();
+        char path[512], err[SINK_ERR_MAX] = "";
+        tmp_path(path, sizeof path, "unstored.db");
+        int code = 0;
+        sink *s = open_sink(path, 100, false, &code, err, sizeof err);
+        CHECK(s != NULL, "open: %s", err);
+        if (!s)
+            continue;
+        add_int(s, "h", 1, 1, true);
+        add_int(s, "h", 2, 2, true);
+        add_int(s, "h", 3, 3, true);
+        sqlite3 *db = NULL;
+        int dr = sqlite3_open(path, &db);
+        if (dr == SQLITE_OK)
+            dr = sqlite3_exec(db, "CREATE TRIGGER full BEFORE INSERT ON batches BEGIN"
+                                  " SELECT RAISE(ABORT, 'database or disk is full (test)'); END",
+                              NULL, NULL, NULL);
+        sqlite3_close(db);
+        CHECK(dr == SQLITE_OK, "trigger");
+        int rc = sink_finish(s, cases[i].job_rc, NULL, err, sizeof err);
+        CHECK(rc == cases[i].want, "job_rc %d: exit %d want %d (%s)", cases[i].job_rc, rc,
+              cases[i].want, err);
+        CHECK(strstr(err, "3 points were not stored: ") && strstr(err, "disk is full (test)"),
+              "job_rc %d: the one line says how many and why: %s", cases[i].job_rc, err);
+    }
+    clear_env();
+}
+
 static void test_run_time_align(void)
 {
     clear_env();
@@ -1633,6 +1670,7 @@ int main(void)
     test_open_errors();
     test_dry_run();
     test_sink_checkpoints();
+    test_finish_unstored();
     test_flush();
     test_flush_multiline();
     test_split_multiline();
