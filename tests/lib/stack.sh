@@ -73,14 +73,14 @@ _stack_start_twitter() {
     local dir=$T/x-standin
     mkdir -p "$dir"
     # fresh random credentials each run; the token carries the account id, as X's do
-    read -r STACK_TW_CK STACK_TW_CS STACK_TW_TK STACK_TW_TS < <("$PY" -c '
+    read -r STACK_TW_CK STACK_TW_CS STACK_TW_TK STACK_TW_TS STACK_TW_BT < <("$PY" -c '
 import secrets, sys
 print("ck" + secrets.token_hex(12), "cs" + secrets.token_hex(20),
-      sys.argv[1] + "-tk" + secrets.token_hex(16), "ts" + secrets.token_hex(20))' "$STACK_ME_ID")
+      sys.argv[1] + "-tk" + secrets.token_hex(16), "ts" + secrets.token_hex(20), "AAAA" + secrets.token_hex(24))' "$STACK_ME_ID")
     (
         umask 077
-        printf '{"consumer_key":"%s","consumer_secret":"%s","token":"%s","token_secret":"%s"}\n' \
-            "$STACK_TW_CK" "$STACK_TW_CS" "$STACK_TW_TK" "$STACK_TW_TS" >"$dir/config.json"
+        printf '{"consumer_key":"%s","consumer_secret":"%s","token":"%s","token_secret":"%s","bearer_token":"%s"}\n' \
+            "$STACK_TW_CK" "$STACK_TW_CS" "$STACK_TW_TK" "$STACK_TW_TS" "$STACK_TW_BT" >"$dir/config.json"
     )
     "$PY" "$STANDINS/twitter_standin.py" --config "$dir/config.json" --port-file "$dir/port" \
         --posts 12 --span-days 5 >"$dir/standin.log" 2>&1 &
@@ -94,6 +94,8 @@ print("ck" + secrets.token_hex(12), "cs" + secrets.token_hex(20),
     STACK_TW_ADMIN=$STACK_TW_URL/_admin
     export TWITTER_API_KEY=$STACK_TW_CK TWITTER_API_SECRET=$STACK_TW_CS
     export TWITTER_ACCESS_TOKEN=$STACK_TW_TK TWITTER_ACCESS_SECRET=$STACK_TW_TS
+    # the app-only token: GET /2/usage/tweets (X's count of the project's usage)
+    export TWITTER_BEARER_TOKEN=$STACK_TW_BT
     export TWITTER_API_URL=$STACK_TW_URL
 }
 
@@ -203,7 +205,8 @@ _stack_wait_scrapes() {
 
 stack_run_jobs() {
     local fail=0
-    stack_run twitter-stats 0 -- twitter-stats --users "$STACK_USERS" || fail=1
+    # with the daily analytics buckets, for the dashboard's analytics panel
+    stack_run twitter-stats 0 -- twitter-stats --users "$STACK_USERS" --analytics daily || fail=1
     # the legacy twittergraph measurements, for the dashboard's twittergraph panel
     stack_run twitter-stats-twittergraph 0 -- twitter-stats --schema twittergraph \
         --users "$STACK_USERS" || fail=1
