@@ -155,6 +155,14 @@ static inline bool fuzz_roundtrip(const lp_point *p, lp_precision prec)
         return false;
     }
     FUZZ_CHECK(out.len > 0 && out.p[out.len - 1] == '\n', "encoded line without its newline");
+    /* FUZZ_DUMP_LP=FILE: append each ns line the encoder wrote (the differential sample,
+     * fuzz/differential/, is drawn from these) */
+    const char *dump = prec == LP_NS ? getenv("FUZZ_DUMP_LP") : NULL;
+    FILE *df = dump && *dump ? fopen(dump, "ab") : NULL;
+    if (df) {
+        (void)fwrite(out.p, 1, out.len, df);
+        fclose(df);
+    }
     size_t n = lp_line_len(out.p, out.len);
     FUZZ_CHECK(n == out.len - 1, "the encoded line splits at %zu of %zu: [%.*s]", n, out.len,
                (int)out.len, out.p);
