@@ -8,6 +8,7 @@
 
 #include "cfg.h"
 #include "tparse.h"
+#include "exitcode.h"
 
 int cli_common_opt(cli_common *c, int opt, const char *arg, char *err, size_t errlen)
 {
@@ -88,7 +89,7 @@ int cli_common_finish(cli_common *c, const char *job, void (*usage)(FILE *out), 
 {
     if (optind < argc) {
         errf_set(err, errlen, "unexpected argument \"%s\" (see --help)", argv[optind]);
-        return 64;
+        return EX_USAGE;
     }
     if (c->help) {
         usage(stdout);
@@ -99,6 +100,6 @@ int cli_common_finish(cli_common *c, const char *job, void (*usage)(FILE *out), 
         return 0;
     }
     if (cli_common_env(c, err, errlen) != 0)
-        return 78;
+        return EX_CONFIG;
     return CLI_RUN;
 }

@@ -45,6 +45,7 @@
 #include "../runtime/log.h"
 #include "../runtime/retry.h"
 #include "lp.h"
+#include "../runtime/exitcode.h"
 
 #define INFLUX_CONNECTIONS_DEFAULT 1   /* bench/bench_store.sh prints why (docs/PERFORMANCE.md) */
 #define INFLUX_BACKOFF_BASE_MS 500
@@ -1409,7 +1410,7 @@ const char *influx_check_hint(const influx *w, int code)
 {
     int api = w ? w->api : 0;
     bool user = w && w->cfg.username[0];
-    if (code == 77) {
+    if (code == EX_NOPERM) {
         if (api == 2)
             return "INFLUXDB_TOKEN and its permissions on the bucket";
         if (api == 3)

@@ -15,6 +15,7 @@
 
 #include "../runtime/cfg.h"
 #include "../runtime/tparse.h"
+#include "../runtime/exitcode.h"
 
 #define SINK_BATCH_DEFAULT 5000
 #define SINK_BATCH_LINES_MAX 1000000
@@ -126,13 +127,13 @@ sink *sink_open(const sink_opts *o, int *exit_code, char *err, size_t errlen)
     *exit_code = 0;
     if (!o || !o->job || !*o->job || strlen(o->job) >= sizeof(((sink *)0)->job)) {
         errf_set(err, errlen, "sink: a job name (1 to 63 bytes) is needed");
-        *exit_code = 70;
+        *exit_code = EX_SOFTWARE;
         return NULL;
     }
     sink *s = calloc(1, sizeof *s);
     if (!s) {
         errf_set(err, errlen, "out of memory");
-        *exit_code = 71;
+        *exit_code = EX_OSERR;
         return NULL;
     }
     memcpy(s->job, o->job, strlen(o->job) + 1);
@@ -201,7 +202,7 @@ sink *sink_open(const sink_opts *o, int *exit_code, char *err, size_t errlen)
     return s;
 
 config:
-    *exit_code = 78;
+    *exit_code = EX_CONFIG;
     sink_free(s);
     return NULL;
 }
@@ -403,10 +404,10 @@ static int refuse_message(sink *s, const influx_result *res, int code, char *err
 {
     char where[700];
     influx_cfg_describe(&s->icfg, where, sizeof where);
-    if (code == 77)
+    if (code == EX_NOPERM)
         errf_set(err, errlen, "InfluxDB %s refused the credentials (%s); check %s", where,
                  res->message, influx_check_hint(s->iw, code));
-    else if (code == 78)
+    else if (code == EX_CONFIG)
         errf_set(err, errlen, "InfluxDB %s: %s; check %s", where, res->message,
                  influx_check_hint(s->iw, code));
     else
@@ -644,7 +645,7 @@ static bool damaged(sink *s, spool_batch *b, const char *answer, int *rc, char *
     char why[SPOOL_ERR_MAX + 200];
     errf_set(why, sizeof why, "%s; not sent (%s)", le, answer && *answer ? answer : "refused");
     if (spool_quarantine(s->sp, b->id, why, err, errlen) != 0) {
-        *rc = 75;
+        *rc = EX_TEMPFAIL;
         return true;
     }
     s->st.quarantined++;
@@ -660,13 +661,13 @@ static int split_and_go_on(sink *s, sender *sd, spool_batch *b, const char *body
 {
     int64_t halves[2] = { 0, 0 };
     if (spool_split_ex(s->sp, b->id, body, len, halves, err, errlen) != 0)
-        return 75;
+        return EX_TEMPFAIL;
     if (depth >= SINK_SPLIT_DEPTH_MAX)
         return 0;   /* the halves wait for the loop (never reached: 2^40 lines) */
     spool_batch half;
     int c = spool_claim_id(s->sp, halves[0], s->lease_s, SPOOL_CLAIM_STORED, &half, err, errlen);
     if (c < 0)
-        return 75;
+        return EX_TEMPFAIL;
     if (c == 0)
         return 0;   /* taken by another process meanwhile: it sends it */
     int rc = 0;
@@ -706,7 +707,7 @@ static int flush_batch(sink *s, sender *sd, spool_batch *b, size_t first_nlines,
                 break;   /* moved aside */
             errf_set(err, errlen, "sending batch %lld: %s", (long long)b->id, e);
             give_back(s, b->id, e, err, errlen);
-            rc = 75;
+            rc = EX_TEMPFAIL;
             break;
         }
         influx_outcome oc = res.outcome;
@@ -724,7 +725,7 @@ static int flush_batch(sink *s, sender *sd, spool_batch *b, size_t first_nlines,
                 errf_set(err, errlen, "%s", le);
                 give_back(s, b->id, le, err, errlen);
                 influx_result_free(&res);
-                rc = 75;
+                rc = EX_TEMPFAIL;
                 break;
             }
             body = b->body;
@@ -735,7 +736,7 @@ static int flush_batch(sink *s, sender *sd, spool_batch *b, size_t first_nlines,
         if (oc == INFLUX_OK) {
             early_start(s, sd, ea);
             if (spool_mark_sent(s->sp, b->id, err, errlen) != 0) {
-                rc = 75;
+                rc = EX_TEMPFAIL;
             } else {
                 s->st.sent += (int64_t)nlines;
                 s->st.batches_sent++;
@@ -747,7 +748,7 @@ static int flush_batch(sink *s, sender *sd, spool_batch *b, size_t first_nlines,
                 spool_rewrite(s->sp, b->id, out->p ? out->p : "", out->len, left, err,
                               errlen) != 0) {
                 influx_result_free(&res);
-                rc = 75;
+                rc = EX_TEMPFAIL;
                 break;
             }
             body = out->p ? out->p : "";
@@ -869,7 +870,7 @@ int sink_flush(sink *s, char *err, size_t errlen)
 {
     if (!s) {
         errf_set(err, errlen, "sink_flush: no sink");
-        return 75;
+        return EX_TEMPFAIL;
     }
     if (s->dry_run || s->no_send)
         return 0;
@@ -878,7 +879,7 @@ int sink_flush(sink *s, char *err, size_t errlen)
         return 0;
     }
     if (ensure_writer(s, err, errlen) != 0)
-        return 78;
+        return EX_CONFIG;
     /* While batch k is on the wire, batch k+1 is claimed (two bodies in memory at most). */
     sender sd;
     sender_init(&sd, s->iw);
@@ -888,7 +889,7 @@ int sink_flush(sink *s, char *err, size_t errlen)
     int rc = 0;
     int c = spool_claim_ex(s->sp, s->lease_s, SPOOL_CLAIM_STORED, &cur, err, errlen);
     if (c < 0)
-        rc = 75;
+        rc = EX_TEMPFAIL;
     bool started = false;   /* cur is on the wire already (started early) */
     flush_helper helpers[SINK_HELPERS_MAX];
     int nhelpers = 0;
@@ -898,7 +899,7 @@ int sink_flush(sink *s, char *err, size_t errlen)
             nl = batch_nlines(&cur);
         if (!started && nl == 0) {
             if (finish_empty(s, cur.id, err, errlen) != 0)
-                rc = 75;
+                rc = EX_TEMPFAIL;
         } else {
             char cerr[SPOOL_ERR_MAX] = "";
             int cn = 2;   /* 2: next not looked for yet */
@@ -922,7 +923,7 @@ int sink_flush(sink *s, char *err, size_t errlen)
             rc = flush_batch(s, &sd, &cur, nl, 0, &ea, err, errlen);
             if (cn < 0 && rc == 0) {
                 errf_set(err, errlen, "%s", cerr);
-                rc = 75;
+                rc = EX_TEMPFAIL;
             }
             if (ea.started && rc != 0)
                 early_finish(s, &sd, &ea);   /* its claim is settled there */
@@ -952,7 +953,7 @@ int sink_flush(sink *s, char *err, size_t errlen)
         /* nothing was prefetched: a split may have left new pending halves */
         c = spool_claim_ex(s->sp, s->lease_s, SPOOL_CLAIM_STORED, &cur, err, errlen);
         if (c < 0)
-            rc = 75;
+            rc = EX_TEMPFAIL;
     }
     spool_batch_free(&cur);
     sender_stop(&sd);
@@ -1143,12 +1144,12 @@ static const char *run_status(const sink *s, int rc)
 {
     if (rc == 0 && s->status[0])
         return s->status;
-    if (rc == 75)
+    if (rc == EX_TEMPFAIL)
         return "spooled";
     if (rc == 0)
         return s->st.dead_letters > 0 || s->st.rejected > 0 || s->st.quarantined > 0 ? "partial"
                                                                                      : "ok";
-    if (rc == 65 && s->st.points > 0)
+    if (rc == EX_DATAERR && s->st.points > 0)
         return "partial";
     return "failed";
 }
@@ -1225,7 +1226,7 @@ int sink_finish_ex(sink *s, int job_rc, const char *message, sink_stats *out, ch
         update_pending(s);
     }
     int rc = job_rc ? job_rc : store_rc ? store_rc : flush_rc;
-    if (store_rc && (job_rc == 75 || job_rc == 73 || job_rc == 65))
+    if (store_rc && (job_rc == EX_TEMPFAIL || job_rc == EX_CANTCREAT || job_rc == EX_DATAERR))
         rc = store_rc;   /* a job that stopped on the store's error, or also had bad data */
     const char *status = run_status(s, rc);
     int64_t duration_ms = (tparse_mono_ns() - s->start_mono) / 1000000;

@@ -39,10 +39,11 @@
 #include <stdint.h>
 
 #include "lp.h"
+#include "../runtime/exitcode.h"
 
 #define SINK_ERR_MAX 512
-#define SINK_EX_IOERR 74      /* EX_IOERR: points read that the spool could not store */
-#define SINK_EX_REFUSED 69    /* EX_UNAVAILABLE: InfluxDB refuses writes for a reason that
+#define SINK_EX_IOERR EX_IOERR       /* points read that the spool could not store */
+#define SINK_EX_REFUSED EX_UNAVAILABLE /* InfluxDB refuses writes for a reason that
                                  names no point (the points stay pending) */
 
 typedef struct sink_opts {

@@ -27,6 +27,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "../runtime/exitcode.h"
 
 #define SPOOL_ERR_MAX 512
 

@@ -9,7 +9,12 @@
 #     runtime/ includes nothing from store/ or jobs/; store/ nothing from jobs/; a source's
 #     folder (jobs/<name>/, every one but jobs/cronflux) only runtime/, store/sink.h and its
 #     own folder; jobs/cronflux/ (the store's own operator tool) runtime/, store/ and itself.
-#  3. clang-tidy's bugprone-* checks over every .c under runtime/, jobs/ and store/, with the
+#  3. One exit-code map: no literal exit number (64..78 as a return value, an exit() or
+#     _exit() argument, a `case`, a comparison, an assignment to a lower-case variable or
+#     an EX_* name, a function argument of its own, or a macro named *EX_*, *EXIT*, *_RC*,
+#     *CODE*); and <sysexits.h> is included by that header only. in runtime/, store/ or jobs/ outside runtime/exitcode.h: use the
+#     <sysexits.h> names that header documents.
+#  4. clang-tidy's bugprone-* checks over every .c under runtime/, jobs/ and store/, with the
 #     Makefile's flags, warnings as errors, two files at a time.
 #
 # Prints "ok - ..." / "not ok - ..." lines and a summary "lint: N passed, N failed";
@@ -117,7 +122,31 @@ if [ "$inc_bad" = 0 ]; then
     ok "includes point one way (runtime <- store <- jobs): $ninc includes in ${#layer_src[@]} files"
 fi
 
-# ---- 3. clang-tidy --------------------------------------------------------------------
+# ---- 3. one exit-code map -------------------------------------------------------------
+exit_re='(^|[^A-Za-z0-9_])(return[[:space:]]*\(?|_?exit[[:space:]]*\(|case[[:space:]]+|[=!]=[[:space:]]*|(EX_[A-Z_]*|[a-z_][a-z0-9_]*(\]|\)|->[a-z_][a-z0-9_]*)?)[[:space:]]*=[[:space:]]*)(6[4-9]|7[0-8])([^0-9A-Za-z_.]|$)'
+# ... and as an argument of its own: note_rc(r, 75), sink_finish(s, 71, ...)
+exit_arg_re='[(,][[:space:]]*(6[4-9]|7[0-8])[[:space:]]*[,)]'
+# ... and as a macro that names an exit code: #define SINK_EX_IOERR 74
+exit_def_re='^[[:space:]]*#[[:space:]]*define[[:space:]]+[A-Za-z0-9_]*(EX_|EXIT|_RC|CODE)[A-Za-z0-9_]*[[:space:]]+\(?(6[4-9]|7[0-8])([^0-9]|$)'
+exit_bad=0
+for f in "${layer_src[@]}"; do
+    [ "$f" = runtime/exitcode.h ] && continue
+    if grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*<sysexits\.h>' "$f" >/dev/null; then
+        exit_bad=1
+        not_ok "$f:$(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*<sysexits\.h>' "$f" | cut -d: -f1 | head -1): includes <sysexits.h>: include runtime/exitcode.h, the one exit-code map"
+    fi
+    hits=$(strip_code "$f" | grep -nE "$exit_re|$exit_arg_re|$exit_def_re" || true)
+    [ -n "$hits" ] || continue
+    exit_bad=1
+    while IFS= read -r h; do
+        not_ok "$f:${h%%:*}: literal exit code: $(printf '%s' "${h#*:}" | sed -E 's/^[[:space:]]+//' | cut -c1-60) (use the <sysexits.h> names; the map is runtime/exitcode.h)"
+    done <<< "$hits"
+done
+if [ "$exit_bad" = 0 ]; then
+    ok "no literal exit code outside runtime/exitcode.h (${#layer_src[@]} files)"
+fi
+
+# ---- 4. clang-tidy --------------------------------------------------------------------
 if [ "${LINT_TIDY:-1}" = 0 ]; then
     printf 'lint: %d passed, %d failed\n' "$pass" "$fail"
     [ "$fail" = 0 ]

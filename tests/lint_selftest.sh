@@ -83,7 +83,36 @@ fresh
 plant jobs/prometheus/prom_api.c '#include "../../../outside.h"'
 expect_caught "an include out of the tree" jobs/prometheus/prom_api.c 'includes \.\./outside.h'
 
-# 3. clang-tidy (bugprone-*): a planted file, the only one tidied
+# 3. one exit-code map: a literal exit number in each form lint knows
+fresh
+plant runtime/cli.c 'static int planted(void) { return 75; }'
+expect_caught "exit code: return 75" runtime/cli.c 'literal exit code: static int planted'
+fresh
+plant store/sink.c 'static void planted(int *rc) { *rc = 69; }'
+expect_caught "exit code: an assignment" store/sink.c 'literal exit code'
+fresh
+plant jobs/prometheus/main.c 'static void planted(int *rc) { if (*rc == 78) exit(64); }'
+expect_caught "exit code: a comparison and exit()" jobs/prometheus/main.c 'literal exit code'
+fresh
+plant jobs/cluster/main.c 'static void planted(void *r) { note_rc(r, 75); }'
+expect_caught "exit code: an argument" jobs/cluster/main.c 'literal exit code'
+fresh
+plant store/sink.h '#define PLANTED_EXIT_BUSY 75'
+expect_caught "exit code: a macro" store/sink.h 'literal exit code'
+fresh
+plant jobs/cronflux/main.c 'enum { EX_PLANTED_ = 73 };'
+expect_caught "exit code: a private enum" jobs/cronflux/main.c 'literal exit code'
+fresh
+plant jobs/twitter/tw_api.c '#include <sysexits.h>'
+expect_caught "exit code: <sysexits.h> past the map" jobs/twitter/tw_api.c 'includes <sysexits.h>'
+# the same numbers as sizes are not exit codes: lint passes
+fresh
+plant runtime/buf.c 'static char planted_a[64]; enum { PLANTED_C = 64 };'
+plant runtime/buf.c 'static void planted_b(buf *b) { buf_init(b, 64 * 1024); (void)planted_a; }'
+if lint_copy; then ok "sizes 64 and 64 * 1024 are not exit codes"; else
+    not_ok "lint took a size for an exit code"; sed 's/^/    /' "$tmp/out"; fi
+
+# 4. clang-tidy (bugprone-*): a planted file, the only one tidied
 fresh
 cat >"$tmp/tree/runtime/planted.c" <<'C'
 #include <string.h>

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sysexits.h>
 #include <unistd.h>
 
 #include "../../runtime/buf.h"
@@ -18,6 +17,7 @@
 #include "../../runtime/log.h"
 #include "../../runtime/retry.h"
 #include "k8s_objects.h"
+#include "../../runtime/exitcode.h"
 
 #define GONE 1000                       /* internal: 410 on a continue token */
 #define RETRY_AFTER_MAX_S 10            /* longest Retry-After we sit through */
@@ -60,11 +60,11 @@ int k8s_config_load(k8s_config *c, char *err, size_t errlen)
     if (url) {
         if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
             errf_fail(err, errlen, "KUBE_API_URL must start with http:// or https://");
-            return 78;
+            return EX_CONFIG;
         }
         if (copy_str(c->url, sizeof c->url, url) != 0) {
             errf_fail(err, errlen, "KUBE_API_URL is longer than %d characters", K8S_URL_MAX - 1);
-            return 78;
+            return EX_CONFIG;
         }
         c->source = "KUBE_API_URL";
     } else {
@@ -75,13 +75,13 @@ int k8s_config_load(k8s_config *c, char *err, size_t errlen)
                       "no Kubernetes API configured: set KUBE_API_URL (e.g. http://127.0.0.1:8001 "
                       "from kubectl proxy, with KUBE_TOKEN_FILE and KUBE_CA_FILE as needed) or run "
                       "in a pod with a service account (KUBERNETES_SERVICE_HOST)");
-            return 78;
+            return EX_CONFIG;
         }
         if (!port)
             port = "443";
         if (strspn(port, "0123456789") != strlen(port) || strlen(port) > 5) {
             errf_fail(err, errlen, "KUBERNETES_SERVICE_PORT is not a port number");
-            return 78;
+            return EX_CONFIG;
         }
         if (strchr(host, ':'))
             n = snprintf(c->url, sizeof c->url, "https://[%s]:%s", host, port);
@@ -89,14 +89,14 @@ int k8s_config_load(k8s_config *c, char *err, size_t errlen)
             n = snprintf(c->url, sizeof c->url, "https://%s:%s", host, port);
         if (n < 0 || (size_t)n >= sizeof c->url) {
             errf_fail(err, errlen, "KUBERNETES_SERVICE_HOST is too long");
-            return 78;
+            return EX_CONFIG;
         }
         c->source = "in-cluster service account";
         if (!tok_file && !tok_env) {
             n = snprintf(path, sizeof path, "%s/token", sa_dir);
             if (n < 0 || (size_t)n >= sizeof path) {
                 errf_fail(err, errlen, "KUBE_SA_DIR is too long");
-                return 78;
+                return EX_CONFIG;
             }
             tok_file = path;
         }
@@ -104,7 +104,7 @@ int k8s_config_load(k8s_config *c, char *err, size_t errlen)
             n = snprintf(c->ca_file, sizeof c->ca_file, "%s/ca.crt", sa_dir);
             if (n < 0 || (size_t)n >= sizeof c->ca_file) {
                 errf_fail(err, errlen, "KUBE_SA_DIR is too long");
-                return 78;
+                return EX_CONFIG;
             }
         }
         char nspath[K8S_PATH_MAX], e[256];
@@ -123,7 +123,7 @@ int k8s_config_load(k8s_config *c, char *err, size_t errlen)
 
     if (ca && copy_str(c->ca_file, sizeof c->ca_file, ca) != 0) {
         errf_fail(err, errlen, "KUBE_CA_FILE is too long");
-        return 78;
+        return EX_CONFIG;
     }
     if (tok_env) {
         c->has_token = 1;   /* KUBE_TOKEN wins over KUBE_TOKEN_FILE (cfg_secret) */
@@ -131,7 +131,7 @@ int k8s_config_load(k8s_config *c, char *err, size_t errlen)
         c->has_token = 1;
         if (copy_str(c->token_file, sizeof c->token_file, tok_file) != 0) {
             errf_fail(err, errlen, "KUBE_TOKEN_FILE is too long");
-            return 78;
+            return EX_CONFIG;
         }
     }
     return 0;
@@ -218,11 +218,11 @@ static int set_token(k8s_api *a, char *t)
 k8s_api *k8s_api_new(const k8s_config *c, const k8s_api_opts *o, int *code, char *err,
                      size_t errlen)
 {
-    *code = 78;
+    *code = EX_CONFIG;
     k8s_api *a = calloc(1, sizeof *a);
     if (!a) {
         errf_fail(err, errlen, "out of memory");
-        *code = 75;
+        *code = EX_TEMPFAIL;
         return NULL;
     }
     a->cfg = *c;
@@ -483,7 +483,7 @@ int k8s_list(k8s_api *a, const k8s_list_req *r, k8s_list_stats *st, char *err, s
         page++;
         if (build_pathq(&pathq, r->path, r->page_size, cont) != 0) {
             errf_fail(err, errlen, "GET %s: continue token too long", r->path);
-            rc = 69;
+            rc = EX_UNAVAILABLE;
             break;
         }
         get_ctx g = { .path = r->path, .resource = r->resource, .optional = r->optional,
@@ -495,7 +495,7 @@ int k8s_list(k8s_api *a, const k8s_list_req *r, k8s_list_stats *st, char *err, s
                 copy_str(e, sizeof e, err);
                 errf_fail(err, errlen, "list %s: %s; started over %d times and it expired again: "
                           "try a larger --page-size", r->resource, e, st->restarts);
-                rc = 69;
+                rc = EX_UNAVAILABLE;
                 break;
             }
             st->restarts++;
@@ -523,7 +523,7 @@ int k8s_list(k8s_api *a, const k8s_list_req *r, k8s_list_stats *st, char *err, s
                                    what, e, sizeof e);
         if (!root) {
             errf_fail(err, errlen, "%s: %s", r->resource, e);
-            rc = 65;
+            rc = EX_DATAERR;
             break;
         }
         json_t *items;
@@ -531,7 +531,7 @@ int k8s_list(k8s_api *a, const k8s_list_req *r, k8s_list_stats *st, char *err, s
         if (k8s_list_parse(root, &items, &next, e, sizeof e) != 0) {
             json_decref(root);
             errf_fail(err, errlen, "%s: %s", what, e);
-            rc = 65;
+            rc = EX_DATAERR;
             break;
         }
         size_t i;
@@ -548,10 +548,10 @@ int k8s_list(k8s_api *a, const k8s_list_req *r, k8s_list_stats *st, char *err, s
         if (rc == 0 && next[0] && cont && strcmp(next, cont) == 0) {
             errf_fail(err, errlen, "%s: the continue token did not change: the server would "
                       "send the same page forever", what);
-            rc = 65;
+            rc = EX_DATAERR;
         } else if (rc == 0 && next[0] && !(nc = strdup(next))) {
             errf_fail(err, errlen, "out of memory");
-            rc = 75;
+            rc = EX_TEMPFAIL;
         }
         json_decref(root);
         free(cont);

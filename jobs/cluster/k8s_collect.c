@@ -9,6 +9,7 @@
 
 #include "../../runtime/log.h"
 #include "k8s_tables.h"
+#include "../../runtime/exitcode.h"
 
 #define PAGE_DEFAULT 500
 
@@ -36,7 +37,7 @@ static int add_point(run *r, const lp_point *p, char *err, size_t errlen)
     int rc = sink_add(r->s, p, e, sizeof e);
     if (rc < 0) {
         errf_fail(err, errlen, "store: %s", e);
-        return 73;
+        return EX_CANTCREAT;
     }
     if (rc > 0) {
         r->st->rejected++;
@@ -69,7 +70,7 @@ static int node_usage_item(void *ctx, json_t *item, char *err, size_t errlen)
     r->listed++;
     if (k8s_usage_map_put(r->node_usage, NULL, u.name, u.cpu_m, u.memory_b, u.have) != 0) {
         errf_fail(err, errlen, "out of memory (node usage)");
-        return 75;
+        return EX_TEMPFAIL;
     }
     return 0;
 }
@@ -86,7 +87,7 @@ static int pod_usage_item(void *ctx, json_t *item, char *err, size_t errlen)
     r->listed++;
     if (k8s_usage_map_put(r->pod_usage, u.namespace_, u.name, u.cpu_m, u.memory_b, u.have) != 0) {
         errf_fail(err, errlen, "out of memory (pod usage)");
-        return 75;
+        return EX_TEMPFAIL;
     }
     return 0;
 }
@@ -106,7 +107,7 @@ static int node_item(void *ctx, json_t *item, char *err, size_t errlen)
     int fresh = k8s_seen_add(r->seen_nodes, k8s_key_hash(NULL, n.name));
     if (fresh < 0) {
         errf_fail(err, errlen, "out of memory (nodes written)");
-        return 75;
+        return EX_TEMPFAIL;
     }
     if (fresh == 0)
         return 0;   /* written before the list started over */
@@ -159,14 +160,14 @@ static int pod_item(void *ctx, json_t *item, char *err, size_t errlen)
     r->listed++;
     if (k8s_ns_counts_add(r->ns, p.namespace_, p.phase) != 0) {
         errf_fail(err, errlen, "out of memory (namespace counts)");
-        return 75;
+        return EX_TEMPFAIL;
     }
     if (bad)
         return 0;
     int fresh = k8s_seen_add(r->seen_pods, k8s_key_hash(p.namespace_, p.name));
     if (fresh < 0) {
         errf_fail(err, errlen, "out of memory (pods written)");
-        return 75;
+        return EX_TEMPFAIL;
     }
     if (fresh == 0)
         return 0;
@@ -259,7 +260,7 @@ int k8s_collect(k8s_api *a, sink *s, const k8s_collect_opts *o, k8s_collect_stat
     r.ns = k8s_ns_counts_new();
     if (!r.node_usage || !r.pod_usage || !r.seen_nodes || !r.seen_pods || !r.ns) {
         errf_fail(err, errlen, "out of memory");
-        rc = 75;
+        rc = EX_TEMPFAIL;
         goto done;
     }
 
@@ -313,10 +314,10 @@ int k8s_collect(k8s_api *a, sink *s, const k8s_collect_opts *o, k8s_collect_stat
     rc = k8s_ns_counts_each(r.ns, ns_point, &x);
     if (rc < 0) {
         errf_fail(err, errlen, "out of memory (namespaces)");
-        rc = 75;
+        rc = EX_TEMPFAIL;
     }
     if (rc == 0 && st->bad > 0)
-        rc = 65;
+        rc = EX_DATAERR;
 done:
     k8s_usage_map_free(r.node_usage);
     k8s_usage_map_free(r.pod_usage);

@@ -16,6 +16,7 @@
 #include "../../runtime/sig.h"
 #include "k8s_api.h"
 #include "k8s_collect.h"
+#include "../../runtime/exitcode.h"
 
 #define JOB "cluster-metrics"
 #define PAGE_MAX 10000
@@ -82,13 +83,13 @@ int main(int argc, char **argv)
         case OPT_PAGE_SIZE:
             if (parse_page_size(optarg, &page_size) != 0) {
                 log_error("--page-size: want a number from 1 to %d", PAGE_MAX);
-                return 64;
+                return EX_USAGE;
             }
             break;
         default:
             if (cli_common_other(&cc, opt, optarg, argv[optind - 1], err, sizeof err) != 0) {
                 log_error("%s", err);
-                return 64;
+                return EX_USAGE;
             }
         }
     }
@@ -111,7 +112,7 @@ int main(int argc, char **argv)
     }
     if (http_global_init(err, sizeof err) != 0) {
         log_error("%s", err);
-        return 69;
+        return EX_UNAVAILABLE;
     }
     /* SIGTERM/SIGINT: stop reading, keep what was read, record the run (runtime/sig.h) */
     if (sig_install() != 0)
@@ -137,7 +138,7 @@ int main(int argc, char **argv)
     k8s_collect_stats st;
     rc = k8s_collect(api, s, &co, &st, err, sizeof err);
     if (rc != 0 && sig_stop_requested()) {   /* the lists were cut short: keep what was read */
-        rc = 75;
+        rc = EX_TEMPFAIL;
         errf_set(err, sizeof err, "stopped by %s: the %" PRId64 " points read are stored; the "
                  "next run reads the cluster again", sig_name(), st.points);
     }
@@ -145,7 +146,7 @@ int main(int argc, char **argv)
         log_warn("metrics.k8s.io is not served (%s): cpu_usage_millicores and "
                  "memory_usage_bytes are left out; install metrics-server to get them",
                  st.metrics_note);
-    if (rc == 65 && st.bad > 0 && st.first_bad[0])
+    if (rc == EX_DATAERR && st.bad > 0 && st.first_bad[0])
         log_error("%s (%" PRId64 " object%s left out, the rest written)", st.first_bad, st.bad,
                   st.bad == 1 ? "" : "s");
     else if (rc != 0)

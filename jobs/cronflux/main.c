@@ -36,13 +36,11 @@
 #include "../../runtime/sig.h"
 #include "../../runtime/tparse.h"
 #include "cf_json.h"
+#include "../../runtime/exitcode.h"
 
 #define CF_JOB "cronflux"
 #define CF_LINE_MAX ((size_t)1 << 20)   /* longest input line */
 #define CF_BAD_SHOWN 20                  /* bad lines reported one by one */
-
-enum { EX_OK = 0, EX_USAGE_ = 64, EX_DATAERR_ = 65, EX_CANTCREAT_ = 73, EX_IOERR_ = 74,
-       EX_TEMPFAIL_ = 75, EX_CONFIG_ = 78 };
 
 static const char USAGE[] =
     "Usage: cronflux [OPTIONS] COMMAND [COMMAND OPTIONS]\n"
@@ -416,13 +414,13 @@ static int cmd_push(const opts *o)
         json = true;
     } else {
         log_error("--format: \"%s\" is not lp or json", o->format);
-        return EX_USAGE_;
+        return EX_USAGE;
     }
     lp_precision prec = LP_NS;
     if (o->precision) {
         if (lp_precision_parse(o->precision, &prec) != 0) {
             log_error("--precision: \"%s\" is not ns, us, ms or s", o->precision);
-            return EX_USAGE_;
+            return EX_USAGE;
         }
         if (json)
             log_warn("--precision applies to --format lp; JSON \"time\" is in nanoseconds");
@@ -435,7 +433,7 @@ static int cmd_push(const opts *o)
     sink *s = sink_open(&so, &code, err, sizeof err);
     if (!s) {
         log_error("%s", err);
-        return code ? code : EX_CONFIG_;
+        return code ? code : EX_CONFIG;
     }
     if (o->common.align_ns > 0)
         sink_set_align(s, o->common.align_ns);
@@ -444,8 +442,8 @@ static int cmd_push(const opts *o)
     line_reader *lr = calloc(1, sizeof *lr);
     if (!lr) {
         log_error("out of memory");
-        sink_finish(s, 71, "out of memory", err, sizeof err);
-        return 71;
+        sink_finish(s, EX_OSERR, "out of memory", err, sizeof err);
+        return EX_OSERR;
     }
     lr->f = stdin;
     buf_init(&lr->line, CF_LINE_MAX);
@@ -504,19 +502,19 @@ static int cmd_push(const opts *o)
             /* said once, after sink_finish: it knows how many points were not stored */
             errf_set(store_why, sizeof store_why, "line %" PRIu64 ": storing the point: %s",
                      first, why);
-            job_rc = EX_TEMPFAIL_;
+            job_rc = EX_TEMPFAIL;
             break;
         }
     }
     if (r < 0) {
         log_error("reading stdin after line %" PRIu64 ": %s", lineno, strerror(errno));
-        job_rc = EX_IOERR_;
+        job_rc = EX_IOERR;
     }
     bool stopped = sig_stop_requested() && !job_rc;
     if (stopped) {
         log_error("stopped by %s after line %" PRIu64 ": the input after it was not read; "
                   "every point read is stored", sig_name(), lineno);
-        job_rc = EX_TEMPFAIL_;
+        job_rc = EX_TEMPFAIL;
     }
     cf_json_free(&js);
     lp_parsed_free(&pp);
@@ -526,14 +524,14 @@ static int cmd_push(const opts *o)
     if (o->common.dry_run && fflush(stdout) != 0) {
         log_error("writing stdout: %s", strerror(errno));
         if (!job_rc)
-            job_rc = EX_IOERR_;
+            job_rc = EX_IOERR;
     }
 
     if (br.count > CF_BAD_SHOWN)
         log_error("... and %" PRIu64 " more bad lines", br.count - CF_BAD_SHOWN);
     char msg[256];
     if (br.count && !job_rc)
-        job_rc = EX_DATAERR_;
+        job_rc = EX_DATAERR;
     errf_set(msg, sizeof msg, "push: %" PRIu64 " line%s, %" PRIu64 " bad%s%s", lineno,
              pl((int64_t)lineno), br.count, stopped ? ", stopped by " : "",
              stopped ? sig_name() : "");
@@ -556,7 +554,7 @@ static int cmd_push(const opts *o)
     if (dry) {
         log_info("dry run: %" PRId64 " point%s printed, nothing stored or sent", st.points,
                  pl(st.points));
-    } else if (rc == 0 || rc == EX_DATAERR_) {
+    } else if (rc == 0 || rc == EX_DATAERR) {
         if (o->no_flush || !configured)
             log_info("%" PRId64 " point%s stored in %s%s", st.spooled, pl(st.spooled), state,
                      o->no_flush ? " (not sent: --no-flush)"
@@ -625,14 +623,14 @@ static int cmd_flush(const opts *o)
         spool *sp = spool_open(o->common.state, 0, err, sizeof err);
         if (!sp) {
             log_error("%s", err);
-            return EX_CANTCREAT_;
+            return EX_CANTCREAT;
         }
         spool_stats st;
         memset(&st, 0, sizeof st);
         int rc = 0;
         if (spool_status(sp, &st, err, sizeof err) != 0) {
             log_error("%s", err);
-            rc = EX_TEMPFAIL_;
+            rc = EX_TEMPFAIL;
         } else {
             log_info("dry run: %" PRId64 " batch%s (%" PRId64 " point%s) pending; nothing sent",
                      st.pending_batches, st.pending_batches == 1 ? "" : "es", st.pending_points,
@@ -647,7 +645,7 @@ static int cmd_flush(const opts *o)
     sink *s = sink_open(&so, &code, err, sizeof err);
     if (!s) {
         log_error("%s", err);
-        return code ? code : EX_CONFIG_;
+        return code ? code : EX_CONFIG;
     }
     return finish_send(s, "flush", o, -1);
 }
@@ -693,18 +691,18 @@ static int export_range(const opts *o, int64_t from, int64_t to, const char *wha
     spool *sp = spool_open_ex(o->common.state, 0, &why, err, sizeof err);
     if (!sp) {
         log_error("%s", err);
-        return why == SPOOL_OPEN_BUSY ? EX_TEMPFAIL_ : why == SPOOL_OPEN_BADFILE ? EX_CONFIG_
-                                                                                 : EX_CANTCREAT_;
+        return why == SPOOL_OPEN_BUSY ? EX_TEMPFAIL : why == SPOOL_OPEN_BADFILE ? EX_CONFIG
+                                                                                 : EX_CANTCREAT;
     }
     int rc = 0;
     int64_t damaged = 0;
     if (spool_foreach_ex(sp, from, to, export_batch, &x, &damaged, err, sizeof err) != 0) {
         if (x.werr) {
             log_error("%s: writing stdout: %s", what, strerror(x.werr));
-            rc = EX_IOERR_;
+            rc = EX_IOERR;
         } else {
             log_error("%s", err);
-            rc = EX_TEMPFAIL_;
+            rc = EX_TEMPFAIL;
         }
     }
     spool_close(sp);
@@ -713,7 +711,7 @@ static int export_range(const opts *o, int64_t from, int64_t to, const char *wha
                  "the quarantine)", what, damaged, damaged == 1 ? "batch" : "batches");
     if (rc == 0 && fflush(stdout) != 0) {
         log_error("%s: writing stdout: %s", what, strerror(errno));
-        rc = EX_IOERR_;
+        rc = EX_IOERR;
     }
     return rc;
 }
@@ -724,7 +722,7 @@ static int cmd_export(const opts *o)
     char err[256];
     if (parse_range(o, false, &from, &to, err, sizeof err) != 0) {
         log_error("export: %s", err);
-        return EX_USAGE_;
+        return EX_USAGE;
     }
     return export_range(o, from, to, "export");
 }
@@ -735,7 +733,7 @@ static int cmd_replay(const opts *o)
     char err[SINK_ERR_MAX];
     if (parse_range(o, true, &from, &to, err, sizeof err) != 0) {
         log_error("replay: %s", err);
-        return EX_USAGE_;
+        return EX_USAGE;
     }
     if (o->common.dry_run)
         return export_range(o, from, to, "replay (dry run)");
@@ -746,23 +744,23 @@ static int cmd_replay(const opts *o)
         log_error("replay sends to InfluxDB, which is not configured: set INFLUXDB_URL (or "
                   "INFLUXDB_HOST) and INFLUXDB_DATABASE, or INFLUXDB_TOKEN, INFLUXDB_ORG and "
                   "INFLUXDB_BUCKET");
-        return EX_CONFIG_;
+        return EX_CONFIG;
     }
     int code = 0;
     sink_opts so = { .job = CF_JOB, .state_path = o->common.state };
     sink *s = sink_open(&so, &code, err, sizeof err);
     if (!s) {
         log_error("%s", err);
-        return code ? code : EX_CONFIG_;
+        return code ? code : EX_CONFIG;
     }
     int64_t before = spool_pending_points(sink_spool(s), err, sizeof err);
     int64_t n = before < 0 ? -1 : spool_requeue(sink_spool(s), from, to, err, sizeof err);
     int64_t after = n < 0 ? -1 : spool_pending_points(sink_spool(s), err, sizeof err);
     if (n < 0 || after < 0) {
         char e2[SINK_ERR_MAX];
-        sink_finish(s, EX_TEMPFAIL_, "replay: requeue failed", e2, sizeof e2);
+        sink_finish(s, EX_TEMPFAIL, "replay: requeue failed", e2, sizeof e2);
         log_error("%s", err);
-        return EX_TEMPFAIL_;
+        return EX_TEMPFAIL;
     }
     char f[32], t[32];
     log_info("replay: %" PRId64 " sent batch%s (%" PRId64 " point%s) from %s to %s put back "
@@ -855,11 +853,11 @@ static int cmd_dead_letters(const opts *o)
     if (!list && !export && !requeue && !drop) {
         log_error("dead-letters: unknown action \"%s\" (list, export, requeue, drop); try "
                   "cronflux --help", action);
-        return EX_USAGE_;
+        return EX_USAGE;
     }
     if (o->json && !list) {
         log_error("dead-letters: --json belongs to list; try cronflux --help");
-        return EX_USAGE_;
+        return EX_USAGE;
     }
     int64_t ids[DL_IDS_MAX];
     char err[SINK_ERR_MAX];
@@ -868,19 +866,19 @@ static int cmd_dead_letters(const opts *o)
         size_t n = 0;
         if (parse_ids(o->ids, ids, DL_IDS_MAX, &n, err, sizeof err) != 0) {
             log_error("dead-letters: %s", err);
-            return EX_USAGE_;
+            return EX_USAGE;
         }
         sel.ids = ids;
         sel.nids = n;
     }
     if (o->all && (o->ids || o->job)) {
         log_error("dead-letters: --all selects every dead letter; leave out --id and --job");
-        return EX_USAGE_;
+        return EX_USAGE;
     }
     if (drop && !o->all && !o->ids && !o->job) {
         log_error("dead-letters drop forgets lines for good: name them with --id N[,N...] or "
                   "--job J, or say --all");
-        return EX_USAGE_;
+        return EX_USAGE;
     }
     if (!file_exists(o->common.state)) {
         log_info("no state file %s: no dead letters", o->common.state);
@@ -892,18 +890,18 @@ static int cmd_dead_letters(const opts *o)
         spool *sp = spool_open_ex(o->common.state, 0, &why, err, sizeof err);
         if (!sp) {
             log_error("%s", err);
-            return why == SPOOL_OPEN_BUSY ? EX_TEMPFAIL_
-                                          : why == SPOOL_OPEN_BADFILE ? EX_CONFIG_ : EX_CANTCREAT_;
+            return why == SPOOL_OPEN_BUSY ? EX_TEMPFAIL
+                                          : why == SPOOL_OPEN_BADFILE ? EX_CONFIG : EX_CANTCREAT;
         }
         int64_t n = spool_dead_foreach(sp, &sel, dl_print, &x, err, sizeof err);
         spool_close(sp);
         if (n < 0 || fflush(stdout) != 0) {
             if (x.werr || n >= 0) {
                 log_error("dead-letters: writing stdout: %s", strerror(x.werr ? x.werr : errno));
-                return EX_IOERR_;
+                return EX_IOERR;
             }
             log_error("%s", err);
-            return EX_TEMPFAIL_;
+            return EX_TEMPFAIL;
         }
         if (o->common.dry_run && (requeue || drop))
             log_info("dry run: %" PRId64 " dead %s would be %s; nothing changed", n,
@@ -921,14 +919,14 @@ static int cmd_dead_letters(const opts *o)
         spool *sp = spool_open_ex(o->common.state, 0, &why, err, sizeof err);
         if (!sp) {
             log_error("%s", err);
-            return why == SPOOL_OPEN_BUSY ? EX_TEMPFAIL_
-                                          : why == SPOOL_OPEN_BADFILE ? EX_CONFIG_ : EX_CANTCREAT_;
+            return why == SPOOL_OPEN_BUSY ? EX_TEMPFAIL
+                                          : why == SPOOL_OPEN_BADFILE ? EX_CONFIG : EX_CANTCREAT;
         }
         int64_t n = spool_dead_drop(sp, &sel, err, sizeof err);
         spool_close(sp);
         if (n < 0) {
             log_error("%s", err);
-            return EX_TEMPFAIL_;
+            return EX_TEMPFAIL;
         }
         log_info("%" PRId64 " dead %s dropped", n, plural(n, "letter", "letters"));
         return 0;
@@ -939,14 +937,14 @@ static int cmd_dead_letters(const opts *o)
     sink *s = sink_open(&so, &code, err, sizeof err);
     if (!s) {
         log_error("%s", err);
-        return code ? code : EX_CONFIG_;
+        return code ? code : EX_CONFIG;
     }
     int64_t n = spool_dead_requeue(sink_spool(s), &sel, err, sizeof err);
     if (n < 0) {
         char e2[SINK_ERR_MAX];
-        sink_finish(s, EX_TEMPFAIL_, "dead-letters: requeue failed", e2, sizeof e2);
+        sink_finish(s, EX_TEMPFAIL, "dead-letters: requeue failed", e2, sizeof e2);
         log_error("%s", err);
-        return EX_TEMPFAIL_;
+        return EX_TEMPFAIL;
     }
     log_info("dead-letters: %" PRId64 " %s put back to pending", n, plural(n, "line", "lines"));
     return finish_send(s, "dead-letters requeue", o, n);
@@ -976,13 +974,13 @@ static int cmd_status(const opts *o)
         spool *sp = spool_open_ex(o->common.state, 0, &why, err, sizeof err);
         if (!sp) {
             log_error("%s", err);
-            return why == SPOOL_OPEN_BUSY ? EX_TEMPFAIL_
-                                          : why == SPOOL_OPEN_BADFILE ? EX_CONFIG_ : EX_CANTCREAT_;
+            return why == SPOOL_OPEN_BUSY ? EX_TEMPFAIL
+                                          : why == SPOOL_OPEN_BADFILE ? EX_CONFIG : EX_CANTCREAT;
         }
         if (spool_status(sp, &st, err, sizeof err) != 0) {
             log_error("%s", err);
             spool_close(sp);
-            return EX_TEMPFAIL_;
+            return EX_TEMPFAIL;
         }
         spool_close(sp);
     }
@@ -1001,7 +999,7 @@ static int cmd_status(const opts *o)
             json_decref(runs);
             spool_stats_free(&st);
             log_error("out of memory");
-            return 71;
+            return EX_OSERR;
         }
         json_object_set_new(root, "state", json_string(o->common.state));
         json_object_set_new(root, "state_exists", json_boolean(exists));
@@ -1047,7 +1045,7 @@ static int cmd_status(const opts *o)
             free(text);
             spool_stats_free(&st);
             log_error("writing stdout failed");
-            return EX_IOERR_;
+            return EX_IOERR;
         }
         free(text);
     } else {
@@ -1082,13 +1080,13 @@ static int cmd_status(const opts *o)
         if (fflush(stdout) != 0) {
             spool_stats_free(&st);
             log_error("writing stdout: %s", strerror(errno));
-            return EX_IOERR_;
+            return EX_IOERR;
         }
     }
     spool_stats_free(&st);
     if (ic < 0) {
         log_error("%s", ierr);
-        rc = EX_CONFIG_;
+        rc = EX_CONFIG;
     }
     return rc;
 }
@@ -1132,42 +1130,42 @@ int main(int argc, char **argv)
         case OPT_ALL: o.all = true; break;
         case ':':
             log_error("%s needs a value; try cronflux --help", argv[optind - 1]);
-            return EX_USAGE_;
+            return EX_USAGE;
         case '?':
             log_error("unknown option %s; try cronflux --help", argv[optind - 1]);
-            return EX_USAGE_;
+            return EX_USAGE;
         default: {
             int r = cli_common_opt(&o.common, c, optarg, err, sizeof err);
             if (r <= 0) {
                 log_error("%s", r < 0 ? err : "unknown option; try cronflux --help");
-                return EX_USAGE_;
+                return EX_USAGE;
             }
         }
         }
     }
     if (o.common.help) {
         fputs(USAGE, stdout);
-        return fflush(stdout) == 0 ? 0 : EX_IOERR_;
+        return fflush(stdout) == 0 ? 0 : EX_IOERR;
     }
     if (o.common.version) {
         printf("cronflux %s\n", CF_VERSION);
-        return fflush(stdout) == 0 ? 0 : EX_IOERR_;
+        return fflush(stdout) == 0 ? 0 : EX_IOERR;
     }
     if (optind >= argc) {
         log_error("no command given (push, flush, status, replay, export, dead-letters); try "
                   "cronflux --help");
-        return EX_USAGE_;
+        return EX_USAGE;
     }
     o.cmd = argv[optind];
     if (strcmp(o.cmd, "dead-letters") == 0 && optind + 1 < argc)
         o.action = argv[++optind];
     if (optind + 1 < argc) {
         log_error("%s: unexpected argument \"%s\"; try cronflux --help", o.cmd, argv[optind + 1]);
-        return EX_USAGE_;
+        return EX_USAGE;
     }
     if (cli_common_env(&o.common, err, sizeof err) != 0) {
         log_error("%s", err);
-        return EX_CONFIG_;
+        return EX_CONFIG;
     }
 
     bool is_push = strcmp(o.cmd, "push") == 0, is_status = strcmp(o.cmd, "status") == 0;
@@ -1176,23 +1174,23 @@ int main(int argc, char **argv)
     if (!is_push && !is_status && !is_replay && !is_export && !is_flush && !is_dead) {
         log_error("unknown command \"%s\" (push, flush, status, replay, export, dead-letters); "
                   "try cronflux --help", o.cmd);
-        return EX_USAGE_;
+        return EX_USAGE;
     }
     if (!is_dead && (o.job || o.ids || o.all)) {
         log_error("--job, --id and --all belong to dead-letters; try cronflux --help");
-        return EX_USAGE_;
+        return EX_USAGE;
     }
     if (!is_push && (o.format || o.precision || o.no_flush)) {
         log_error("--format, --precision and --no-flush belong to push; try cronflux --help");
-        return EX_USAGE_;
+        return EX_USAGE;
     }
     if (!is_status && !is_dead && o.json) {
         log_error("--json belongs to status and dead-letters list; try cronflux --help");
-        return EX_USAGE_;
+        return EX_USAGE;
     }
     if (!is_replay && !is_export && (o.from || o.to)) {
         log_error("--from and --to belong to replay and export; try cronflux --help");
-        return EX_USAGE_;
+        return EX_USAGE;
     }
 
     if (is_status)
@@ -1204,7 +1202,7 @@ int main(int argc, char **argv)
 
     if (http_global_init(err, sizeof err) != 0) {
         log_error("%s", err);
-        return 71;
+        return EX_OSERR;
     }
     /* SIGTERM/SIGINT: stop reading, keep what was read, record the run (runtime/sig.h) */
     if (sig_install() != 0)

@@ -9,7 +9,6 @@
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
-#include <sysexits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +25,7 @@
 #include "../../runtime/slice.h"
 #include "../../runtime/tparse.h"
 #include "prom.h"
+#include "../../runtime/exitcode.h"
 
 #define JOB "prom-metrics"
 #define PROBE_POINTS 120            /* the first chunk of a query, before its size is known */
@@ -286,12 +286,12 @@ static int query_failed(run *r, const prom_query *q, prom_outcome o, const char 
 {
     if (sig_stop_requested()) {   /* the request was cut short by SIGTERM/SIGINT */
         log_warn("query %s: stopped by %s; the points read are stored", q->name, sig_name());
-        note_rc(r, 75);
+        note_rc(r, EX_TEMPFAIL);
         return 1;
     }
     if (o == PROM_STOPPED) {
         log_error("query %s: storing points: %s", q->name, e->err);
-        note_rc(r, 75);
+        note_rc(r, EX_TEMPFAIL);
         return 1;
     }
     const char *hint = "";
@@ -319,7 +319,7 @@ static void run_instant(run *r)
     t -= t % 1000000;   /* Prometheus reads times to the millisecond */
     if (!prom_fmt_seconds(t, secs, sizeof secs)) {
         log_error("run time out of range");
-        note_rc(r, 70);
+        note_rc(r, EX_SOFTWARE);
         goto out;
     }
     snprintf(rest, sizeof rest, "&time=%s", secs);
@@ -336,7 +336,7 @@ static void run_instant(run *r)
         prom_parse_result res;
         if (make_form(&form, q, rest) != 0) {
             log_error("query %s: the request is too long", q->name);
-            note_rc(r, 78);
+            note_rc(r, EX_CONFIG);
             r->errors++;
             continue;
         }
@@ -356,7 +356,7 @@ static void run_instant(run *r)
     if (i < r->qs->n && sig_stop_requested() && r->rc == 0) {
         log_warn("stopped by %s before query %s: the points read are stored; the next run "
                  "reads again", sig_name(), r->qs->q[i].name);
-        note_rc(r, 75);
+        note_rc(r, EX_TEMPFAIL);
     }
 out:
     buf_free(&form);
@@ -375,14 +375,14 @@ static int backfill_query(run *r, const prom_query *q, buf *form)
 
     if (!prom_checkpoint_key(q, g, key, sizeof key)) {
         log_error("query %s: checkpoint key too long", q->name);
-        note_rc(r, 78);
+        note_rc(r, EX_CONFIG);
         return 0;
     }
     if (r->resume) {
         int c = sink_checkpoint_get(r->s, key, val, sizeof val, e2, sizeof e2);
         if (c < 0) {
             log_error("query %s: reading the checkpoint: %s", q->name, e2);
-            note_rc(r, 75);
+            note_rc(r, EX_TEMPFAIL);
             return 1;
         }
         if (c == 0 && r->range_moves && !r->said_moves) {
@@ -417,7 +417,7 @@ static int backfill_query(run *r, const prom_query *q, buf *form)
         if (sig_stop_requested()) {
             log_warn("interrupted: every chunk up to the last checkpoint is stored; rerun with "
                      "--resume to go on");
-            note_rc(r, 75);
+            note_rc(r, EX_TEMPFAIL);
             stop = 1;
             break;
         }
@@ -437,7 +437,7 @@ static int backfill_query(run *r, const prom_query *q, buf *form)
         snprintf(rest, sizeof rest, "&start=%s&end=%s&step=%s", s0, s1, st);
         if (make_form(form, q, rest) != 0) {
             log_error("query %s: the request is too long", q->name);
-            note_rc(r, 78);
+            note_rc(r, EX_CONFIG);
             r->errors++;
             break;
         }
@@ -470,7 +470,7 @@ static int backfill_query(run *r, const prom_query *q, buf *form)
         /* the chunk and the checkpoint that says so, in one commit */
         if (sink_checkpoint_set(r->s, key, val, e2, sizeof e2) != 0) {
             log_error("query %s: committing points and checkpoint: %s", q->name, e2);
-            note_rc(r, 75);
+            note_rc(r, EX_TEMPFAIL);
             stop = 1;
             break;
         }
@@ -541,19 +541,19 @@ int main(int argc, char **argv)
                 log_error("--chunk: want points per series per request, 1 to %d "
                           "(Prometheus refuses more than %d)", PROM_POINTS_LIMIT,
                           PROM_POINTS_LIMIT);
-                return 64;
+                return EX_USAGE;
             }
             break;
         case OPT_MAX_BODY:
             if (parse_size(optarg, &max_body) != 0 || max_body < MAX_BODY_MIN) {
                 log_error("--max-body: want a size like 32M (at least 64k)");
-                return 64;
+                return EX_USAGE;
             }
             break;
         default:
             if (cli_common_other(&cc, opt, optarg, argv[optind - 1], err, sizeof err) != 0) {
                 log_error("%s", err);
-                return 64;
+                return EX_USAGE;
             }
         }
     }
@@ -577,7 +577,7 @@ int main(int argc, char **argv)
     bool backfill = from_s != NULL;
     if (!backfill && (to_s || step_s || resume)) {
         log_error("--to, --step and --resume belong to a backfill: give --from too");
-        return 64;
+        return EX_USAGE;
     }
 
     /* The range, before anything is opened. */
@@ -588,22 +588,22 @@ int main(int argc, char **argv)
         int64_t now = tparse_now_ns(), from, to = now, step = 60 * TPARSE_NS_PER_S;
         if (tparse_time(from_s, now, &from, err, sizeof err) != 0) {
             log_error("--from: %s", err);
-            return 64;
+            return EX_USAGE;
         }
         if (to_s && tparse_time(to_s, now, &to, err, sizeof err) != 0) {
             log_error("--to: %s", err);
-            return 64;
+            return EX_USAGE;
         }
         if (step_s && tparse_duration(step_s, &step, err, sizeof err) != 0) {
             log_error("--step: %s", err);
-            return 64;
+            return EX_USAGE;
         }
         /* an Indexed Job's pod takes its slice [from, to) of the range */
         int64_t sf = from, st = to;
         int sl = slice_from_env(&sf, &st, step, err, sizeof err);
         if (sl < 0) {
             log_error("%s", err);
-            return 78;
+            return EX_CONFIG;
         }
         if (sl == 1) {
             bool last = st == to;
@@ -612,14 +612,14 @@ int main(int argc, char **argv)
         }
         if (prom_range_plan(from, to, step, &range, err, sizeof err) != 0) {
             log_error("backfill range: %s", err);
-            return 64;
+            return EX_USAGE;
         }
         /* the planned range (multiples of --step): given back as --from/--to, it plans the same */
         tparse_format(range.first_ns, from_abs, sizeof from_abs);
         tparse_format(range.last_ns, to_abs, sizeof to_abs);
         if (progress_every_from_env(&progress_every, err, sizeof err) != 0) {
             log_error("%s", err);
-            return 78;
+            return EX_CONFIG;
         }
     }
     /* a range given relative to now is another range at each run: no checkpoint to resume */
@@ -636,7 +636,7 @@ int main(int argc, char **argv)
     if (rc != 0) {
         log_error("%s", err);
         prom_queries_free(&qs);
-        return 78;
+        return EX_CONFIG;
     }
 
     prom_cfg pcfg;
@@ -644,7 +644,7 @@ int main(int argc, char **argv)
         log_error("%s", err);
         prom_cfg_wipe(&pcfg);
         prom_queries_free(&qs);
-        return 78;
+        return EX_CONFIG;
     }
     if (max_body)
         pcfg.body_max = max_body;
@@ -653,7 +653,7 @@ int main(int argc, char **argv)
         log_error("%s", err);
         prom_cfg_wipe(&pcfg);
         prom_queries_free(&qs);
-        return 69;
+        return EX_UNAVAILABLE;
     }
     prom_client *pc = prom_client_new(&pcfg, err, sizeof err);
     size_t body_max = pcfg.body_max;
@@ -662,7 +662,7 @@ int main(int argc, char **argv)
         log_error("%s", err);
         prom_queries_free(&qs);
         http_global_cleanup();
-        return 78;
+        return EX_CONFIG;
     }
 
     sink_opts so = { .job = JOB, .state_path = cc.state, .dry_run = cc.dry_run };
@@ -732,7 +732,7 @@ int main(int argc, char **argv)
     int final = sink_finish_ex(s, r.rc, summary, &fin, ferr, sizeof ferr);
     if (final != r.rc && ferr[0])
         log_error("%s", ferr);
-    if (final == 0 || final == 75)
+    if (final == 0 || final == EX_TEMPFAIL)
         log_info("%s; %" PRId64 " sent to InfluxDB, %" PRId64 " pending", summary, fin.sent,
                  fin.pending_points);
     prom_client_free(pc);

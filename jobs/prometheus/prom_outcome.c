@@ -1,5 +1,6 @@
 /* prom_outcome: what an answer from Prometheus means, and its exit code (see prom.h). */
 #include "prom.h"
+#include "../../runtime/exitcode.h"
 
 #include <string.h>
 
@@ -12,19 +13,19 @@ int prom_outcome_exit(prom_outcome o)
     case PROM_EXEC:
     case PROM_TOO_LARGE:
     case PROM_CONFIG:
-        return 78;
+        return EX_CONFIG;
     case PROM_TIMEOUT:
     case PROM_TEMP:
     case PROM_STOPPED:
-        return 75;
+        return EX_TEMPFAIL;
     case PROM_UNREACHABLE:
-        return 69;
+        return EX_UNAVAILABLE;
     case PROM_AUTH:
-        return 77;
+        return EX_NOPERM;
     case PROM_SHAPE:
-        return 65;
+        return EX_DATAERR;
     }
-    return 70;
+    return EX_SOFTWARE;
 }
 
 const char *prom_outcome_name(prom_outcome o)

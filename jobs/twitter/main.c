@@ -12,7 +12,6 @@
 #include <malloc.h>
 #include <stdio.h>
 #include <string.h>
-#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,6 +19,7 @@
 #include "../../runtime/log.h"
 #include "../../runtime/sig.h"
 #include "tw_job.h"
+#include "../../runtime/exitcode.h"
 
 #define PL(n) ((n) == 1 ? "" : "s")
 

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sysexits.h>
+#include "../../runtime/exitcode.h"
 
 #include "../../runtime/log.h"
 #include "../../runtime/tparse.h"

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sysexits.h>
 #include <time.h>
 
 #include "../../runtime/cfg.h"
@@ -15,6 +14,7 @@
 #include "../../runtime/retry.h"
 #include "../../runtime/tparse.h"
 #include "tw.h"
+#include "../../runtime/exitcode.h"
 
 #define TW_RATE_SLOTS 16
 #define TW_URL_MAX 8192

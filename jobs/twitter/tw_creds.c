@@ -2,10 +2,10 @@
  * the variables ever reach a message. */
 #include <stdio.h>
 #include <string.h>
-#include <sysexits.h>
 
 #include "../../runtime/errf.h"
 #include "tw_job.h"
+#include "../../runtime/exitcode.h"
 
 /* One secret: TWITTER_X, else X (each also as _FILE). 1 found, 0 missing, -1 error. */
 static int get_secret(const char *name, char *out, size_t cap, const char **used, char *err,

@@ -3,10 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sysexits.h>
 
 #include "../../runtime/log.h"
 #include "tw_job.h"
+#include "../../runtime/exitcode.h"
 
 #define V1_PAGES_MAX 20          /* v1.1 timelines give at most 3200 posts (16 pages of 200) */
 

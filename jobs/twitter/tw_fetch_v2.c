@@ -1,11 +1,11 @@
 /* tw_fetch_v2: the accounts and posts of X API v2 (tw_ops_v2, see tw_job.h). */
 #include <stdio.h>
 #include <string.h>
-#include <sysexits.h>
 
 #include "../../runtime/log.h"
 #include "../../runtime/tparse.h"
 #include "tw_job.h"
+#include "../../runtime/exitcode.h"
 
 #define MAX_PAGES 2000           /* guard against a server that never ends a listing */
 #define V2_USERS_PER_CALL 100

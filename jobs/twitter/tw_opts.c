@@ -6,13 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sysexits.h>
 
 #include "../../runtime/errf.h"
 #include "../../runtime/log.h"
 #include "../../runtime/slice.h"
 #include "../../runtime/tparse.h"
 #include "tw_job.h"
+#include "../../runtime/exitcode.h"
 
 static const char usage[] =
     "usage: twitter-stats [options]\n"

@@ -4,12 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sysexits.h>
 
 #include "../../runtime/log.h"
 #include "../../runtime/sig.h"
 #include "../../runtime/tparse.h"
 #include "tw_job.h"
+#include "../../runtime/exitcode.h"
 
 #define MAX_WARNINGS 20
 
