@@ -926,6 +926,9 @@ spool *spool_open_ex(const char *path, int busy_timeout_ms, int *why_out, char *
     int why_local = SPOOL_OPEN_OK;
     int *why = why_out ? why_out : &why_local;
     *why = SPOOL_OPEN_OK;
+    /* a file-size limit (ulimit -f) fails a write with EFBIG instead of killing the process,
+     * the state file's and any other (export's stdout): the caller reports it */
+    (void)signal(SIGXFSZ, SIG_IGN);
     if (!path || !*path) {
         errf_set(err, errlen, "spool: no state file path (set --state or CRONFLUX_STATE)");
         *why = SPOOL_OPEN_BADFILE;

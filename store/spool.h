@@ -33,7 +33,9 @@
 
 typedef struct spool spool;
 
-/* Open (and create or migrate) the state file. busy_timeout_ms 0: 30000. NULL on error. */
+/* Open (and create or migrate) the state file. busy_timeout_ms 0: 30000. NULL on error.
+ * Also sets SIGXFSZ to be ignored (process-wide): a file-size limit (ulimit -f) then fails
+ * a write with EFBIG, reported as an error, instead of killing the process. */
 spool *spool_open(const char *path, int busy_timeout_ms, char *err, size_t errlen);
 /* The same, and says why it failed in *why (may be NULL), so the caller can pick its exit code. */
 enum spool_open_why {

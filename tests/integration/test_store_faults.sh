@@ -38,6 +38,16 @@ stored=$(pending "$T/fsize.db")
 check "ulimit -f: the batches committed before are kept ($stored points)" \
     test "${stored:-0}" -gt 0 -a $((${stored:-0} % 5000)) -eq 0
 
+# export under a file-size limit: its stdout write fails with an error, no SIGXFSZ
+(
+    ulimit -f 64
+    CRONFLUX_STATE=$T/fsize.db "$BIN/cronflux" export >"$T/export.lp" 2>"$T/export.err"
+)
+RC=$?
+check "ulimit -f: export is not killed by SIGXFSZ (exit $RC)" test "$RC" -ne $((128 + 25))
+check_eq "ulimit -f: export exits 74 (I/O error)" "$RC" 74
+check "ulimit -f: export says why, on one line" grep -qE '^cronflux: error: .*(File too large|writing)' "$T/export.err"
+
 # 2. a limit below one WAL page: the run can not even begin
 echo 'm v=1i 1' | run_push fsize1 "$T/fsize.db" 1
 check_eq "ulimit -f 1: exit 74, not 75" "$RC" 74
