@@ -191,11 +191,19 @@ timed pyclient "$PY" "$T/pyclient.py" "$INFLUX_PORT" "$N" 2>"$T/py.err" ||
 py_t=$WALL py_cpu=$CPU_S py_rss=$RSS_KB
 [ "$(count_points pyc)" = "$N" ] || die "python client: $(count_points pyc) points, want $N"
 
+# the best raw combination once more, now: the machine's load moves while the bench runs,
+# so the reference is the better of its two runs
+IFS=: read -r c b m <<<"$RAW_BEST"
+fresh_influxd raw_again
+raw_curl raw "$T/parts-$b" "$m" "$c"
+[ "$(count_points raw)" = "$N" ] || die "raw $RAW_BEST again: point count wrong"
+raw_again_t=$WALL
+awk -v a="$WALL" -v b="$best_t" 'BEGIN { exit !(a < b) }' && best_t=$WALL
 def_v=CF_T_${DEFAULT//:/_}
 def_t=${!def_v:-}
 echo "### side by side: the same $N points, each into a fresh influxd"
 echo
-row "the best raw limit: curl, $(raw_label "$RAW_BEST")" "$(fmt_pps "$N" "$best_t")" "1.00" "-" "-"
+row "the best raw limit: curl, $(raw_label "$RAW_BEST") (better of 2 runs; again: $(fmt_pps "$N" "$raw_again_t"))" "$(fmt_pps "$N" "$best_t")" "1.00" "-" "-"
 [ -n "$def_t" ] && row "cronflux push + flush, defaults ($DEFAULT)" "$(fmt_pps "$N" "$def_t")" \
     "$(ratio "$best_t" "$def_t")" "see above" "see above"
 row "influx -import (influxdb-client 1.6.7, 5000-point batches)" "$(fmt_pps "$N" "$imp_t")" \
@@ -230,7 +238,8 @@ mem_run() {
     c=$(count_points bench)
     [ "$c" = "$n" ] || die "push of $n (configured): point count $c"
 }
-rm -f "$T/points.lp" "$T"/parts-*/p.*
+rm -f "$T/points.lp"
+rm -rf "$T"/parts-*
 mem_run small "$N"
 s_push=$MEM_PUSH s_flush=$MEM_FLUSH s_e2e=$MEM_E2E
 seq_t=$(awk -v a="$MEM_PUSH_T" -v b="$MEM_FLUSH_T" 'BEGIN { print a + b }')
