@@ -172,7 +172,8 @@ static int posts_v2(tw_run *r, const tw_user *u)
              * everything since then, so that no post is missed after a pause */
             memcpy(since_id, cp_id, sizeof since_id);
             start_ns = cp_created;
-        } else if (found == 1 && !r->o->lookback_given && tw_run_posts_read_today(r, u->id)) {
+        } else if (found == 1 && !r->o->lookback_given && tw_run_posts_read_today(r, u->id) &&
+                   (!r->o->analytics || tw_run_has_post_index(r, u->id))) {
             /* every post of the window was read earlier this UTC day: only newer ones now
              * (--lookback reads the window again) */
             memcpy(since_id, cp_id, sizeof since_id);

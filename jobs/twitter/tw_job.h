@@ -182,6 +182,8 @@ char *tw_run_state_get(tw_run *r, const char *key);
 int tw_run_state_set(tw_run *r, const char *key, const char *val);   /* 0 or 75 */
 /* The posts of uid were read in full earlier this UTC day by a scheduled run. */
 bool tw_run_posts_read_today(tw_run *r, const char *uid);
+/* The state file has an index of uid's posts (kept by --analytics runs). */
+bool tw_run_has_post_index(tw_run *r, const char *uid);
 /* Remember that they were. 0 or 75. */
 int tw_run_set_posts_read_today(tw_run *r, const char *uid);
 

@@ -351,6 +351,17 @@ bool tw_run_posts_read_today(tw_run *r, const char *uid)
     return g == 1 && r->bill && strcmp(val, tw_bill_day(r->bill)) == 0;
 }
 
+bool tw_run_has_post_index(tw_run *r, const char *uid)
+{
+    char key[64];
+    if (!fits(snprintf(key, sizeof key, "post_index:%s", uid), sizeof key))
+        return false;
+    char *v = state_get(r, key);
+    bool has = v && v[0];
+    free(v);
+    return has;
+}
+
 int tw_run_set_posts_read_today(tw_run *r, const char *uid)
 {
     char key[64];

@@ -466,6 +466,13 @@ check_eq "analytics: a second run the same day lists no post again, yet asks the
     "$(reqs '[len(r["query"]["ids"][0].split(",")) for r in R if r["family"] == "analytics"]')" "[30]"
 check_eq "analytics: buckets read again overwrite (no duplicates)" \
     "$(count tw_an 'SELECT impressions FROM twitter_post_analytics')" "$n_an"
+export CRONFLUX_STATE=$T/anlate.db
+run_job anlate1 --
+reset_log
+run_job anlate2 -- --analytics daily
+check_eq "analytics turned on later the same day: the window is listed again for it (all 30 posts asked)" \
+    "$(reqs '[len(r["query"]["ids"][0].split(",")) for r in R if r["family"] == "analytics"]')" "[30]"
+export CRONFLUX_STATE=$T/an.db
 run_job anbad -- --analytics monthly
 check_eq "analytics: --analytics monthly is 64" "$RC" 64
 run_job anv1 -- --analytics daily --api 1.1
