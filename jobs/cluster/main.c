@@ -14,6 +14,7 @@
 #include "../../runtime/http.h"
 #include "../../runtime/log.h"
 #include "../../runtime/sig.h"
+#include "../../runtime/tparse.h"
 #include "k8s_api.h"
 #include "k8s_collect.h"
 #include "../../runtime/exitcode.h"
@@ -63,6 +64,7 @@ static int parse_page_size(const char *s, int *out)
 
 int main(int argc, char **argv)
 {
+    int64_t t0 = tparse_mono_ns();
     log_init(JOB);
     static const struct option longopts[] = {
         { "cluster", required_argument, NULL, OPT_CLUSTER },
@@ -163,11 +165,22 @@ int main(int argc, char **argv)
         summary[0] = '\0';
     char ferr[SINK_ERR_MAX];
     ferr[0] = '\0';
-    int final = sink_finish(s, rc, summary, ferr, sizeof ferr);
+    sink_stats fin;
+    memset(&fin, 0, sizeof fin);
+    bool configured = sink_influx_configured(s), dry = cc.dry_run;
+    int final = sink_finish_ex(s, rc, summary, &fin, ferr, sizeof ferr);
     if (final != rc && ferr[0])
         log_error("%s", ferr);
-    if (rc == 0)
-        log_info("%s", summary);
+    /* the one summary line: read, written, pending, how long */
+    double took = (double)(tparse_mono_ns() - t0) / 1e9;
+    if (rc == 0 && dry)
+        log_info("%s; dry run, nothing stored; %.1fs", summary, took);
+    else if (rc == 0 && !configured)
+        log_info("%s; stored, InfluxDB not configured: %" PRId64 " pending in the spool; %.1fs",
+                 summary, fin.pending_points, took);
+    else if (rc == 0 || final == EX_TEMPFAIL)
+        log_info("%s; %" PRId64 " sent to InfluxDB, %" PRId64 " pending; %.1fs", summary,
+                 fin.sent, fin.pending_points, took);
     k8s_api_free(api);
     http_global_cleanup();
     return final;

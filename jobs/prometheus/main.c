@@ -733,8 +733,8 @@ int main(int argc, char **argv)
     if (final != r.rc && ferr[0])
         log_error("%s", ferr);
     if (final == 0 || final == EX_TEMPFAIL)
-        log_info("%s; %" PRId64 " sent to InfluxDB, %" PRId64 " pending", summary, fin.sent,
-                 fin.pending_points);
+        log_info("%s; %" PRId64 " sent to InfluxDB, %" PRId64 " pending; %.1fs", summary, fin.sent,
+                 fin.pending_points, (double)(clock_mono_ns() - started) / 1e9);
     prom_client_free(pc);
     prom_queries_free(&qs);
     http_global_cleanup();

@@ -33,6 +33,8 @@ $1" >"$T/p.out" 2>"$T/p.err"
 run_pasted 'twitter-stats --dry-run' && check "pasted: twitter-stats --dry-run reads the stand-in's 3 accounts" \
     bash -c "[ \$(grep -c '^twitter_user,' '$T/p.out') = 3 ]" || not_ok "pasted: twitter-stats --dry-run ($(tail -1 "$T/p.err"))"
 run_pasted 'cluster-metrics' && ok "pasted: cluster-metrics exit 0" || not_ok "pasted: cluster-metrics ($(tail -1 "$T/p.err"))"
+check "cluster-metrics ends with one summary line: read, sent, pending, how long" \
+    grep -qE '^cluster-metrics: info: 12 nodes, 120 pods, 4 namespaces, 152 points, .*; 152 sent to InfluxDB, 0 pending; [0-9]+\.[0-9]s$' "$T/p.err"
 run_pasted 'echo "demo_up_check v=1i" | cronflux push && cronflux status'
 check "pasted: cronflux push and status against the demo's InfluxDB" grep -q '^pending: 0 batches, 0 points' "$T/p.out"
 q=$(curl -s -G "$(sed -n 's/^export INFLUXDB_URL=//p' "$T/up.out")/query" --data-urlencode db=cronflux \

@@ -37,6 +37,8 @@ done
 run own prom-metrics --queries "$T/q.txt"
 check "queries of one's own that find samples: no such warning" bash -c "! grep -q 'built-in queries' '$T/own.err'"
 check "and its summary says \"1 query\"" grep -q 'info: 1 query, ' "$T/own.err"
+check "and ends with what was sent, what is pending and how long" \
+    grep -qE '^prom-metrics: info: 1 query, .*; [0-9]+ sent to InfluxDB, 0 pending; [0-9]+\.[0-9]s$' "$T/own.err"
 
 # 2. progress when not on a terminal: prom-metrics backfill, many small chunks
 CRONFLUX_PROGRESS=200ms run progress prom-metrics --queries "$T/q.txt" --from -2h --to now --step 1s --chunk 20
