@@ -149,18 +149,21 @@ integration-test: $(BINS)
 deps:
 	@tests/deps.sh
 
+# `make -j2 test`: the checks that only need the build run side by side (each one's output
+# kept together), then the integration tests alone (they start servers and time them).
 test: deps
 	$(MAKE) all
-	$(MAKE) unit-test
-	$(MAKE) fuzz-replay
-	$(MAKE) asan-test
-	$(MAKE) valgrind
-	$(MAKE) lint
+	$(MAKE) --output-sync=target checks
 	$(MAKE) integration-test
+
+checks: unit-test fuzz-replay asan-test valgrind lint
+.PHONY: checks
 
 valgrind: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do \
-	  valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=9 $$t >/dev/null || fail=1; done; exit $$fail
+	  valgrind -q --leak-check=full --show-leak-kinds=definite,indirect \
+	    --errors-for-leak-kinds=definite,indirect --error-exitcode=9 $$t >/dev/null || fail=1; \
+	done; exit $$fail
 
 bench: deps
 	$(MAKE) all
