@@ -11,6 +11,18 @@ void buf_init(buf *b, size_t max)
     b->len = 0;
     b->cap = 0;
     b->max = max;
+    b->failed = 0;
+}
+
+/* A failed append: free the contents and mark the buffer (sticky, as curl's dynbuf). */
+static int fail(buf *b)
+{
+    free(b->p);
+    b->p = NULL;
+    b->len = 0;
+    b->cap = 0;
+    b->failed = 1;
+    return -1;
 }
 
 void buf_free(buf *b)
@@ -21,19 +33,21 @@ void buf_free(buf *b)
     b->p = NULL;
     b->len = 0;
     b->cap = 0;
+    b->failed = 0;
 }
 
 void buf_reset(buf *b)
 {
     b->len = 0;
+    b->failed = 0;
     if (b->p)
         b->p[0] = '\0';
 }
 
 int buf_reserve(buf *b, size_t more)
 {
-    if (more > b->max || b->len > b->max - more)
-        return -1;
+    if (b->failed || more > b->max || b->len > b->max - more)
+        return fail(b);
     size_t need = b->len + more + 1;
     if (need <= b->cap)
         return 0;
@@ -44,7 +58,7 @@ int buf_reserve(buf *b, size_t more)
         ncap = b->max + 1;
     char *np = realloc(b->p, ncap);
     if (!np)
-        return -1;
+        return fail(b);
     b->p = np;
     b->cap = ncap;
     return 0;
@@ -68,7 +82,7 @@ int buf_adds(buf *b, const char *s)
 
 int buf_addc(buf *b, char c)
 {
-    if (b->len + 1 < b->cap) {
+    if (!b->failed && b->len + 1 < b->cap) {
         b->p[b->len++] = c;
         b->p[b->len] = '\0';
         return 0;
@@ -84,14 +98,14 @@ int buf_vprintf(buf *b, const char *fmt, va_list ap)
     int n = vsnprintf(small, sizeof small, fmt, ap2);
     va_end(ap2);
     if (n < 0)
-        return -1;
+        return fail(b);
     if ((size_t)n < sizeof small)
         return buf_add(b, small, (size_t)n);
     if (buf_reserve(b, (size_t)n) != 0)
         return -1;
     int m = vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
     if (m != n)
-        return -1;
+        return fail(b);
     b->len += (size_t)n;
     return 0;
 }
@@ -107,6 +121,8 @@ int buf_printf(buf *b, const char *fmt, ...)
 
 char *buf_steal(buf *b)
 {
+    if (b->failed)
+        return NULL;
     char *p = b->p;
     if (!p) {
         p = malloc(1);

@@ -553,7 +553,6 @@ long http_retry_after_parse(const char *s)
 int http_urlencode(buf *out, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
-    size_t start = out->len;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         unsigned char ch = *p;
         int rc;
@@ -565,10 +564,7 @@ int http_urlencode(buf *out, const char *s)
             rc = buf_add(out, enc, sizeof enc);
         }
         if (rc != 0) {
-            /* leave the buffer as it was */
-            out->len = start;
-            if (out->p)
-                out->p[start] = '\0';
+            /* the buffer failed (buf.h: freed and marked), nothing to restore */
             return -1;
         }
     }

@@ -240,7 +240,6 @@ int oauth1_base_uri(buf *out, const char *url, unsigned flags, char *err, size_t
                      (strcmp(scheme, "http") == 0 && portlen == 2 && memcmp(port, "80", 2) == 0) ||
                      (strcmp(scheme, "https") == 0 && portlen == 3 && memcmp(port, "443", 3) == 0);
 
-    size_t start = out->len;
     if (buf_adds(out, scheme) != 0 || buf_adds(out, "://") != 0)
         goto cap;
     for (size_t i = 0; i < hlen; i++)
@@ -256,9 +255,7 @@ int oauth1_base_uri(buf *out, const char *url, unsigned flags, char *err, size_t
     }
     return 0;
 cap:
-    out->len = start;
-    if (out->p)
-        out->p[start] = '\0';
+    /* the buffer failed (buf.h: freed and marked), nothing to restore */
     set_err(err, errlen, "oauth1: %s: base string URI over the size cap", shown);
     return -1;
 }
@@ -291,13 +288,10 @@ int oauth1_normalize(buf *out, const oauth1_params *p)
             goto done;
     }
     qsort(pairs, n, sizeof *pairs, enc_pair_cmp);
-    size_t start = out->len;
     for (size_t i = 0; i < n; i++) {
         if ((i && buf_addc(out, '&') != 0) || buf_adds(out, pairs[i].k) != 0 ||
             buf_addc(out, '=') != 0 || buf_adds(out, pairs[i].v) != 0) {
-            out->len = start;
-            if (out->p)
-                out->p[start] = '\0';
+            /* the buffer failed (buf.h: freed and marked), nothing to restore */
             goto done;
         }
     }
@@ -318,7 +312,6 @@ int oauth1_base_string(buf *out, const char *method, const char *url, const oaut
     buf uri, norm;
     buf_init(&uri, OAUTH1_MAX_TEXT);
     buf_init(&norm, OAUTH1_MAX_TEXT);
-    size_t start = out->len;
 
     if (!method || !*method) {
         set_err(err, errlen, "oauth1: no method%s", "");
@@ -339,9 +332,7 @@ int oauth1_base_string(buf *out, const char *method, const char *url, const oaut
     rc = 0;
     goto done;
 cap:
-    out->len = start;
-    if (out->p)
-        out->p[start] = '\0';
+    /* the buffer failed (buf.h: freed and marked), nothing to restore */
     set_err(err, errlen, "oauth1: base string over the size cap%s", "");
 done:
     buf_free(&uri);

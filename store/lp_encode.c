@@ -752,8 +752,14 @@ int lp_encode(const lp_point *p, lp_precision prec, buf *out, size_t *replaced, 
         check_time(p, mult, &pl, err, errlen) != 0 || order_tags(p, &pl, err, errlen) != 0)
         return -1;
 
-    if (buf_reserve(out, pl.need) != 0) {
+    /* room first: a full buffer refuses the point and keeps what it holds (a failed
+     * buf_reserve would free it: buf.h) */
+    if (out->failed || pl.need > out->max || out->len > out->max - pl.need) {
         lp_set_err(err, errlen, "output buffer full (a point needs up to %zu bytes)", pl.need);
+        return -1;
+    }
+    if (buf_reserve(out, pl.need) != 0) {
+        lp_set_err(err, errlen, "out of memory (a point needs up to %zu bytes)", pl.need);
         return -1;
     }
     char *const start = out->p + out->len;

@@ -253,6 +253,11 @@ int sink_add(sink *s, const lp_point *p, char *err, size_t errlen)
         return 0;
     }
     if (lp_encode(&q, LP_NS, &s->batch, &replaced, err, errlen) != 0) {
+        if (s->batch.failed) {
+            /* out of memory: the batch being built is gone (buf.h), not a refused point */
+            errf_set(err, errlen, "out of memory: %zu points read were not stored", s->nlines);
+            return -1;
+        }
         s->st.rejected++;
         return 1;
     }
@@ -276,6 +281,10 @@ static int commit_batch(sink *s, const char *key, const char *value, char *err, 
     if (s->nlines == 0)
         return spool_add_cp(s->sp, s->job, NULL, 0, 0, 0, 0, key, value, err, errlen) < 0 ? -1
                                                                                            : 0;
+    if (s->batch.failed) {   /* out of memory while encoding: the batch's lines are gone */
+        errf_set(err, errlen, "out of memory: %zu points read were not stored", s->nlines);
+        return -1;
+    }
     if (spool_add_cp(s->sp, s->job, s->batch.p, s->batch.len, s->nlines, s->min_ns, s->max_ns,
                      key, value, err, errlen) < 0)
         return -1;

@@ -873,9 +873,13 @@ static void test_helpers(void)
     buf b;
     buf_init(&b, 6);
     CHECK(buf_adds(&b, "q=") == 0 && http_urlencode(&b, "a b") == -1, "urlencode over cap");
-    CHECK(b.len == 2 && strcmp(b.p, "q=") == 0, "urlencode leaves the buffer as it was [%s]",
-          b.p);
-    CHECK(http_urlencode(&b, "abcd") == 0 && strcmp(b.p, "q=abcd") == 0, "exactly at cap");
+    CHECK(b.len == 0 && b.p == NULL && b.failed,
+          "urlencode over cap fails the buffer (sticky: no shortened URL goes out)");
+    CHECK(http_urlencode(&b, "x") == -1, "and later appends fail");
+    buf_reset(&b);
+    CHECK(buf_adds(&b, "q=") == 0 && http_urlencode(&b, "abcd") == 0 &&
+              strcmp(b.p, "q=abcd") == 0,
+          "exactly at cap");
     buf_free(&b);
 }
 

@@ -474,17 +474,28 @@ static void test_buf(void)
     CHECK(buf_adds(&b, "1234") == 0 && b.len == 4, "buf_adds");
     CHECK(buf_add(&b, "5678", 4) == 0 && b.len == 8, "up to max");
     CHECK_STREQ(b.p, "12345678", "contents");
-    CHECK(buf_addc(&b, 'x') == -1 && b.len == 8, "buf_addc over max");
-    CHECK(buf_add(&b, "x", 1) == -1 && strcmp(b.p, "12345678") == 0, "buf_add over max");
-    CHECK(buf_printf(&b, "%d", 1) == -1 && b.len == 8, "buf_printf over max");
     CHECK(buf_add(&b, "", 0) == 0, "empty add at max");
+    /* a failure is sticky (curl's dynbuf): the contents are freed and every later append
+     * fails, until buf_reset */
+    CHECK(buf_addc(&b, 'x') == -1 && b.len == 0 && b.p == NULL && b.failed,
+          "buf_addc over max frees and marks the buffer");
+    CHECK(buf_add(&b, "x", 1) == -1 && b.len == 0 && b.p == NULL, "later appends fail");
+    CHECK(buf_printf(&b, "%d", 1) == -1 && b.len == 0, "buf_printf after a failure fails");
+    CHECK(buf_add(&b, "", 0) == -1, "even an empty add fails after a failure");
+    CHECK(buf_steal(&b) == NULL, "buf_steal of a failed buffer: NULL, never a shortened text");
+    buf_reset(&b);
+    CHECK(!b.failed && buf_adds(&b, "12") == 0 && strcmp(b.p, "12") == 0,
+          "buf_reset clears the failure");
     buf_reset(&b);
     CHECK(b.len == 0 && b.p && b.p[0] == '\0', "buf_reset");
     CHECK(buf_printf(&b, "%s-%d", "ab", 12) == 0, "buf_printf");
     CHECK_STREQ(b.p, "ab-12", "buf_printf contents");
-    CHECK(buf_printf(&b, "%s", "abcd") == -1 && strcmp(b.p, "ab-12") == 0,
-          "buf_printf over max leaves the buffer");
-    CHECK(buf_reserve(&b, SIZE_MAX) == -1, "buf_reserve(SIZE_MAX)");
+    CHECK(buf_printf(&b, "%s", "abcd") == -1 && b.p == NULL && b.len == 0 && b.failed,
+          "buf_printf over max frees and marks the buffer");
+    buf_reset(&b);
+    CHECK(buf_reserve(&b, SIZE_MAX) == -1 && b.failed, "buf_reserve(SIZE_MAX) fails the buffer");
+    buf_reset(&b);
+    CHECK(buf_printf(&b, "%s-%d", "ab", 12) == 0, "buf_printf after reset");
     char *s = buf_steal(&b);
     CHECK(s && strcmp(s, "ab-12") == 0 && b.p == NULL && b.len == 0, "buf_steal");
     free(s);
@@ -499,7 +510,8 @@ static void test_buf(void)
     longs[sizeof longs - 1] = '\0';
     CHECK(buf_printf(&b, "<%s>", longs) == 0 && b.len == 601 && b.p[600] == '>',
           "buf_printf over the small stack buffer");
-    CHECK(buf_printf(&b, "%s", longs) == -1 && b.len == 601, "second one over max");
+    CHECK(buf_printf(&b, "%s", longs) == -1 && b.len == 0 && b.failed,
+          "second one over max: the buffer failed");
     buf_free(&b);
     buf_free(&b);
     buf_free(NULL);
