@@ -603,6 +603,9 @@ static int finish_send(sink *s, const char *what, const opts *o, int64_t replaye
             errf_set(parts, sizeof parts, " (%" PRId64 " put back by this run, %" PRId64
                      " already pending)", replayed < st.sent ? replayed : st.sent,
                      st.sent > replayed ? st.sent - replayed : 0);
+        else if (st.sent > 0)
+            errf_set(parts, sizeof parts, " (what earlier runs left: their points and each "
+                     "run's cronflux_job record)");
         log_info("%s: %" PRId64 " point%s sent in %" PRId64 " batch%s%s, %" PRId64
                  " dead letter%s, %" PRId64 " point%s pending", what, st.sent, pl(st.sent),
                  st.batches_sent, st.batches_sent == 1 ? "" : "es", parts, st.dead_letters,

@@ -32,6 +32,18 @@ $1" >"$T/p.out" 2>"$T/p.err"
 }
 run_pasted 'twitter-stats --dry-run' && check "pasted: twitter-stats --dry-run reads the stand-in's 3 accounts" \
     bash -c "[ \$(grep -c '^twitter_user,' '$T/p.out') = 3 ]" || not_ok "pasted: twitter-stats --dry-run ($(tail -1 "$T/p.err"))"
+# the README's examples, as it gives them
+run_pasted 'twitter-stats --users XDevelopers,TweepyDev --dry-run' &&
+    check "README: twitter-stats --users XDevelopers,TweepyDev --dry-run prints their 2 accounts" \
+        bash -c "[ \$(grep -c '^twitter_user,' '$T/p.out') = 2 ]" ||
+    not_ok "README: twitter-stats --users XDevelopers,TweepyDev --dry-run ($(tail -1 "$T/p.err"))"
+grep -q -- '--users XDevelopers,TweepyDev --dry-run' "$ROOT/README.md" && ok "README gives that command" ||
+    not_ok "README gives that command"
+run_pasted 'cluster-metrics --cluster prod --dry-run' &&
+    check "README: cluster-metrics --cluster prod --dry-run tags its points cluster=prod" grep -q '^k8s_node,cluster=prod,' "$T/p.out" ||
+    not_ok "README: cluster-metrics --cluster prod --dry-run ($(tail -1 "$T/p.err"))"
+run_pasted 'prom-metrics' && check "README: prom-metrics (the built-in set) on the demo's Prometheus says what it needs" \
+    grep -q 'built-in queries found no samples' "$T/p.err" || not_ok "README: prom-metrics ($(tail -1 "$T/p.err"))"
 run_pasted 'cluster-metrics' && ok "pasted: cluster-metrics exit 0" || not_ok "pasted: cluster-metrics ($(tail -1 "$T/p.err"))"
 check "cluster-metrics ends with one summary line: read, sent, pending, how long" \
     grep -qE '^cluster-metrics: info: 12 nodes, 120 pods, 4 namespaces, 152 points, .*; 152 sent to InfluxDB, 0 pending; [0-9]+\.[0-9]s$' "$T/p.err"

@@ -98,6 +98,10 @@ echo 'cnt v=2i' | run two cronflux push
 check "the next push: its 1 point, and the 2 that waited (a point and its run's cronflux_job record)" \
     grep -q 'info: 1 point stored, 3 sent to InfluxDB (2 of them waiting from earlier runs), 0 pending$' "$T/two.err"
 check "no dead-letter note when nothing was refused" bash -c "! grep -q 'dead letter' '$T/two.err'"
+echo 'cnt v=3i' | run three cronflux push --no-flush
+run flush cronflux flush
+check "flush: the point and its run's record, said as such" \
+    grep -q 'info: flush: 2 points sent in [12] batch\(es\)\? (what earlier runs left: their points and each run.s cronflux_job record)' "$T/flush.err"
 run replay cronflux replay --from -1h --to now
 line=$(grep 'points sent in' "$T/replay.err")
 echo "# $line"
