@@ -34,6 +34,16 @@ void clock_sleep_ms(long ms)
         ts = rem;   /* a stop request (runtime/sig.h) ends the wait */
 }
 
+void clock_nap_ms(long ms)
+{
+    if (ms <= 0)
+        return;
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    struct timespec rem;
+    while (nanosleep(&ts, &rem) != 0 && errno == EINTR)
+        ts = rem;
+}
+
 long clock_left_ms(int64_t deadline_ns)
 {
     if (deadline_ns <= 0)

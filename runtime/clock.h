@@ -19,6 +19,9 @@ int64_t clock_mono_ns(void);
 /* Sleep ms milliseconds (<= 0: return at once); restarts on EINTR, but ends early once
  * SIGTERM/SIGINT asked the process to stop (runtime/sig.h), so waits end at once. */
 void clock_sleep_ms(long ms);
+/* Sleep ms milliseconds whatever signals come (a short wait inside a retry that must not
+ * spin: a lock held by another process). */
+void clock_nap_ms(long ms);
 /* Milliseconds left until the monotonic deadline_ns: 0 when passed; LONG_MAX-capped;
  * deadline_ns <= 0 (no deadline): -1. */
 long clock_left_ms(int64_t deadline_ns);

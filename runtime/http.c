@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "log.h"
 #include "sig.h"
+#include "util.h"
 
 #ifndef CF_VERSION
 #define CF_VERSION "0.0.0-dev"
@@ -39,17 +40,6 @@ typedef struct {
     size_t max;
     long timeout_ms;   /* the client's */
 } http_ctx;
-
-/* Copy at most cap-1 bytes of s[n] into out, NUL-terminated. */
-static void copy_cut(char *out, size_t cap, const char *s, size_t n)
-{
-    if (cap == 0)
-        return;
-    if (n > cap - 1)
-        n = cap - 1;
-    memcpy(out, s, n);
-    out[n] = '\0';
-}
 
 /* Replace every occurrence of needle in s (a NUL-terminated string in a buffer of cap
  * bytes) by "***". The result never grows past cap-1. */
@@ -186,7 +176,7 @@ static void keep_headers(CURL *h, const http_req *req, http_resp *r)
 {
     char *ct = NULL;
     if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
-        copy_cut(r->content_type, sizeof r->content_type, ct, strlen(ct));
+        util_copy_cut(r->content_type, sizeof r->content_type, ct, strlen(ct));
     const char *ra = last_header(h, "Retry-After");
     long want = http_retry_after_parse(ra);
     if (want >= 0) {
@@ -427,7 +417,7 @@ static void scrub_secrets(char *s, size_t cap, const http_req *req)
     const char *q = req->url ? strpbrk(req->url, "?#") : NULL;
     if (q && q[1]) {
         char query[512];
-        copy_cut(query, sizeof query, q + 1, strlen(q + 1));
+        util_copy_cut(query, sizeof query, q + 1, strlen(q + 1));
         scrub(s, cap, query);
     }
     if (req->userpwd) {

@@ -1,5 +1,6 @@
 /* log: one line per event on stderr (see log.h). */
 #include "log.h"
+#include "clock.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -170,15 +171,16 @@ static void lw_text(lw *w, const char *s)
 
 static void timestamp(char *out, size_t cap)
 {
-    struct timespec ts;
     struct tm tm;
     out[0] = '\0';
-    if (clock_gettime(CLOCK_REALTIME, &ts) != 0 || !gmtime_r(&ts.tv_sec, &tm))
+    int64_t now = clock_real_ns();
+    time_t sec = (time_t)(now / CLOCK_NS_PER_S);
+    if (now <= 0 || !gmtime_r(&sec, &tm))
         return;
     char base[32];
     if (strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
         return;
-    int n = snprintf(out, cap, "%s.%03ldZ", base, (long)(ts.tv_nsec / 1000000));
+    int n = snprintf(out, cap, "%s.%03ldZ", base, (long)(now % CLOCK_NS_PER_S / CLOCK_NS_PER_MS));
     if (n < 0 || (size_t)n >= cap)
         out[0] = '\0';
 }

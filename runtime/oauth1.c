@@ -1,4 +1,5 @@
 #include "oauth1.h"
+#include "util.h"
 
 #include <ctype.h>
 #include <dlfcn.h>
@@ -66,17 +67,6 @@ int oauth1_params_add(oauth1_params *p, const char *key, const char *value)
     return params_push(p, strdup(key ? key : ""), strdup(value ? value : ""));
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decode one form-encoded component s[len] into a new string. */
 static char *form_decode(const char *s, size_t len)
 {
@@ -88,8 +78,8 @@ static char *form_decode(const char *s, size_t len)
         if (s[i] == '+') {
             out[o++] = ' ';
         } else if (s[i] == '%' && i + 2 < len &&
-                   hexval((unsigned char)s[i + 1]) >= 0 && hexval((unsigned char)s[i + 2]) >= 0) {
-            out[o++] = (char)(hexval((unsigned char)s[i + 1]) * 16 + hexval((unsigned char)s[i + 2]));
+                   util_hexval((unsigned char)s[i + 1]) >= 0 && util_hexval((unsigned char)s[i + 2]) >= 0) {
+            out[o++] = (char)(util_hexval((unsigned char)s[i + 1]) * 16 + util_hexval((unsigned char)s[i + 2]));
             i += 2;
         } else {
             out[o++] = s[i];

@@ -16,22 +16,6 @@
 #define NS_PER_D (24 * NS_PER_H)
 #define NS_PER_W (7 * NS_PER_D)
 
-int64_t tparse_now_ns(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
-        return 0;
-    return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
-}
-
-int64_t tparse_mono_ns(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-        return 0;
-    return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
-}
-
 static bool is_digit(char c)
 {
     return c >= '0' && c <= '9';

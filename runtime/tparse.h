@@ -13,11 +13,6 @@
 
 #define TPARSE_NS_PER_S INT64_C(1000000000)
 
-/* Current wall-clock time in ns (CLOCK_REALTIME). */
-int64_t tparse_now_ns(void);
-/* Monotonic clock in ns, for measuring durations. */
-int64_t tparse_mono_ns(void);
-
 /* Parse a time; relative forms are taken from now_ns. 0 or -1 (err: what was wrong). */
 int tparse_time(const char *s, int64_t now_ns, int64_t *out_ns, char *err, size_t errlen);
 /* 1 when the time s moves with the clock ("now", "-7d", "+1h"; what tparse_time takes

@@ -9,6 +9,7 @@
  * end of an encoded line (lp_line_time_ns). The encoder is lp_encode.c.
  */
 #include "lp_internal.h"
+#include "../runtime/util.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -432,24 +433,6 @@ static char *unescape_into(char *w, const char *s, size_t len, const char *set)
     return w;
 }
 
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t nc = *cap ? *cap : 16;
-    while (nc < need) {
-        if (nc > SIZE_MAX / 2 / elem)
-            return -1;
-        nc *= 2;
-    }
-    void *np = realloc(*arr, nc * elem);
-    if (!np)
-        return -1;
-    *arr = np;
-    *cap = nc;
-    return 0;
-}
-
 static int has_nul(const char *s, size_t len)
 {
     return memchr(s, '\0', len) != NULL;
@@ -565,7 +548,7 @@ static int scan_tag(pctx *c, lp_parsed *out, int *more)
             break;
         }
     }
-    if (grow((void **)&out->tags, &out->tags_cap, c->ntags + 1, sizeof *out->tags) != 0) {
+    if (util_grow((void **)&out->tags, &out->tags_cap, c->ntags + 1, sizeof *out->tags) != 0) {
         lp_set_err(c->err, c->errlen, "out of memory");
         return -1;
     }
@@ -862,7 +845,7 @@ static int read_fields(const pctx *c, lp_parsed *out, char **w, size_t *out_nfie
         fld.key = *w;
         *w = unescape_into(*w, kr, kl, ",\" =");
         *(*w)++ = '\0';
-        if (grow((void **)&out->fields, &out->fields_cap, nfields + 1, sizeof *out->fields) != 0) {
+        if (util_grow((void **)&out->fields, &out->fields_cap, nfields + 1, sizeof *out->fields) != 0) {
             lp_set_err(c->err, c->errlen, "out of memory");
             return -1;
         }

@@ -16,6 +16,7 @@
 #include "../runtime/cfg.h"
 #include "../runtime/tparse.h"
 #include "../runtime/exitcode.h"
+#include "../runtime/clock.h"
 
 #define SINK_BATCH_DEFAULT 5000
 #define SINK_BATCH_LINES_MAX 1000000
@@ -139,8 +140,8 @@ sink *sink_open(const sink_opts *o, int *exit_code, char *err, size_t errlen)
     memcpy(s->job, o->job, strlen(o->job) + 1);
     s->dry_run = o->dry_run;
     s->no_send = o->no_send;
-    s->start_ns = tparse_now_ns();
-    s->start_mono = tparse_mono_ns();
+    s->start_ns = clock_real_ns();
+    s->start_mono = clock_mono_ns();
     s->retain_ns = SINK_RETAIN_DEFAULT;
     buf_init(&s->batch, SINK_BUF_MAX);
     buf_init(&s->line, SINK_BUF_MAX);
@@ -210,7 +211,7 @@ config:
 int64_t sink_run_time_ns(const sink *s)
 {
     if (!s)
-        return tparse_now_ns();
+        return clock_real_ns();
     return tparse_align(s->start_ns, s->align_ns);
 }
 
@@ -594,7 +595,7 @@ static void batch_start(sender *sd, const spool_batch *b, size_t nlines)
  * sent near the end of its lease. */
 static bool claim_stale(const sink *s, int64_t claimed)
 {
-    return tparse_mono_ns() - claimed > (int64_t)s->lease_s * TPARSE_NS_PER_S / 2;
+    return clock_mono_ns() - claimed > (int64_t)s->lease_s * TPARSE_NS_PER_S / 2;
 }
 
 static void early_start(sink *s, sender *sd, early *ea)
@@ -928,7 +929,7 @@ int sink_flush(sink *s, char *err, size_t errlen)
             if (cn == 2)
                 cn = spool_claim_ex(s->sp, s->lease_s, SPOOL_CLAIM_STORED, &next, cerr,
                                     sizeof cerr);
-            early ea = { cn == 1 ? &next : NULL, tparse_mono_ns(), 0, false };
+            early ea = { cn == 1 ? &next : NULL, clock_mono_ns(), 0, false };
             rc = flush_batch(s, &sd, &cur, nl, 0, &ea, err, errlen);
             if (cn < 0 && rc == 0) {
                 errf_set(err, errlen, "%s", cerr);
@@ -971,7 +972,7 @@ int sink_flush(sink *s, char *err, size_t errlen)
         /* only sent batches older than the retention window: once a run is enough (the
          * cronflux_job point's flush, and a backfill's many flushes, find none new) */
         char e[SPOOL_ERR_MAX];
-        int64_t cutoff = tparse_now_ns() - s->retain_ns;
+        int64_t cutoff = clock_real_ns() - s->retain_ns;
         if (spool_prune(s->sp, cutoff, e, sizeof e) >= 0)   /* a failure: retried next run */
             s->pruned = true;
     }
@@ -1238,7 +1239,7 @@ int sink_finish_ex(sink *s, int job_rc, const char *message, sink_stats *out, ch
     if (store_rc && (job_rc == EX_TEMPFAIL || job_rc == EX_CANTCREAT || job_rc == EX_DATAERR))
         rc = store_rc;   /* a job that stopped on the store's error, or also had bad data */
     const char *status = run_status(s, rc);
-    int64_t duration_ms = (tparse_mono_ns() - s->start_mono) / 1000000;
+    int64_t duration_ms = (clock_mono_ns() - s->start_mono) / 1000000;
 
     spool_run_result rr = {
         .exit_code = rc, .status = status, .duration_ms = duration_ms,

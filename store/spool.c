@@ -28,6 +28,7 @@
 #include "spool.h"
 #include "lp.h"
 #include "../runtime/errf.h"
+#include "../runtime/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -315,27 +316,6 @@ static bool bad_handle(const spool *sp, char *err, size_t errlen)
 
 /* ---- clocks and owner identity ----------------------------------------------------- */
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-        ;
-}
-
 /* Read at most cap-1 bytes of a small file, NUL-terminated; trailing newline dropped. */
 static int read_small(const char *path, char *out, size_t cap)
 {
@@ -372,7 +352,7 @@ static void owner_identity(spool *sp)
 
     int64_t t = 0;
     if (getrandom(&t, sizeof t, GRND_NONBLOCK) != (ssize_t)sizeof t)
-        t = now_ns() ^ ((int64_t)getpid() << 32) ^ (int64_t)(intptr_t)sp;
+        t = clock_real_ns() ^ ((int64_t)getpid() << 32) ^ (int64_t)(intptr_t)sp;
     t &= INT64_MAX;
     sp->token = t ? t : 1;
 }
@@ -478,16 +458,16 @@ static int tx_begin_sync(spool *sp, bool durable, const char *what, char *err, s
     sqlite3_stmt *s = stmt(sp, ST_BEGIN_IMMEDIATE, err, errlen);
     if (!s)
         return -1;
-    int64_t deadline = mono_ms() + sp->busy_ms;
+    int64_t deadline = (clock_mono_ns() / CLOCK_NS_PER_MS) + sp->busy_ms;
     for (;;) {
         int rc = sqlite3_step(s);
         if (rc == SQLITE_DONE) {
             done(s);
             return 0;
         }
-        if (is_busy(rc) && mono_ms() < deadline) {
+        if (is_busy(rc) && (clock_mono_ns() / CLOCK_NS_PER_MS) < deadline) {
             done(s);
-            sleep_ms(20);
+            clock_nap_ms(20);
             continue;
         }
         char w[128];
@@ -1152,7 +1132,7 @@ static int put_checkpoint(spool *sp, const char *job, const char *key, const cha
     sqlite3_bind_text(s, 1, job, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(s, 2, key, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(s, 3, value, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(s, 4, now_ns());
+    sqlite3_bind_int64(s, 4, clock_real_ns());
     int rc = sqlite3_step(s);
     done(s);
     if (rc != SQLITE_DONE) {
@@ -1210,7 +1190,7 @@ int64_t spool_add_cp(spool *sp, const char *job, const char *body, size_t len, s
         return -1;
     if (tx_begin(sp, "add batch", err, errlen) != 0)
         return -1;
-    int64_t id = insert_batch(sp, job, now_ns(), body, len, nlines, min_ns, max_ns, &sb,
+    int64_t id = insert_batch(sp, job, clock_real_ns(), body, len, nlines, min_ns, max_ns, &sb,
                               "add batch", err, errlen);
     if (id < 0 || (cp_key && put_checkpoint(sp, job, cp_key, cp_value, err, errlen) != 0)) {
         tx_rollback(sp);
@@ -1280,7 +1260,7 @@ static int move_aside(spool *sp, int64_t id, const char *why, char *err, size_t 
         return -1;
     sqlite3_bind_int64(mv, 1, id);
     bind_text(mv, 2, reason, strlen(reason));
-    sqlite3_bind_int64(mv, 3, now_ns());
+    sqlite3_bind_int64(mv, 3, clock_real_ns());
     int rc = sqlite3_step(mv);
     done(mv);
     if (rc != SQLITE_DONE) {
@@ -1380,7 +1360,7 @@ static int claim_once(spool *sp, int lease_s, unsigned flags, spool_batch *out, 
     if (tx_begin_light(sp, "claim", err, errlen) != 0)
         return -1;
 
-    int64_t now = now_ns(), id = 0;
+    int64_t now = clock_real_ns(), id = 0;
     int rc = sqlite3_step(pick);
     if (rc == SQLITE_ROW)
         id = sqlite3_column_int64(pick, 0);
@@ -1535,7 +1515,7 @@ int spool_claim_id(spool *sp, int64_t id, int lease_s, unsigned flags, spool_bat
         tx_rollback(sp);
         return 0;
     }
-    rc = take_batch(sp, id, lease_s, flags, now_ns(), out, err, errlen);
+    rc = take_batch(sp, id, lease_s, flags, clock_real_ns(), out, err, errlen);
     return rc == 2 ? 0 : rc;   /* 2: damaged, moved aside */
 }
 
@@ -1546,7 +1526,7 @@ int spool_mark_sent(spool *sp, int64_t id, char *err, size_t errlen)
     sqlite3_stmt *s = stmt(sp, ST_MARK_SENT, err, errlen);
     if (!s)
         return -1;
-    sqlite3_bind_int64(s, 4, now_ns());
+    sqlite3_bind_int64(s, 4, clock_real_ns());
     int rc = update_mine(sp, s, id, false, "mark sent", NULL, NULL, err, errlen);
     if (rc == 0 && sp->held > 0)
         sp->held--;
@@ -1764,7 +1744,7 @@ int spool_dead_letter(spool *sp, int64_t batch_id, const char *job, const char *
     sqlite3_bind_text(s, 2, job, -1, SQLITE_TRANSIENT);
     bind_text(s, 3, line, len);
     bind_text(s, 4, why ? why : "refused", why ? strnlen(why, RUN_MESSAGE_MAX) : 7);
-    sqlite3_bind_int64(s, 5, now_ns());
+    sqlite3_bind_int64(s, 5, clock_real_ns());
     return step_alone(sp, s, true, false, "dead letter", NULL, err, errlen);
 }
 
@@ -1870,7 +1850,7 @@ static int dead_put_batch(spool *sp, dead_pending *dp, char *err, size_t errlen)
     int64_t mn = dp->first_ns, mx = dp->first_ns;
     if (lines_range(dp->body, dp->len, &mn, &mx) != 0)
         mn = mx = dp->first_ns;
-    int64_t id = insert_batch(sp, dp->job, now_ns(), dp->body, dp->len, dp->nlines, mn, mx, NULL,
+    int64_t id = insert_batch(sp, dp->job, clock_real_ns(), dp->body, dp->len, dp->nlines, mn, mx, NULL,
                               "requeue dead letters", err, errlen);
     dp->len = 0;
     dp->nlines = 0;
@@ -2098,7 +2078,7 @@ int spool_run_end(spool *sp, int64_t run_id, const spool_run_result *r, char *er
     if (!s)
         return -1;
     sqlite3_bind_int64(s, 1, run_id);
-    sqlite3_bind_int64(s, 2, now_ns());
+    sqlite3_bind_int64(s, 2, clock_real_ns());
     sqlite3_bind_int(s, 3, r->exit_code);
     sqlite3_bind_text(s, 4, status, (int)strnlen(status, 15), SQLITE_TRANSIENT);
     sqlite3_bind_int64(s, 5, r->duration_ms);

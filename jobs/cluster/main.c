@@ -18,6 +18,7 @@
 #include "k8s_api.h"
 #include "k8s_collect.h"
 #include "../../runtime/exitcode.h"
+#include "../../runtime/clock.h"
 
 #define JOB "cluster-metrics"
 #define PAGE_MAX 10000
@@ -64,7 +65,7 @@ static int parse_page_size(const char *s, int *out)
 
 int main(int argc, char **argv)
 {
-    int64_t t0 = tparse_mono_ns();
+    int64_t t0 = clock_mono_ns();
     log_init(JOB);
     static const struct option longopts[] = {
         { "cluster", required_argument, NULL, OPT_CLUSTER },
@@ -172,7 +173,7 @@ int main(int argc, char **argv)
     if (final != rc && ferr[0])
         log_error("%s", ferr);
     /* the one summary line: read, written, pending, how long */
-    double took = (double)(tparse_mono_ns() - t0) / 1e9;
+    double took = (double)(clock_mono_ns() - t0) / 1e9;
     if (rc == 0 && dry)
         log_info("%s; dry run, nothing stored; %.1fs", summary, took);
     else if (rc == 0 && !configured)

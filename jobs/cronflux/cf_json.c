@@ -6,6 +6,7 @@
 
 #include "../../runtime/errf.h"
 #include "../../runtime/jsonu.h"
+#include "../../runtime/util.h"
 
 void cf_json_free(cf_json *js)
 {
@@ -13,21 +14,6 @@ void cf_json_free(cf_json *js)
     free(js->tags);
     free(js->fields);
     memset(js, 0, sizeof *js);
-}
-
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t ncap = *cap ? *cap : 8;
-    while (ncap < need)
-        ncap *= 2;
-    void *p = realloc(*arr, ncap * elem);
-    if (!p)
-        return -1;
-    *arr = p;
-    *cap = ncap;
-    return 0;
 }
 
 /* One JSON point (DESIGN.md): 1 a point in *pt (borrowing from js), 0 blank, -1 bad. */
@@ -63,7 +49,7 @@ int cf_json_point(const char *line, size_t len, cf_json *js, lp_point *pt, char 
             errf_set(err, errlen, "\"tags\" must be an object of strings");
             return -1;
         }
-        if (grow((void **)&js->tags, &js->tags_cap, json_object_size(tags) + 1,
+        if (util_grow((void **)&js->tags, &js->tags_cap, json_object_size(tags) + 1,
                  sizeof *js->tags) != 0) {
             errf_set(err, errlen, "out of memory");
             return -1;
@@ -85,7 +71,7 @@ int cf_json_point(const char *line, size_t len, cf_json *js, lp_point *pt, char 
         errf_set(err, errlen, "\"fields\" must be an object with at least one field");
         return -1;
     }
-    if (grow((void **)&js->fields, &js->fields_cap, json_object_size(fields),
+    if (util_grow((void **)&js->fields, &js->fields_cap, json_object_size(fields),
              sizeof *js->fields) != 0) {
         errf_set(err, errlen, "out of memory");
         return -1;

@@ -37,6 +37,7 @@
 #include "../../runtime/tparse.h"
 #include "cf_json.h"
 #include "../../runtime/exitcode.h"
+#include "../../runtime/clock.h"
 
 #define CF_JOB "cronflux"
 #define CF_LINE_MAX ((size_t)1 << 20)   /* longest input line */
@@ -332,7 +333,7 @@ static int lr_next(line_reader *lr, bool lp, lp_precision prec, bool *too_long,
 static int parse_range(const opts *o, bool need_both, int64_t *from, int64_t *to, char *err,
                        size_t errlen)
 {
-    int64_t now = tparse_now_ns();
+    int64_t now = clock_real_ns();
     char why[256];
     *from = INT64_MIN;
     *to = INT64_MAX;

@@ -221,7 +221,7 @@ static void note_rc(run *r, int rc)
  * elsewhere (runtime/progress.h). */
 static void draw_progress(run *r, bool final)
 {
-    int64_t now = tparse_mono_ns();
+    int64_t now = clock_mono_ns();
     if (!r->progress_on || !progress_due(&r->pg, now, final))
         return;
     if (final && !r->pg.tty)
@@ -585,7 +585,7 @@ int main(int argc, char **argv)
     char from_abs[40] = "", to_abs[40] = "";
     int64_t progress_every = 0;
     if (backfill) {
-        int64_t now = tparse_now_ns(), from, to = now, step = 60 * TPARSE_NS_PER_S;
+        int64_t now = clock_real_ns(), from, to = now, step = 60 * TPARSE_NS_PER_S;
         if (tparse_time(from_s, now, &from, err, sizeof err) != 0) {
             log_error("--from: %s", err);
             return EX_USAGE;
@@ -686,7 +686,7 @@ int main(int argc, char **argv)
               .maxpts = maxpts, .target_bytes = body_max / 16, .resume = resume,
               .progress_on = backfill, .range_moves = range_moves, .from_abs = from_abs,
               .to_abs = to_abs };
-    progress_start(&r.pg, isatty(STDERR_FILENO), progress_every, tparse_mono_ns());
+    progress_start(&r.pg, isatty(STDERR_FILENO), progress_every, clock_mono_ns());
     if (backfill) {
         char a[40], b[40], st[40];
         log_info("backfill %s .. %s, step %ss, %" PRId64 " points per series, %zu quer%s%s",

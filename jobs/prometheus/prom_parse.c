@@ -2,6 +2,7 @@
 #include "prom.h"
 
 #include "../../runtime/errf.h"
+#include "../../runtime/util.h"
 
 #include <errno.h>
 #include <math.h>
@@ -118,24 +119,13 @@ static int expect(rd *r, char c, const char *ctx)
     return 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int read_u4(rd *r, size_t at, unsigned *out)
 {
     if (at + 4 > r->len)
         return -1;
     unsigned v = 0;
     for (size_t i = 0; i < 4; i++) {
-        int h = hexval(r->p[at + i]);
+        int h = util_hexval(r->p[at + i]);
         if (h < 0)
             return -1;
         v = v * 16 + (unsigned)h;

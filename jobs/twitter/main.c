@@ -20,16 +20,9 @@
 #include "../../runtime/sig.h"
 #include "tw_job.h"
 #include "../../runtime/exitcode.h"
+#include "../../runtime/clock.h"
 
 #define PL(n) ((n) == 1 ? "" : "s")
-
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-        return 0;
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* The run's summary ("N users, N posts, N pages, N requests" and what went wrong). */
 static void summarize(const tw_run *r, int job_rc, char *out, size_t cap)
@@ -54,7 +47,7 @@ static void summarize(const tw_run *r, int job_rc, char *out, size_t cap)
 /* Open the sink, run, finish the sink. The process exit code. */
 static int run_and_store(tw_run *r, const tw_opts *o)
 {
-    int64_t start_ns = mono_ns();
+    int64_t start_ns = clock_mono_ns();
     sink_opts so = { .job = TW_JOB, .state_path = o->cc.state, .dry_run = o->cc.dry_run };
     char serr[SINK_ERR_MAX];
     int exit_code = 0;
@@ -76,7 +69,7 @@ static int run_and_store(tw_run *r, const tw_opts *o)
             return EX_CONFIG;
         }
         r->progress_on = true;
-        progress_start(&r->pg, isatty(STDERR_FILENO), every, mono_ns());
+        progress_start(&r->pg, isatty(STDERR_FILENO), every, clock_mono_ns());
     }
 
     int job_rc = tw_run_job(r);
@@ -103,7 +96,7 @@ static int run_and_store(tw_run *r, const tw_opts *o)
             summarize(r, 0, summary, sizeof summary);
         log_info("%s; %" PRId64 " point%s, %" PRId64 " sent to InfluxDB, %" PRId64
                  " pending; %.1fs", summary, fin.points, PL(fin.points), fin.sent, fin.pending_points,
-                 (double)(mono_ns() - start_ns) / 1e9);
+                 (double)(clock_mono_ns() - start_ns) / 1e9);
     }
     return exit_code;
 }

@@ -15,6 +15,7 @@
 #include "../../runtime/tparse.h"
 #include "tw.h"
 #include "../../runtime/exitcode.h"
+#include "../../runtime/util.h"
 
 #define TW_RATE_SLOTS 16
 #define TW_URL_MAX 8192
@@ -59,17 +60,6 @@ static void free_secret(char *s)
     }
 }
 
-static void copy_cut(char *out, size_t cap, const char *s)
-{
-    size_t n = strlen(s ? s : "");
-    if (cap == 0)
-        return;
-    if (n >= cap)
-        n = cap - 1;
-    memcpy(out, s ? s : "", n);
-    out[n] = '\0';
-}
-
 tw_client *tw_client_new(const tw_client_opts *o, char *err, size_t errlen)
 {
     tw_client *c = calloc(1, sizeof *c);
@@ -97,10 +87,10 @@ tw_client *tw_client_new(const tw_client_opts *o, char *err, size_t errlen)
         tw_client_free(c);
         return NULL;
     }
-    copy_cut(c->app_names, sizeof c->app_names,
-             o->app_names ? o->app_names : "TWITTER_API_KEY/TWITTER_API_SECRET");
-    copy_cut(c->user_names, sizeof c->user_names,
-             o->user_names ? o->user_names : "TWITTER_ACCESS_TOKEN/TWITTER_ACCESS_SECRET");
+    const char *an = o->app_names ? o->app_names : "TWITTER_API_KEY/TWITTER_API_SECRET";
+    const char *un = o->user_names ? o->user_names : "TWITTER_ACCESS_TOKEN/TWITTER_ACCESS_SECRET";
+    util_copy_cut(c->app_names, sizeof c->app_names, an, strlen(an));
+    util_copy_cut(c->user_names, sizeof c->user_names, un, strlen(un));
     c->max_wait_ns = o->max_wait_ns;
     c->retries = o->retries < 0 ? 0 : o->retries;
     c->deadline_ns = o->deadline_ns;
@@ -145,7 +135,7 @@ static rate_slot *slot_for(tw_client *c, const char *endpoint)
             return &c->rate[i];
     rate_slot *s = c->nrate < TW_RATE_SLOTS ? &c->rate[c->nrate++] : &c->rate[TW_RATE_SLOTS - 1];
     memset(s, 0, sizeof *s);
-    copy_cut(s->endpoint, sizeof s->endpoint, endpoint);
+    util_copy_cut(s->endpoint, sizeof s->endpoint, endpoint, strlen(endpoint));
     return s;
 }
 
@@ -386,7 +376,7 @@ static retry_verdict get_once(void *ctx, int attempt, long *wait_ms)
     char problem[TW_MSG_MAX];
     tw_parse_error(r->body.p, r->body.len, &p, problem, sizeof problem);
     if (!problem[0])
-        copy_cut(problem, sizeof problem, "(empty body)");
+        util_copy_cut(problem, sizeof problem, "(empty body)", sizeof "(empty body)" - 1);
 
     if (st == 429 && tw_problem_usage_capped(&p)) {
         /* the app's cap or spending limit: no window to wait for, no retry */

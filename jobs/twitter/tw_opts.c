@@ -13,6 +13,7 @@
 #include "../../runtime/tparse.h"
 #include "tw_job.h"
 #include "../../runtime/exitcode.h"
+#include "../../runtime/clock.h"
 
 static const char usage[] =
     "usage: twitter-stats [options]\n"
@@ -364,7 +365,7 @@ int tw_opts_parse(tw_opts *o, int argc, char **argv, char *err, size_t errlen)
     int rc = parse_money(o, budget_arg, err, errlen);
     if (rc != CLI_RUN)
         return rc;
-    o->now_ns = tparse_now_ns();
+    o->now_ns = clock_real_ns();
     rc = parse_range(o, err, errlen);
     if (rc != CLI_RUN)
         return rc;

@@ -11,6 +11,7 @@
 #include "../../runtime/errf.h"
 #include "../../runtime/tparse.h"
 #include "tw.h"
+#include "../../runtime/util.h"
 
 /* Copy a string, cutting it to fit; control characters become spaces (one-line output). */
 static void copy_line(char *out, size_t cap, const char *s)
@@ -76,17 +77,9 @@ void tw_page_free(tw_page *p)
 /* Grow an array of `size`-byte elements to hold one more. 0 or -1. */
 static int grow(void **v, size_t *n, size_t *cap, size_t size)
 {
-    if (*n < *cap)
-        return 0;
-    size_t ncap = *cap ? *cap * 2 : 16;
-    if (ncap > (size_t)1 << 24)
+    if (*n >= (size_t)1 << 24)   /* no answer of ours holds more */
         return -1;
-    void *nv = realloc(*v, ncap * size);
-    if (!nv)
-        return -1;
-    *v = nv;
-    *cap = ncap;
-    return 0;
+    return util_grow(v, cap, *n + 1, size);
 }
 
 /* ---- where a value sits, for messages ----------------------------------------- */

@@ -10,6 +10,7 @@
 #include "../../runtime/tparse.h"
 #include "tw_job.h"
 #include "../../runtime/exitcode.h"
+#include "../../runtime/clock.h"
 
 #define MAX_WARNINGS 20
 
@@ -522,7 +523,7 @@ done:
 
 void tw_run_progress(tw_run *r, const tw_user *u, int64_t oldest_ns)
 {
-    int64_t now = tparse_mono_ns();
+    int64_t now = clock_mono_ns();
     if (!r->progress_on || !progress_due(&r->pg, now, false))
         return;
     /* posts come newest first: how far back this account's listing has got, in time */

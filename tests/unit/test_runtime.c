@@ -17,7 +17,9 @@
 #include "../../runtime/jsonu.h"
 #include "../../runtime/log.h"
 #include "../../runtime/tparse.h"
+#include "../../runtime/util.h"
 #include "harness.h"
+#include "../../runtime/clock.h"
 
 #define S(x) ((int64_t)(x) * TPARSE_NS_PER_S)
 #define NOW S(1793491200) /* 2026-11-01T00:00:00Z, the "now" of every relative case */
@@ -277,11 +279,11 @@ static void test_align_format(void)
         CHECK_STREQ(tparse_format(t, out, sizeof out), rt[i], "round trip");
     }
 
-    int64_t a = tparse_now_ns(), b = tparse_now_ns();
-    CHECK(a > S(1700000000) && b >= a - S(1), "tparse_now_ns is wall-clock time: %lld",
+    int64_t a = clock_real_ns(), b = clock_real_ns();
+    CHECK(a > S(1700000000) && b >= a - S(1), "clock_real_ns is wall-clock time: %lld",
           (long long)a);
-    int64_t m1 = tparse_mono_ns(), m2 = tparse_mono_ns();
-    CHECK(m1 > 0 && m2 >= m1, "tparse_mono_ns does not go back: %lld %lld", (long long)m1,
+    int64_t m1 = clock_mono_ns(), m2 = clock_mono_ns();
+    CHECK(m1 > 0 && m2 >= m1, "clock_mono_ns does not go back: %lld %lld", (long long)m1,
           (long long)m2);
 }
 
@@ -882,9 +884,47 @@ static void test_log(void)
     log_init("test-job");
 }
 
+static void test_util(void)
+{
+    char out[5];
+    static const struct {
+        const char *in;
+        size_t n, cap;
+        const char *want;
+    } cc[] = {
+        { "abc", 3, 5, "abc" }, { "abcdef", 6, 5, "abcd" }, { "abcdef", 2, 5, "ab" },
+        { "abc", 3, 1, "" },    { NULL, 3, 5, "" },
+    };
+    for (size_t i = 0; i < sizeof cc / sizeof cc[0]; i++) {
+        memset(out, 'x', sizeof out);
+        util_copy_cut(out, cc[i].cap, cc[i].in, cc[i].n);
+        CHECK_STREQ(out, cc[i].want, "util_copy_cut");
+    }
+    util_copy_cut(out, 0, "abc", 3);   /* cap 0: nothing written, no crash */
+    static const struct {
+        int c, want;
+    } hx[] = { { '0', 0 }, { '9', 9 }, { 'a', 10 }, { 'f', 15 }, { 'A', 10 }, { 'F', 15 },
+               { 'g', -1 }, { ' ', -1 }, { '/', -1 }, { ':', -1 }, { '@', -1 }, { '`', -1 } };
+    for (size_t i = 0; i < sizeof hx / sizeof hx[0]; i++)
+        CHECK(util_hexval(hx[i].c) == hx[i].want, "util_hexval('%c') = %d", hx[i].c,
+              util_hexval(hx[i].c));
+    int *v = NULL;
+    size_t cap = 0;
+    CHECK(util_grow((void **)&v, &cap, 1, sizeof *v) == 0 && cap == 16 && v, "grow from 0: 16");
+    CHECK(util_grow((void **)&v, &cap, 16, sizeof *v) == 0 && cap == 16, "no growth needed");
+    CHECK(util_grow((void **)&v, &cap, 100, sizeof *v) == 0 && cap == 128, "doubles to 128");
+    v[127] = 7;
+    int *keep = v;
+    CHECK(util_grow((void **)&v, &cap, SIZE_MAX / 2, sizeof *v) == -1 && v == keep &&
+              cap == 128 && v[127] == 7,
+          "overflow refused, the array kept");
+    free(v);
+}
+
 int main(void)
 {
     test_errf();
+    test_util();
     int n = snprintf(tmpdir, sizeof tmpdir, "%s/cf-rt-XXXXXX",
                      getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (n < 0 || (size_t)n >= sizeof tmpdir || !mkdtemp(tmpdir)) {
