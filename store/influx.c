@@ -37,7 +37,6 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <jansson.h>
 
@@ -46,6 +45,7 @@
 #include "../runtime/retry.h"
 #include "lp.h"
 #include "../runtime/exitcode.h"
+#include "../runtime/gz.h"
 
 #define INFLUX_CONNECTIONS_DEFAULT 1   /* bench/bench_store.sh prints why (docs/PERFORMANCE.md) */
 #define INFLUX_BACKOFF_BASE_MS 500
@@ -497,63 +497,6 @@ void influx_result_free(influx_result *r)
     r->nbad = 0;
 }
 
-/* The deflate window for a body of len bytes: the smallest (2^9 .. 2^15) that holds it
- * with zlib's 262-byte lookahead, so matches reach as far back as with 32 KiB; and a
- * memLevel in step (8 with the full window, as zlib's default). A small body (the
- * cronflux_job point) then needs ~8 KiB of zlib state instead of ~256 KiB allocated and
- * cleared for each request. */
-static void gzip_sizes(size_t len, int *wbits, int *mem_level)
-{
-    int w = 9;
-    while (w < 15 && ((size_t)1 << w) < len + 262)
-        w++;
-    *wbits = w;
-    *mem_level = w - 7;
-}
-
-static int gzip_body(buf *out, const char *in, size_t len, int level)
-{
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    int wbits, mem_level;
-    gzip_sizes(len, &wbits, &mem_level);
-    if (deflateInit2(&zs, level, Z_DEFLATED, wbits + 16, mem_level, Z_DEFAULT_STRATEGY) != Z_OK)
-        return -1;
-    int rc = -1;
-    buf_reset(out);
-    uLong bound = deflateBound(&zs, (uLong)len);
-    if (bound > out->max || buf_reserve(out, (size_t)bound) != 0)
-        goto done;
-    zs.next_in = (Bytef *)(uintptr_t)in;
-    zs.next_out = (Bytef *)out->p;
-    size_t left = len, room = out->cap - 1;
-    for (;;) {
-        if (zs.avail_in == 0 && left > 0) {
-            uInt chunk = left > (1u << 30) ? (1u << 30) : (uInt)left;
-            zs.avail_in = chunk;
-            left -= chunk;
-        }
-        if (zs.avail_out == 0) {
-            size_t used = (size_t)(zs.next_out - (Bytef *)out->p);
-            size_t r = room - used;
-            if (r == 0)
-                goto done;
-            zs.avail_out = r > (1u << 30) ? (1u << 30) : (uInt)r;
-        }
-        int z = deflate(&zs, left == 0 ? Z_FINISH : Z_NO_FLUSH);
-        if (z == Z_STREAM_END)
-            break;
-        if (z != Z_OK && z != Z_BUF_ERROR)
-            goto done;
-    }
-    out->len = (size_t)(zs.next_out - (Bytef *)out->p);
-    out->p[out->len] = '\0';
-    rc = 0;
-done:
-    deflateEnd(&zs);
-    return rc;
-}
-
 /* ------------------------------------------------------- reading InfluxDB's answers */
 
 char *influx_error_text(const char *body, size_t len, const char *header)
@@ -994,19 +937,10 @@ done:
 static int gunzip_body(buf *out, const char *gz, size_t gz_len, size_t len)
 {
     buf_reset(out);
-    if (len >= out->max || gz_len > UINT32_MAX || buf_reserve(out, len + 1) != 0)
+    if (len >= out->max || buf_reserve(out, len + 1) != 0)
         return -1;
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    if (inflateInit2(&zs, 15 + 16) != Z_OK)
-        return -1;
-    zs.next_in = (Bytef *)(uintptr_t)gz;
-    zs.avail_in = (uInt)gz_len;
-    zs.next_out = (Bytef *)out->p;
-    zs.avail_out = (uInt)len;
-    int z = inflate(&zs, Z_FINISH);
-    int rc = z == Z_STREAM_END && zs.total_out == len && zs.avail_in == 0 ? 0 : -1;
-    inflateEnd(&zs);
+    char why[128];
+    int rc = gz_inflate_exact(gz, gz_len, out->p, len, why, sizeof why) == 0 ? 0 : -1;
     out->len = rc == 0 ? len : 0;
     out->p[out->len] = '\0';
     return rc;
@@ -1066,7 +1000,7 @@ int influx_write(influx *w, const char *body, size_t len, size_t nlines, influx_
     const char *send = body;
     size_t send_len = len;
     if (w->cfg.gzip) {
-        if (gzip_body(&w->gz, body, len, w->cfg.gzip) != 0) {
+        if (gz_deflate(&w->gz, body, len, w->cfg.gzip) != 0) {
             errf_set(err, errlen, "gzip of a %zu-byte batch failed", len);
             return -1;
         }

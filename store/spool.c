@@ -29,6 +29,7 @@
 #include "lp.h"
 #include "../runtime/errf.h"
 #include "../runtime/clock.h"
+#include "../runtime/gz.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -621,25 +622,12 @@ static int inflate_body(const void *gz, size_t gzlen, char *out, size_t want, ch
         errf_set(why, whylen, "stored body too large");
         return -1;
     }
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    if (inflateInit2(&zs, 15 + 16) != Z_OK) {
-        errf_set(why, whylen, "gunzip: out of memory");
-        return -1;
-    }
-    static unsigned char none[1];
-    zs.next_in = (Bytef *)(uintptr_t)gz;
-    zs.avail_in = (uInt)gzlen;
-    zs.next_out = want ? (Bytef *)out : none;
-    zs.avail_out = (uInt)want;
-    int z = inflate(&zs, Z_FINISH);
-    int rc = 0;
-    if (z != Z_STREAM_END || zs.total_out != want || zs.avail_in != 0) {
-        errf_set(why, whylen, "stored body is damaged (gunzip: %s)",
-                 z == Z_STREAM_END ? "length differs from the batch's" : zs.msg ? zs.msg : "truncated");
-        rc = -2;
-    }
-    inflateEnd(&zs);
+    char z[128];
+    int rc = gz_inflate_exact(gz, gzlen, out, want, z, sizeof z);
+    if (rc == -2)
+        errf_set(why, whylen, "stored body is damaged (gunzip: %s)", z);
+    else if (rc != 0)
+        errf_set(why, whylen, "gunzip: %s", z);
     return rc;
 }
 
