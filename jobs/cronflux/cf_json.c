@@ -36,9 +36,10 @@ int cf_json_point(const char *line, size_t len, cf_json *js, lp_point *pt, char 
     const char *meas = NULL;
     json_t *tags = NULL, *fields = NULL, *time = NULL;
     char why[256];
-    if (jsonu_unpack(js->root, "point", why, sizeof why, "{s:s, s?o, s:o, s?o !}",
-                     "measurement", &meas, "tags", &tags, "fields", &fields, "time",
-                     &time) != 0) {
+    jsonu_doc doc = { line, len, js->root };   /* to say where in the line */
+    if (jsonu_unpack_in(&doc, js->root, "point", why, sizeof why, "{s:s, s?o, s:o, s?o !}",
+                        "measurement", &meas, "tags", &tags, "fields", &fields, "time",
+                        &time) != 0) {
         errf_set(err, errlen, "%s", why);
         return -1;
     }

@@ -553,9 +553,8 @@ static void test_jsonu(void)
           "jsonu_unpack: %s", err);
     err[0] = '\0';
     CHECK(jsonu_unpack(j, "users", err, sizeof err, "{s:s}", "a", &str) == -1, "wrong type");
-    CHECK(strncmp(err, "users: line ", 12) == 0 && strstr(err, ", column ") &&
-              strstr(err, "string"),
-          "unpack error: [%s]", err);
+    /* without the text: the key path, and no line/column (never the format string's) */
+    CHECK_STREQ(err, "users: a: Expected string, got array", "unpack error without the text");
     err[0] = '\0';
     CHECK(jsonu_unpack(j, "users", err, sizeof err, "{s:i}", "missing", &a0) == -1 &&
               strstr(err, "missing"),
@@ -563,6 +562,36 @@ static void test_jsonu(void)
     CHECK(jsonu_unpack(NULL, "users", err, sizeof err, "{s:i}", "a", &a0) == -1 &&
               strstr(err, "users"),
           "NULL root: [%s]", err);
+    json_decref(j);
+
+    /* with the text: the JSON's own line and column of the offending value, and its path */
+    static const char doc_text[] = "{\n  \"id\": \"x\",\n  \"count\": \"seven\",\n"
+                                   "  \"m\": {\"k\": [1, 2, \"z\"]}\n}";
+    j = jsonu_parse(doc_text, strlen(doc_text), "api", err, sizeof err);
+    CHECK(j != NULL, "doc parses: %s", err);
+    jsonu_doc jd = { doc_text, strlen(doc_text), j };
+    int cnt = 0, k0 = 0, k1 = 0, k2 = 0;
+    const char *id = NULL;
+    CHECK(jsonu_unpack_in(&jd, j, "users", err, sizeof err, "{s:s, s:i}", "id", &id, "count",
+                          &cnt) == -1,
+          "type error at line 3");
+    CHECK_STREQ(err, "users: line 3, column 12: count: Expected integer, got string",
+                "a type error at JSON line 3 is reported at line 3");
+    CHECK(jsonu_unpack_in(&jd, j, "users", err, sizeof err, "{s:{s:[iii]}}", "m", "k", &k0, &k1,
+                          &k2) == -1 &&
+              strncmp(err, "users: line 4, column 21: m.k[2]: ", 34) == 0,
+          "nested: [%s]", err);
+    /* a value inside the tree, unpacked on its own, is still found in the text */
+    json_t *m = json_object_get(j, "m");
+    CHECK(jsonu_unpack_in(&jd, m, "m", err, sizeof err, "{s:[iii]}", "k", &k0, &k1, &k2) == -1 &&
+              strncmp(err, "m: line 4, column 21: k[2]: ", 28) == 0,
+          "a node inside the doc: [%s]", err);
+    CHECK(jsonu_unpack_in(&jd, j, "users", err, sizeof err, "{s:i}", "nope", &cnt) == -1 &&
+              strstr(err, "line 1, column 1: ") && strstr(err, "nope"),
+          "missing key: its object's position: [%s]", err);
+    CHECK(jsonu_unpack_in(&jd, j, "users", err, sizeof err, "{s:s, s:i, s:{s:[iii]}}", "id", &id,
+                          "count", &cnt, "m", "k", &k0, &k1, &k2) == -1,
+          "first failure wins");
     json_decref(j);
 
     /* jsonu_strcpy */
