@@ -19,16 +19,6 @@ const char *cfg_env(const char *name)
     return v && *v ? v : NULL;
 }
 
-const char *cfg_env_first(const char *const *names)
-{
-    for (; names && *names; names++) {
-        const char *v = cfg_env(*names);
-        if (v)
-            return v;
-    }
-    return NULL;
-}
-
 void cfg_wipe(void *p, size_t len)
 {
     if (p && len)

@@ -16,9 +16,6 @@
 /* getenv that treats "" as unset. Returns a pointer into the environment or NULL. */
 const char *cfg_env(const char *name);
 
-/* The first of `names` (a NULL-terminated list) that is set, else NULL. */
-const char *cfg_env_first(const char *const *names);
-
 /* Read the secret `name` (or `name`_FILE) into out[cap].
  * Returns 1 when found, 0 when neither is set (out = ""), -1 on error (unreadable file,
  * longer than cap-1): err names the variable and file, never the value. */

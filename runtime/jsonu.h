@@ -29,12 +29,4 @@ int jsonu_unpack_in(const jsonu_doc *doc, json_t *node, const char *what, char *
 /* jsonu_unpack_in without the text: "what: KEY.PATH: reason". */
 int jsonu_unpack(json_t *root, const char *what, char *err, size_t errlen, const char *fmt, ...);
 
-/* Copy a JSON string (or the decimal form of an integer) into out[cap]; "" if missing.
- * 0 or -1 when too long or of another type. */
-int jsonu_strcpy(json_t *v, char *out, size_t cap);
-
-/* A JSON number (integer or real) or a numeric string as int64 / double. 0 or -1. */
-int jsonu_int64(json_t *v, long long *out);
-int jsonu_double(json_t *v, double *out);
-
 #endif

@@ -3,7 +3,7 @@
 #
 #  1. No unbounded or unsafe libc calls in any .c/.h under runtime/ jobs/ store/ tests/ bench/ fuzz/:
 #     strcpy, sprintf, vsprintf, strtok, atoi, atol, gets (comments and string literals
-#     are ignored; snprintf, jsonu_strcpy and friends are fine).
+#     are ignored; snprintf, util_copy_cut and friends are fine).
 #  2. The direction of includes (docs/DESIGN.md, "Shape"), for every #include "..." of a
 #     .c/.h under runtime/, store/ and jobs/, resolved against the including file's folder:
 #     runtime/ includes nothing from store/ or jobs/; store/ nothing from jobs/; a source's

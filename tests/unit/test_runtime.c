@@ -320,10 +320,6 @@ static void test_cfg(void)
     unsetenv("CF_T_UNSET");
     CHECK(cfg_env("CF_T_UNSET") == NULL, "cfg_env of an unset name");
     setenv("CF_T_EMPTY", "", 1);
-    static const char *const names[] = { "CF_T_UNSET", "CF_T_EMPTY", "CF_T_PLAIN", NULL };
-    CHECK_STREQ(cfg_env_first(names), "v", "cfg_env_first skips unset and empty");
-    static const char *const none[] = { "CF_T_UNSET", "CF_T_EMPTY", NULL };
-    CHECK(cfg_env_first(none) == NULL, "cfg_env_first of nothing set");
 
     /* the secret from the environment */
     unsetenv("CF_T_TOKEN_FILE");
@@ -593,105 +589,6 @@ static void test_jsonu(void)
                           "count", &cnt, "m", "k", &k0, &k1, &k2) == -1,
           "first failure wins");
     json_decref(j);
-
-    /* jsonu_strcpy */
-    char out[8];
-    json_t *v = json_string("abc");
-    CHECK(jsonu_strcpy(v, out, sizeof out) == 0 && strcmp(out, "abc") == 0, "strcpy string");
-    json_decref(v);
-    v = json_string("abcdefgh");
-    CHECK(jsonu_strcpy(v, out, sizeof out) == -1 && out[0] == '\0', "strcpy too long");
-    json_decref(v);
-    v = json_string("abcdefg");
-    CHECK(jsonu_strcpy(v, out, sizeof out) == 0 && strcmp(out, "abcdefg") == 0, "cap-1 fits");
-    json_decref(v);
-    v = json_integer(-123456);
-    CHECK(jsonu_strcpy(v, out, sizeof out) == 0 && strcmp(out, "-123456") == 0,
-          "strcpy integer");
-    json_decref(v);
-    v = json_integer(123456789);
-    CHECK(jsonu_strcpy(v, out, sizeof out) == -1, "strcpy integer too long");
-    json_decref(v);
-    v = json_real(1.5);
-    CHECK(jsonu_strcpy(v, out, sizeof out) == -1, "strcpy real");
-    json_decref(v);
-    CHECK(jsonu_strcpy(NULL, out, sizeof out) == 0 && out[0] == '\0', "strcpy missing");
-    v = json_stringn("a\0b", 3);
-    CHECK(jsonu_strcpy(v, out, sizeof out) == -1, "strcpy embedded NUL");
-    json_decref(v);
-
-    /* jsonu_int64 */
-    static const struct {
-        const char *json;
-        int rc;
-        long long want;
-    } ints[] = {
-        { "42", 0, 42 },
-        { "-9223372036854775808", 0, INT64_MIN },
-        { "9223372036854775807", 0, INT64_MAX },
-        { "1e3", 0, 1000 },
-        { "3.0", 0, 3 },
-        { "1.5", -1, 0 },
-        { "1e300", -1, 0 },
-        { "\"123\"", 0, 123 },
-        { "\"-5\"", 0, -5 },
-        { "\"9223372036854775808\"", -1, 0 },
-        { "\"12a\"", -1, 0 },
-        { "\"\"", -1, 0 },
-        { "\" 1\"", -1, 0 },
-        { "\"1.5\"", -1, 0 },
-        { "true", -1, 0 },
-        { "null", -1, 0 },
-    };
-    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
-        json_t *x = json_loads(ints[i].json, JSON_DECODE_ANY, NULL);
-        long long got = 0;
-        int rc = jsonu_int64(x, &got);
-        CHECK(rc == ints[i].rc, "jsonu_int64(%s) rc %d", ints[i].json, rc);
-        if (rc == 0)
-            CHECK(got == ints[i].want, "jsonu_int64(%s) = %lld", ints[i].json, got);
-        json_decref(x);
-    }
-
-    /* jsonu_double, Prometheus' string values included */
-    static const struct {
-        const char *json;
-        int rc;
-        double want; /* NaN: want isnan */
-    } dbl[] = {
-        { "1.5", 0, 1.5 },
-        { "2", 0, 2.0 },
-        { "-0.25", 0, -0.25 },
-        { "\"1.5\"", 0, 1.5 },
-        { "\"1e3\"", 0, 1000.0 },
-        { "\"-2\"", 0, -2.0 },
-        { "\"+Inf\"", 0, INFINITY },
-        { "\"-Inf\"", 0, -INFINITY },
-        { "\"NaN\"", 0, NAN },
-        { "\"0.000001\"", 0, 0.000001 },
-        { "\"1e999\"", -1, 0 },
-        { "\"\"", -1, 0 },
-        { "\"abc\"", -1, 0 },
-        { "\" 1\"", -1, 0 },
-        { "\"1 \"", -1, 0 },
-        { "\"1.5x\"", -1, 0 },
-        { "true", -1, 0 },
-        { "[1]", -1, 0 },
-    };
-    for (size_t i = 0; i < sizeof dbl / sizeof dbl[0]; i++) {
-        json_t *x = json_loads(dbl[i].json, JSON_DECODE_ANY, NULL);
-        double got = 0;
-        int rc = jsonu_double(x, &got);
-        CHECK(rc == dbl[i].rc, "jsonu_double(%s) rc %d", dbl[i].json, rc);
-        if (rc == 0 && isnan(dbl[i].want))
-            CHECK(isnan(got), "jsonu_double(%s) = %g", dbl[i].json, got);
-        else if (rc == 0)
-            CHECK(got == dbl[i].want, "jsonu_double(%s) = %g", dbl[i].json, got);
-        json_decref(x);
-    }
-    double d;
-    long long ll;
-    CHECK(jsonu_double(NULL, &d) == -1 && jsonu_int64(NULL, &ll) == -1, "NULL values");
 }
 
 /* ---- cli ------------------------------------------------------------------------------ */
