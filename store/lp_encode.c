@@ -387,6 +387,8 @@ typedef struct enc_plan {
     size_t nused;     /* tags with a value (the ones written) */
     int sorted;       /* the used tags are already in InfluxDB's order */
     size_t *order;    /* else: their indexes sorted, when they fit order_stack; NULL otherwise */
+    uint64_t tag_first[4]; /* a bit for each first byte of a used tag key (newline as ' '):
+                              a field key whose first byte is not here names no tag */
     size_t order_stack[LP_SORT_STACK];
 } enc_plan;
 
@@ -422,6 +424,7 @@ static int check_tags(const lp_point *p, enc_plan *pl, char *err, size_t errlen)
     const lp_tag *prev = NULL;
     pl->sorted = 1;
     pl->nused = 0;
+    memset(pl->tag_first, 0, sizeof pl->tag_first);
     for (size_t i = 0; i < p->ntags; i++) {
         const lp_tag *t = &p->tags[i];
         size_t klen = t->key ? strlen(t->key) : 0;
@@ -451,6 +454,8 @@ static int check_tags(const lp_point *p, enc_plan *pl, char *err, size_t errlen)
             pl->sorted = 0;
         prev = t;
         pl->nused++;
+        unsigned char c0 = nl_as_space(t->key[0]);
+        pl->tag_first[c0 >> 6] |= UINT64_C(1) << (c0 & 63);
     }
     return 0;
 }
@@ -543,10 +548,12 @@ static int check_fields(const lp_point *p, enc_plan *pl, char *err, size_t errle
         }
         /* InfluxDB 3 rejects a point whose tag and field share a name (1.x would store
          * both, and a query would see only one). */
+        unsigned char c0 = nl_as_space(f->key[0]);
+        if (!(pl->tag_first[c0 >> 6] & (UINT64_C(1) << (c0 & 63))))
+            continue;
         for (size_t j = 0; j < p->ntags; j++) {
             const lp_tag *t = &p->tags[j];
-            if (nl_as_space(t->key[0]) == nl_as_space(f->key[0]) && tag_used(t) &&
-                name_cmp(t->key, f->key) == 0) {
+            if (nl_as_space(t->key[0]) == c0 && tag_used(t) && name_cmp(t->key, f->key) == 0) {
                 lp_set_err(err, errlen,
                            "tag \"%s\" and field \"%s\" have the same key; InfluxDB 3 refuses "
                            "such a point (rename one)",
