@@ -1,5 +1,6 @@
 /* log: one line per event on stderr (see log.h). */
 #include "log.h"
+#include "util.h"
 #include "clock.h"
 
 #include <stdarg.h>
@@ -77,38 +78,6 @@ static void lw_adds(lw *w, const char *s)
     lw_add(w, s, strlen(s));
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len;
-    unsigned int cp;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-        cp = c & 0x1Fu;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        cp = c & 0x0Fu;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        cp = c & 0x07u;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3Fu);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
 
 /* Append s as the inside of a JSON string: quotes, backslashes and control characters
  * escaped, invalid UTF-8 replaced by U+FFFD. */
@@ -144,7 +113,7 @@ static void lw_json(lw *w, const char *s)
             }
             i++;
         } else {
-            size_t k = utf8_seq(u + i, n - i);
+            size_t k = util_utf8_seq((const char *)u + i, n - i);
             if (k == 0) {
                 lw_adds(w, "\\ufffd");
                 i++;

@@ -262,7 +262,7 @@ static char *put_name(char *w, const char *s, unsigned esc, unsigned after_bs, s
             prev_bs = 0;
         unsigned k = cls[c];
         if (k & C_HI) {
-            size_t n = lp_utf8_seq((const char *)p, 4); /* stops at the NUL */
+            size_t n = util_utf8_seq((const char *)p, 4); /* stops at the NUL */
             if (n == 0)
                 return NULL;
             memcpy(w, p, n);
@@ -297,7 +297,7 @@ static char *put_string_value(char *w, const char *s, size_t len)
     while (p < e) {
         unsigned char c = *p;
         if (cls[c] & C_HI) {
-            size_t n = lp_utf8_seq((const char *)p, (size_t)(e - p));
+            size_t n = util_utf8_seq((const char *)p, (size_t)(e - p));
             if (n == 0)
                 return NULL;
             memcpy(w, p, n);

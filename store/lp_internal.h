@@ -4,6 +4,7 @@
 #ifndef CF_LP_INTERNAL_H
 #define CF_LP_INTERNAL_H
 
+#include "../runtime/util.h"
 #include "lp.h"
 
 #include <stdarg.h>
@@ -32,45 +33,6 @@ static inline void lp_set_err(char *err, size_t errlen, const char *fmt, ...)
     /* n >= errlen: the message was cut to fit; vsnprintf still NUL-terminated it. */
 }
 
-/* Length (1-4) of the valid UTF-8 sequence at s, of at most n bytes, or 0 if it is not valid
- * UTF-8 (RFC 3629, as Go's utf8.Valid: no overlong forms, no UTF-16 surrogates, nothing above
- * U+10FFFF). Reads no byte past the first one that makes it invalid, so a NUL-terminated
- * string may be given n = 4. */
-static inline size_t lp_utf8_seq(const char *s, size_t n)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    if (n == 0)
-        return 0;
-    unsigned c = u[0];
-    if (c < 0x80)
-        return 1;
-    size_t len;
-    unsigned lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        if (c == 0xe0)
-            lo = 0xa0; /* overlong */
-        else if (c == 0xed)
-            hi = 0x9f; /* surrogates */
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        if (c == 0xf0)
-            lo = 0x90; /* overlong */
-        else if (c == 0xf4)
-            hi = 0x8f; /* above U+10FFFF */
-    } else {
-        return 0;
-    }
-    if (n < 2 || u[1] < lo || u[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if (n <= i || u[i] < 0x80 || u[i] > 0xbf)
-            return 0;
-    return len;
-}
-
 /* The offset of the first byte of s[0..len) that is not valid UTF-8, or len. */
 static inline size_t lp_utf8_bad(const char *s, size_t len)
 {
@@ -80,7 +42,7 @@ static inline size_t lp_utf8_bad(const char *s, size_t len)
             i++;
             continue;
         }
-        size_t k = lp_utf8_seq(s + i, len - i);
+        size_t k = util_utf8_seq(s + i, len - i);
         if (k == 0)
             return i;
         i += k;
@@ -96,7 +58,7 @@ static inline const char *lp_show(char *tmp, size_t tmplen, const char *s, size_
     size_t max = tmplen - 4, o = 0, i = 0;
     while (i < len && o < max) {
         unsigned char c = (unsigned char)s[i];
-        size_t k = c < 0x80 ? 1 : lp_utf8_seq(s + i, len - i);
+        size_t k = c < 0x80 ? 1 : util_utf8_seq(s + i, len - i);
         if (k > 1 && o + k <= max) {
             for (size_t j = 0; j < k; j++)
                 tmp[o++] = s[i + j];
