@@ -68,10 +68,9 @@ if [ "$banned_bad" = 0 ]; then
 fi
 
 # ---- 2. direction of includes ---------------------------------------------------------
-# A job folder (a source) may include store/sink.h, the store's one door. Transitional: until
-# sink.h exposes the point type itself (issue 9 item 3, the sink as the only door), a source
-# may include store/lp.h for lp_point too; drop that line then.
-source_may_include_store='store/sink.h store/lp.h'
+# A job folder (a source) may include store/sink.h, the store's one door (the point type,
+# lp_point, comes with it).
+source_may_include_store='store/sink.h'
 
 # include_allowed FILE TARGET: 0 if FILE (repo-relative) may include TARGET (repo-relative).
 include_allowed() {

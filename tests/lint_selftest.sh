@@ -77,6 +77,9 @@ fresh
 plant jobs/twitter/tw_api.c '#include "../../store/spool.h"'
 expect_caught "a source includes store/ past sink.h" jobs/twitter/tw_api.c 'includes store/spool.h'
 fresh
+plant jobs/cluster/k8s_objects.c '#include "../../store/lp.h"'
+expect_caught "a source includes store/lp.h (the point type comes with sink.h)" jobs/cluster/k8s_objects.c 'includes store/lp.h'
+fresh
 plant jobs/cluster/k8s_api.c '#include "../prometheus/prom.h"'
 expect_caught "a source includes another source" jobs/cluster/k8s_api.c 'includes jobs/prometheus/prom.h'
 fresh

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../../store/lp.h"
+#include "../../store/sink.h" /* the point type (lp_point) comes with the sink */
 #include "../../runtime/http.h"
 #include "../../runtime/oauth1.h"
 
