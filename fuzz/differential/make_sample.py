@@ -7,9 +7,11 @@ SOURCE: a corpus folder of lp_parse inputs (a precision byte, then a body) or a 
 (the encoder's output dumped by FUZZ_DUMP_LP while the replay runs over the lp_roundtrip,
 push_json and lp_parse corpora). Every physical line without CR or NUL, at most 4000 bytes,
 gets push's verdict from CLASSIFY (fuzz/differential/classify.c). Kept: accepted lines whose
-series and timestamp (none counts as one) no other kept line has, so that one database holds
-them all without one overwriting another; and refused lines, one per reason. One JSON object a line, sorted by the line: {"line": base64, "ok": true, "expect": the
-point as push reads it (classify's JSON)} or {"line": base64, "ok": false, "reason": why}.
+series and timestamp (none counts as one) no other kept line has, whose fields keep one type
+per measurement and whose measurement is spelled as every other kept line spells it, so that
+one database holds them all without one overwriting or hiding another; and refused lines, one
+per reason. One JSON object a line, sorted by the line: {"line": base64, "ok": true, "expect":
+the point as push reads it (classify's JSON)} or {"line": base64, "ok": false, "reason": why}.
 """
 import base64
 import json
