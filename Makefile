@@ -149,11 +149,13 @@ integration-test: $(BINS)
 deps:
 	@tests/deps.sh
 
-# `make -j2 test`: the checks that only need the build run side by side (each one's output
-# kept together), then the integration tests alone (they start servers and time them).
+# make test: the checks that only need the build run TEST_JOBS at a time (default 2, each
+# one's output kept together), then the integration tests alone (they start servers and time
+# them).
+TEST_JOBS ?= 2
 test: deps
 	$(MAKE) all
-	$(MAKE) --output-sync=target checks
+	$(MAKE) -j$(TEST_JOBS) --output-sync=target checks
 	$(MAKE) integration-test
 
 checks: unit-test fuzz-replay asan-test valgrind lint
