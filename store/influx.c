@@ -275,6 +275,7 @@ int influx_cfg_from_env(influx_cfg *cfg, char *err, size_t errlen)
         }
         return 1;
     }
+    char shown[sizeof cfg->url];   /* the URL as a message may show it: no userinfo */
     if (cfg->api != 1) {
         /* 3.x, or found by /ping: one name serves as the 1.x/3.x database or 2.x bucket */
         if (!cfg->database[0] && cfg->bucket[0])
@@ -283,14 +284,15 @@ int influx_cfg_from_env(influx_cfg *cfg, char *err, size_t errlen)
             memcpy(cfg->bucket, cfg->database, strlen(cfg->database) + 1);
         if (!cfg->database[0]) {
             errf_set(err, errlen, "INFLUXDB_DATABASE is not set (InfluxDB at %s: the database "
-                                "to write to; INFLUXDB_BUCKET is taken as well)", cfg->url);
+                                "to write to; INFLUXDB_BUCKET is taken as well)",
+                     http_url_show(cfg->url, NULL, 0, shown, sizeof shown));
             goto fail;
         }
     } else if (!cfg->database[0]) {
         errf_set(err, errlen, "INFLUXDB_DATABASE is not set (InfluxDB 1.x at %s needs a "
                             "database; for the 2.x API set INFLUXDB_TOKEN, INFLUXDB_ORG, "
                             "INFLUXDB_BUCKET; for 3.x INFLUXDB_TOKEN and INFLUXDB_DATABASE)",
-                 cfg->url);
+                 http_url_show(cfg->url, NULL, 0, shown, sizeof shown));
         goto fail;
     }
     if (cfg->api == 3)
@@ -327,24 +329,6 @@ void influx_cfg_wipe(influx_cfg *cfg)
     cfg_wipe(cfg->token, sizeof cfg->token);
 }
 
-/* The URL without any "user:password@" part. */
-static void url_public(const char *url, char *out, size_t cap)
-{
-    const char *p = strstr(url, "://");
-    const char *host = p ? p + 3 : url;
-    const char *end = host + strcspn(host, "/");
-    const char *at = NULL;
-    for (const char *q = host; q < end; q++)
-        if (*q == '@')
-            at = q;
-    int n;
-    if (at)
-        n = snprintf(out, cap, "%.*s%s", (int)(host - url), url, at + 1);
-    else
-        n = snprintf(out, cap, "%s", url);
-    if (n < 0)
-        out[0] = '\0';
-}
 
 const char *influx_cfg_describe(const influx_cfg *cfg, char *out, size_t cap)
 {
@@ -355,7 +339,7 @@ const char *influx_cfg_describe(const influx_cfg *cfg, char *out, size_t cap)
         return out;
     }
     char u[sizeof cfg->url];
-    url_public(cfg->url, u, sizeof u);
+    http_url_show(cfg->url, NULL, 0, u, sizeof u);
     int n;
     if (cfg->api == 2)
         n = snprintf(out, cap, "%s org=%s bucket=%s (2.x API)", u, cfg->org, cfg->bucket);
@@ -467,7 +451,7 @@ influx *influx_new(const influx_cfg *cfg, http_client *c, char *err, size_t errl
     w->c = c;
     buf_init(&w->gz, INFLUX_GZIP_MAX);
     buf_init(&w->plain, INFLUX_GZIP_MAX);
-    url_public(cfg->url, w->public_url, sizeof w->public_url);
+    http_url_show(cfg->url, NULL, 0, w->public_url, sizeof w->public_url);
     if (set_api(w, cfg->api, err, errlen) != 0)
         goto fail;
     return w;

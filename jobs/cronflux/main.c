@@ -994,55 +994,49 @@ static int cmd_status(const opts *o)
         tparse_format(st.oldest_pending_ns, oldest, sizeof oldest);
 
     if (o->json) {
-        json_t *root = json_object();
-        json_t *influx = json_object();
         json_t *runs = json_array();
-        if (!root || !influx || !runs) {
-            json_decref(root);
-            json_decref(influx);
-            json_decref(runs);
+        for (size_t i = 0; runs && i < st.nruns; i++) {
+            const spool_last_run *r = &st.runs[i];
+            char s1[40], s2[40];
+            json_t *jr = json_pack("{s:s, s:s, s:s?, s:i, s:s, s:I, s:s}", "job", r->job,
+                                   "started", tparse_format(r->started_ns, s1, sizeof s1),
+                                   "finished",
+                                   r->finished_ns ? tparse_format(r->finished_ns, s2, sizeof s2)
+                                                  : NULL,
+                                   "exit_code", r->exit_code, "status", r->status,
+                                   "points", (json_int_t)r->points, "message", r->message);
+            if (!jr || json_array_append_new(runs, jr) != 0) {
+                json_decref(runs);
+                runs = NULL;
+            }
+        }
+        /* one json_pack: s* leaves a key out when its value is NULL, s? writes null */
+        json_t *root = !runs ? NULL : json_pack(
+            "{s:s, s:b, s:{s:b, s:s*, s:s*, s:s*, s:s*},"
+            " s:I, s:I, s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
+            "state", o->common.state, "state_exists", exists,
+            "influxdb",
+                "configured", ic == 1,
+                "target", ic == 1 ? target : NULL,
+                "api", ic == 1 ? api : NULL,
+                "error", ic < 0 ? ierr : NULL,
+                "note", ic == 0 ? "InfluxDB not configured: points stay in the embedded "
+                                  "sqlite store" : NULL,
+            "pending_batches", (json_int_t)st.pending_batches,
+            "pending_points", (json_int_t)st.pending_points,
+            "oldest_pending", oldest[0] ? oldest : NULL,
+            "claimed_batches", (json_int_t)st.claimed_batches,
+            "sent_batches", (json_int_t)st.sent_batches,
+            "sent_points", (json_int_t)st.sent_points,
+            "dead_letters", (json_int_t)st.dead_letters,
+            "quarantined_batches", (json_int_t)st.quarantined_batches,
+            "quarantined_points", (json_int_t)st.quarantined_points,
+            "runs", runs);          /* o: root takes the reference, also on failure */
+        if (!root) {
             spool_stats_free(&st);
             log_error("out of memory");
             return EX_OSERR;
         }
-        json_object_set_new(root, "state", json_string(o->common.state));
-        json_object_set_new(root, "state_exists", json_boolean(exists));
-        json_object_set_new(influx, "configured", json_boolean(ic == 1));
-        if (ic == 1) {
-            json_object_set_new(influx, "target", json_string(target));
-            json_object_set_new(influx, "api", json_string(api));
-        }
-        if (ic < 0)
-            json_object_set_new(influx, "error", json_string(ierr));
-        if (ic == 0)
-            json_object_set_new(influx, "note",
-                                json_string("InfluxDB not configured: points stay in the "
-                                            "embedded sqlite store"));
-        json_object_set_new(root, "influxdb", influx);
-        json_object_set_new(root, "pending_batches", json_integer(st.pending_batches));
-        json_object_set_new(root, "pending_points", json_integer(st.pending_points));
-        json_object_set_new(root, "oldest_pending", oldest[0] ? json_string(oldest) : json_null());
-        json_object_set_new(root, "claimed_batches", json_integer(st.claimed_batches));
-        json_object_set_new(root, "sent_batches", json_integer(st.sent_batches));
-        json_object_set_new(root, "sent_points", json_integer(st.sent_points));
-        json_object_set_new(root, "dead_letters", json_integer(st.dead_letters));
-        json_object_set_new(root, "quarantined_batches", json_integer(st.quarantined_batches));
-        json_object_set_new(root, "quarantined_points", json_integer(st.quarantined_points));
-        for (size_t i = 0; i < st.nruns; i++) {
-            const spool_last_run *r = &st.runs[i];
-            char s1[40], s2[40];
-            json_t *jr = json_pack("{s:s, s:s, s:o, s:i, s:s, s:I, s:s}", "job", r->job,
-                                   "started", tparse_format(r->started_ns, s1, sizeof s1),
-                                   "finished",
-                                   r->finished_ns ? json_string(tparse_format(r->finished_ns, s2,
-                                                                              sizeof s2))
-                                                  : json_null(),
-                                   "exit_code", r->exit_code, "status", r->status,
-                                   "points", (json_int_t)r->points, "message", r->message);
-            if (jr)
-                json_array_append_new(runs, jr);
-        }
-        json_object_set_new(root, "runs", runs);
         char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         json_decref(root);
         if (!text || printf("%s\n", text) < 0) {

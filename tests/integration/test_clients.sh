@@ -149,6 +149,13 @@ run k8sui KUBE_API_URL="$UURL" DEBUG=1 -- "$BIN/cluster-metrics"
 check_eq "KUBE_API_URL with userinfo, 404: exit 78" "$RC" 78
 check "the URL's user name is not shown either" \
     bash -c "! grep -h 'scott' '$T'/twui.err '$T'/promui.err '$T'/k8sui.err"
+# INFLUXDB_URL with userinfo but no database: the configuration error names the URL, without it
+run infui INFLUXDB_URL="http://scott:$SECRET@127.0.0.1:9" -- "$BIN/cronflux" status
+check_eq "INFLUXDB_URL with userinfo, no INFLUXDB_DATABASE: a configuration error, 78" "$RC" 78
+check "INFLUXDB_URL with userinfo, no database: the error names the URL" grep -q "127.0.0.1:9" "$T/infui.out"
+run infui3 INFLUXDB_URL="http://scott:$SECRET@127.0.0.1:9" INFLUXDB_API=3 INFLUXDB_TOKEN=t -- "$BIN/cronflux" status --json
+check "INFLUXDB_API=3 with userinfo, no database: the error names the URL" grep -q "127.0.0.1:9" "$T/infui3.out"
+check "the URL's user name is not shown by status either" bash -c "! grep -h 'scott' '$T'/infui.out '$T'/infui.err '$T'/infui3.out '$T'/infui3.err"
 leaks=$(grep -lF -- "$SECRET" "$T"/*.err "$T"/*.out "$T"/*.db 2>/dev/null | tr '\n' ' ')
 check_eq "no password of a URL in any message, log, output or state file" "$leaks" ""
 check "the state files were written (the ledger was looked at)" test -s "$T/twui.db" -a -s "$T/promui.db" -a -s "$T/k8sui.db"
