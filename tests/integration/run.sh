@@ -13,9 +13,34 @@ echo "# binaries: ${CRONFLUX_BIN:-(none: bin/ does not exist)}"
 passed=0
 failed=0
 failed_names=()
+# Suites that mostly wait on something else (the image test: Debian's mirror, podman's build)
+# run beside the others, started first; their output is printed after the others'.
+BESIDE=${INTEGRATION_BESIDE-test_image.sh}
+beside_dir=$(mktemp -d)
+trap 'rm -rf "$beside_dir"' EXIT
+declare -A beside_pid=()
+for t in $BESIDE; do
+    [ -e "$t" ] || continue
+    case "$t" in *${ONLY:-}*) ;; *) continue ;; esac
+    bash "$t" >"$beside_dir/$t.out" 2>&1 &
+    beside_pid[$t]=$!
+done
+tally() {   # tally NAME RC OUTFILE
+    local t=$1 rc=$2 out=$3 p f
+    p=$(grep -c '^ok - ' "$out")
+    f=$(grep -c '^not ok - ' "$out")
+    passed=$((passed + p))
+    failed=$((failed + f))
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        failed=$((failed + 1))
+        echo "not ok - $t exited $rc"
+    fi
+    [ "$rc" -ne 0 ] && failed_names+=("$t")
+}
 for t in test_*.sh test_*.py; do
     [ -e "$t" ] || continue
     case "$t" in *${ONLY:-}*) ;; *) continue ;; esac
+    [ -n "${beside_pid[$t]:-}" ] && continue
     echo "# === $t"
     out=$(mktemp)
     if [ "${t##*.}" = py ]; then
@@ -24,16 +49,15 @@ for t in test_*.sh test_*.py; do
         bash "$t" 2>&1 | tee "$out"
     fi
     rc=${PIPESTATUS[0]}
-    p=$(grep -c '^ok - ' "$out")
-    f=$(grep -c '^not ok - ' "$out")
+    tally "$t" "$rc" "$out"
     rm -f "$out"
-    passed=$((passed + p))
-    failed=$((failed + f))
-    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-        failed=$((failed + 1))
-        echo "not ok - $t exited $rc"
-    fi
-    [ "$rc" -ne 0 ] && failed_names+=("$t")
+done
+for t in "${!beside_pid[@]}"; do
+    echo "# === $t (ran beside the others)"
+    wait "${beside_pid[$t]}"
+    rc=$?
+    cat "$beside_dir/$t.out"
+    tally "$t" "$rc" "$beside_dir/$t.out"
 done
 [ ${#failed_names[@]} -gt 0 ] && echo "# failed: ${failed_names[*]}"
 echo "integration: $passed passed, $failed failed"

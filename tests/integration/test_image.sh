@@ -30,8 +30,13 @@ CACHE=${CF_IMAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cronflux}
 t0=$(date +%s)
 if ! podman image exists "$BASE"; then
     mkdir -p "$CACHE"
-    if [ ! -s "$CACHE/debian-12-slim.tar" ]; then
-        nice mmdebstrap --variant=minbase bookworm "$CACHE/debian-12-slim.tar.part" >"$T/mmdebstrap.log" 2>&1 &&
+    if [ ! -f "$CACHE/debian-12-slim.tar" ] || [ ! -s "$CACHE/debian-12-slim.tar" ]; then
+        rm -rf "$CACHE/debian-12-slim.tar"
+        # --format=tar: mmdebstrap picks the format from the name's extension otherwise, and
+        # makes a directory of "*.tar.part"
+        rm -rf "$CACHE/debian-12-slim.tar.part"
+        nice mmdebstrap --variant=minbase --format=tar bookworm "$CACHE/debian-12-slim.tar.part" \
+            >"$T/mmdebstrap.log" 2>&1 &&
             mv "$CACHE/debian-12-slim.tar.part" "$CACHE/debian-12-slim.tar" ||
             { tail -5 "$T/mmdebstrap.log"; not_ok "mmdebstrap makes the debian:12-slim base"; finish; }
     fi
