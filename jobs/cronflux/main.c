@@ -662,6 +662,21 @@ typedef struct export_ctx {
     int werr;
 } export_ctx;
 
+/* Open the state file for a store command; NULL after logging the one error line, with
+ * *rc the exit code (locked past the busy timeout 75, not a state file 78, else 73). */
+static spool *open_state(const opts *o, int *rc)
+{
+    char err[SPOOL_ERR_MAX];
+    int why = 0;
+    spool *sp = spool_open_ex(o->common.state, 0, &why, err, sizeof err);
+    if (!sp) {
+        log_error("%s", err);
+        *rc = why == SPOOL_OPEN_BUSY ? EX_TEMPFAIL
+                                     : why == SPOOL_OPEN_BADFILE ? EX_CONFIG : EX_CANTCREAT;
+    }
+    return sp;
+}
+
 static int export_batch(void *ctx, const char *body, size_t len)
 {
     export_ctx *x = ctx;
@@ -691,13 +706,10 @@ static int export_range(const opts *o, int64_t from, int64_t to, const char *wha
         return 0;
     }
     char err[SPOOL_ERR_MAX];
-    int why = 0;
-    spool *sp = spool_open_ex(o->common.state, 0, &why, err, sizeof err);
-    if (!sp) {
-        log_error("%s", err);
-        return why == SPOOL_OPEN_BUSY ? EX_TEMPFAIL : why == SPOOL_OPEN_BADFILE ? EX_CONFIG
-                                                                                 : EX_CANTCREAT;
-    }
+    int orc = 0;
+    spool *sp = open_state(o, &orc);
+    if (!sp)
+        return orc;
     int rc = 0;
     int64_t damaged = 0;
     if (spool_foreach_ex(sp, from, to, export_batch, &x, &damaged, err, sizeof err) != 0) {
@@ -890,13 +902,10 @@ static int cmd_dead_letters(const opts *o)
     }
     dl_ctx x = { .action = action, .json = o->json };
     if (list || export || o->common.dry_run) {
-        int why = 0;
-        spool *sp = spool_open_ex(o->common.state, 0, &why, err, sizeof err);
-        if (!sp) {
-            log_error("%s", err);
-            return why == SPOOL_OPEN_BUSY ? EX_TEMPFAIL
-                                          : why == SPOOL_OPEN_BADFILE ? EX_CONFIG : EX_CANTCREAT;
-        }
+        int orc = 0;
+        spool *sp = open_state(o, &orc);
+        if (!sp)
+            return orc;
         int64_t n = spool_dead_foreach(sp, &sel, dl_print, &x, err, sizeof err);
         spool_close(sp);
         if (n < 0 || fflush(stdout) != 0) {
@@ -919,13 +928,10 @@ static int cmd_dead_letters(const opts *o)
         return 0;
     }
     if (drop) {
-        int why = 0;
-        spool *sp = spool_open_ex(o->common.state, 0, &why, err, sizeof err);
-        if (!sp) {
-            log_error("%s", err);
-            return why == SPOOL_OPEN_BUSY ? EX_TEMPFAIL
-                                          : why == SPOOL_OPEN_BADFILE ? EX_CONFIG : EX_CANTCREAT;
-        }
+        int orc = 0;
+        spool *sp = open_state(o, &orc);
+        if (!sp)
+            return orc;
         int64_t n = spool_dead_drop(sp, &sel, err, sizeof err);
         spool_close(sp);
         if (n < 0) {
@@ -974,13 +980,10 @@ static int cmd_status(const opts *o)
     bool exists = file_exists(o->common.state);
     int rc = 0;
     if (exists) {
-        int why = 0;
-        spool *sp = spool_open_ex(o->common.state, 0, &why, err, sizeof err);
-        if (!sp) {
-            log_error("%s", err);
-            return why == SPOOL_OPEN_BUSY ? EX_TEMPFAIL
-                                          : why == SPOOL_OPEN_BADFILE ? EX_CONFIG : EX_CANTCREAT;
-        }
+        int orc = 0;
+        spool *sp = open_state(o, &orc);
+        if (!sp)
+            return orc;
         if (spool_status(sp, &st, err, sizeof err) != 0) {
             log_error("%s", err);
             spool_close(sp);
