@@ -47,7 +47,7 @@
 #include "../runtime/exitcode.h"
 #include "../runtime/gz.h"
 
-#define INFLUX_CONNECTIONS_DEFAULT 1   /* bench/bench_store.sh prints why (docs/PERFORMANCE.md) */
+#define INFLUX_CONNECTIONS_DEFAULT 2   /* bench/bench_store.sh prints why (docs/PERFORMANCE.md) */
 #define INFLUX_BACKOFF_BASE_MS 500
 #define INFLUX_BACKOFF_MAX_MS 30000
 #define INFLUX_URL_MAX 4096

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,7 @@
 #include "../runtime/exitcode.h"
 #include "../runtime/clock.h"
 
-#define SINK_BATCH_DEFAULT 5000
+#define SINK_BATCH_DEFAULT 10000   /* docs/PERFORMANCE.md: the choice, measured */
 #define SINK_BATCH_LINES_MAX 1000000
 #define SINK_BATCH_BYTES ((size_t)8 << 20)   /* a batch is committed once it holds this much */
 #define SINK_BUF_MAX ((size_t)64 << 20)      /* hard cap on the batch buffer */
@@ -48,9 +49,23 @@ struct sink {
     struct bg_sender *bg;   /* sending while the job still adds (see below), or NULL */
     bool bg_off;            /* the run is finishing: no background sender from now on */
     bool pruned;            /* spool_prune ran (once a run: what it deletes is days old) */
+    atomic_bool *halt;      /* set by whichever flush of a multi-connection flush fails first:
+                             * the others take no new batch (NULL: a flush on its own) */
     char status[24];        /* the job's own status for a run that exits 0, or "" */
     sink_stats st;
 };
+
+/* Another flush of the same multi-connection flush failed: take no new batch. */
+static bool halted(const sink *s)
+{
+    return s->halt && atomic_load(s->halt);
+}
+
+static void halt_set(sink *s)
+{
+    if (s->halt)
+        atomic_store(s->halt, true);
+}
 
 static void bg_start(sink *s);
 static void bg_notify(sink *s);
@@ -600,7 +615,7 @@ static bool claim_stale(const sink *s, int64_t claimed)
 
 static void early_start(sink *s, sender *sd, early *ea)
 {
-    if (!ea || !ea->next || ea->started || claim_stale(s, ea->claimed))
+    if (!ea || !ea->next || ea->started || claim_stale(s, ea->claimed) || halted(s))
         return;
     size_t nl = batch_nlines(ea->next);
     if (nl == 0)
@@ -713,6 +728,7 @@ static int flush_batch(sink *s, sender *sd, spool_batch *b, size_t first_nlines,
         if (pass > 0)
             sender_start(sd, body, len, nlines, false, len);
         if (sender_wait(sd, &res, e, sizeof e) != 0) {
+            halt_set(s);   /* before the spool's bookkeeping: the others stop sooner */
             if (pass == 0 && b->gzip && damaged(s, b, e, &rc, err, errlen))
                 break;   /* moved aside */
             errf_set(err, errlen, "sending batch %lld: %s", (long long)b->id, e);
@@ -781,6 +797,7 @@ static int flush_batch(sink *s, sender *sd, spool_batch *b, size_t first_nlines,
                 give_back(s, b->id, res.message, err, errlen);
             }
         } else {
+            halt_set(s);
             rc = oc == INFLUX_AUTH ? 77 : oc == INFLUX_CONFIG ? 78 : 75;
             refuse_message(s, &res, rc, err, errlen);
             give_back(s, b->id, res.message, err, errlen);
@@ -801,10 +818,13 @@ static void update_pending(sink *s)
         s->st.pending_points = n;
 }
 
-/* CRONFLUX_CONNECTIONS = n > 1: a flush that finds a second batch starts n-1 helpers, each
- * a flush of its own on its own thread (its own spool handle and InfluxDB connection) that
- * claims batches as another process would, until none is left; so n writes are in flight.
- * Each batch is marked sent only after its own 2xx, whatever else is in flight. */
+/* CRONFLUX_CONNECTIONS = n > 1: a flush whose first batch InfluxDB accepted, and that finds
+ * another, starts n-1 helpers, each a flush of its own on its own thread (its own spool
+ * handle and InfluxDB connection) that claims batches as another process would, until none
+ * is left; so n writes are in flight. Each batch is marked sent only after its own 2xx,
+ * whatever else is in flight. A server that refuses the first batch hears one request, as
+ * with one connection; a failure later stops every flush of the set before its next batch
+ * (the shared halt flag), so at most one request per connection follows it. */
 typedef struct flush_helper {
     pthread_t th;
     sink *child;
@@ -849,6 +869,7 @@ static int helpers_start(sink *s, flush_helper *hs)
             break;
         hs[n].child->icfg.connections = 1;   /* a helper starts none of its own */
         hs[n].child->pruned = true;          /* the flush that started it prunes */
+        hs[n].child->halt = s->halt;
         if (pthread_create(&hs[n].th, NULL, helper_main, &hs[n]) != 0) {
             sink_free(hs[n].child);
             break;
@@ -890,6 +911,12 @@ int sink_flush(sink *s, char *err, size_t errlen)
     }
     if (ensure_writer(s, err, errlen) != 0)
         return EX_CONFIG;
+    atomic_bool halt_here;
+    bool own_halt = !s->halt && s->icfg.connections > 1;
+    if (own_halt) {
+        atomic_init(&halt_here, false);
+        s->halt = &halt_here;
+    }
     /* While batch k is on the wire, batch k+1 is claimed (two bodies in memory at most). */
     sender sd;
     sender_init(&sd, s->iw);
@@ -903,6 +930,7 @@ int sink_flush(sink *s, char *err, size_t errlen)
     bool started = false;   /* cur is on the wire already (started early) */
     flush_helper helpers[SINK_HELPERS_MAX];
     int nhelpers = 0;
+    bool helpers_tried = false;
     size_t nl = 0;
     while (c == 1) {
         if (!started)
@@ -917,35 +945,42 @@ int sink_flush(sink *s, char *err, size_t errlen)
                 /* no thread yet: look for a next batch first; only then does one pay */
                 cn = spool_claim_ex(s->sp, s->lease_s, SPOOL_CLAIM_STORED, &next, cerr,
                                     sizeof cerr);
-                if (cn == 1) {
+                if (cn == 1)
                     sender_thread(&sd);
-                    if (s->icfg.connections > 1 && nhelpers == 0)
-                        nhelpers = helpers_start(s, helpers);
-                }
             }
             if (!started)
                 batch_start(&sd, &cur, nl);
             started = false;
             if (cn == 2)
-                cn = spool_claim_ex(s->sp, s->lease_s, SPOOL_CLAIM_STORED, &next, cerr,
-                                    sizeof cerr);
+                cn = halted(s) ? 0
+                               : spool_claim_ex(s->sp, s->lease_s, SPOOL_CLAIM_STORED, &next,
+                                                cerr, sizeof cerr);
             early ea = { cn == 1 ? &next : NULL, clock_mono_ns(), 0, false };
             rc = flush_batch(s, &sd, &cur, nl, 0, &ea, err, errlen);
             if (cn < 0 && rc == 0) {
                 errf_set(err, errlen, "%s", cerr);
                 rc = EX_TEMPFAIL;
             }
+            if (rc != 0)
+                halt_set(s);
+            bool stop = rc != 0 || halted(s);
             if (ea.started && rc != 0)
                 early_finish(s, &sd, &ea);   /* its claim is settled there */
-            else if (cn == 1 && !ea.started && (rc != 0 || claim_stale(s, ea.claimed))) {
+            else if (cn == 1 && !ea.started && (stop || claim_stale(s, ea.claimed))) {
                 char e[SPOOL_ERR_MAX];
-                (void)spool_release(s->sp, next.id, rc ? "not sent: the flush stopped before it"
-                                                       : "claimed too long ago; claimed again",
+                (void)spool_release(s->sp, next.id,
+                                    stop ? "not sent: the flush stopped before it"
+                                         : "claimed too long ago; claimed again",
                                     e, sizeof e);
                 if (rc == 0)
                     cn = 0;
             }
             if (cn == 1 && rc == 0) {
+                /* the first 2xx: the other connections start (none if it was refused) */
+                if (s->icfg.connections > 1 && nhelpers == 0 && !helpers_tried) {
+                    helpers_tried = true;
+                    nhelpers = helpers_start(s, helpers);
+                }
                 spool_batch_free(&cur);
                 cur = next;
                 memset(&next, 0, sizeof next);
@@ -958,7 +993,7 @@ int sink_flush(sink *s, char *err, size_t errlen)
         }
         spool_batch_free(&cur);
         memset(&cur, 0, sizeof cur);
-        if (rc != 0)
+        if (rc != 0 || halted(s))
             break;
         /* nothing was prefetched: a split may have left new pending halves */
         c = spool_claim_ex(s->sp, s->lease_s, SPOOL_CLAIM_STORED, &cur, err, errlen);
@@ -968,6 +1003,8 @@ int sink_flush(sink *s, char *err, size_t errlen)
     spool_batch_free(&cur);
     sender_stop(&sd);
     rc = helpers_join(s, helpers, nhelpers, rc, err, errlen);
+    if (own_halt)
+        s->halt = NULL;
     if (rc == 0 && !s->pruned) {
         /* only sent batches older than the retention window: once a run is enough (the
          * cronflux_job point's flush, and a backfill's many flushes, find none new) */

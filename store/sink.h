@@ -1,7 +1,7 @@
 /* sink: the one write path every job uses: points -> spool (sqlite) -> InfluxDB.
  *
  * A job opens a sink, adds points, and finishes it. sink_add encodes each point into the
- * current batch; a full batch (batch_lines, default 5000) is committed to the spool at
+ * current batch; a full batch (batch_lines, default 10000) is committed to the spool at
  * once, so memory stays bounded however many points a job reads. sink_commit commits the
  * partial batch (a job calls it before a checkpoint, so a checkpoint never runs ahead of
  * the points it covers). sink_finish commits, sends everything pending (this run's and any
@@ -50,7 +50,7 @@ typedef struct sink_opts {
     const char *job;          /* "twitter-stats", ...: the cronflux_job tag and ledger key */
     const char *state_path;   /* --state / CRONFLUX_STATE / ./cronflux.db */
     bool dry_run;
-    size_t batch_lines;       /* 0: CRONFLUX_BATCH or 5000 */
+    size_t batch_lines;       /* 0: CRONFLUX_BATCH or 10000 */
     bool no_send;             /* commit only, never contact InfluxDB (e.g. push --no-flush) */
 } sink_opts;
 

@@ -59,6 +59,36 @@ cf flush-again flush
 check_rc "the next flush: exit 0" 0
 check_eq "every point arrived once" "$(influx_count cn cn v)" 30000
 check_eq "no body was stored twice" "$(kv "$(proxy_writes "$PROXY_LOG" "$n0")" dup_ok)" 0
+
+# 3b. a server that refuses the first write hears one request, as with one connection
+export CRONFLUX_STATE=$T/first.db
+gen 5000 1700000300 | cf push-noflush-1 push --no-flush
+proxy_set fail503=1000 retry_after=0
+n0=$(kv "$(proxy_writes)" last_n)
+cf flush-first flush
+check_rc "every write refused: exit 75" 75
+check_eq "one request, not one per connection" "$(kv "$(proxy_writes "$PROXY_LOG" "$n0")" total)" 1
+
+# 3c. one refusal after the helper started: the other flush stops too, before its next
+# batch (at most its write in flight follows the 503); the rest waits for the next run
+proxy_set fail503=1 pass_first=4
+n0=$(kv "$(proxy_writes)" last_n)
+cf flush-later flush
+check_rc "refused after 4 writes: exit 75" 75
+w=$(proxy_writes "$PROXY_LOG" "$n0")
+check_eq "one refusal" "$(kv "$w" s503)" 1
+# writes that reached the proxy after the 503 was answered (one may race its answer)
+after=$("$PY" -c '
+import json, sys
+L = [e for e in map(json.loads, open(sys.argv[1])) if e["n"] > int(sys.argv[2]) and e.get("method") == "POST"]
+t = min(e["t"] for e in L if e["status"] == 503)
+print(sum(1 for e in L if e["t0"] > t))' "$PROXY_LOG" "$n0")
+check "no write started after the 503 was answered, not the rest ($after started after it; $(kv "$w" total) requests)" test "$after" -le 1
+proxy_set fail503=0 pass_first=0
+cf flush-rest flush
+check_rc "the next flush: exit 0" 0
+check_eq "every point arrived once" "$(influx_count cn cn v)" 35000
+check_eq "no body was stored twice" "$(kv "$(proxy_writes "$PROXY_LOG" "$n0")" dup_ok)" 0
 unset CRONFLUX_RETRIES
 
 # 4. out of range

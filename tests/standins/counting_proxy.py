@@ -7,7 +7,10 @@ request to a log file:
   {"n": 7, "method": "POST", "path": "/write", "query": "db=x&precision=ns",
    "status": 204, "forwarded": true, "lines": 100, "bytes": 1234, "raw_bytes": 456,
    "measurements": {"cpu": 99, "cronflux_job": 1}, "client_port": 51234,
-   "gzip": true, "sha256": "<hash of the decompressed body>", "t": 1700000000.123}
+   "gzip": true, "sha256": "<hash of the decompressed body>", "t0": 1700000000.101,
+   "t": 1700000000.123}
+
+("t0": when the request was read; "t": when its answer was decided, just before it is sent.)
 
 Faults it can inject into write requests (POST /write and /api/v2/write), set on the command
 line or at run time through the control endpoint (GET /__proxy__/set?name=value&...):
@@ -21,6 +24,7 @@ line or at run time through the control endpoint (GET /__proxy__/set?name=value&
   retry_after=V    the Retry-After value sent with 503/429 (default "1")
   max_lines=N      answer 413 to a write whose decompressed body has more than N lines
   down=1           answer every write with 502 as if InfluxDB were unreachable
+  pass_first=K     forward the next K writes untouched before any of the faults above apply
 
 GET /__proxy__/stats prints the counters as JSON. The proxy never forwards anywhere but the
 --upstream URL (which the tests set to a loopback address). Secrets in headers are forwarded,
@@ -79,13 +83,15 @@ class State:
         self.retry_after = args.retry_after
         self.max_lines = args.max_lines
         self.down = 0
+        self.pass_first = 0
         self.counts = {"requests": 0, "writes": 0, "forwarded_writes": 0, "injected": 0}
         self.log = open(args.log, "a", encoding="utf-8") if args.log else None
 
     def set(self, name, value):
         if name in ("delay",):
             self.delay = float(value)
-        elif name in ("fail503", "fail429", "fail500", "fail413", "fail400", "max_lines", "down"):
+        elif name in ("fail503", "fail429", "fail500", "fail413", "fail400", "max_lines", "down",
+                      "pass_first"):
             setattr(self, name, int(value))
         elif name == "retry_after":
             self.retry_after = value
@@ -105,6 +111,9 @@ class State:
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "counting-proxy/1"
+    # headers and body go out in two writes: without this an answer with a body waits
+    # for the client's delayed ACK (40 ms), which no real InfluxDB adds
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt, *a):  # quiet
         pass
@@ -150,7 +159,8 @@ class Handler(BaseHTTPRequestHandler):
             raw = self._read_chunked()
         is_write = self.command == "POST" and parsed.path in WRITE_PATHS
         entry = {"method": self.command, "path": parsed.path, "query": parsed.query,
-                 "raw_bytes": len(raw), "client_port": self.client_address[1]}
+                 "raw_bytes": len(raw), "client_port": self.client_address[1],
+                 "t0": time.time()}
         with st.lock:
             st.counts["requests"] += 1
         if is_write:
@@ -171,7 +181,9 @@ class Handler(BaseHTTPRequestHandler):
                 st.counts["writes"] += 1
                 delay = st.delay
                 inject = None
-                if st.down:
+                if st.pass_first > 0:
+                    st.pass_first -= 1
+                elif st.down:
                     inject = (502, {}, b'{"error":"proxy: upstream down"}\n')
                 elif st.fail503 > 0:
                     st.fail503 -= 1
