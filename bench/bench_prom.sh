@@ -55,6 +55,9 @@ fresh_influxd() {
     LAST_INFLUX=$1
 }
 count() { influx_count "$1" hist value; }
+# pcpu PID: the user + system CPU seconds the process has used so far
+pcpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a - b }'; }
 
 # ---------------------------------------------------------------- history
 END=$(($(date +%s) / 3600 * 3600 - 3600))
@@ -80,9 +83,10 @@ for d in $DAYS; do
     args=(--queries "$T/q.txt" --from "$from" --to "$END" --step "${STEP}s")
 
     # the lines prom-metrics writes, and how fast it reads, parses and encodes them
+    p0=$(pcpu "$PROM_PID")
     timed "dry-$d" "$PM" "${args[@]}" --dry-run --state "$T/dry.db" >"$T/lines.lp" \
         2>"$T/dry-$d.err" || die "prom-metrics --dry-run ($d days): $(tail -2 "$T/dry-$d.err")"
-    dry_t=$WALL
+    dry_t=$WALL dry_cpu="$(awk -v c="$CPU_S" 'BEGIN { printf "%.1f", c }') + $(sub "$(pcpu "$PROM_PID")" "$p0")"
     [ "$(wc -l <"$T/lines.lp")" = "$N" ] || die "--dry-run printed $(wc -l <"$T/lines.lp") lines, want $N"
     batches=
     for combo in $RAW_COMBOS; do
@@ -101,17 +105,20 @@ for d in $DAYS; do
         local tag=$1 c
         shift
         fresh_influxd "pm_${tag}_$d"
+        local p0 i0
+        p0=$(pcpu "$PROM_PID") i0=$(pcpu "$INFLUX_PID")
         timed "pm-$tag-$d" env INFLUXDB_URL="$INFLUX_URL" INFLUXDB_DATABASE=bench "$@" \
             "$PM" "${args[@]}" --state "$T/pm-$d.db" 2>"$T/pm-$d.err" ||
             die "prom-metrics ($tag, $d days): $(tail -2 "$T/pm-$d.err")"
         PM_T=$WALL PM_RSS=$RSS_KB
+        PM_CPU="$(awk -v c="$CPU_S" 'BEGIN { printf "%.1f", c }') + $(sub "$(pcpu "$PROM_PID")" "$p0") + $(sub "$(pcpu "$INFLUX_PID")" "$i0")"
         c=$(count bench)
         [ "$c" = "$N" ] || die "prom-metrics ($tag, $d days): $c points in InfluxDB, want $N"
         PM_CHUNKS=$(grep -o '[0-9]* chunks' "$T/pm-$d.err" | head -1)
         rm -f "$T/pm-$d.db"*
     }
     pm_run default
-    pm_t=$PM_T pm_rss=$PM_RSS chunks=$PM_CHUNKS
+    pm_t=$PM_T pm_rss=$PM_RSS chunks=$PM_CHUNKS pm_cpu=$PM_CPU
     eval "rss_$d=$pm_rss"
     also=
     for cn in $CONNS_ALSO; do
@@ -119,7 +126,7 @@ for d in $DAYS; do
         also="$also|$(pps "$N" "$PM_T"): $(ratio "$slow_t" "$PM_T")"
     done
     r=$(ratio "$slow_t" "$pm_t")
-    rows+=("$d d|$(num "$N")|$chunks|$(pps "$N" "$dry_t")|$(pps "$N" "$raw_t") ($raw_best)|$slower|$(pps "$N" "$pm_t")|$r ($(awk -v r="$r" 'BEGIN { print (r >= 0.85 ? "met" : "MISSED") }'))$also|$(mb "$pm_rss")")
+    rows+=("$d d|$(num "$N")|$chunks|$(pps "$N" "$dry_t")|$(pps "$N" "$raw_t") ($raw_best)|$slower|$(pps "$N" "$pm_t")|$r ($(awk -v r="$r" 'BEGIN { print (r >= 0.85 ? "met" : "MISSED") }'))$also|$(mb "$pm_rss")|$dry_cpu|$pm_cpu")
 done
 stop_influxd "$INFLUX_PID"
 
@@ -129,7 +136,7 @@ echo
 hdr_also=
 for cn in $CONNS_ALSO; do hdr_also="$hdr_also|CRONFLUX_CONNECTIONS=$cn: rate, ratio"; done
 {
-    echo "range|points|chunks|reading alone (--dry-run)|writing alone (the best raw)|the slower half|prom-metrics -> InfluxDB (defaults)|ratio to the slower half (goal >= 0.85)$hdr_also|peak RSS"
+    echo "range|points|chunks|reading alone (--dry-run)|writing alone (the best raw)|the slower half|prom-metrics -> InfluxDB (defaults)|ratio to the slower half (goal >= 0.85)$hdr_also|peak RSS|CPU s reading alone: prom-metrics + Prometheus|CPU s backfill: prom-metrics + Prometheus + influxd"
     printf '%s\n' "${rows[@]}"
 } | awk -F'|' '
     { for (i = 1; i <= NF; i++) { c[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } n = NF }

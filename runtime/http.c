@@ -191,8 +191,19 @@ static void keep_headers(CURL *h, const http_req *req, http_resp *r)
         const char *v = last_header(h, *n);
         if (!v)
             continue;
-        size_t nl = strlen(*n) + 1, vl = strlen(v) + 1;
-        if (buf_add(&r->headers, *n, nl) != 0 || buf_add(&r->headers, v, vl) != 0) {
+        /* libcurl 7.88 leaves the CR of an empty value ("Name: \r\n" gives "\r"): the
+         * value is kept without white space around it */
+        size_t vl = strlen(v);
+        while (vl > 0 && (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n')) {
+            v++;
+            vl--;
+        }
+        while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t' || v[vl - 1] == '\r' ||
+                          v[vl - 1] == '\n'))
+            vl--;
+        size_t nl = strlen(*n) + 1;
+        if (buf_add(&r->headers, *n, nl) != 0 || buf_add(&r->headers, v, vl) != 0 ||
+            buf_add(&r->headers, "", 1) != 0) {
             /* a header over the cap is as if absent: drop the half-written pair */
             buf_reset(&r->headers);
             break;

@@ -1267,6 +1267,35 @@ int influx_api_from_ping(long status, const char *version, const char *build,
     return api;
 }
 
+int influx_api_from_health(long status, const char *content_type, const char *body,
+                           size_t len, char *version, size_t cap)
+{
+    if (version && cap)
+        version[0] = '\0';
+    if (status != 200 || !body || len == 0 || !content_type ||
+        strncasecmp(content_type, "application/json", 16) != 0)
+        return 0;
+    json_error_t je;
+    json_t *root = json_loadb(body, len, 0, &je);
+    json_t *jn = json_is_object(root) ? json_object_get(root, "name") : NULL;
+    json_t *jv = json_is_object(root) ? json_object_get(root, "version") : NULL;
+    int api = 0;
+    char v[64] = "";
+    if (json_is_string(jn) && strcmp(json_string_value(jn), "influxdb") == 0 &&
+        json_is_string(jv)) {
+        one_line(v, sizeof v, json_string_value(jv), json_string_length(jv));
+        int major = major_of(v);
+        api = major == 1 || major == 2 ? major : 0;
+    }
+    json_decref(root);
+    if (api && version && cap) {
+        int n = snprintf(version, cap, "%s", v);
+        if (n < 0 || (size_t)n >= cap)
+            version[0] = '\0';
+    }
+    return api;
+}
+
 int influx_api(const influx *w) { return w ? w->api : 0; }
 
 static const char *api_endpoint(int api)
@@ -1348,21 +1377,16 @@ const char *influx_check_hint(const influx *w, int code)
     return "INFLUXDB_URL, INFLUXDB_API (1, 2 or 3) and INFLUXDB_ORG for 2.x";
 }
 
-int influx_ping(influx *w, char *err, size_t errlen)
+/* GET w's URL + path with the writer's credentials (3.x, and 1.x with ping-auth, answer
+ * 401 without them): 0 answered (*r filled, any status), -1 not (err set). */
+static int get_path(influx *w, const char *path, http_resp *r, char *err, size_t errlen)
 {
-    if (!w) {
-        errf_set(err, errlen, "InfluxDB is not configured");
-        return -1;
-    }
-    w->ping_answered = false;
-    w->ping_status = 0;
     char url[INFLUX_URL_MAX];
-    int n = snprintf(url, sizeof url, "%s/ping", w->cfg.url);
+    int n = snprintf(url, sizeof url, "%s%s", w->cfg.url, path);
     if (n < 0 || (size_t)n >= sizeof url) {
         errf_set(err, errlen, "InfluxDB URL too long");
         return -1;
     }
-    /* the credentials go along: 3.x (and 1.x with ping-auth) answer 401 without them */
     char auth[sizeof w->auth_header];
     auth[0] = '\0';
     if (!w->userpwd[0] && w->cfg.token[0]) {
@@ -1378,11 +1402,43 @@ int influx_ping(influx *w, char *err, size_t errlen)
         .redact = auth[0] ? w->cfg.token : (w->cfg.password[0] ? w->cfg.password : NULL),
         .want_headers = ping_headers,
     };
+    return http_request(w->c, &req, r, err, errlen);
+}
+
+/* /ping answered 204 without a version: what GET /health says (influx_api_from_health),
+ * or api when it says nothing usable (a 2.x without a version is the likely one). */
+static int health_fallback(influx *w, int api, const char *build, char *server, size_t cap)
+{
+    http_resp r;
+    http_resp_init(&r);
+    char herr[HTTP_ERR_MAX], version[64];
+    if (get_path(w, "/health", &r, herr, sizeof herr) == 0) {
+        int h = influx_api_from_health(r.status, r.content_type, r.body.p, r.body.len, version,
+                                       sizeof version);
+        if (h) {
+            api = h;
+            server_name(server, cap, NULL, version, build);
+        }
+        log_debug("influx: %s/ping gave no version; /health: HTTP %ld, %s", w->public_url,
+                  r.status, h ? server : "no version");
+    }
+    http_resp_free(&r);
+    return api;
+}
+
+int influx_ping(influx *w, char *err, size_t errlen)
+{
+    if (!w) {
+        errf_set(err, errlen, "InfluxDB is not configured");
+        return -1;
+    }
+    w->ping_answered = false;
+    w->ping_status = 0;
     http_resp r;
     http_resp_init(&r);
     char herr[HTTP_ERR_MAX];
     int rc = -1;
-    if (http_request(w->c, &req, &r, herr, sizeof herr) != 0) {
+    if (get_path(w, "/ping", &r, herr, sizeof herr) != 0) {
         errf_set(err, errlen, "%s", herr);
         goto done;
     }
@@ -1395,6 +1451,8 @@ int influx_ping(influx *w, char *err, size_t errlen)
     int api = influx_api_from_ping(r.status, version ? version : "", build ? build : "",
                                    uuid ? uuid : "", r.content_type, r.body.p, r.body.len, server,
                                    sizeof server);
+    if (r.status == 204 && (!version || !*version))
+        api = health_fallback(w, api, build ? build : "", server, sizeof server);
     if (server[0])
         memcpy(w->server, server, sizeof server);
     if (w->api == 0) {

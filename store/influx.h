@@ -139,6 +139,14 @@ int influx_api_from_ping(long status, const char *version, const char *build,
                          const char *cluster_uuid, const char *content_type, const char *body,
                          size_t len, char *server, size_t cap);
 
+/* The fallback when /ping answered 204 with no X-Influxdb-Version (2.0.x sends it empty,
+ * InfluxDB Cloud 2 not at all, a proxy may strip it): a GET /health answer (status,
+ * Content-Type, body). 1.8+ and 2.x answer 200 JSON {"name":"influxdb",..,"version":V}; the
+ * major of V is returned (1 or 2) and version[cap] gets V; 0 (version "") when the answer
+ * says nothing usable (404 before 1.8, 3.x's plain "OK", not JSON). */
+int influx_api_from_health(long status, const char *content_type, const char *body,
+                           size_t len, char *version, size_t cap);
+
 /* Read an InfluxDB 3 line-error body of a 400/422: {"error":..,"data":[{"error_message",
  * "line_number","original_line"},..]} (accept_partial=true: the other lines were stored)
  * or {"error":..,"data":{..}} (the batch refused at its first bad line: nothing stored).

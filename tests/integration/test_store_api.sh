@@ -60,5 +60,24 @@ INFLUXDB_ORG=acme cf flush-v2-org flush
 check_rc "with INFLUXDB_ORG: exit 0" 0
 check "the kept point arrived in the 2.x bucket" grep -q '"line": "api_v2 v=1i 1700000000000000010"' "$INFLUX2_LINES"
 
+
+# 6. a 2.0.x server: /ping sends X-Influxdb-Version empty, so GET /health tells the version
+INFLUX2_ARGS="--version 2.0.8 --ping-version-empty" start_influx2 v208 "$TOKEN" acme metrics ||
+    { not_ok "2.0.8 stand-in starts"; finish; }
+export CRONFLUX_STATE=$T/api208.db INFLUXDB_URL=$INFLUX2_URL
+echo 'api_v208 v=1i 1700000000000000020' | cf push-v208-noorg push
+check_rc "2.0.8 by /ping + /health without INFLUXDB_ORG: exit 78" 78
+check "the message names INFLUXDB_ORG and the version /health gave" \
+    bash -c "grep -q 'INFLUXDB_ORG' '$CF_ERR' && grep -q 'InfluxDB 2.0.8 OSS' '$CF_ERR'"
+check "/health was asked after /ping" "$PY" -c '
+import json, sys
+paths = [e["path"] for e in map(json.loads, open(sys.argv[1]))]
+sys.exit(0 if paths[:2] == ["/ping", "/health"] else 1)' "$INFLUX2_LOG"
+INFLUXDB_ORG=acme cf flush-v208 flush
+check_rc "with INFLUXDB_ORG: exit 0" 0
+check "the kept point arrived" grep -q '"line": "api_v208 v=1i 1700000000000000020"' "$INFLUX2_LINES"
+INFLUXDB_ORG=acme cf status-v208 status
+check "status names the 2.0.8 server" grep -q 'the server says InfluxDB 2.0.8 OSS' "$CF_OUT"
+
 no_secrets "the token appears in no stdout/stderr" "$TOKEN"
 finish

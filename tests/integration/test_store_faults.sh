@@ -20,7 +20,8 @@ run_push() {
     ERR=$T/$name.err
     (
         [ -n "$limit" ] && ulimit -f "$limit"
-        env CRONFLUX_STATE="$state" CRONFLUX_GZIP=0 "$@" "$BIN/cronflux" push >"$T/$name.out" 2>"$ERR"
+        # 5000-line batches: the counts below are in those
+        env CRONFLUX_STATE="$state" CRONFLUX_GZIP=0 CRONFLUX_BATCH=5000 "$@" "$BIN/cronflux" push >"$T/$name.out" 2>"$ERR"
     )
     RC=$?
 }

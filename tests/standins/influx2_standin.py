@@ -17,7 +17,11 @@ tests/fixtures/SOURCES.md): 2.x v2.7.12, 3.x Core v3.10.1.
     - 204 when everything holds; the lines are appended to --lines FILE as JSON objects
       {"bucket": B, "line": L} (a line may hold a newline inside a string field)
   GET|HEAD /ping -> 204 with X-Influxdb-Build: OSS, X-Influxdb-Version: v2.7.12;
-  GET /health -> 200 {"status":"pass"}
+  GET /health -> 200 application/json; charset=utf-8, 2.x's own text (http/health.go: a
+    Sprintf template with spaces, a newline at the end): {"name":"influxdb", "message":
+    "ready for queries and writes", "status":"pass", "checks":[], "version": V, "commit": C}
+  --version V  the server's version (default v2.7.12); --ping-version-empty: /ping (and every
+    answer) sends X-Influxdb-Version empty, as 2.0.x did (2.0.8, influxdb-client-csharp#275)
 
 --api 3 (InfluxDB 3 Core 3.10.1, v3_write_lp_request_docs.json and
 v3_write_lp_partial_error_*.json):
@@ -223,7 +227,7 @@ class Handler(BaseHTTPRequestHandler):
             h["X-Platform-Error-Code"] = obj.get("code", "")
         h.update(headers or {})
         h["X-Influxdb-Build"] = "OSS"
-        h["X-Influxdb-Version"] = V2_VERSION
+        h["X-Influxdb-Version"] = "" if self.server.ping_version_empty else self.server.version
         self._send(status, body, h)
 
     def _reply3(self, status, text="", headers=None):
@@ -288,10 +292,18 @@ class Handler(BaseHTTPRequestHandler):
                                             "X-Influxdb-Build": "Core",
                                             "X-Influxdb-Version": V3_VERSION,
                                             "Request-Id": rid, "X-Request-Id": rid})
+        self._log({"method": self.command, "path": u.path,
+                   "status": 204 if u.path == "/ping" else 200 if u.path == "/health" else 404})
         if u.path == "/ping":
             self._reply(204)
         elif u.path == "/health":
-            self._reply(200, {"name": "influxdb", "status": "pass", "version": V2_VERSION})
+            body = ('{"name":"influxdb", "message":"ready for queries and writes", '
+                    '"status":"pass", "checks":[], "version": "%s", "commit": "%s"}\n'
+                    % (self.server.version.lstrip("v"), "37cc047133"))
+            self._send(200, body.encode(), {"Content-Type": "application/json; charset=utf-8",
+                                            "X-Influxdb-Build": "OSS",
+                                            "X-Influxdb-Version": "" if self.server.ping_version_empty
+                                            else self.server.version})
         else:
             self._reply(404, {"code": "not found", "message": "path not found"})
 
@@ -476,6 +488,9 @@ def main():
     ap.add_argument("--log")
     ap.add_argument("--require-gzip", action="store_true")
     ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--version", default=V2_VERSION, help="2.x: the version the server says")
+    ap.add_argument("--ping-version-empty", action="store_true",
+                    help="2.x: X-Influxdb-Version sent empty (2.0.x)")
     ap.add_argument("--port-file")
     a = ap.parse_args()
     if a.api == 2 and (not a.org or not a.bucket):
@@ -499,6 +514,8 @@ def main():
     srv.process_id = str(uuid.uuid4())
     srv.lines_path = a.lines
     srv.require_gzip = a.require_gzip
+    srv.version = a.version
+    srv.ping_version_empty = a.ping_version_empty
     srv.log = open(a.log, "a", encoding="utf-8") if a.log else None
     if a.port_file:
         tmp = a.port_file + ".tmp"

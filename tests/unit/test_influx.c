@@ -66,6 +66,55 @@ static void test_api_from_ping(void)
     }
 }
 
+/* /ping said 204 with no version: GET /health (ping_headers_docs.json "GET /health") */
+static void test_api_from_health(void)
+{
+    static const char v2_0_1[] =
+        "{\"name\":\"influxdb\", \"message\":\"ready for queries and writes\", "
+        "\"status\":\"pass\", \"checks\":[], \"version\": \"2.0.1\", \"commit\": "
+        "\"37cc047133\"}\n";
+    static const char v1_8_3[] =
+        "{\"checks\":[],\"message\":\"ready for queries and writes\",\"name\":\"influxdb\","
+        "\"status\":\"pass\",\"version\":\"1.8.3\"}";
+    static const struct {
+        const char *name;
+        long status;
+        const char *ctype, *body;
+        int want;
+        const char *version;
+    } cases[] = {
+        { "2.0.1 observed (spaces, newline)", 200, "application/json; charset=utf-8", v2_0_1, 2,
+          "2.0.1" },
+        { "2.7.12 with a leading v", 200, "application/json; charset=utf-8",
+          "{\"name\":\"influxdb\", \"status\":\"pass\", \"version\": \"v2.7.12\"}", 2,
+          "v2.7.12" },
+        { "1.8.3 observed (keys sorted)", 200, "application/json", v1_8_3, 1, "1.8.3" },
+        { "1.6/1.7: no /health", 404, "text/plain; charset=utf-8", "404 page not found\n", 0,
+          "" },
+        { "3.x: plain OK", 200, "text/plain; charset=utf-8", "OK", 0, "" },
+        { "2.x unhealthy 503", 503, "application/json; charset=utf-8",
+          "{\"name\":\"influxdb\", \"status\":\"fail\", \"version\": \"2.0.8\"}", 0, "" },
+        { "JSON of another product", 200, "application/json",
+          "{\"name\":\"questdb\",\"version\":\"2.1.0\"}", 0, "" },
+        { "no version", 200, "application/json", "{\"name\":\"influxdb\"}", 0, "" },
+        { "version 3 is not a /health answer to trust", 200, "application/json",
+          "{\"name\":\"influxdb\",\"version\":\"3.1.0\"}", 0, "" },
+        { "not JSON", 200, "application/json", "{\"name\":", 0, "" },
+        { "an array", 200, "application/json", "[1,2]", 0, "" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char version[64] = "x";
+        int api = influx_api_from_health(cases[i].status, cases[i].ctype, cases[i].body,
+                                         strlen(cases[i].body), version, sizeof version);
+        CHECK(api == cases[i].want, "%s: api %d want %d", cases[i].name, api, cases[i].want);
+        CHECK_STREQ(version, cases[i].version, cases[i].name);
+    }
+    char tiny[4] = "x";
+    CHECK(influx_api_from_health(200, "application/json", v2_0_1, strlen(v2_0_1), tiny,
+                                 sizeof tiny) == 2 && tiny[0] == '\0',
+          "a version that does not fit: api 2, version empty");
+}
+
 /* ------------------------------------------------------------ 3.x line errors */
 
 static json_t *load_fixture(const char *name)
@@ -258,6 +307,7 @@ static void test_cfg_api(void)
 int main(void)
 {
     test_api_from_ping();
+    test_api_from_health();
     test_classify_v3();
     test_cfg_api();
     return th_summary("test_influx");
