@@ -732,9 +732,9 @@ static int flush_batch(sink *s, sender *sd, spool_batch *b, size_t first_nlines,
         if (pass > 0)
             sender_start(sd, body, len, nlines, false, len);
         if (sender_wait(sd, &res, e, sizeof e) != 0) {
-            halt_set(s);   /* before the spool's bookkeeping: the others stop sooner */
             if (pass == 0 && b->gzip && damaged(s, b, e, &rc, err, errlen))
                 break;   /* moved aside */
+            halt_set(s);   /* before the spool's bookkeeping: the others stop sooner */
             errf_set(err, errlen, "sending batch %lld: %s", (long long)b->id, e);
             give_back(s, b->id, e, err, errlen);
             rc = EX_TEMPFAIL;
