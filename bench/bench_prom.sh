@@ -55,8 +55,6 @@ fresh_influxd() {
     LAST_INFLUX=$1
 }
 count() { influx_count "$1" hist value; }
-# pcpu PID: the user + system CPU seconds the process has used so far
-pcpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
 sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a - b }'; }
 
 # ---------------------------------------------------------------- history

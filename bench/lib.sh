@@ -17,12 +17,17 @@ timed() {
     return $rc
 }
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f MB", k / 1024 }'; }
+# pcpu PID: the user + system CPU seconds process PID has used so far
+pcpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+# icpu_since MARK: influxd's CPU seconds since MARK (a pcpu "$INFLUX_PID" reading)
+icpu_since() { awk -v a="$1" -v b="$(pcpu "$INFLUX_PID")" 'BEGIN { printf "%.2f", b - a }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
 # raw_curl DB DIR gzip|plain [CONNS]: the raw limit. Every batch file DIR/p.????? (and, for
 # gzip, its pre-compressed DIR/p.?????.gz) POSTed to $INFLUX_URL by one curl process, over one
 # keep-alive connection, or CONNS in parallel (curl --parallel: CONNS transfers in flight,
-# each connection kept alive). Sets WALL and RAW_CONNS (connections curl opened); dies unless
+# each connection kept alive). Sets WALL, CPU_S (curl's), RAW_ICPU (influxd's CPU seconds
+# meanwhile) and RAW_CONNS (connections curl opened); dies unless
 # every batch got 204.
 raw_curl() {
     local db=$1 dir=$2 mode=$3 conns=${4:-1} cfg=$T/curl-$3.cfg out=$T/curl-$3.out f first=1
@@ -49,7 +54,10 @@ raw_curl() {
         } >>"$cfg"
     done
     influx_create_db "$db"
+    local i0
+    i0=$(pcpu "$INFLUX_PID")
     timed "raw-$mode" curl -s --no-progress-meter "${par[@]}" -K "$cfg" >"$out" || die "curl ($mode) failed"
+    RAW_ICPU=$(icpu_since "$i0")
     [ "$(grep -c '^204 ' "$out")" = "$(ls "$dir"/p.????? | wc -l)" ] ||
         die "raw curl ($mode, $conns connections): not every batch answered 204"
     RAW_CONNS=$(awk '{ s += $2 } END { print s }' "$out")
@@ -68,7 +76,8 @@ split_parts() {
 # raw_matrix N COUNT_CMD COMBOS: the raw limit of each combination "CONNS:BATCH:MODE" in
 # COMBOS (e.g. "1:5000:plain 2:10000:gzip"), each into a fresh influxd from $T/parts-BATCH
 # (made by split_parts), checked with COUNT_CMD DB = N. Sets RAW_T_<conns>_<batch>_<mode>
-# (seconds), RAW_BEST_T and RAW_BEST (the fastest combination).
+# (seconds), RAW_CPU_... and RAW_ICPU_... (curl's and influxd's CPU seconds), RAW_BEST_T and
+# RAW_BEST (the fastest combination).
 raw_matrix() {
     local n=$1 count_cmd=$2 combo c b m got
     RAW_BEST_T=0
@@ -80,6 +89,8 @@ raw_matrix() {
         got=$($count_cmd raw)
         [ "$got" = "$n" ] || die "raw $combo: $got points, want $n"
         printf -v "RAW_T_${c}_${b}_$m" '%s' "$WALL"
+        printf -v "RAW_CPU_${c}_${b}_$m" '%s' "$CPU_S"
+        printf -v "RAW_ICPU_${c}_${b}_$m" '%s' "$RAW_ICPU"
         if [ -z "$RAW_BEST" ] || awk -v a="$WALL" -v b="$RAW_BEST_T" 'BEGIN { exit !(a < b) }'; then
             RAW_BEST_T=$WALL
             RAW_BEST=$combo

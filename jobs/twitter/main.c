@@ -82,13 +82,17 @@ static int run_and_store(tw_run *r, const tw_opts *o)
         sink_set_status(r->s, "budget");    /* stopped on purpose: exit 0 */
     char summary[TW_RUN_MSG_MAX];
     summarize(r, job_rc, summary, sizeof summary);
-    if (job_rc)
+    if (job_rc && !r->store_failed)
         log_error("%s", r->msg);
     sink_stats fin;
     memset(&fin, 0, sizeof fin);
     exit_code = sink_finish_ex(r->s, job_rc, summary, &fin, serr, sizeof serr);
     r->s = NULL;
-    if (exit_code != 0 && (job_rc == 0 || exit_code != job_rc))
+    /* one line: the store's failure is said by sink_finish when it knows how many points
+     * were not stored, else by the run */
+    if (r->store_failed)
+        log_error("%s", serr[0] ? serr : r->msg);
+    else if (exit_code != 0 && (job_rc == 0 || exit_code != job_rc))
         log_error("%s", serr[0] ? serr : "storing the points failed");
     if (exit_code == 0 || exit_code == EX_TEMPFAIL) {
         /* the one summary line: read, written, pending, how long */

@@ -133,6 +133,8 @@ struct tw_run {
     bool warned_reposts;        /* a post without repost_count/retweet_count said */
     char first_partial[TW_MSG_MAX];
     char msg[TW_RUN_MSG_MAX];   /* the one error line */
+    bool store_failed;          /* msg is the store's failure: main says it after
+                                 * sink_finish, which knows how many points were lost */
     /* a backfill's progress (runtime/progress.h): which account of how many */
     bool progress_on, said_moves;
     progress pg;
@@ -151,6 +153,8 @@ void tw_run_free(tw_run *r);
 
 /* helpers the fetches share */
 void tw_run_msg(tw_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The store (sink) failed with err: the run's message, said once by main (EX_TEMPFAIL). */
+int tw_run_store_failed(tw_run *r, const char *err);
 /* Log an answer's errors array (at most a few lines a run); they make the run partial. */
 void tw_run_partial(tw_run *r, const char *what, const tw_problem *e, size_t n);
 /* sink_add with the job's accounting: 0 (added or refused and counted), or 75. */

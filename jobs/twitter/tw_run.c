@@ -24,6 +24,13 @@ void tw_run_msg(tw_run *r, const char *fmt, ...)
         r->msg[0] = '\0';
 }
 
+int tw_run_store_failed(tw_run *r, const char *err)
+{
+    tw_run_msg(r, "store: %s", err);
+    r->store_failed = true;
+    return EX_TEMPFAIL;
+}
+
 void tw_run_partial(tw_run *r, const char *what, const tw_problem *e, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -51,8 +58,7 @@ int tw_run_add(tw_run *r, const lp_point *p)
         return 0;
     }
     if (rc != 0) {
-        tw_run_msg(r, "store: %s", err);
-        return EX_TEMPFAIL;
+        return tw_run_store_failed(r, err);
     }
     return 0;
 }
@@ -159,8 +165,7 @@ int tw_cp_newest_set(tw_run *r, const char *uid, const tw_post *newest)
         return 0;
     /* the points so far and the checkpoint in one commit */
     if (sink_checkpoint_set(r->s, key, val, err, sizeof err) != 0) {
-        tw_run_msg(r, "store: %s", err);
-        return EX_TEMPFAIL;
+        return tw_run_store_failed(r, err);
     }
     return 0;
 }
@@ -188,8 +193,7 @@ static int state_set(tw_run *r, const char *key, const char *val)
 {
     char err[SINK_ERR_MAX];
     if (sink_checkpoint_set(r->s, key, val, err, sizeof err) != 0) {
-        tw_run_msg(r, "store: %s", err);
-        return EX_TEMPFAIL;
+        return tw_run_store_failed(r, err);
     }
     return 0;
 }
@@ -388,8 +392,7 @@ int tw_run_set_fields_param(tw_run *r, const char *name)
     if (snprintf(r->fields_param, sizeof r->fields_param, "%s", name) >= (int)sizeof r->fields_param)
         return EX_SOFTWARE;
     if (sink_checkpoint_set(r->s, "param.post_fields", name, err, sizeof err) != 0) {
-        tw_run_msg(r, "store: %s", err);
-        return EX_TEMPFAIL;
+        return tw_run_store_failed(r, err);
     }
     return 0;
 }
@@ -440,8 +443,7 @@ int tw_cp_backfill_set(tw_run *r, const char *uid, const char *cursor)
               sizeof val))
         return 0;
     if (sink_checkpoint_set(r->s, key, val, err, sizeof err) != 0) {
-        tw_run_msg(r, "store: %s", err);
-        return EX_TEMPFAIL;
+        return tw_run_store_failed(r, err);
     }
     return 0;
 }

@@ -315,6 +315,21 @@ check_eq "a wrong secret (signature refused by oauthlib): 77" "$RC" 77
 check_eq "the stand-in saw a bad signature" "$(reqs 'R[-1]["auth"]')" "bad signature"
 check "a wrong secret never shows in the message" bash -c "! grep -q not-the-secret '$T/wrongsecret.err'"
 
+# the store fails part way (a file-size limit a few pages above the empty state file): 74,
+# one error line, saying how many points were not stored and why (not a "store:" line too)
+env -u INFLUXDB_URL CRONFLUX_STATE="$T/full.db" "$BIN/cronflux" push </dev/null >/dev/null 2>&1
+kb=$(($(stat -c %s "$T/full.db") / 1024 + 24))
+(
+    ulimit -f "$kb"
+    exec env CRONFLUX_STATE="$T/full.db" CRONFLUX_BATCH=2 "$TW" --lookback 7d \
+        >"$T/storefull.out" 2>"$T/storefull.err"
+)
+RC=$?
+check_eq "the store fails part way: exit 74" "$RC" 74
+check "the store fails part way: one error line" one_line storefull
+check "the store fails part way: it says how many points were not stored" \
+    grep -Eq 'error: [0-9]+ points? (was|were) not stored' "$T/storefull.err"
+
 scenario "name=partial&on=tweets"
 run_job partial -- --align 3650d --lookback 7d
 check_eq "200 with errors on tweets: exit 0" "$RC" 0
