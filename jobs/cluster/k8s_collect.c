@@ -37,6 +37,7 @@ static int add_point(run *r, const lp_point *p, char *err, size_t errlen)
     int rc = sink_add(r->s, p, e, sizeof e);
     if (rc < 0) {
         errf_fail(err, errlen, "store: %s", e);
+        r->st->store_failed = 1;
         return EX_CANTCREAT;
     }
     if (rc > 0) {

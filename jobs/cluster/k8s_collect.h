@@ -47,6 +47,8 @@ typedef struct k8s_collect_stats {
     int metrics_absent;                    /* metrics.k8s.io not served */
     char metrics_note[K8S_ERR_MAX];        /* what answered, for the warning */
     char first_bad[K8S_ERR_MAX];           /* the first object left out, and why */
+    int store_failed;                      /* the 73 came from the store: sink_finish says
+                                            * how many points were not stored */
 } k8s_collect_stats;
 
 /* Returns the run's exit code: 0; 65 (objects left out, see st->first_bad; or a page that

@@ -152,7 +152,7 @@ int main(int argc, char **argv)
     if (rc == EX_DATAERR && st.bad > 0 && st.first_bad[0])
         log_error("%s (%" PRId64 " object%s left out, the rest written)", st.first_bad, st.bad,
                   st.bad == 1 ? "" : "s");
-    else if (rc != 0)
+    else if (rc != 0 && !st.store_failed)
         log_error("%s", err);
     if (st.rejected > 0)
         log_warn("%" PRId64 " points refused by the encoder (DEBUG=1 says why)", st.rejected);
@@ -170,7 +170,10 @@ int main(int argc, char **argv)
     memset(&fin, 0, sizeof fin);
     bool configured = sink_influx_configured(s), dry = cc.dry_run;
     int final = sink_finish_ex(s, rc, summary, &fin, ferr, sizeof ferr);
-    if (final != rc && ferr[0])
+    /* one line for a store failure: the sink's, which counts the points not stored */
+    if (st.store_failed)
+        log_error("%s", ferr[0] ? ferr : err);
+    else if (final != rc && ferr[0])
         log_error("%s", ferr);
     /* the one summary line: read, written, pending, how long */
     double took = (double)(clock_mono_ns() - t0) / 1e9;

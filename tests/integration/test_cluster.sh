@@ -208,6 +208,23 @@ cat "$T/incluster.out" "$T/incluster.err" >>"$OUT_ALL"
 check_eq "in-cluster service account: exit 0" "$rc" 0
 check_eq "in-cluster: 24 pods" "$(grep -c '^k8s_pod,' "$T/incluster.out")" 24
 
+# the store fails part way (a file-size limit a few pages above the empty state file): one
+# error line, the sink's, saying how many points were not stored
+env -u INFLUXDB_URL -u INFLUXDB_HOST CRONFLUX_STATE="$T/full.db" "$BIN/cronflux" push </dev/null >/dev/null 2>&1
+kb=$(($(stat -c %s "$T/full.db") / 1024 + 24))
+(
+    ulimit -f "$kb"
+    exec env -u INFLUXDB_URL -u INFLUXDB_HOST KUBE_API_URL="$SURL" KUBE_TOKEN_FILE="$TOKEN_FILE" \
+        KUBE_CA_FILE="$SDIR/ca.crt" CRONFLUX_STATE="$T/full.db" CRONFLUX_BATCH=2 "$CM" \
+        >"$T/storefull.out" 2>"$T/storefull.err"
+)
+rc=$?
+cat "$T/storefull.out" "$T/storefull.err" >>"$OUT_ALL"
+check_eq "the store fails part way: exit 74" "$rc" 74
+check_eq "the store fails part way: one error line" "$(grep -c 'error:' "$T/storefull.err")" 1
+check "the store fails part way: it says how many points were not stored" \
+    grep -Eq 'error: [0-9]+ points? (was|were) not stored' "$T/storefull.err"
+
 # TLS: the wrong CA is refused
 env KUBE_API_URL="$SURL" KUBE_TOKEN_FILE="$TOKEN_FILE" KUBE_CA_FILE="$SDIR/wrong-ca.crt" \
     "$CM" --dry-run >"$T/wrongca.out" 2>"$T/wrongca.err"
