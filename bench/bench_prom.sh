@@ -110,13 +110,16 @@ for d in $DAYS; do
             die "prom-metrics ($tag, $d days): $(tail -2 "$T/pm-$d.err")"
         PM_T=$WALL PM_RSS=$RSS_KB
         PM_CPU="$(awk -v c="$CPU_S" 'BEGIN { printf "%.1f", c }') + $(sub "$(pcpu "$PROM_PID")" "$p0") + $(sub "$(pcpu "$INFLUX_PID")" "$i0")"
+        # the CPU floor: the three processes' CPU seconds over the cores, the shortest wall
+        # time they could take here if they kept every core busy
+        PM_FLOOR=$(awk -v s="$PM_CPU" -v n="$(nproc)" 'BEGIN { split(s, a, " [+] "); printf "%.2f", (a[1] + a[2] + a[3]) / n }')
         c=$(count bench)
         [ "$c" = "$N" ] || die "prom-metrics ($tag, $d days): $c points in InfluxDB, want $N"
         PM_CHUNKS=$(grep -o '[0-9]* chunks' "$T/pm-$d.err" | head -1)
         rm -f "$T/pm-$d.db"*
     }
     pm_run default
-    pm_t=$PM_T pm_rss=$PM_RSS chunks=$PM_CHUNKS pm_cpu=$PM_CPU
+    pm_t=$PM_T pm_rss=$PM_RSS chunks=$PM_CHUNKS pm_cpu=$PM_CPU pm_floor=$PM_FLOOR
     eval "rss_$d=$pm_rss"
     also=
     for cn in $CONNS_ALSO; do
@@ -124,7 +127,7 @@ for d in $DAYS; do
         also="$also|$(pps "$N" "$PM_T"): $(ratio "$slow_t" "$PM_T")"
     done
     r=$(ratio "$slow_t" "$pm_t")
-    rows+=("$d d|$(num "$N")|$chunks|$(pps "$N" "$dry_t")|$(pps "$N" "$raw_t") ($raw_best)|$slower|$(pps "$N" "$pm_t")|$r ($(awk -v r="$r" 'BEGIN { print (r >= 0.85 ? "met" : "MISSED") }'))$also|$(mb "$pm_rss")|$dry_cpu|$pm_cpu")
+    rows+=("$d d|$(num "$N")|$chunks|$(pps "$N" "$dry_t")|$(pps "$N" "$raw_t") ($raw_best)|$slower|$(pps "$N" "$pm_t")|$r ($(awk -v r="$r" 'BEGIN { print (r >= 0.85 ? "met" : "MISSED") }'))$also|$(mb "$pm_rss")|$dry_cpu|$pm_cpu|$pm_floor s: $(ratio "$pm_floor" "$pm_t")")
 done
 stop_influxd "$INFLUX_PID"
 
@@ -134,7 +137,7 @@ echo
 hdr_also=
 for cn in $CONNS_ALSO; do hdr_also="$hdr_also|CRONFLUX_CONNECTIONS=$cn: rate, ratio"; done
 {
-    echo "range|points|chunks|reading alone (--dry-run)|writing alone (the best raw)|the slower half|prom-metrics -> InfluxDB (defaults)|ratio to the slower half (goal >= 0.85)$hdr_also|peak RSS|CPU s reading alone: prom-metrics + Prometheus|CPU s backfill: prom-metrics + Prometheus + influxd"
+    echo "range|points|chunks|reading alone (--dry-run)|writing alone (the best raw)|the slower half|prom-metrics -> InfluxDB (defaults)|ratio to the slower half (goal >= 0.85)$hdr_also|peak RSS|CPU s reading alone: prom-metrics + Prometheus|CPU s backfill: prom-metrics + Prometheus + influxd|CPU floor on $(nproc) cores: backfill's ratio to it"
     printf '%s\n' "${rows[@]}"
 } | awk -F'|' '
     { for (i = 1; i <= NF; i++) { c[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } n = NF }
@@ -156,4 +159,5 @@ if [ "$first" != "$last" ]; then
             f, l, a / 1024, b / 1024, r, (r <= 20 && r >= -20 ? "met" : "MISSED") }'
 fi
 echo "the best raw: the fastest of $RAW_COMBOS (connections:batch:mode), curl keeping its connections alive."
+echo "CPU floor: the backfill's three processes' CPU seconds / cores: no schedule of them on this machine takes less wall time; the ratio says how close the backfill came to it."
 echo "--dry-run: query, parse, encode, print; no state file, no InfluxDB. $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)."
