@@ -18,6 +18,7 @@
 #include "../../runtime/cfg.h"
 #include "../../runtime/cli.h"
 #include "../../runtime/clock.h"
+#include "../../runtime/errf.h"
 #include "../../runtime/http.h"
 #include "../../runtime/log.h"
 #include "../../runtime/progress.h"
@@ -197,6 +198,8 @@ typedef struct run {
     int64_t chunks, halvings, skipped_complete;
     int rc;                     /* the first failure's exit code */
     int errors;                 /* queries that failed */
+    char store_msg[SINK_ERR_MAX + 160];   /* the store failed: said once, after sink_finish
+                                           * (which counts the points not stored) */
     /* backfill */
     prom_range range;
     int64_t maxpts;
@@ -290,7 +293,8 @@ static int query_failed(run *r, const prom_query *q, prom_outcome o, const char 
         return 1;
     }
     if (o == PROM_STOPPED) {
-        log_error("query %s: storing points: %s", q->name, e->err);
+        errf_set(r->store_msg, sizeof r->store_msg, "query %s: storing points: %s", q->name,
+                 e->err);
         note_rc(r, EX_TEMPFAIL);
         return 1;
     }
@@ -469,7 +473,8 @@ static int backfill_query(run *r, const prom_query *q, buf *form)
             snprintf(val, sizeof val, "next=%" PRId64, next);
         /* the chunk and the checkpoint that says so, in one commit */
         if (sink_checkpoint_set(r->s, key, val, e2, sizeof e2) != 0) {
-            log_error("query %s: committing points and checkpoint: %s", q->name, e2);
+            errf_set(r->store_msg, sizeof r->store_msg,
+                     "query %s: committing points and checkpoint: %s", q->name, e2);
             note_rc(r, EX_TEMPFAIL);
             stop = 1;
             break;
@@ -730,7 +735,10 @@ int main(int argc, char **argv)
     sink_stats fin;
     memset(&fin, 0, sizeof fin);
     int final = sink_finish_ex(s, r.rc, summary, &fin, ferr, sizeof ferr);
-    if (final != r.rc && ferr[0])
+    /* one line for a store failure: the sink's, which counts the points not stored */
+    if (r.store_msg[0])
+        log_error("%s", ferr[0] ? ferr : r.store_msg);
+    else if (final != r.rc && ferr[0])
         log_error("%s", ferr);
     if (final == 0 || final == EX_TEMPFAIL)
         log_info("%s; %" PRId64 " sent to InfluxDB, %" PRId64 " pending; %.1fs", summary, fin.sent,

@@ -202,6 +202,22 @@ check_eq "only the finite sample is written" "$(wc -l <"$T/nan.out")" 1
 grep -q "query nan: 3 NaN/Inf samples skipped" "$T/nan.err" && grep -q "3 NaN/Inf skipped" "$T/nan.err" &&
     ok "NaN, +Inf, -Inf counted in the log and summary" || not_ok "nan count ($(cat "$T/nan.err"))"
 
+# the store fails part way (a file-size limit a few pages above the empty state file): 74,
+# one error line, the sink's, saying how many points were not stored
+"$BIN/cronflux" push --state "$T/full.db" </dev/null >/dev/null 2>&1
+kb=$(($(stat -c %s "$T/full.db") / 1024 + 48))
+printf 'many = many\n' >"$T/full.txt"
+(
+    ulimit -f "$kb"
+    exec env CRONFLUX_BATCH=100 "$PM" --queries "$T/full.txt" --state "$T/full.db" \
+        --from 1700000000 --to 1700003600 --step 10s >"$T/full.out" 2>"$T/full.err"
+)
+rc=$?
+check_eq "the store fails part way: exit 74" "$rc" 74
+check_eq "the store fails part way: one error line" "$(grep -c 'error:' "$T/full.err")" 1
+check "the store fails part way: it says how many points were not stored" \
+    grep -Eq 'error: [0-9]+ points? (was|were) not stored' "$T/full.err"
+
 # halving: an answer over --max-body (100 series x 120 points is ~700 KB > 64 KB)
 run many many --dry-run --from 1700000000 --to 1700003600 --step 10s --max-body 64k
 check_eq "answers over --max-body: the chunk is halved, exit 0" "$rc" 0
