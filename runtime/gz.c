@@ -2,92 +2,77 @@
 #include "gz.h"
 #include "errf.h"
 
-#include <stdint.h>
-#include <string.h>
-#include <zlib.h>
+#include <libdeflate.h>
+#include <stdlib.h>
 
-/* The deflate window for a body of len bytes: the smallest (2^9 .. 2^15) that holds it
- * with zlib's 262-byte lookahead, so matches reach as far back as with 32 KiB; and a
- * memLevel in step (8 with the full window, as zlib's default). A small body (the
- * cronflux_job point) then needs ~8 KiB of zlib state instead of ~256 KiB allocated and
- * cleared for each request. */
-static void gzip_sizes(size_t len, int *wbits, int *mem_level)
+struct gz_packer {
+    struct libdeflate_compressor *c;
+    int level;
+};
+
+gz_packer *gz_packer_new(int level)
 {
-    int w = 9;
-    while (w < 15 && ((size_t)1 << w) < len + 262)
-        w++;
-    *wbits = w;
-    *mem_level = w - 7;
+    if (level < 1 || level > 9)
+        level = 1;
+    gz_packer *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->c = libdeflate_alloc_compressor(level);
+    if (!p->c) {
+        free(p);
+        return NULL;
+    }
+    p->level = level;
+    return p;
 }
 
-int gz_deflate(buf *out, const char *in, size_t len, int level)
+void gz_packer_free(gz_packer *p)
 {
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    int wbits, mem_level;
-    gzip_sizes(len, &wbits, &mem_level);
-    if (deflateInit2(&zs, level, Z_DEFLATED, wbits + 16, mem_level, Z_DEFAULT_STRATEGY) != Z_OK)
-        return -1;
-    int rc = -1;
+    if (!p)
+        return;
+    libdeflate_free_compressor(p->c);
+    free(p);
+}
+
+int gz_packer_level(const gz_packer *p) { return p ? p->level : 0; }
+
+int gz_pack(gz_packer *p, buf *out, const char *in, size_t len)
+{
     buf_reset(out);
-    uLong bound = deflateBound(&zs, (uLong)len);
-    if (bound > out->max || buf_reserve(out, (size_t)bound) != 0)
-        goto done;
-    zs.next_in = (Bytef *)(uintptr_t)in;
-    zs.next_out = (Bytef *)out->p;
-    size_t left = len, room = out->cap - 1;
-    for (;;) {
-        if (zs.avail_in == 0 && left > 0) {
-            uInt chunk = left > (1u << 30) ? (1u << 30) : (uInt)left;
-            zs.avail_in = chunk;
-            left -= chunk;
-        }
-        if (zs.avail_out == 0) {
-            size_t used = (size_t)(zs.next_out - (Bytef *)out->p);
-            size_t r = room - used;
-            if (r == 0)
-                goto done;
-            zs.avail_out = r > (1u << 30) ? (1u << 30) : (uInt)r;
-        }
-        int z = deflate(&zs, left == 0 ? Z_FINISH : Z_NO_FLUSH);
-        if (z == Z_STREAM_END)
-            break;
-        if (z != Z_OK && z != Z_BUF_ERROR)
-            goto done;
-    }
-    out->len = (size_t)(zs.next_out - (Bytef *)out->p);
-    out->p[out->len] = '\0';
-    rc = 0;
-done:
-    deflateEnd(&zs);
-    return rc;
+    if (!p)
+        return -1;
+    size_t bound = libdeflate_gzip_compress_bound(p->c, len);
+    if (bound > out->max || buf_reserve(out, bound) != 0)
+        return -1;
+    /* room for the terminating NUL buf keeps after the data */
+    size_t n = libdeflate_gzip_compress(p->c, in, len, out->p, out->cap - 1);
+    if (n == 0)
+        return -1;   /* cannot happen with the bound's room */
+    out->len = n;
+    out->p[n] = '\0';
+    return 0;
 }
 
 int gz_inflate_exact(const void *gz, size_t gzlen, char *out, size_t want, char *why,
                      size_t whylen)
 {
-    if (gzlen > UINT32_MAX || want > UINT32_MAX) {
-        errf_set(why, whylen, "over 4 GiB");
-        return -1;
-    }
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    if (inflateInit2(&zs, 15 + 16) != Z_OK) {
+    struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
+    if (!d) {
         errf_set(why, whylen, "out of memory");
         return -1;
     }
-    static unsigned char none[1];
-    zs.next_in = (Bytef *)(uintptr_t)gz;
-    zs.avail_in = (uInt)gzlen;
-    zs.next_out = want ? (Bytef *)out : none;
-    zs.avail_out = (uInt)want;
-    int z = inflate(&zs, Z_FINISH);
-    int rc = 0;
-    if (z != Z_STREAM_END || zs.total_out != want || zs.avail_in != 0) {
-        errf_set(why, whylen, "%s",
-                 z == Z_STREAM_END ? "length differs from the batch's" : zs.msg ? zs.msg : "truncated");
-        rc = -2;
-    }
-    inflateEnd(&zs);
-    return rc;
+    static char none[1];
+    size_t used = 0, got = 0;
+    enum libdeflate_result r = libdeflate_gzip_decompress_ex(d, gz, gzlen, want ? out : none,
+                                                             want, &used, &got);
+    libdeflate_free_decompressor(d);
+    if (r == LIBDEFLATE_SUCCESS && got == want && used == gzlen)
+        return 0;
+    errf_set(why, whylen, "%s",
+             r == LIBDEFLATE_BAD_DATA ? "not a whole gzip member (bad data or checksum)"
+             : r == LIBDEFLATE_INSUFFICIENT_SPACE ? "length differs from the batch's (longer)"
+             : r != LIBDEFLATE_SUCCESS ? "truncated"
+             : got != want ? "length differs from the batch's"
+                           : "bytes after the gzip member");
+    return -2;
 }

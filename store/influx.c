@@ -366,6 +366,7 @@ struct influx {
     char auth_header[1100];            /* "Token ..." (2.x; 1.x without a user), "Bearer ..." (3.x) */
     char userpwd[1300];                /* "user:password" (1.x) */
     buf gz;                            /* compressed body, reused */
+    gz_packer *gzp;                    /* its compressor (made at the first gzip write) */
     buf plain;                         /* influx_write_gz: the lines of a gzip body, reused */
     bool create_tried;
     bool ping_answered;                /* the last /ping got an HTTP answer */
@@ -468,6 +469,7 @@ void influx_free(influx *w)
     cfg_wipe(w->auth_header, sizeof w->auth_header);
     cfg_wipe(w->userpwd, sizeof w->userpwd);
     buf_free(&w->gz);
+    gz_packer_free(w->gzp);
     buf_free(&w->plain);
     free(w);
 }
@@ -984,7 +986,9 @@ int influx_write(influx *w, const char *body, size_t len, size_t nlines, influx_
     const char *send = body;
     size_t send_len = len;
     if (w->cfg.gzip) {
-        if (gz_deflate(&w->gz, body, len, w->cfg.gzip) != 0) {
+        if (!w->gzp)
+            w->gzp = gz_packer_new(w->cfg.gzip);
+        if (gz_pack(w->gzp, &w->gz, body, len) != 0) {
             errf_set(err, errlen, "gzip of a %zu-byte batch failed", len);
             return -1;
         }

@@ -46,14 +46,13 @@
 #include <unistd.h>
 
 #include <sqlite3.h>
-#include <zlib.h>
 
 #define SCHEMA_VERSION 2
 #define APPLICATION_ID 0x43464c58 /* "CFLX" */
 #define DEFAULT_BUSY_MS 30000
 #define JOB_MAX 63                /* spool_batch.job and spool_last_run.job hold 64 bytes */
 #define RUN_MESSAGE_MAX 1024
-#define GZIP_DEFAULT 1            /* zlib level of stored bodies (spool_set_gzip) */
+#define GZIP_DEFAULT 1            /* gzip level of stored bodies (spool_set_gzip) */
 #define BODY_MAX ((size_t)1 << 30) /* longest body handled here (sqlite's own limit is 1 GB) */
 #define GZIP_MIN 16384            /* smaller bodies are stored as lines (little to gain) */
 
@@ -271,10 +270,8 @@ struct spool {
                               close gives back what this handle may still hold */
     int64_t quarantined;   /* batches this handle moved aside (spool_quarantined) */
     int gz_level;          /* level new bodies are stored at; 0: as lines */
-    z_stream zs;           /* deflate state, kept between bodies (zs_level: its level) */
-    int zs_level;
-    unsigned char *zbuf;   /* a compressed body, reused */
-    size_t zcap;
+    gz_packer *gzp;        /* the compressor, kept between bodies (made at the first) */
+    buf zbuf;              /* a compressed body, reused */
     char *lbuf;            /* spool_foreach: a body's lines, reused */
     size_t lcap;
     bool sync_full;        /* the connection's synchronous level: FULL, else NORMAL */
@@ -571,43 +568,22 @@ static int encode_body(spool *sp, const char *lines, size_t len, const void **ou
         errf_set(err, errlen, "spool %s: a body of %zu bytes is too large", sp->path, len);
         return -1;
     }
-    if (sp->zs_level != sp->gz_level) {
-        if (sp->zs_level)
-            deflateEnd(&sp->zs);
-        sp->zs_level = 0;
-        memset(&sp->zs, 0, sizeof sp->zs);
-        if (deflateInit2(&sp->zs, sp->gz_level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
-            Z_OK) {
-            errf_set(err, errlen, "spool %s: gzip: out of memory", sp->path);
-            return -1;
-        }
-        sp->zs_level = sp->gz_level;
-    } else if (deflateReset(&sp->zs) != Z_OK) {
-        errf_set(err, errlen, "spool %s: gzip: cannot reset", sp->path);
+    if (sp->gzp && gz_packer_level(sp->gzp) != sp->gz_level) {
+        gz_packer_free(sp->gzp);
+        sp->gzp = NULL;
+    }
+    if (!sp->gzp && !(sp->gzp = gz_packer_new(sp->gz_level))) {
+        errf_set(err, errlen, "spool %s: gzip: out of memory", sp->path);
         return -1;
     }
-    size_t bound = (size_t)deflateBound(&sp->zs, (uLong)len);
-    if (bound > sp->zcap) {
-        unsigned char *nb = realloc(sp->zbuf, bound);
-        if (!nb) {
-            errf_set(err, errlen, "spool %s: gzip: out of memory", sp->path);
-            return -1;
-        }
-        sp->zbuf = nb;
-        sp->zcap = bound;
-    }
-    sp->zs.next_in = (Bytef *)(uintptr_t)lines;
-    sp->zs.avail_in = (uInt)len;
-    sp->zs.next_out = sp->zbuf;
-    sp->zs.avail_out = (uInt)bound;
-    if (deflate(&sp->zs, Z_FINISH) != Z_STREAM_END) {
-        errf_set(err, errlen, "spool %s: gzip of a %zu-byte body failed", sp->path, len);
+    if (gz_pack(sp->gzp, &sp->zbuf, lines, len) != 0) {
+        errf_set(err, errlen, "spool %s: gzip of a %zu-byte body failed (out of memory)",
+                 sp->path, len);
         return -1;
     }
-    size_t n = (size_t)sp->zs.total_out;
-    if (n < len) {
-        *out = sp->zbuf;
-        *outlen = n;
+    if (sp->zbuf.len < len) {
+        *out = sp->zbuf.p;
+        *outlen = sp->zbuf.len;
         *enc = ENC_GZIP;
     }
     return 0;
@@ -880,9 +856,8 @@ static void free_handle(spool *sp)
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(sp->st[i]);
     sqlite3_close(sp->db);
-    if (sp->zs_level)
-        deflateEnd(&sp->zs);
-    free(sp->zbuf);
+    gz_packer_free(sp->gzp);
+    buf_free(&sp->zbuf);
     free(sp->lbuf);
     free(sp->path);
     free(sp);
@@ -917,6 +892,7 @@ spool *spool_open_ex(const char *path, int busy_timeout_ms, int *why_out, char *
         return NULL;
     }
     sp->busy_ms = busy_timeout_ms > 0 ? busy_timeout_ms : DEFAULT_BUSY_MS;
+    buf_init(&sp->zbuf, BODY_MAX);
     sp->gz_level = GZIP_DEFAULT;
     owner_identity(sp);
 

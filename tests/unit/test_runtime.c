@@ -9,11 +9,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "../../runtime/buf.h"
 #include "../../runtime/cfg.h"
 #include "../../runtime/cli.h"
 #include "../../runtime/errf.h"
+#include "../../runtime/gz.h"
 #include "../../runtime/jsonu.h"
 #include "../../runtime/log.h"
 #include "../../runtime/tparse.h"
@@ -847,10 +849,102 @@ static void test_util(void)
     free(v);
 }
 
+/* gz: a member gz_pack makes is read back by zlib (an inflater we did not write) and by
+ * gz_inflate_exact; gz_inflate_exact refuses what is not exactly the batch's length. */
+static int zlib_gunzip(const char *gz, size_t gzlen, char *out, size_t cap, size_t *got)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (inflateInit2(&zs, 15 + 16) != Z_OK)
+        return -1;
+    zs.next_in = (Bytef *)(uintptr_t)gz;
+    zs.avail_in = (uInt)gzlen;
+    zs.next_out = (Bytef *)out;
+    zs.avail_out = (uInt)cap;
+    int z = inflate(&zs, Z_FINISH);
+    *got = zs.total_out;
+    int rest = (int)zs.avail_in;
+    inflateEnd(&zs);
+    return z == Z_STREAM_END && rest == 0 ? 0 : -1;
+}
+
+static void test_gz(void)
+{
+    static char in[300000], back[300001];
+    for (size_t i = 0; i < sizeof in; i++)   /* line protocol-like, with some noise */
+        in[i] = (i % 97 == 96) ? '\n' : (char)('a' + (i * 7 + i / 1000) % 26);
+    static const struct {
+        const char *name;
+        size_t len;
+        int level;
+    } cases[] = {
+        { "empty", 0, 1 }, { "one byte", 1, 1 }, { "a line", 96, 1 },
+        { "16 KiB", 16384, 1 }, { "300 KB at level 1", sizeof in, 1 },
+        { "300 KB at level 6", sizeof in, 6 }, { "300 KB at level 9", sizeof in, 9 },
+        { "level 0 means 1", 5000, 0 }, { "level 12 means 1", 5000, 12 },
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        gz_packer *p = gz_packer_new(cases[c].level);
+        CHECK(p != NULL, "%s: a packer", cases[c].name);
+        if (!p)
+            continue;
+        int want_level = cases[c].level >= 1 && cases[c].level <= 9 ? cases[c].level : 1;
+        CHECK(gz_packer_level(p) == want_level, "%s: level %d", cases[c].name,
+              gz_packer_level(p));
+        buf out;
+        buf_init(&out, 1 << 20);
+        for (int round = 0; round < 2; round++) {   /* the packer is reused */
+            CHECK(gz_pack(p, &out, in, cases[c].len) == 0, "%s: packed", cases[c].name);
+            CHECK(out.len >= 18 && (unsigned char)out.p[0] == 0x1f &&
+                      (unsigned char)out.p[1] == 0x8b,
+                  "%s: a gzip member (%zu bytes)", cases[c].name, out.len);
+            size_t got = 0;
+            CHECK(zlib_gunzip(out.p, out.len, back, sizeof back, &got) == 0 &&
+                      got == cases[c].len && memcmp(back, in, got) == 0,
+                  "%s: zlib reads it back whole (%zu bytes)", cases[c].name, got);
+            char why[128] = "";
+            CHECK(gz_inflate_exact(out.p, out.len, back, cases[c].len, why, sizeof why) == 0 &&
+                      memcmp(back, in, cases[c].len) == 0,
+                  "%s: gz_inflate_exact reads it back: %s", cases[c].name, why);
+        }
+        if (cases[c].len > 1000) {
+            char why[128] = "";
+            CHECK(gz_inflate_exact(out.p, out.len, back, cases[c].len - 1, why, sizeof why) ==
+                          -2 && why[0],
+                  "%s: a length one short is refused: %s", cases[c].name, why);
+            CHECK(gz_inflate_exact(out.p, out.len - 1, back, cases[c].len, why, sizeof why) ==
+                          -2 && why[0],
+                  "%s: a truncated member is refused: %s", cases[c].name, why);
+            buf_addc(&out, 'x');
+            CHECK(gz_inflate_exact(out.p, out.len, back, cases[c].len, why, sizeof why) == -2 &&
+                      why[0],
+                  "%s: a byte after the member is refused: %s", cases[c].name, why);
+            out.p[out.len / 2] ^= 0x55;
+            out.len--;
+            CHECK(gz_inflate_exact(out.p, out.len, back, cases[c].len, why, sizeof why) == -2 &&
+                      why[0],
+                  "%s: a flipped byte is refused: %s", cases[c].name, why);
+        }
+        buf_free(&out);
+        gz_packer_free(p);
+    }
+    /* a member that would be over the buffer's max: -1, the buffer failed */
+    gz_packer *p = gz_packer_new(1);
+    buf small;
+    buf_init(&small, 1000);
+    CHECK(gz_pack(p, &small, in, sizeof in) == -1, "over out->max: -1");
+    buf_free(&small);
+    CHECK(gz_pack(NULL, &small, in, 10) == -1, "no packer: -1");
+    buf_free(&small);
+    gz_packer_free(p);
+    gz_packer_free(NULL);
+}
+
 int main(void)
 {
     test_errf();
     test_util();
+    test_gz();
     int n = snprintf(tmpdir, sizeof tmpdir, "%s/cf-rt-XXXXXX",
                      getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (n < 0 || (size_t)n >= sizeof tmpdir || !mkdtemp(tmpdir)) {
