@@ -6,12 +6,16 @@
 
 typedef struct seen {
     int64_t samples;
+    uint64_t labels_id;
 } seen;
 
-static int on_sample(void *ctx, const prom_label *labels, size_t nlabels, int64_t t_ns,
-                     double value)
+static int on_sample(void *ctx, const prom_label *labels, size_t nlabels, uint64_t labels_id,
+                     int64_t t_ns, double value)
 {
     seen *s = ctx;
+    FUZZ_CHECK(labels_id >= 1 && labels_id >= s->labels_id, "labels_id %" PRIu64 " after %" PRIu64,
+               labels_id, s->labels_id);
+    s->labels_id = labels_id;
     (void)t_ns;
     (void)value;
     FUZZ_CHECK(nlabels <= PROM_LABELS_MAX, "%zu labels", nlabels);

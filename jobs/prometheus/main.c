@@ -135,21 +135,22 @@ typedef struct emit {
     sink *s;
     const prom_query *q;
     lp_tag tags[PROM_LABELS_MAX + 1];
+    size_t ntags;
+    uint64_t labels_id;   /* the label set tags[] was built from (0: none; set 0 before each
+                             prom_call: the parser's numbers start again with each answer) */
     int64_t points, nonfinite, rejected;
     char reject_why[256];
     int store_failed;
     char err[SINK_ERR_MAX];
 } emit;
 
-/* One sample -> one point (NaN and +-Inf counted and skipped). */
-static int on_sample(void *ctx, const prom_label *l, size_t nl, int64_t t_ns, double v)
+/* A series' tags, once per series: its labels (renamed where they clash) and query=NAME,
+ * which goes where it sorts (Prometheus sends the labels sorted), so the encoder finds them
+ * already in order. The order does not change the line: the encoder writes tags sorted. */
+static void build_tags(emit *e, const prom_label *l, size_t nl)
 {
-    emit *e = ctx;
-    if (!isfinite(v)) {
-        e->nonfinite++;
-        return 0;
-    }
     size_t n = 0;
+    bool placed = false;
     for (size_t i = 0; i < nl; i++) {
         const char *k = l[i].name;
         /* our own tag, and a key InfluxDB 1.x drops a point for, keep Prometheus' own
@@ -160,13 +161,38 @@ static int on_sample(void *ctx, const prom_label *l, size_t nl, int64_t t_ns, do
             k = "exported_time";
         else if (strcmp(k, "value") == 0)   /* the field's name: InfluxDB 3 refuses both */
             k = "exported_value";
+        if (!placed && strcmp(k, "query") > 0) {
+            e->tags[n].key = "query";
+            e->tags[n].value = e->q->name;
+            n++;
+            placed = true;
+        }
         e->tags[n].key = k;
         e->tags[n].value = l[i].value;
         n++;
     }
-    e->tags[n].key = "query";
-    e->tags[n].value = e->q->name;
-    n++;
+    if (!placed) {
+        e->tags[n].key = "query";
+        e->tags[n].value = e->q->name;
+        n++;
+    }
+    e->ntags = n;
+}
+
+/* One sample -> one point (NaN and +-Inf counted and skipped). */
+static int on_sample(void *ctx, const prom_label *l, size_t nl, uint64_t labels_id,
+                     int64_t t_ns, double v)
+{
+    emit *e = ctx;
+    if (!isfinite(v)) {
+        e->nonfinite++;
+        return 0;
+    }
+    if (labels_id != e->labels_id || labels_id == 0) {
+        build_tags(e, l, nl);
+        e->labels_id = labels_id;
+    }
+    size_t n = e->ntags;
     lp_field f = lp_f_float("value", v);
     lp_point p = { .measurement = e->q->measurement, .tags = e->tags, .ntags = n,
                    .fields = &f, .nfields = 1, .time_ns = t_ns, .has_time = true };
@@ -344,6 +370,7 @@ static void run_instant(run *r)
             r->errors++;
             continue;
         }
+        e.labels_id = 0;
         prom_outcome o = prom_call(r->pc, "/api/v1/query", form.p, on_sample, &e, &res, NULL,
                                    err, sizeof err);
         r->points += e.points;
@@ -448,6 +475,7 @@ static int backfill_query(run *r, const prom_query *q, buf *form)
         prom_parse_result res;
         size_t body_len = 0;
         int64_t before = e.points;
+        e.labels_id = 0;
         prom_outcome o = prom_call(r->pc, "/api/v1/query_range", form->p, on_sample, &e, &res,
                                    &body_len, err, sizeof err);
         if ((o == PROM_TOO_LARGE || o == PROM_TIMEOUT) && pts > 1) {

@@ -57,11 +57,15 @@ typedef struct prom_label {
 } prom_label;
 
 /* Called once per sample, NaN and ±Inf included (the caller decides; see prom_parse_result
- * .nonfinite). labels[nlabels] and their strings belong to the parser and live only during
- * the call. A scalar has no labels. Return 0 to go on, -1 to stop the parse (prom_parse
- * then returns -2 and leaves err alone: the callback keeps its own reason). */
+ * .nonfinite). labels[nlabels] and their strings belong to the parser. A scalar has no
+ * labels. labels_id numbers the label sets of one prom_parse call (1, 2, ...; a new number
+ * whenever the labels are read anew, i.e. for each series): while it stays the same, so do
+ * labels, nlabels and every pointer and byte they hold, so a caller may keep what it built
+ * from them (tags, say) across the samples of one series, until labels_id changes or
+ * prom_parse returns; then they are gone. Return 0 to go on, -1 to stop the parse
+ * (prom_parse then returns -2 and leaves err alone: the callback keeps its own reason). */
 typedef int (*prom_sample_fn)(void *ctx, const prom_label *labels, size_t nlabels,
-                              int64_t t_ns, double value);
+                              uint64_t labels_id, int64_t t_ns, double value);
 
 typedef struct prom_parse_result {
     bool is_error;           /* {"status":"error", ...} */
@@ -227,8 +231,10 @@ void prom_client_free(prom_client *pc);   /* accepts NULL */
 
 /* Run one API call: POST base+path with the form body `form` (already URL-encoded),
  * retrying network errors and 429/5xx (Retry-After honoured, up to 60 s) with backoff.
- * A 200 answer is validated whole first and only then walked again with fn, so a chunk
- * is stored all or nothing. res is filled; *body_len (may be NULL) gets the body's size.
+ * A 2xx answer is validated whole first and only then are its samples handed to fn, so a
+ * chunk is stored all or nothing (the check keeps the samples aside as it reads them, in
+ * at most about twice body_max; a larger answer is read again instead). fn sees labels_id
+ * start again at 1 in each call. res is filled; *body_len (may be NULL) gets the body's size.
  * Returns the outcome; err holds a one-line reason for anything but PROM_OK/PROM_STOPPED
  * (the method and path, Prometheus' errorType and error, or "line L, column C: ...").
  * Prometheus' error text is passed on as it is; the request never carries a secret in

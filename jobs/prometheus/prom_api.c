@@ -13,12 +13,112 @@
 
 #define RETRY_AFTER_MAX_S 60
 
+/* The samples of an answer as its check reads them, handed to the caller's callback once
+ * the whole answer proved good: the answer is then read once, not twice. Bounded (about
+ * the answer's own size at most); an answer that does not fit is read a second time
+ * instead, as it was before the stash. */
+typedef struct stash_series {
+    size_t text_off;    /* its labels in text: name\0value\0 ... */
+    size_t nlabels;
+    size_t nsamples;
+} stash_series;
+
+typedef struct stash_sample {
+    int64_t t_ns;
+    double v;
+} stash_sample;
+
+typedef struct stash {
+    buf series;         /* stash_series[] */
+    buf samples;        /* stash_sample[] */
+    buf text;           /* the label text */
+    uint64_t last_id;   /* the parser's labels_id of the last series stashed */
+    int full;           /* over the bound: not used for this answer */
+} stash;
+
 struct prom_client {
     http_client *http;
     prom_cfg cfg;
     http_resp resp;
+    stash st;          /* kept across calls: its room is reused */
+    prom_label lv[PROM_LABELS_MAX];
     char auth[4200];   /* "Authorization" value; a secret */
 };
+
+static void stash_init(stash *st, size_t body_max)
+{
+    /* a sample takes at least 8 bytes of JSON ([1,"1"],) and 16 here: twice the answer;
+     * labels and their series at most the answer's size once more */
+    size_t cap = body_max > SIZE_MAX / 4 ? SIZE_MAX / 2 : body_max * 2;
+    buf_init(&st->series, cap);
+    buf_init(&st->samples, cap);
+    buf_init(&st->text, cap);
+}
+
+static void stash_reset(stash *st)
+{
+    buf_reset(&st->series);
+    buf_reset(&st->samples);
+    buf_reset(&st->text);
+    st->last_id = 0;
+    st->full = 0;
+}
+
+static void stash_free(stash *st)
+{
+    buf_free(&st->series);
+    buf_free(&st->samples);
+    buf_free(&st->text);
+}
+
+/* prom_sample_fn of the checking read: keep the sample (and its labels, once per series).
+ * -1 (stop the read) when over the bound. */
+static int stash_sample_fn(void *ctx, const prom_label *l, size_t nl, uint64_t labels_id,
+                           int64_t t_ns, double v)
+{
+    stash *st = ctx;
+    if (labels_id != st->last_id || st->series.len == 0) {
+        stash_series se = { .text_off = st->text.len, .nlabels = nl, .nsamples = 0 };
+        for (size_t i = 0; i < nl; i++) {
+            if (buf_add(&st->text, l[i].name, strlen(l[i].name) + 1) != 0 ||
+                buf_add(&st->text, l[i].value, strlen(l[i].value) + 1) != 0)
+                goto full;
+        }
+        if (buf_add(&st->series, &se, sizeof se) != 0)
+            goto full;
+        st->last_id = labels_id;
+    }
+    stash_sample sa = { .t_ns = t_ns, .v = v };
+    if (buf_add(&st->samples, &sa, sizeof sa) != 0)
+        goto full;
+    ((stash_series *)(void *)(st->series.p + st->series.len - sizeof(stash_series)))->nsamples++;
+    return 0;
+full:
+    st->full = 1;
+    return -1;
+}
+
+/* Hand the stashed samples to fn, in the order read, one labels_id per series.
+ * 0, or -1 when fn stopped. */
+static int stash_replay(const stash *st, prom_label *lv, prom_sample_fn fn, void *ctx)
+{
+    const stash_series *se = (const stash_series *)(const void *)st->series.p;
+    const stash_sample *sa = (const stash_sample *)(const void *)st->samples.p;
+    size_t nseries = st->series.len / sizeof *se, k = 0;
+    for (size_t i = 0; i < nseries; i++) {
+        const char *p = st->text.p + se[i].text_off;   /* read only when nlabels > 0 */
+        for (size_t j = 0; j < se[i].nlabels; j++) {
+            lv[j].name = p;
+            p += strlen(p) + 1;
+            lv[j].value = p;
+            p += strlen(p) + 1;
+        }
+        for (size_t j = 0; j < se[i].nsamples; j++, k++)
+            if (fn(ctx, lv, se[i].nlabels, (uint64_t)i + 1, sa[k].t_ns, sa[k].v) != 0)
+                return -1;
+    }
+    return 0;
+}
 
 prom_client *prom_client_new(const prom_cfg *cfg, char *err, size_t errlen)
 {
@@ -29,6 +129,7 @@ prom_client *prom_client_new(const prom_cfg *cfg, char *err, size_t errlen)
     }
     pc->cfg = *cfg;
     http_resp_init(&pc->resp);
+    stash_init(&pc->st, cfg->body_max);
     if (cfg->token[0]) {
         int n = snprintf(pc->auth, sizeof pc->auth, "Bearer %s", cfg->token);
         if (n < 0 || (size_t)n >= sizeof pc->auth) {
@@ -53,6 +154,7 @@ void prom_client_free(prom_client *pc)
         return;
     http_free(pc->http);
     http_resp_free(&pc->resp);
+    stash_free(&pc->st);
     cfg_wipe(pc->auth, sizeof pc->auth);
     prom_cfg_wipe(&pc->cfg);
     free(pc);
@@ -106,7 +208,17 @@ static retry_verdict call_once(void *ctx, int attempt, long *wait_ms)
         *t->body_len = r->body.len;
     const char *body = r->body.p ? r->body.p : "";
     char perr[256];
-    int prc = prom_parse(body, r->body.len, NULL, NULL, t->res, perr, sizeof perr);
+    /* the check; a 2xx answer's samples kept aside as it goes (the stash) */
+    stash *st = &pc->st;
+    stash_reset(st);
+    bool stashed = t->fn && r->status >= 200 && r->status < 300;
+    int prc = prom_parse(body, r->body.len, stashed ? stash_sample_fn : NULL, st, t->res,
+                         perr, sizeof perr);
+    if (prc == -2 || st->full) {   /* over the stash's bound: the check alone, as before */
+        stashed = false;
+        stash_reset(st);
+        prc = prom_parse(body, r->body.len, NULL, NULL, t->res, perr, sizeof perr);
+    }
     bool envelope = prc == 0 && t->res->is_error;
     prom_outcome o = prom_classify(r->status, envelope, t->res);
     t->o = o;
@@ -119,6 +231,12 @@ static retry_verdict call_once(void *ctx, int attempt, long *wait_ms)
         }
         if (!t->fn)
             return RETRY_STOP;
+        if (stashed) {
+            if (stash_replay(st, pc->lv, t->fn, t->ctx) != 0)
+                t->o = PROM_STOPPED;
+            stash_reset(st);
+            return RETRY_STOP;
+        }
         prc = prom_parse(body, r->body.len, t->fn, t->ctx, t->res, perr, sizeof perr);
         if (prc == -2) {
             t->o = PROM_STOPPED;

@@ -5,6 +5,7 @@
 #include "../../runtime/util.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -38,6 +39,7 @@ typedef struct walk {
     void *ctx;
     prom_parse_result *res;
     lbls *l;
+    uint64_t labels_id;   /* the labels' serial (prom_sample_fn): 1, 2, ... per parse */
     int stopped;
 } walk;
 
@@ -463,8 +465,44 @@ static int str_into(rd *r, char *out, size_t cap)
 
 /* ------------------------------------------------------------------ numbers */
 
+/* The usual sample time, "1795562831" or "1795562831.5" (at most nine decimals, no sign,
+ * no exponent): 1 with *out_ns set, or 0 when the text is anything else (prom_ts_parse's
+ * general reader then decides, and gives the same value for any text this accepts). */
+static int ts_fast(const char *s, size_t len, int64_t *out_ns)
+{
+    size_t i = 0;
+    uint64_t sec = 0, frac = 0;
+    if (len == 0 || s[0] < '0' || s[0] > '9' || (s[0] == '0' && len > 1 && s[1] != '.'))
+        return 0;
+    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+        if (i >= 10)
+            return 0;
+        sec = sec * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (i < len) {
+        if (s[i] != '.')
+            return 0;
+        size_t f0 = ++i;
+        for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+            if (i - f0 >= 9)
+                return 0;
+            frac = frac * 10 + (uint64_t)(s[i] - '0');
+        }
+        if (i == f0 || i != len)
+            return 0;
+        for (size_t k = i - f0; k < 9; k++)
+            frac *= 10;
+    }
+    if (sec > UINT64_C(9223372035))   /* sec * 1e9 + frac then fits in int64 */
+        return 0;
+    *out_ns = (int64_t)(sec * UINT64_C(1000000000) + frac);
+    return 1;
+}
+
 int prom_ts_parse(const char *s, size_t len, int64_t *out_ns)
 {
+    if (s && ts_fast(s, len, out_ns))
+        return 0;
     size_t i = 0;
     int neg = 0;
     char dig[32];          /* significant digits, leading zeros dropped */
@@ -556,6 +594,78 @@ int prom_ts_parse(const char *s, size_t len, int64_t *out_ns)
     return 0;
 }
 
+#if FLT_EVAL_METHOD == 0 && DBL_MANT_DIG == 53
+#define VALUE_FAST 1
+/* 10^0 .. 10^22: each exactly a double */
+static const double pow10_exact[23] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+/* A decimal value whose significant digits make an integer m <= 2^53 and whose power of
+ * ten e is within +-22 ("831.545", "51142656", "-0.24", "1e-10"): m and 10^|e| are then
+ * both exact doubles, and one IEEE multiplication or division rounds m x 10^e correctly,
+ * to the very double strtod gives (round to nearest, the default mode). 1 with *out set,
+ * or 0 for any other text (strtod decides, as before). */
+static int value_fast(const char *s, size_t len, double *out)
+{
+    size_t i = 0;
+    int neg = 0, any = 0, nd = 0;
+    uint64_t m = 0;
+    long e10 = 0;
+    if (i < len && (s[i] == '-' || s[i] == '+'))
+        neg = s[i++] == '-';
+    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+        any = 1;
+        if (m == 0 && s[i] == '0')
+            continue;
+        if (nd++ >= 19)
+            return 0;
+        m = m * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (i < len && s[i] == '.') {
+        for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+            any = 1;
+            e10--;
+            if (m == 0 && s[i] == '0')
+                continue;
+            if (nd++ >= 19)
+                return 0;
+            m = m * 10 + (uint64_t)(s[i] - '0');
+        }
+    }
+    if (!any)
+        return 0;
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        int eneg = 0;
+        long x = 0;
+        i++;
+        if (i < len && (s[i] == '-' || s[i] == '+'))
+            eneg = s[i++] == '-';
+        if (i >= len || s[i] < '0' || s[i] > '9')
+            return 0;
+        for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+            if (x > 1000)
+                return 0;
+            x = x * 10 + (s[i] - '0');
+        }
+        e10 += eneg ? -x : x;
+    }
+    if (i != len)
+        return 0;
+    if (m == 0) {
+        *out = neg ? -0.0 : 0.0;
+        return 1;
+    }
+    if (m > (UINT64_C(1) << 53) || e10 < -22 || e10 > 22)
+        return 0;
+    double d = (double)m;
+    d = e10 < 0 ? d / pow10_exact[-e10] : d * pow10_exact[e10];
+    *out = neg ? -d : d;
+    return 1;
+}
+#endif
+
 int prom_value_parse(const char *s, size_t len, double *out)
 {
     if (!s || len == 0 || len >= 64)
@@ -572,6 +682,10 @@ int prom_value_parse(const char *s, size_t len, double *out)
         *out = -INFINITY;
         return 0;
     }
+#ifdef VALUE_FAST
+    if (value_fast(s, len, out))
+        return 0;
+#endif
     char tmp[64];
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
@@ -654,7 +768,7 @@ static int sample(walk *w, int want_value)
     w->res->samples++;
     if (!isfinite(v))
         w->res->nonfinite++;
-    if (w->fn && w->fn(w->ctx, w->l->v, w->l->n, t_ns, v) != 0) {
+    if (w->fn && w->fn(w->ctx, w->l->v, w->l->n, w->labels_id, t_ns, v) != 0) {
         w->stopped = 1;
         r->failed = 1;   /* unwind */
         return -1;
@@ -669,6 +783,7 @@ static int metric(walk *w)
     lbls *l = w->l;
     buf_reset(&l->text);
     l->n = 0;
+    w->labels_id++;
     if (expect(r, '{', "to open \"metric\""))
         return -1;
     int first = 1;
@@ -766,6 +881,7 @@ static int series(walk *w, int matrix)
                               : "to open a sample {\"metric\", \"value\"}"))
         return -1;
     w->l->n = 0;
+    w->labels_id++;
     while ((k = obj_next(r, &first, key, sizeof key)) == 1) {
         ws(r);
         if (strcmp(key, "metric") == 0) {
@@ -812,6 +928,7 @@ static int result(walk *w, prom_rtype type)
 {
     rd *r = &w->r;
     w->l->n = 0;
+    w->labels_id++;
     if (type == PROM_R_SCALAR || type == PROM_R_STRING) {
         if (sample(w, type == PROM_R_SCALAR))
             return -1;

@@ -49,9 +49,28 @@ typedef struct rec {
     got s[64];
     size_t n;
     int stop_after;     /* > 0: stop when this many were seen */
+    /* labels_id: the last one seen, and the labels it came with, to check that an
+     * unchanged id means unchanged labels (same pointers, same text) */
+    uint64_t id;
+    const prom_label *id_l;
+    size_t id_nl;
+    const char *id_ptr[8];
+    char id_text[512];
+    size_t ids;         /* distinct labels_id values seen */
+    int id_bad;         /* an id went back, or stayed with other labels */
 } rec;
 
-static int record(void *ctx, const prom_label *l, size_t nl, int64_t t, double v)
+static void fmt_labels(char *out, size_t cap, const prom_label *l, size_t nl)
+{
+    size_t o = 0;
+    o += (size_t)snprintf(out + o, cap - o, "{");
+    for (size_t i = 0; i < nl && o < cap; i++)
+        o += (size_t)snprintf(out + o, cap - o, "%s%s=%s", i ? "," : "", l[i].name, l[i].value);
+    if (o < cap)
+        snprintf(out + o, cap - o, "}");
+}
+
+static int record(void *ctx, const prom_label *l, size_t nl, uint64_t id, int64_t t, double v)
 {
     rec *r = ctx;
     if (r->stop_after > 0 && (int)r->n >= r->stop_after)
@@ -59,13 +78,26 @@ static int record(void *ctx, const prom_label *l, size_t nl, int64_t t, double v
     if (r->n >= sizeof r->s / sizeof r->s[0])
         return -1;
     got *g = &r->s[r->n++];
-    size_t o = 0;
-    o += (size_t)snprintf(g->labels + o, sizeof g->labels - o, "{");
-    for (size_t i = 0; i < nl && o < sizeof g->labels; i++)
-        o += (size_t)snprintf(g->labels + o, sizeof g->labels - o, "%s%s=%s", i ? "," : "",
-                              l[i].name, l[i].value);
-    if (o < sizeof g->labels)
-        snprintf(g->labels + o, sizeof g->labels - o, "}");
+    fmt_labels(g->labels, sizeof g->labels, l, nl);
+    if (id == 0 || id < r->id) {
+        r->id_bad = 1;
+    } else if (id == r->id) {
+        int same = l == r->id_l && nl == r->id_nl && strcmp(g->labels, r->id_text) == 0;
+        for (size_t i = 0; same && i < nl && i < 4; i++)
+            same = l[i].name == r->id_ptr[2 * i] && l[i].value == r->id_ptr[2 * i + 1];
+        if (!same)
+            r->id_bad = 1;
+    } else {
+        r->ids++;
+        r->id = id;
+        r->id_l = l;
+        r->id_nl = nl;
+        for (size_t i = 0; i < nl && i < 4; i++) {
+            r->id_ptr[2 * i] = l[i].name;
+            r->id_ptr[2 * i + 1] = l[i].value;
+        }
+        snprintf(r->id_text, sizeof r->id_text, "%s", g->labels);
+    }
     g->t = t;
     g->v = v;
     return 0;
@@ -208,6 +240,8 @@ static void test_fixtures(void)
         CHECK(res.nonfinite == c->nonfinite, "%s: nonfinite %lld", c->file,
               (long long)res.nonfinite);
         CHECK(r->n == c->n, "%s: callback saw %zu samples, want %zu", c->file, r->n, c->n);
+        CHECK(!r->id_bad && (r->n == 0 || r->ids >= 1),
+              "%s: labels_id went back, or stayed while the labels changed", c->file);
         for (size_t k = 0; k < c->n && k < r->n; k++) {
             CHECK_STREQ(r->s[k].labels, c->s[k].labels, c->file);
             CHECK(r->s[k].t == c->s[k].t, "%s #%zu: t %lld want %lld", c->file, k,
@@ -358,6 +392,49 @@ static void test_other_orders(void)
     }
 }
 
+/* labels_id: one per series, a new one whenever the labels are read again (a series
+ * object with "metric" twice; a scalar after nothing), kept while they stay. */
+static void test_labels_id(void)
+{
+    static const struct {
+        const char *body;
+        size_t n;          /* samples */
+        size_t ids;        /* distinct labels_id values */
+        const char *labels[4];
+    } c[] = {
+        { "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":["
+          "{\"metric\":{\"a\":\"1\"},\"values\":[[1,\"1\"],[2,\"2\"]]},"
+          "{\"metric\":{\"a\":\"2\"},\"values\":[[1,\"3\"]]}]}}",
+          3, 2, { "{a=1}", "{a=1}", "{a=2}" } },
+        { "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":["
+          "{\"metric\":{\"a\":\"1\"},\"values\":[[1,\"1\"]],"
+          "\"metric\":{\"a\":\"22222222222222222222222222222222222222222222\"},"
+          "\"values\":[[2,\"2\"]]}]}}",
+          2, 2, { "{a=1}", "{a=22222222222222222222222222222222222222222222}" } },
+        { "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":["
+          "{\"value\":[1,\"1\"],\"metric\":{\"b\":\"x\"}},"
+          "{\"metric\":{\"b\":\"y\"},\"value\":[1,\"2\"]}]}}",
+          2, 2, { "{b=x}", "{b=y}" } },
+        { "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":["
+          "{\"metric\":{\"a\":\"1\"},\"values\":[]},"
+          "{\"metric\":{\"a\":\"1\"},\"values\":[[5,\"5\"]]}]}}",
+          1, 1, { "{a=1}" } },
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        rec *r = calloc(1, sizeof *r);
+        prom_parse_result res;
+        char err[256] = "";
+        int rc = prom_parse(c[i].body, strlen(c[i].body), record, r, &res, err, sizeof err);
+        CHECK(rc == 0, "labels_id #%zu: rc %d (%s)", i, rc, err);
+        CHECK(r->n == c[i].n && r->ids == c[i].ids && !r->id_bad,
+              "labels_id #%zu: %zu samples, %zu ids (want %zu, %zu), bad %d", i, r->n, r->ids,
+              c[i].n, c[i].ids, r->id_bad);
+        for (size_t k = 0; k < r->n && k < c[i].n; k++)
+            CHECK_STREQ(r->s[k].labels, c[i].labels[k], "labels_id labels");
+        free(r);
+    }
+}
+
 /* ------------------------------------------------------------------ times and values */
 
 static void test_ts(void)
@@ -446,6 +523,76 @@ static void test_values(void)
         CHECK(rc == c[i].rc, "value [%s]: rc %d", c[i].s, rc);
         if (rc == 0 && c[i].rc == 0)
             CHECK(same_double(v, c[i].v), "value [%s]: %.17g", c[i].s, v);
+    }
+}
+
+static uint64_t rnd_state = UINT64_C(0x9e3779b97f4a7c15);
+
+static uint64_t rnd(void)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 7;
+    rnd_state ^= rnd_state << 17;
+    return rnd_state;
+}
+
+static size_t rnd_digits(char *o, size_t max)
+{
+    size_t n = (size_t)(rnd() % (max + 1));
+    for (size_t i = 0; i < n; i++)
+        o[i] = (char)('0' + rnd() % 10);
+    return n;
+}
+
+/* The short paths for the usual texts (times "S.FFF", values of up to 19 digits and small
+ * exponents) give what the general readers give: values as strtod, times as the same
+ * text through the exponent reader ("...e0"). Random texts, some well formed, some not. */
+static void test_number_paths(void)
+{
+    char t[80], t2[84];
+    for (int k = 0; k < 100000; k++) {
+        size_t n = 0;
+        uint64_t shape = rnd();
+        if (shape & 1)
+            t[n++] = (shape & 2) ? '-' : '+';
+        if (shape & 4)
+            t[n++] = '0';
+        n += rnd_digits(t + n, (shape >> 8) & 1 ? 22 : 8);
+        if (shape & 16) {
+            t[n++] = '.';
+            n += rnd_digits(t + n, (shape >> 9) & 1 ? 24 : 6);
+        }
+        if (shape & 32) {
+            t[n++] = (shape & 64) ? 'e' : 'E';
+            if (shape & 128)
+                t[n++] = (shape & 1024) ? '-' : '+';
+            n += rnd_digits(t + n, 3);
+        }
+        t[n] = '\0';
+        double got = 42, want = 0;
+        int rc = prom_value_parse(t, n, &got);
+        char *end;
+        want = n ? strtod(t, &end) : 0;
+        int wrc = n && n < 64 && end == t + n ? 0 : -1;
+        CHECK(rc == wrc, "value [%s]: rc %d, strtod says %d", t, rc, wrc);
+        if (rc == 0 && wrc == 0)
+            CHECK(same_double(got, want), "value [%s]: %.17g, strtod %.17g", t, got, want);
+
+        /* a time: digits, maybe a fraction */
+        n = 0;
+        if (shape & (1u << 11))
+            t[n++] = '-';
+        n += rnd_digits(t + n, (shape >> 12) & 1 ? 11 : 10);
+        if (shape & (1u << 13)) {
+            t[n++] = '.';
+            n += rnd_digits(t + n, (shape >> 14) & 1 ? 12 : 9);
+        }
+        t[n] = '\0';
+        snprintf(t2, sizeof t2, "%se0", t);
+        int64_t a = 42, b = 43;
+        int ra = prom_ts_parse(t, n, &a), rb = prom_ts_parse(t2, n + 2, &b);
+        CHECK(ra == rb && (ra != 0 || a == b), "ts [%s]: rc %d %lld, with e0 rc %d %lld", t, ra,
+              (long long)a, rb, (long long)b);
     }
 }
 
@@ -931,6 +1078,8 @@ int main(void)
     test_fixtures();
     test_bad_bodies();
     test_other_orders();
+    test_labels_id();
+    test_number_paths();
     test_ts();
     test_values();
     test_fmt_seconds();
