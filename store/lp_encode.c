@@ -64,10 +64,27 @@ static const char digits2[201] =
     "50515253545556575859606162636465666768697071727374"
     "75767778798081828384858687888990919293949596979899";
 
+static const uint64_t pow10[20] = {
+    UINT64_C(1), UINT64_C(10), UINT64_C(100), UINT64_C(1000), UINT64_C(10000),
+    UINT64_C(100000), UINT64_C(1000000), UINT64_C(10000000), UINT64_C(100000000),
+    UINT64_C(1000000000), UINT64_C(10000000000), UINT64_C(100000000000),
+    UINT64_C(1000000000000), UINT64_C(10000000000000), UINT64_C(100000000000000),
+    UINT64_C(1000000000000000), UINT64_C(10000000000000000),
+    UINT64_C(100000000000000000), UINT64_C(1000000000000000000),
+    UINT64_C(10000000000000000000),
+};
+
+/* The digits of v at o, written from the end: their number is known first (log10 from
+ * the bit length: 1233/4096 is just above log10(2)), so nothing is copied twice. */
 static size_t u64_to_dec(char *o, uint64_t v)
 {
-    char tmp[24];
-    char *p = tmp + sizeof tmp;
+    if (v < 10) {
+        *o = (char)('0' + v);
+        return 1;
+    }
+    unsigned t = (unsigned)(64 - __builtin_clzll(v)) * 1233 >> 12;
+    size_t n = t + (v >= pow10[t]);
+    char *p = o + n;
     while (v >= 100) {
         unsigned r = (unsigned)(v % 100);
         v /= 100;
@@ -80,8 +97,6 @@ static size_t u64_to_dec(char *o, uint64_t v)
     } else {
         *--p = (char)('0' + v);
     }
-    size_t n = (size_t)(tmp + sizeof tmp - p);
-    memcpy(o, p, n);
     return n;
 }
 
@@ -227,9 +242,11 @@ enum {
     C_FKEY_BS = 32,/* escaped in a field key when right after a backslash: '"' */
     C_BS = 64,     /* the backslash */
     C_HI = 128,    /* 0x80-0xff: checked to be valid UTF-8 */
+    C_NUL = 256,   /* the end of a name */
 };
 
-static const unsigned char cls[256] = {
+static const unsigned short cls[256] = {
+    [0] = C_NUL,
     ['\n'] = C_NL,
     ['\r'] = C_NL,
     [','] = C_MEAS | C_TAG,
@@ -240,26 +257,44 @@ static const unsigned char cls[256] = {
     [0x80 ... 0xff] = C_HI,
 };
 
+/* The end of the run of bytes from p that are copied as they are (the NUL has a class of
+ * its own, so no byte after it is read). Four bytes a round. */
+static inline const unsigned char *plain_run(const unsigned char *p)
+{
+    for (;; p += 4) {
+        if (cls[p[0]])
+            return p;
+        if (cls[p[1]])
+            return p + 1;
+        if (cls[p[2]])
+            return p + 2;
+        if (cls[p[3]])
+            return p + 3;
+    }
+}
+
 /* Write the NUL-terminated name s escaped: bytes of class `esc` get a backslash, newlines/CRs
  * become an escaped space (counted in *nrep), bytes of class `after_bs` get a backslash when
  * the byte before them is a backslash (InfluxDB's unescaping would otherwise eat that
  * backslash); *saw_bs is set when a backslash was written. Needs at most 2*strlen(s) bytes
  * at w. The common run of plain bytes is copied by a tight loop. Returns the end of what was
  * written, or NULL if s is not valid UTF-8 (InfluxDB would give back U+FFFD instead). */
-static char *put_name(char *w, const char *s, unsigned esc, unsigned after_bs, size_t *nrep,
-                      int *saw_bs)
+static char *put_name_rest(char *w, const char *s, unsigned esc, unsigned after_bs,
+                           size_t *nrep, int *saw_bs)
 {
     const unsigned char *p = (const unsigned char *)s;
     int prev_bs = 0;
     for (;;) {
-        unsigned char c;
         const unsigned char *run = p;
-        while ((c = *p) != 0 && cls[c] == 0)
-            *w++ = (char)*p++;
+        p = plain_run(p);
+        if (p != run) {
+            memcpy(w, run, (size_t)(p - run));
+            w += p - run;
+            prev_bs = 0;
+        }
+        unsigned char c = *p;
         if (c == 0)
             return w;
-        if (p != run)
-            prev_bs = 0;
         unsigned k = cls[c];
         if (k & C_HI) {
             size_t n = util_utf8_seq((const char *)p, 4); /* stops at the NUL */
@@ -287,6 +322,19 @@ static char *put_name(char *w, const char *s, unsigned esc, unsigned after_bs, s
             *saw_bs |= prev_bs;
         }
     }
+}
+
+/* put_name_rest behind a copy of the first run of plain bytes: most names are nothing else,
+ * and are then written by one memcpy without the call. */
+static inline char *put_name(char *w, const char *s, unsigned esc, unsigned after_bs,
+                             size_t *nrep, int *saw_bs)
+{
+    const unsigned char *p = (const unsigned char *)s, *e = plain_run(p);
+    memcpy(w, p, (size_t)(e - p));
+    w += e - p;
+    if (*e == 0)
+        return w;
+    return put_name_rest(w, (const char *)e, esc, after_bs, nrep, saw_bs);
 }
 
 /* A string field value, quoted and escaped; NULL if it is not valid UTF-8. */

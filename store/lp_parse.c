@@ -197,6 +197,56 @@ static int is_numeric(char c)
     return (c >= '0' && c <= '9') || c == '.';
 }
 
+/* Byte classes for the scanners. Most bytes of a line are letters and digits that no rule
+ * looks at; with one table lookup a scanner skips them in a tight loop and runs its full
+ * checks only on the few bytes that can matter (the checks themselves are unchanged). */
+enum {
+    P_SEP = 1,     /* ',' ' ': can end a measurement or a tag value */
+    P_TAG = 2,     /* ',' ' ' '=': can end a tag key or value, or be refused in it */
+    P_FIELD = 4,   /* '\\' '"' '=' ',' ' ': the bytes scan_fields acts on */
+    P_DIGIT = 8,   /* '0'-'9' */
+    P_UNM = 16,    /* ',' '"' ' ' '=': a backslash before one is dropped (measurement,
+                    * field key) */
+    P_UNT = 32,    /* ',' ' ' '=': a backslash before one is dropped (tag key, tag value) */
+    P_NUM = 64,    /* "0123456789-.nNiIu": a field value read as a number */
+    P_FVAL = 128,  /* '\\' '"' ',': the bytes the field iterator's value loop acts on */
+    P_UNS = 256,   /* '\\' '"': a backslash before one is dropped (string value) */
+};
+
+static const unsigned short pcls[256] = {
+    [','] = P_SEP | P_TAG | P_FIELD | P_UNM | P_UNT | P_FVAL,
+    [' '] = P_SEP | P_TAG | P_FIELD | P_UNM | P_UNT,
+    ['='] = P_TAG | P_FIELD | P_UNM | P_UNT,
+    ['"'] = P_FIELD | P_UNM | P_FVAL | P_UNS,
+    ['\\'] = P_FIELD | P_FVAL | P_UNS,
+    ['0' ... '9'] = P_DIGIT | P_NUM,
+    ['-'] = P_NUM, ['.'] = P_NUM, ['n'] = P_NUM, ['N'] = P_NUM, ['i'] = P_NUM,
+    ['I'] = P_NUM, ['u'] = P_NUM,
+};
+
+#define PCLS(ch) pcls[(unsigned char)(ch)]
+
+/* The first position from i (at most n) whose byte is (`in` = 1) or is not (`in` = 0) of a
+ * class in `mask`. Four bytes a round: one bounds test for four lookups. */
+static inline size_t skip_until(const char *b, size_t i, size_t n, unsigned mask, int in)
+{
+#define HIT(ch) (((PCLS(ch) & mask) != 0) == in)
+    for (; i + 4 <= n; i += 4) {
+        if (HIT(b[i]))
+            return i;
+        if (HIT(b[i + 1]))
+            return i + 1;
+        if (HIT(b[i + 2]))
+            return i + 2;
+        if (HIT(b[i + 3]))
+            return i + 3;
+    }
+    while (i < n && !HIT(b[i]))
+        i++;
+    return i;
+#undef HIT
+}
+
 /* Go's strconv.ParseInt(s, 10, 64). */
 static int parse_i64(const char *s, size_t len, int64_t *out)
 {
@@ -209,6 +259,12 @@ static int parse_i64(const char *s, size_t len, int64_t *out)
     if (i == len)
         return -1;
     uint64_t v = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    /* the first 18 digits cannot overflow: no range check for them */
+    for (size_t fast = len - i <= 18 ? len : i + 18; i < fast; i++) {
+        if (!(PCLS(s[i]) & P_DIGIT))
+            return -1;
+        v = v * 10 + (unsigned)(s[i] - '0');
+    }
     for (; i < len; i++) {
         if (s[i] < '0' || s[i] > '9')
             return -1;
@@ -299,6 +355,7 @@ static size_t scan_number(const char *b, size_t n, size_t i, const char **why)
             return (size_t)-1;
     }
     for (;;) {
+        i = skip_until(b, i, n, P_DIGIT, 0); /* a digit only moves on */
         if (i >= n)
             break;
         char c = b[i];
@@ -392,20 +449,21 @@ static size_t scan_bool(const char *b, size_t n, size_t i)
 }
 
 /* Length of a raw tag key (up to the '=' not preceded by a backslash) and a raw tag value
- * (up to the ',' or ' ' not preceded by a backslash), as the 1.x scanner delimits them. */
-static size_t raw_tag_key_len(const char *s, const char *end)
+ * (up to the ',' or ' ' not preceded by a backslash), as the 1.x scanner delimits them.
+ * scan_tag starts the value right after the key's '=', so the key's length is known. */
+static size_t raw_tag_key_len(const lp_tag *t)
 {
-    const char *p = s + 1;
-    while (p < end && !(*p == '=' && p[-1] != '\\'))
-        p++;
-    return (size_t)(p - s);
+    return (size_t)(t->value - t->key) - 1;
 }
 
 static size_t raw_tag_value_len(const char *s, const char *end)
 {
     const char *p = s + 1;
-    while (p < end && !((*p == ',' || *p == ' ') && p[-1] != '\\'))
-        p++;
+    for (;; p++) {
+        p += skip_until(p, 0, (size_t)(end - p), P_SEP, 1);
+        if (p >= end || p[-1] != '\\')
+            break;
+    }
     return (size_t)(p - s);
 }
 
@@ -418,19 +476,30 @@ static int raw_cmp(const char *a, size_t alen, const char *b, size_t blen)
     return alen < blen ? -1 : alen > blen;
 }
 
-/* Unescape s[0..len) into w: a backslash followed by a byte of `set` is dropped (the byte
- * kept); any other backslash stays. Returns the end of what was written. */
-static char *unescape_into(char *w, const char *s, size_t len, const char *set)
+/* Unescape s[0..len) into w: a backslash followed by a byte of class `set` (P_UNM, P_UNT
+ * or P_UNS) is dropped (the byte kept); any other backslash stays. The text between
+ * backslashes is copied whole. Returns the end of what was written. */
+static char *unescape_into(char *w, const char *s, size_t len, unsigned set)
 {
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] == '\\' && i + 1 < len && strchr(set, s[i + 1]) && s[i + 1] != '\0') {
+    size_t i = 0;
+    for (;;) {
+        const char *bs = memchr(s + i, '\\', len - i);
+        size_t run = bs ? (size_t)(bs - (s + i)) : len - i;
+        memcpy(w, s + i, run);
+        w += run;
+        i += run;
+        if (!bs)
+            return w;
+        if (i + 1 < len && (PCLS(s[i + 1]) & set)) {
             *w++ = s[i + 1];
+            i += 2;
+        } else {
+            *w++ = '\\';
             i++;
-            continue;
         }
-        *w++ = s[i];
+        if (i >= len)
+            return w;
     }
-    return w;
 }
 
 static int has_nul(const char *s, size_t len)
@@ -493,6 +562,7 @@ static int scan_measurement(pctx *c, int *to_tags)
         return perr(c, 0, "missing measurement");
     for (;;) {
         i++;
+        i = skip_until(b, i, n, P_SEP, 1); /* only a ',' or ' ' can end it */
         if (i >= n)
             return perr(c, i, "missing fields");
         if (b[i - 1] == '\\')
@@ -523,6 +593,7 @@ static int scan_tag(pctx *c, lp_parsed *out, int *more)
         return perr(c, i, "missing tag key");
     for (;;) {
         i++;
+        i = skip_until(b, i, n, P_TAG, 1);
         if (i >= n || ((b[i] == ' ' || b[i] == ',') && b[i - 1] != '\\'))
             return perr(c, i, "missing tag value");
         if (b[i] == '=' && b[i - 1] != '\\') {
@@ -535,6 +606,7 @@ static int scan_tag(pctx *c, lp_parsed *out, int *more)
         return perr(c, i, "missing tag value");
     for (;;) {
         i++;
+        i = skip_until(b, i, n, P_TAG, 1);
         if (i >= n)
             return perr(c, i, "missing fields");
         if (b[i] == '=' && b[i - 1] != '\\')
@@ -548,7 +620,8 @@ static int scan_tag(pctx *c, lp_parsed *out, int *more)
             break;
         }
     }
-    if (util_grow((void **)&out->tags, &out->tags_cap, c->ntags + 1, sizeof *out->tags) != 0) {
+    if (c->ntags + 1 > out->tags_cap &&
+        util_grow((void **)&out->tags, &out->tags_cap, c->ntags + 1, sizeof *out->tags) != 0) {
         lp_set_err(c->err, c->errlen, "out of memory");
         return -1;
     }
@@ -569,15 +642,14 @@ static int scan_tags(pctx *c, lp_parsed *out, int to_tags)
             return -1;
     c->keyend = c->i;
 
-    const char *end = c->b + c->keyend;
     size_t ntags = c->ntags;
     for (size_t a = 1; a < ntags; a++) {
         lp_tag x = out->tags[a];
-        size_t xl = raw_tag_key_len(x.key, end);
+        size_t xl = raw_tag_key_len(&x);
         size_t j = a;
         while (j > 0) {
-            const char *pk = out->tags[j - 1].key;
-            if (raw_cmp(pk, raw_tag_key_len(pk, end), x.key, xl) <= 0)
+            const lp_tag *pt = &out->tags[j - 1];
+            if (raw_cmp(pt->key, raw_tag_key_len(pt), x.key, xl) <= 0)
                 break;
             out->tags[j] = out->tags[j - 1];
             j--;
@@ -585,9 +657,9 @@ static int scan_tags(pctx *c, lp_parsed *out, int to_tags)
         out->tags[j] = x;
     }
     for (size_t a = 1; a < ntags; a++) {
-        const char *ka = out->tags[a - 1].key, *kb = out->tags[a].key;
-        if (raw_cmp(ka, raw_tag_key_len(ka, end), kb, raw_tag_key_len(kb, end)) == 0)
-            return perr(c, (size_t)(kb - c->b), "duplicate tags");
+        const lp_tag *ta = &out->tags[a - 1], *tb = &out->tags[a];
+        if (raw_cmp(ta->key, raw_tag_key_len(ta), tb->key, raw_tag_key_len(tb)) == 0)
+            return perr(c, (size_t)(tb->key - c->b), "duplicate tags");
     }
     if (c->keyend > LP_MAX_KEY)
         return perr(c, 0, "max key length exceeded");
@@ -608,6 +680,7 @@ static int scan_fields(pctx *c)
     int quoted = 0;
     size_t equals = 0, commas = 0;
     for (;;) {
+        i = skip_until(b, i, n, P_FIELD, 1); /* the other bytes only move on */
         if (i >= n)
             break;
         if (b[i] == '\\' && i + 1 < n) {
@@ -670,13 +743,12 @@ static int scan_time(pctx *c, lp_precision prec, int64_t default_ns, int64_t *ou
     while (i < n && is_ws(b[i]))
         i++;
     size_t ts = i;
+    if (i < n && b[i] == '-')
+        i++;
     for (;;) {
+        i = skip_until(b, i, n, P_DIGIT, 0);
         if (i >= n || b[i] == '\n' || b[i] == ' ')
             break;
-        if (i == ts && b[i] == '-') {
-            i++;
-            continue;
-        }
         if (b[i] < '0' || b[i] > '9')
             return perr(c, i, "bad timestamp");
         i++;
@@ -717,23 +789,43 @@ static int scan_time(pctx *c, lp_precision prec, int64_t default_ns, int64_t *ou
 static int read_names(const pctx *c, lp_parsed *out, char **w)
 {
     const char *b = c->b;
+    if (!memchr(b, '\\', c->keyend) && !memchr(b, '\0', c->keyend)) {
+        /* The usual series key, without a backslash or a NUL: nothing to unescape, so it is
+         * copied whole and each name ends where its separator was. The separators are the
+         * byte before each tag key (the first one ends the measurement), each key's '=', and
+         * the space at keyend; the sort only reordered out->tags. */
+        char *k = *w;
+        memcpy(k, b, c->keyend);
+        k[c->keyend] = '\0';
+        out->pt.measurement = k;
+        for (size_t a = 0; a < c->ntags; a++) {
+            lp_tag *t = &out->tags[a];
+            size_t ko = (size_t)(t->key - b), vo = (size_t)(t->value - b);
+            k[ko - 1] = '\0';
+            k[vo - 1] = '\0';
+            t->key = k + ko;
+            t->value = k + vo;
+        }
+        *w = k + c->keyend + 1;
+        return 0;
+    }
     if (has_nul(b, c->mend))
         return perr(c, 0, "NUL byte in measurement");
     out->pt.measurement = *w;
-    *w = unescape_into(*w, b, c->mend, ",\" =");
+    *w = unescape_into(*w, b, c->mend, P_UNM);
     *(*w)++ = '\0';
 
     const char *end = b + c->keyend;
     for (size_t a = 0; a < c->ntags; a++) {
         const char *kr = out->tags[a].key, *vr = out->tags[a].value;
-        size_t kl = raw_tag_key_len(kr, end), vl = raw_tag_value_len(vr, end);
+        size_t kl = raw_tag_key_len(&out->tags[a]), vl = raw_tag_value_len(vr, end);
         if (has_nul(kr, kl) || has_nul(vr, vl))
             return perr(c, (size_t)(kr - b), "NUL byte in tag");
         out->tags[a].key = *w;
-        *w = unescape_into(*w, kr, kl, ", =");
+        *w = unescape_into(*w, kr, kl, P_UNT);
         *(*w)++ = '\0';
         out->tags[a].value = *w;
-        *w = unescape_into(*w, vr, vl, ", =");
+        *w = unescape_into(*w, vr, vl, P_UNT);
         *(*w)++ = '\0';
     }
     return 0;
@@ -748,17 +840,8 @@ static int read_value(const pctx *c, const char *vr, size_t vl, size_t col, lp_f
     if (c0 == '"') {
         if (vl < 2 || (c->strict && vr[vl - 1] != '"'))
             return perr(c, col, "invalid string");
-        const char *sp = vr + 1;
-        size_t sl = vl - 2;
-        char *sw = *w, *o = *w;
-        for (size_t x = 0; x < sl; x++) {
-            if (sp[x] == '\\' && x + 1 < sl && (sp[x + 1] == '\\' || sp[x + 1] == '"')) {
-                *o++ = sp[x + 1];
-                x++;
-                continue;
-            }
-            *o++ = sp[x];
-        }
+        char *sw = *w;
+        char *o = unescape_into(sw, vr + 1, vl - 2, P_UNS);
         fld->type = LP_STRING;
         fld->v.s.p = sw;
         fld->v.s.len = (size_t)(o - sw);
@@ -766,7 +849,7 @@ static int read_value(const pctx *c, const char *vr, size_t vl, size_t col, lp_f
         *w = o;
         return 0;
     }
-    if (c0 && strchr("0123456789-.nNiIu", c0)) {
+    if (PCLS(c0) & P_NUM) {
         char last = vr[vl - 1];
         if (last == 'i') {
             fld->type = LP_INT;
@@ -805,15 +888,25 @@ static int read_fields(const pctx *c, lp_parsed *out, char **w, size_t *out_nfie
 {
     const char *f = c->b + c->fs;
     size_t fs = c->fs, flen = c->fe - c->fs, pos = 0, nfields = 0;
+    /* most fields hold neither: then no key needs a look for them */
+    int any_nul = memchr(f, '\0', flen) != NULL, any_bs = memchr(f, '\\', flen) != NULL;
     while (pos < flen) {
         size_t k = pos;
-        while (k < flen && !(f[k] == '=' && (k == 0 || f[k - 1] != '\\')))
+        for (;;) { /* the first '=' not after a backslash */
+            const char *eq = memchr(f + k, '=', flen - k);
+            k = eq ? (size_t)(eq - f) : flen;
+            if (!eq || k == 0 || f[k - 1] != '\\')
+                break;
             k++;
+        }
         if (k >= flen)
             return perr(c, fs + pos, "invalid field format");
         size_t v = k + 1;
         int q = 0;
         while (v < flen) {
+            v = skip_until(f, v, flen, P_FVAL, 1); /* the other bytes only move on */
+            if (v >= flen)
+                break;
             if (f[v] == '\\' && v + 1 < flen && (f[v + 1] == '"' || f[v + 1] == '\\')) {
                 v += 2;
                 continue;
@@ -835,7 +928,7 @@ static int read_fields(const pctx *c, lp_parsed *out, char **w, size_t *out_nfie
             return perr(c, fs + (size_t)(kr - f), "max key length exceeded");
         if (kl == 0 || vl == 0)
             continue; /* 1.x skips a field without key or value */
-        if (has_nul(kr, kl))
+        if (any_nul && has_nul(kr, kl))
             return perr(c, fs + (size_t)(kr - f), "NUL byte in field key");
 
         lp_field fld = {0};
@@ -843,9 +936,14 @@ static int read_fields(const pctx *c, lp_parsed *out, char **w, size_t *out_nfie
             return -1;
         /* the key last: it goes to scratch after the string value */
         fld.key = *w;
-        *w = unescape_into(*w, kr, kl, ",\" =");
+        if (any_bs) {
+            *w = unescape_into(*w, kr, kl, P_UNM);
+        } else {
+            memcpy(*w, kr, kl);
+            *w += kl;
+        }
         *(*w)++ = '\0';
-        if (util_grow((void **)&out->fields, &out->fields_cap, nfields + 1, sizeof *out->fields) != 0) {
+        if (nfields + 1 > out->fields_cap && util_grow((void **)&out->fields, &out->fields_cap, nfields + 1, sizeof *out->fields) != 0) {
             lp_set_err(c->err, c->errlen, "out of memory");
             return -1;
         }
