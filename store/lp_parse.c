@@ -406,8 +406,10 @@ static size_t scan_number(const char *b, size_t n, size_t i, const char **why)
     if (is_int) {
         if (b[i - 1] != 'i')
             return (size_t)-1;
+        /* the text is [-]digits then 'i' (the loop refused anything else): 18 digits or
+         * fewer always fit, and only the range is left to check */
         int64_t v;
-        if (parse_i64(b + start, i - 1 - start, &v) != 0) {
+        if (digits > 18 && parse_i64(b + start, i - 1 - start, &v) != 0) {
             *why = "integer out of range";
             return (size_t)-1;
         }
@@ -469,6 +471,8 @@ static size_t raw_tag_value_len(const char *s, const char *end)
 
 static int raw_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
+    if (alen && blen && a[0] != b[0]) /* most keys differ at once: no call */
+        return (unsigned char)a[0] < (unsigned char)b[0] ? -1 : 1;
     size_t n = alen < blen ? alen : blen;
     int c = memcmp(a, b, n);
     if (c)
