@@ -44,6 +44,58 @@ void lp_parsed_free(lp_parsed *pp)
 static int parse_line(const char *line, size_t len, lp_precision prec, int64_t default_ns,
                       int strict, lp_parsed *out, char *err, size_t errlen);
 
+/* Byte classes for the scanners. Most bytes of a line are letters and digits that no rule
+ * looks at; with one table lookup a scanner skips them in a tight loop and runs its full
+ * checks only on the few bytes that can matter (the checks themselves are unchanged). */
+enum {
+    P_SEP = 1,     /* ',' ' ': can end a measurement or a tag value */
+    P_TAG = 2,     /* ',' ' ' '=': can end a tag key or value, or be refused in it */
+    P_FIELD = 4,   /* '\\' '"' '=' ',' ' ': the bytes scan_fields acts on */
+    P_DIGIT = 8,   /* '0'-'9' */
+    P_UNM = 16,    /* ',' '"' ' ' '=': a backslash before one is dropped (measurement,
+                    * field key) */
+    P_UNT = 32,    /* ',' ' ' '=': a backslash before one is dropped (tag key, tag value) */
+    P_NUM = 64,    /* "0123456789-.nNiIu": a field value read as a number */
+    P_FVAL = 128,  /* '\\' '"' ',': the bytes the field iterator's value loop acts on */
+    P_UNS = 256,   /* '\\' '"': a backslash before one is dropped (string value) */
+    P_SPLIT = 512, /* '\\' ' ' '=' ',' '"' '\n': the bytes lp_split_feed acts on */
+};
+
+static const unsigned short pcls[256] = {
+    [','] = P_SEP | P_TAG | P_FIELD | P_UNM | P_UNT | P_FVAL | P_SPLIT,
+    [' '] = P_SEP | P_TAG | P_FIELD | P_UNM | P_UNT | P_SPLIT,
+    ['='] = P_TAG | P_FIELD | P_UNM | P_UNT | P_SPLIT,
+    ['"'] = P_FIELD | P_UNM | P_FVAL | P_UNS | P_SPLIT,
+    ['\\'] = P_FIELD | P_FVAL | P_UNS | P_SPLIT,
+    ['\n'] = P_SPLIT,
+    ['0' ... '9'] = P_DIGIT | P_NUM,
+    ['-'] = P_NUM, ['.'] = P_NUM, ['n'] = P_NUM, ['N'] = P_NUM, ['i'] = P_NUM,
+    ['I'] = P_NUM, ['u'] = P_NUM,
+};
+
+#define PCLS(ch) pcls[(unsigned char)(ch)]
+
+/* The first position from i (at most n) whose byte is (`in` = 1) or is not (`in` = 0) of a
+ * class in `mask`. Four bytes a round: one bounds test for four lookups. */
+static inline size_t skip_until(const char *b, size_t i, size_t n, unsigned mask, int in)
+{
+#define HIT(ch) (((PCLS(ch) & mask) != 0) == in)
+    for (; i + 4 <= n; i += 4) {
+        if (HIT(b[i]))
+            return i;
+        if (HIT(b[i + 1]))
+            return i + 1;
+        if (HIT(b[i + 2]))
+            return i + 2;
+        if (HIT(b[i + 3]))
+            return i + 3;
+    }
+    while (i < n && !HIT(b[i]))
+        i++;
+    return i;
+#undef HIT
+}
+
 size_t lp_split_feed(lp_split *st, const char *b, size_t len)
 {
     size_t i = 0, equals = st->equals, commas = st->commas;
@@ -53,6 +105,9 @@ size_t lp_split_feed(lp_split *st, const char *b, size_t len)
         i = 1; /* escaped by the backslash that ended the previous piece */
     }
     while (i < len) {
+        i = skip_until(b, i, len, P_SPLIT, 1); /* the other bytes only move on */
+        if (i >= len)
+            break;
         char c = b[i];
         if (c == '\\') {
             i += 2;
@@ -195,56 +250,6 @@ static int is_ws(char c)
 static int is_numeric(char c)
 {
     return (c >= '0' && c <= '9') || c == '.';
-}
-
-/* Byte classes for the scanners. Most bytes of a line are letters and digits that no rule
- * looks at; with one table lookup a scanner skips them in a tight loop and runs its full
- * checks only on the few bytes that can matter (the checks themselves are unchanged). */
-enum {
-    P_SEP = 1,     /* ',' ' ': can end a measurement or a tag value */
-    P_TAG = 2,     /* ',' ' ' '=': can end a tag key or value, or be refused in it */
-    P_FIELD = 4,   /* '\\' '"' '=' ',' ' ': the bytes scan_fields acts on */
-    P_DIGIT = 8,   /* '0'-'9' */
-    P_UNM = 16,    /* ',' '"' ' ' '=': a backslash before one is dropped (measurement,
-                    * field key) */
-    P_UNT = 32,    /* ',' ' ' '=': a backslash before one is dropped (tag key, tag value) */
-    P_NUM = 64,    /* "0123456789-.nNiIu": a field value read as a number */
-    P_FVAL = 128,  /* '\\' '"' ',': the bytes the field iterator's value loop acts on */
-    P_UNS = 256,   /* '\\' '"': a backslash before one is dropped (string value) */
-};
-
-static const unsigned short pcls[256] = {
-    [','] = P_SEP | P_TAG | P_FIELD | P_UNM | P_UNT | P_FVAL,
-    [' '] = P_SEP | P_TAG | P_FIELD | P_UNM | P_UNT,
-    ['='] = P_TAG | P_FIELD | P_UNM | P_UNT,
-    ['"'] = P_FIELD | P_UNM | P_FVAL | P_UNS,
-    ['\\'] = P_FIELD | P_FVAL | P_UNS,
-    ['0' ... '9'] = P_DIGIT | P_NUM,
-    ['-'] = P_NUM, ['.'] = P_NUM, ['n'] = P_NUM, ['N'] = P_NUM, ['i'] = P_NUM,
-    ['I'] = P_NUM, ['u'] = P_NUM,
-};
-
-#define PCLS(ch) pcls[(unsigned char)(ch)]
-
-/* The first position from i (at most n) whose byte is (`in` = 1) or is not (`in` = 0) of a
- * class in `mask`. Four bytes a round: one bounds test for four lookups. */
-static inline size_t skip_until(const char *b, size_t i, size_t n, unsigned mask, int in)
-{
-#define HIT(ch) (((PCLS(ch) & mask) != 0) == in)
-    for (; i + 4 <= n; i += 4) {
-        if (HIT(b[i]))
-            return i;
-        if (HIT(b[i + 1]))
-            return i + 1;
-        if (HIT(b[i + 2]))
-            return i + 2;
-        if (HIT(b[i + 3]))
-            return i + 3;
-    }
-    while (i < n && !HIT(b[i]))
-        i++;
-    return i;
-#undef HIT
 }
 
 /* Go's strconv.ParseInt(s, 10, 64). */
@@ -553,7 +558,6 @@ int lp_line_time_ns(const char *line, size_t len, int64_t *out_ns)
     }
     return 0;
 }
-
 
 /* ---------------------------------------------------------------- lp_parse's scan steps */
 
