@@ -89,8 +89,13 @@ static int stash_sample_fn(void *ctx, const prom_label *l, size_t nl, uint64_t l
         st->last_id = labels_id;
     }
     stash_sample sa = { .t_ns = t_ns, .v = v };
-    if (buf_add(&st->samples, &sa, sizeof sa) != 0)
+    if (st->samples.cap - st->samples.len > sizeof sa && st->samples.p) {
+        memcpy(st->samples.p + st->samples.len, &sa, sizeof sa);   /* room known: no call */
+        st->samples.len += sizeof sa;
+        st->samples.p[st->samples.len] = '\0';   /* buf's invariant */
+    } else if (buf_add(&st->samples, &sa, sizeof sa) != 0) {
         goto full;
+    }
     ((stash_series *)(void *)(st->series.p + st->series.len - sizeof(stash_series)))->nsamples++;
     return 0;
 full:

@@ -465,38 +465,47 @@ static int str_into(rd *r, char *out, size_t cap)
 
 /* ------------------------------------------------------------------ numbers */
 
-/* The usual sample time, "1795562831" or "1795562831.5" (at most nine decimals, no sign,
- * no exponent): 1 with *out_ns set, or 0 when the text is anything else (prom_ts_parse's
- * general reader then decides, and gives the same value for any text this accepts). */
-static int ts_fast(const char *s, size_t len, int64_t *out_ns)
+/* The usual sample time at p (before end), "1795562831" or "1795562831.5" (at most nine
+ * decimals, no sign, no exponent): 1 with *out_ns set and *stop at the byte after it, or 0
+ * when the text there is anything else (prom_ts_parse's general reader then decides; it
+ * gives the same value for any text this accepts). */
+static const uint64_t frac_scale[10] = {
+    1000000000, 100000000, 10000000, 1000000, 100000, 10000, 1000, 100, 10, 1,
+};
+
+static int ts_scan(const char *p, const char *end, const char **stop, int64_t *out_ns)
 {
-    size_t i = 0;
+    const char *s0 = p;
     uint64_t sec = 0, frac = 0;
-    if (len == 0 || s[0] < '0' || s[0] > '9' || (s[0] == '0' && len > 1 && s[1] != '.'))
-        return 0;
-    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-        if (i >= 10)
-            return 0;
-        sec = sec * 10 + (uint64_t)(s[i] - '0');
+    while (p < end && (unsigned char)(*p - '0') < 10) {
+        sec = sec * 10 + (uint64_t)(*p - '0');   /* wraps past 20 digits: refused below */
+        p++;
     }
-    if (i < len) {
-        if (s[i] != '.')
-            return 0;
-        size_t f0 = ++i;
-        for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-            if (i - f0 >= 9)
-                return 0;
-            frac = frac * 10 + (uint64_t)(s[i] - '0');
+    size_t nint = (size_t)(p - s0);
+    if (nint == 0 || nint > 10 || (s0[0] == '0' && nint > 1))
+        return 0;
+    if (p < end && *p == '.') {
+        const char *f0 = ++p;
+        while (p < end && (unsigned char)(*p - '0') < 10) {
+            frac = frac * 10 + (uint64_t)(*p - '0');
+            p++;
         }
-        if (i == f0 || i != len)
+        size_t nf = (size_t)(p - f0);
+        if (nf == 0 || nf > 9)
             return 0;
-        for (size_t k = i - f0; k < 9; k++)
-            frac *= 10;
+        frac *= frac_scale[nf];
     }
     if (sec > UINT64_C(9223372035))   /* sec * 1e9 + frac then fits in int64 */
         return 0;
     *out_ns = (int64_t)(sec * UINT64_C(1000000000) + frac);
+    *stop = p;
     return 1;
+}
+
+static int ts_fast(const char *s, size_t len, int64_t *out_ns)
+{
+    const char *stop;
+    return ts_scan(s, s + len, &stop, out_ns) && stop == s + len;
 }
 
 int prom_ts_parse(const char *s, size_t len, int64_t *out_ns)
@@ -670,6 +679,10 @@ int prom_value_parse(const char *s, size_t len, double *out)
 {
     if (!s || len == 0 || len >= 64)
         return -1;
+#ifdef VALUE_FAST
+    if (value_fast(s, len, out))   /* refuses NaN and Inf: no digit */
+        return 0;
+#endif
     if (len == 3 && memcmp(s, "NaN", 3) == 0) {
         *out = NAN;
         return 0;
@@ -682,10 +695,6 @@ int prom_value_parse(const char *s, size_t len, double *out)
         *out = -INFINITY;
         return 0;
     }
-#ifdef VALUE_FAST
-    if (value_fast(s, len, out))
-        return 0;
-#endif
     char tmp[64];
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
@@ -736,6 +745,27 @@ char *prom_fmt_seconds(int64_t ns, char *out, size_t cap)
 
 /* [ts, "value"]: one sample, handed to the callback. With want_value == 0 (a string
  * result) the string is only checked. */
+/* The sample as Prometheus writes it, [1795562831.5,"831.545"] with no blanks and no
+ * escapes, read at the cursor in one go: 1 with the cursor past it, or 0 (nothing moved)
+ * for anything else, which the general reader then takes, errors and all. What this
+ * accepts the general reader reads the same way (the same time and value readers). */
+static int sample_fast(rd *r, int64_t *t_ns, double *v)
+{
+    const char *p = r->p + r->pos, *end = r->p + r->len, *val;
+    if (p >= end || *p != '[' || !ts_scan(p + 1, end, &p, t_ns))
+        return 0;
+    if (end - p < 2 || p[0] != ',' || p[1] != '"')
+        return 0;
+    val = p += 2;
+    while (p < end && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
+        p++;
+    if (end - p < 2 || p[0] != '"' || p[1] != ']' ||
+        prom_value_parse(val, (size_t)(p - val), v) != 0)
+        return 0;
+    r->pos = (size_t)(p + 2 - r->p);
+    return 1;
+}
+
 static int sample(walk *w, int want_value)
 {
     rd *r = &w->r;
@@ -743,6 +773,9 @@ static int sample(walk *w, int want_value)
     size_t tslen, vallen;
     int64_t t_ns;
     double v = 0;
+    ws(r);
+    if (want_value && sample_fast(r, &t_ns, &v))
+        goto got;
     if (expect(r, '[', "to open a sample [time, \"value\"]"))
         return -1;
     if (num(r, &ts, &tslen))
@@ -765,6 +798,7 @@ static int sample(walk *w, int want_value)
         return -1;
     if (!want_value)
         return 0;
+got:
     w->res->samples++;
     if (!isfinite(v))
         w->res->nonfinite++;

@@ -593,6 +593,41 @@ static void test_number_paths(void)
         int ra = prom_ts_parse(t, n, &a), rb = prom_ts_parse(t2, n + 2, &b);
         CHECK(ra == rb && (ra != 0 || a == b), "ts [%s]: rc %d %lld, with e0 rc %d %lld", t, ra,
               (long long)a, rb, (long long)b);
+
+        /* the sample as Prometheus writes it (the parser's short path) and with blanks
+         * (the general one): the same verdict, time and value */
+        if (k % 8 == 0) {
+            char vt[80], tight[320], loose[320];
+            snprintf(vt, sizeof vt, "%s", t);   /* this round's time text */
+            size_t vn = rnd_digits(t2, 7);
+            t2[vn] = '\0';
+            static const char *const tails[] = { "", ".5", "e3", "x", "\\n", ".25e-2" };
+            const char *tail = tails[rnd() % 6];
+            static const char fmt_t[] = "{\"status\":\"success\",\"data\":{\"resultType\":"
+                                        "\"matrix\",\"result\":[{\"metric\":{},\"values\":"
+                                        "[[%s,\"%s%s\"]]}]}}";
+            static const char fmt_l[] = "{\"status\":\"success\",\"data\":{\"resultType\":"
+                                        "\"matrix\",\"result\":[{\"metric\":{},\"values\":"
+                                        "[[ %s , \"%s%s\" ]]}]}}";
+            snprintf(tight, sizeof tight, fmt_t, vt, t2, tail);
+            snprintf(loose, sizeof loose, fmt_l, vt, t2, tail);
+            rec *r1 = calloc(1, sizeof *r1), *r2 = calloc(1, sizeof *r2);
+            prom_parse_result x1, x2;
+            char e1[256] = "", e2[256] = "";
+            int c1 = prom_parse(tight, strlen(tight), record, r1, &x1, e1, sizeof e1);
+            int c2 = prom_parse(loose, strlen(loose), record, r2, &x2, e2, sizeof e2);
+            /* the same reason (its column differs by the blanks) */
+            const char *w1 = strstr(e1, ": "), *w2 = strstr(e2, ": ");
+            CHECK(c1 == c2 && r1->n == r2->n && (c1 == 0 || (w1 && w2 && strcmp(w1, w2) == 0)),
+                  "sample [%s,\"%s%s\"]: rc %d (%s) n %zu, with blanks rc %d (%s) n %zu", vt, t2,
+                  tail, c1, e1, r1->n, c2, e2, r2->n);
+            if (c1 == 0 && c2 == 0 && r1->n == 1 && r2->n == 1)
+                CHECK(r1->s[0].t == r2->s[0].t && same_double(r1->s[0].v, r2->s[0].v),
+                      "sample [%s,\"%s%s\"]: %lld %.17g, with blanks %lld %.17g", vt, t2, tail,
+                      (long long)r1->s[0].t, r1->s[0].v, (long long)r2->s[0].t, r2->s[0].v);
+            free(r1);
+            free(r2);
+        }
     }
 }
 
