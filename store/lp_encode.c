@@ -109,6 +109,80 @@ static size_t i64_to_dec(char *o, int64_t v)
     return u64_to_dec(o, (uint64_t)v);
 }
 
+/* float_digits for a normal d > 0 from one printf: the 17-digit form, cut to 15 and 16
+ * digits here. Rounding that already rounded text gives what printf gives for fewer digits
+ * unless the digits cut off are exactly half a unit ("50" for 15 digits, "5" for 16): the
+ * exact value lies within half a unit of the 17th digit of the text, so on the same side of
+ * any other rounding boundary. Each candidate still has to read back as d (strtod), as in
+ * float_digits. Returns the number of digits, 0 when a cut is such a tie (float_digits
+ * then asks printf), or -1. */
+static int float_digits_from17(double d, char *digs, int *dp)
+{
+    char tmp[40];
+    int n = snprintf(tmp, sizeof tmp, "%.16e", d);
+    if (n <= 0 || (size_t)n >= sizeof tmp || tmp[1] != '.' || tmp[18] != 'e')
+        return -1;
+    char d17[17]; /* tmp is D.DDDDDDDDDDDDDDDDe[+-]XX */
+    d17[0] = tmp[0];
+    memcpy(d17 + 1, tmp + 2, 16);
+    const char *p = tmp + 19;
+    int neg = *p == '-';
+    if (*p == '-' || *p == '+')
+        p++;
+    int e = 0;
+    for (; *p >= '0' && *p <= '9'; p++)
+        e = e * 10 + (*p - '0');
+    if (neg)
+        e = -e;
+    for (int prec = 15; prec <= 17; prec++) {
+        char c[17];
+        int ce = e;
+        memcpy(c, d17, (size_t)prec);
+        if (prec < 17) {
+            int cut = prec == 15 ? (d17[15] - '0') * 10 + (d17[16] - '0') : d17[16] - '0';
+            int half = prec == 15 ? 50 : 5;
+            if (cut == half)
+                return 0;
+            if (cut > half) { /* round up, carrying left; all nines become 1 and e + 1 */
+                int k = prec - 1;
+                while (k >= 0 && c[k] == '9')
+                    c[k--] = '0';
+                if (k >= 0) {
+                    c[k]++;
+                } else {
+                    c[0] = '1';
+                    ce++;
+                }
+            }
+            /* read back: "D.DDDe-XXX" */
+            char back[40], *b = back;
+            *b++ = c[0];
+            *b++ = '.';
+            memcpy(b, c + 1, (size_t)prec - 1);
+            b += prec - 1;
+            *b++ = 'e';
+            unsigned ae = ce < 0 ? (unsigned)-ce : (unsigned)ce; /* at most 309 */
+            if (ce < 0)
+                *b++ = '-';
+            if (ae >= 100)
+                *b++ = (char)('0' + ae / 100);
+            if (ae >= 10)
+                *b++ = (char)('0' + ae / 10 % 10);
+            *b++ = (char)('0' + ae % 10);
+            *b = '\0';
+            if (strtod(back, NULL) != d)
+                continue;
+        }
+        int nd = prec;
+        while (nd > 1 && c[nd - 1] == '0')
+            nd--;
+        memcpy(digs, c, (size_t)nd);
+        *dp = ce + 1;
+        return nd;
+    }
+    return -1;
+}
+
 /* Shortest decimal digits of a finite d > 0 that read back as d: digs[0..nd) without
  * trailing zeros, value = 0.digs x 10^dp. */
 static int float_digits(double d, char *digs, int *dp)
@@ -128,6 +202,11 @@ static int float_digits(double d, char *digs, int *dp)
      * (Any decimal of 15 digits or fewer survives double -> 15 digits unchanged, so if the
      * shortest form has <= 15 digits the 15-digit one is it, padded with zeros.) */
     char tmp[40];
+    if (d >= DBL_MIN) {
+        int nd = float_digits_from17(d, digs, dp);
+        if (nd != 0)
+            return nd;
+    }
     /* Subnormals carry fewer digits, so the 15-digit shortcut does not hold: search up. */
     for (int prec = d < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
         int n = snprintf(tmp, sizeof tmp, "%.*e", prec - 1, d);
