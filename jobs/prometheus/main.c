@@ -35,7 +35,7 @@
 
 enum {
     OPT_FROM = 1, OPT_TO, OPT_STEP, OPT_RESUME, OPT_QUERIES, OPT_CHUNK, OPT_URL, OPT_MAX_BODY,
-    OPT_MEASUREMENT, OPT_DEADLINE
+    OPT_MEASUREMENT, OPT_DEADLINE, OPT_GZIP
 };
 
 static int64_t run_deadline_ns;   /* clock_mono_ns() time the run stops at; 0: none */
@@ -77,6 +77,9 @@ static void usage(FILE *f)
 "  --deadline D     stop the run D after it started, with what it read stored (75; a\n"
 "                   backfill goes on with --resume); set it below the CronJob's\n"
 "                   activeDeadlineSeconds (env CRONFLUX_DEADLINE; default: none)\n"
+"  --gzip           ask Prometheus for gzip answers: fewer bytes, for a slow link (by\n"
+"                   default plain: gzip costs Prometheus several times the CPU of the\n"
+"                   answer itself)\n"
 CLI_COMMON_HELP
 "\n"
 "Environment: PROMETHEUS_TOKEN (or _FILE) for a bearer token, PROMETHEUS_CA_FILE,\n"
@@ -547,13 +550,14 @@ int main(int argc, char **argv)
         { "max-body", required_argument, NULL, OPT_MAX_BODY },
         { "measurement", required_argument, NULL, OPT_MEASUREMENT },
         { "deadline", required_argument, NULL, OPT_DEADLINE },
+        { "gzip", no_argument, NULL, OPT_GZIP },
         CLI_COMMON_LONGOPTS,
         { NULL, 0, NULL, 0 },
     };
     cli_common cc = { 0 };
     const char *from_s = NULL, *to_s = NULL, *step_s = NULL, *queries = NULL, *url = NULL,
                *measurement = NULL, *deadline_s = NULL;
-    bool resume = false;
+    bool resume = false, gzip = false;
     int64_t maxpts = PROM_CHUNK_DEFAULT;
     size_t max_body = 0;
     char err[1024];
@@ -565,6 +569,7 @@ int main(int argc, char **argv)
         case OPT_TO: to_s = optarg; break;
         case OPT_STEP: step_s = optarg; break;
         case OPT_RESUME: resume = true; break;
+        case OPT_GZIP: gzip = true; break;
         case OPT_QUERIES: queries = optarg; break;
         case OPT_URL: url = optarg; break;
         case OPT_MEASUREMENT: measurement = optarg; break;
@@ -681,6 +686,7 @@ int main(int argc, char **argv)
     }
     if (max_body)
         pcfg.body_max = max_body;
+    pcfg.gzip = gzip;
     pcfg.deadline_ns = run_deadline_ns;
     if (http_global_init(err, sizeof err) != 0) {
         log_error("%s", err);

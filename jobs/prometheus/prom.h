@@ -191,6 +191,8 @@ typedef struct prom_cfg {
     size_t body_max;      /* cap on one response; over it the chunk is halved */
     int64_t deadline_ns;  /* clock_mono_ns() time of the run's deadline (--deadline); 0: none.
                              No request or retry wait goes past it (then PROM_TEMP). */
+    bool gzip;            /* --gzip: ask for gzip answers; default plain ones
+                             (Accept-Encoding: identity; prom_api.c says why) */
 } prom_cfg;
 
 /* Fill cfg from the environment; url_flag (--url) wins when not NULL. PROMETHEUS_URL, or

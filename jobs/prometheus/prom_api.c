@@ -288,16 +288,23 @@ prom_outcome prom_call(prom_client *pc, const char *path, const char *form, prom
         return PROM_CONFIG;
     }
     http_url_show(url, pc->cfg.token[0] ? pc->cfg.token : NULL, 0, shown, sizeof shown);
-    http_header hs[3] = {
-        { "Content-Type", "application/x-www-form-urlencoded" },
-        { "Accept", "application/json" },
-        { "Authorization", pc->auth },
-    };
+    /* Plain answers unless --gzip: compressing an answer costs Prometheus about
+     * six times the CPU of the answer itself (query_range of 1M samples: 1.2 CPU-s gzipped,
+     * 0.2 plain, 23 MB plain and 6.7 MB gzipped), and inflating it costs us about 5% of
+     * ours; the 3.4x fewer bytes pay for that only on links slower than about 130 Mbit/s. */
+    http_header hs[4];
+    size_t nh = 0;
+    hs[nh++] = (http_header){ "Content-Type", "application/x-www-form-urlencoded" };
+    hs[nh++] = (http_header){ "Accept", "application/json" };
+    if (!pc->cfg.gzip)
+        hs[nh++] = (http_header){ "Accept-Encoding", "identity" };
+    if (pc->auth[0])
+        hs[nh++] = (http_header){ "Authorization", pc->auth };
     call_try t = {
         .pc = pc, .shown = shown, .fn = fn, .ctx = ctx, .res = res, .body_len = body_len,
         .o = PROM_UNREACHABLE, .err = err, .errlen = errlen,
         .req = { .method = "POST", .url = url, .headers = hs,
-                 .nheaders = pc->auth[0] ? 3 : 2, .body = form, .body_len = strlen(form),
+                 .nheaders = nh, .body = form, .body_len = strlen(form),
                  .redact = pc->cfg.token[0] ? pc->cfg.token : NULL },
     };
     retry_policy p = { .max_attempts = pc->cfg.max_retries + 1, .backoff_base_ms = 500,

@@ -57,9 +57,10 @@ class H(BaseHTTPRequestHandler):
         with lock:
             calls[q] = calls.get(q, 0) + 1
             with open(sys.argv[2], "a") as log:
-                log.write("%s %s %s %s %s %s\n" % (self.path, q, f.get("start", "-"),
+                log.write("%s %s %s %s %s %s %s\n" % (self.path, q, f.get("start", "-"),
                           f.get("end", "-"), f.get("time", "-"),
-                          self.headers.get("Authorization", "-")))
+                          self.headers.get("Authorization", "-"),
+                          self.headers.get("Accept-Encoding", "-").replace(" ", "")))
         if not self.path.startswith("/api/v1/"):
             return self.send(404, "404 page not found\n", "text/plain")
         if self.path == "/api/v1/query_range":
@@ -179,6 +180,16 @@ t=$(awk '{print $3}' "$T/scalar.out")
 check_eq "--align 1m: the instant query ran at the slot's start" "$((t % 60000000000))" 0
 grep -q " scalar - - $((t / 1000000000)) " "$T/requests.log" && ok "time= sent as the aligned Unix time" ||
     not_ok "time= sent as the aligned Unix time"
+
+# answers asked for plain (Prometheus' gzip costs it far more CPU than the bytes save on
+# a fast link); --gzip asks for gzip again
+run up up --dry-run
+check_eq "Accept-Encoding: identity by default" "$(awk '$2 == "up" { e = $7 } END { print e }' "$T/requests.log")" identity
+run up up --dry-run --gzip
+awk '$2 == "up" { e = $7 } END { exit !(e ~ /gzip/) }' "$T/requests.log" &&
+    ok "--gzip: gzip accepted" || not_ok "--gzip ($(tail -1 "$T/requests.log"))"
+grep -q "^up,__name__=up,job=j,query=up value=1 " "$T/up.out" && ok "and the point is the same" ||
+    not_ok "--gzip point ($(cat "$T/up.out"))"
 
 run warn warn --dry-run
 grep -q "warn: query warn: Prometheus warns: partial response: one store unreachable" "$T/warn.err" &&
