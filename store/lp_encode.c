@@ -443,7 +443,7 @@ static char *put_string_value(char *w, const char *s, size_t len)
 
 /* Order of tag keys as InfluxDB sorts them (bytewise), with newline/CR compared as the
  * space they will be written as. */
-static int name_cmp(const char *a, const char *b)
+static int name_cmp_all(const char *a, const char *b)
 {
     const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
     for (;; x++, y++) {
@@ -460,6 +460,16 @@ static int name_cmp(const char *a, const char *b)
         if (cx != cy)
             return cx < cy ? -1 : 1;
     }
+}
+
+/* name_cmp_all, with the usual answer first: two names that differ in their first byte,
+ * neither a control byte (so no newline or CR to read as a space), compare by it. */
+static inline int name_cmp(const char *a, const char *b)
+{
+    unsigned char x = (unsigned char)a[0], y = (unsigned char)b[0];
+    if (x != y && x > '\r' && y > '\r')
+        return x < y ? -1 : 1;
+    return name_cmp_all(a, b);
 }
 
 static unsigned char nl_as_space(char c)

@@ -474,7 +474,7 @@ static size_t raw_tag_value_len(const char *s, const char *end)
     return (size_t)(p - s);
 }
 
-static int raw_cmp(const char *a, size_t alen, const char *b, size_t blen)
+static inline int raw_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
     if (alen && blen && a[0] != b[0]) /* most keys differ at once: no call */
         return (unsigned char)a[0] < (unsigned char)b[0] ? -1 : 1;
