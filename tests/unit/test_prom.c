@@ -629,6 +629,28 @@ static void test_number_paths(void)
             free(r2);
         }
     }
+
+    /* a value text of 64 bytes or more is refused, by the short path too (leading zeros
+     * would make it a number); 63 is read */
+    for (int len = 62; len <= 65; len++) {
+        char zeros[80], body[256];
+        memset(zeros, '0', (size_t)len - 1);
+        zeros[len - 1] = '1';
+        zeros[len] = '\0';
+        snprintf(body, sizeof body, "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\","
+                 "\"result\":[{\"metric\":{},\"values\":[[1,\"%s\"]]}]}}", zeros);
+        rec *r1 = calloc(1, sizeof *r1);
+        prom_parse_result x1;
+        char e1[256] = "";
+        int c1 = prom_parse(body, strlen(body), record, r1, &x1, e1, sizeof e1);
+        if (len < 64)
+            CHECK(c1 == 0 && r1->n == 1 && r1->s[0].v == 1, "value of %d bytes: rc %d (%s)", len,
+                  c1, e1);
+        else
+            CHECK(c1 == -1 && strstr(e1, "sample value is not a number"),
+                  "value of %d bytes: rc %d (%s)", len, c1, e1);
+        free(r1);
+    }
 }
 
 static void test_fmt_seconds(void)
