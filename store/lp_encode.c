@@ -367,7 +367,7 @@ static char *put_name_rest(char *w, const char *s, unsigned esc, unsigned after_
         const unsigned char *run = p;
         p = plain_run(p);
         if (p != run) {
-            memcpy(w, run, (size_t)(p - run));
+            lp_copy(w, (const char *)run, (size_t)(p - run));
             w += p - run;
             prev_bs = 0;
         }
@@ -404,12 +404,12 @@ static char *put_name_rest(char *w, const char *s, unsigned esc, unsigned after_
 }
 
 /* put_name_rest behind a copy of the first run of plain bytes: most names are nothing else,
- * and are then written by one memcpy without the call. */
+ * and are then written by one copy without the call. */
 static inline char *put_name(char *w, const char *s, unsigned esc, unsigned after_bs,
                              size_t *nrep, int *saw_bs)
 {
     const unsigned char *p = (const unsigned char *)s, *e = plain_run(p);
-    memcpy(w, p, (size_t)(e - p));
+    lp_copy(w, (const char *)p, (size_t)(e - p));
     w += e - p;
     if (*e == 0)
         return w;

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 /* InfluxDB 1.x refuses the two lowest and the highest int64 nanosecond times. */
 #define LP_MIN_NANO (INT64_MIN + 2)
@@ -79,6 +80,41 @@ static inline const char *lp_show(char *tmp, size_t tmplen, const char *s, size_
     }
     tmp[o] = '\0';
     return tmp;
+}
+
+/* memcpy(dst, src, n) for the short names most copies are: up to 32 bytes by fixed-size
+ * loads and stores that overlap in the middle (each within the n bytes), without the call
+ * and its size dispatch; longer ones by memcpy. dst and src do not overlap. */
+static inline void lp_copy(char *dst, const char *src, size_t n)
+{
+    uint64_t a, b, c, d;
+    if (n > 32) {
+        memcpy(dst, src, n);
+    } else if (n >= 16) {
+        memcpy(&a, src, 8);
+        memcpy(&b, src + 8, 8);
+        memcpy(&c, src + n - 16, 8);
+        memcpy(&d, src + n - 8, 8);
+        memcpy(dst, &a, 8);
+        memcpy(dst + 8, &b, 8);
+        memcpy(dst + n - 16, &c, 8);
+        memcpy(dst + n - 8, &d, 8);
+    } else if (n >= 8) {
+        memcpy(&a, src, 8);
+        memcpy(&b, src + n - 8, 8);
+        memcpy(dst, &a, 8);
+        memcpy(dst + n - 8, &b, 8);
+    } else if (n >= 4) {
+        uint32_t x, y;
+        memcpy(&x, src, 4);
+        memcpy(&y, src + n - 4, 4);
+        memcpy(dst, &x, 4);
+        memcpy(dst + n - 4, &y, 4);
+    } else if (n > 0) {
+        dst[0] = src[0];
+        dst[n / 2] = src[n / 2];
+        dst[n - 1] = src[n - 1];
+    }
 }
 
 /* Nanoseconds per unit of precision p. */

@@ -494,7 +494,7 @@ static char *unescape_into(char *w, const char *s, size_t len, unsigned set)
     for (;;) {
         const char *bs = memchr(s + i, '\\', len - i);
         size_t run = bs ? (size_t)(bs - (s + i)) : len - i;
-        memcpy(w, s + i, run);
+        lp_copy(w, s + i, run);
         w += run;
         i += run;
         if (!bs)
@@ -947,7 +947,7 @@ static int read_fields(const pctx *c, lp_parsed *out, char **w, size_t *out_nfie
         if (any_bs) {
             *w = unescape_into(*w, kr, kl, P_UNM);
         } else {
-            memcpy(*w, kr, kl);
+            lp_copy(*w, kr, kl);
             *w += kl;
         }
         *(*w)++ = '\0';
