@@ -356,8 +356,8 @@ static inline const unsigned char *plain_run(const unsigned char *p)
  * become an escaped space (counted in *nrep), bytes of class `after_bs` get a backslash when
  * the byte before them is a backslash (InfluxDB's unescaping would otherwise eat that
  * backslash); *saw_bs is set when a backslash was written. Needs at most 2*strlen(s) bytes
- * at w. The common run of plain bytes is copied by a tight loop. Returns the end of what was
- * written, or NULL if s is not valid UTF-8 (InfluxDB would give back U+FFFD instead). */
+ * at w. Runs of plain bytes are copied whole (plain_run, lp_copy). Returns the end of what
+ * was written, or NULL if s is not valid UTF-8 (InfluxDB would give back U+FFFD instead). */
 static char *put_name_rest(char *w, const char *s, unsigned esc, unsigned after_bs,
                            size_t *nrep, int *saw_bs)
 {
