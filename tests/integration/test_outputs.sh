@@ -41,8 +41,8 @@ check "and ends with what was sent, what is pending and how long" \
     grep -qE '^prom-metrics: info: 1 query, .*; [0-9]+ sent to InfluxDB, 0 pending; [0-9]+\.[0-9]s$' "$T/own.err"
 
 # 2. progress when not on a terminal: prom-metrics backfill, many small chunks
-CRONFLUX_PROGRESS=200ms run progress prom-metrics --queries "$T/q.txt" --from -2h --to now --step 1s --chunk 20
-check_eq "backfill with CRONFLUX_PROGRESS=200ms: exit 0" "$RC" 0
+CRONFLUX_PROGRESS=1ms run progress prom-metrics --queries "$T/q.txt" --from -2h --to now --step 1s --chunk 20
+check_eq "backfill with CRONFLUX_PROGRESS=1ms: exit 0" "$RC" 0
 n=$(grep -cE '^prom-metrics: info: progress: chunk [0-9]+/~?[0-9]+ \([0-9]+%\), [0-9]+ points, [0-9]+ points/s, ETA [0-9hms?]+$' "$T/progress.err")
 grep 'progress:' "$T/progress.err" | head -3 | sed 's/^/# /'
 check "progress lines: chunk done/total (%), points, rate, ETA (got $n)" [ "$n" -ge 1 ]
