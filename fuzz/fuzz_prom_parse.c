@@ -10,9 +10,20 @@ typedef struct seen {
 } seen;
 
 static int on_sample(void *ctx, const prom_label *labels, size_t nlabels, uint64_t labels_id,
-                     int64_t t_ns, double value)
+                     int64_t t_ns, double value, const prom_text *vt)
 {
     seen *s = ctx;
+    /* the value's text reads back as the value (what lp_field.text relies on) */
+    FUZZ_CHECK(vt && vt->p && vt->len > 0, "a sample without its value's text");
+    if (vt && vt->p && vt->len > 0 && vt->len < 512) {
+        char vb[512];
+        memcpy(vb, vt->p, vt->len);
+        vb[vt->len] = '\0';
+        double back = strtod(vb, NULL);
+        FUZZ_CHECK((isnan(back) && isnan(value)) ||
+                       (back == value && signbit(back) == signbit(value)),
+                   "value text \"%s\" reads back as %.17g, not %.17g", vb, back, value);
+    }
     FUZZ_CHECK(labels_id >= 1 && labels_id >= s->labels_id, "labels_id %" PRIu64 " after %" PRIu64,
                labels_id, s->labels_id);
     s->labels_id = labels_id;

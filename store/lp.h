@@ -55,6 +55,16 @@ typedef struct lp_field {
         bool b;
         struct { const char *p; size_t len; } s;   /* string field (may hold NUL-free bytes) */
     } v;
+    /* LP_FLOAT only, optional: the decimal text v.f was read from, e.g. a Prometheus
+     * sample's value ("831.545"), such that strtod of text[0..text_len) gives v.f exactly.
+     * When it is plain digits with at most one '.', a leading '-' matching v.f's sign, no
+     * exponent, and 15 significant digits or fewer, those digits are the shortest of v.f,
+     * and the encoder takes them instead of finding them (printf and strtod: most of the
+     * encoder's work on a float); the line written is the same either way. Any other text
+     * is ignored. NULL: none. So build a field with lp_f_* (or a designated initializer),
+     * never member by member on an uninitialized one: text must be NULL or set. */
+    const char *text;
+    size_t text_len;
 } lp_field;
 
 typedef struct lp_point {

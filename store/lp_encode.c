@@ -237,13 +237,59 @@ static int float_digits(double d, char *digs, int *dp)
     return -1;
 }
 
+/* float_digits of a normal d > 0 taken from t[0..n), a decimal that reads back as d
+ * (lp_field.text, its sign already matched and skipped): digits and at most one '.', 15
+ * significant digits or fewer. Such a decimal is the one float_digits finds: it lies within
+ * half an ulp of d (2^-53 of it), and 15-digit decimals near d are at least 10^-15 of it
+ * apart, so it is d's correctly rounded 15-digit form, padded with zeros, and it reads back.
+ * (Subnormals are searched differently by float_digits: not taken here.) Returns the
+ * number of digits, or 0 when t is not such a text. */
+static int float_digits_text(double d, const char *t, size_t n, char *digs, int *dp)
+{
+    if (d < DBL_MIN || n == 0 || n > 64)
+        return 0;
+    int before = -1;   /* digits before the '.', once seen */
+    int ndig = 0, first = -1, nd = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = t[i];
+        if (c == '.') {
+            if (before >= 0)
+                return 0;
+            before = ndig;
+            continue;
+        }
+        if (c < '0' || c > '9')
+            return 0;
+        if (first < 0 && c != '0')
+            first = ndig;
+        if (first >= 0) {
+            if (nd >= 24)
+                return 0;
+            digs[nd++] = c;
+        }
+        ndig++;
+    }
+    if (first < 0 || ndig == 0)
+        return 0;
+    if (before < 0)
+        before = ndig;
+    while (nd > 1 && digs[nd - 1] == '0')
+        nd--;
+    if (nd > 15)
+        return 0;
+    *dp = before - first;
+    return nd;
+}
+
 /* Go's strconv.FormatFloat(d, 'g', -1, 64): the shortest form, with an exponent when it is
  * below -4 or at least 6 (6.632243e+06, 1e-05, 0.0001, 123456). Any such text is read by
- * InfluxDB as a float (integers need the 'i' suffix). o needs 32 bytes. */
-static size_t fmt_float(char *o, double d)
+ * InfluxDB as a float (integers need the 'i' suffix). text[0..tlen): the decimal d was
+ * read from, or NULL (lp_field.text). o needs 32 bytes. */
+static size_t fmt_float(char *o, double d, const char *text, size_t tlen)
 {
     char *w = o;
-    if (signbit(d)) {
+    bool neg = signbit(d);
+    if (neg) {
         *w++ = '-';
         d = -d;
     }
@@ -252,8 +298,11 @@ static size_t fmt_float(char *o, double d)
         return (size_t)(w - o);
     }
     char digs[24];
-    int dp;
-    int nd = float_digits(d, digs, &dp);
+    int dp = 0, nd = 0;
+    if (text && tlen > 0 && (text[0] == '-') == neg)
+        nd = float_digits_text(d, text + neg, tlen - neg, digs, &dp);
+    if (nd <= 0)
+        nd = float_digits(d, digs, &dp);
     if (nd <= 0) { /* cannot happen with a working libc; fall back to round-trip %.17g */
         int n = snprintf(w, 28, "%.17g", d);
         return (size_t)(w - o) + (n > 0 && n < 28 ? (size_t)n : 0);
@@ -832,7 +881,7 @@ static char *write_value(char *w, const lp_field *f)
 {
     switch (f->type) {
     case LP_FLOAT:
-        w += fmt_float(w, f->v.f);
+        w += fmt_float(w, f->v.f, f->text, f->text_len);
         break;
     case LP_INT:
         w += i64_to_dec(w, f->v.i);

@@ -184,7 +184,7 @@ static void build_tags(emit *e, const prom_label *l, size_t nl)
 
 /* One sample -> one point (NaN and +-Inf counted and skipped). */
 static int on_sample(void *ctx, const prom_label *l, size_t nl, uint64_t labels_id,
-                     int64_t t_ns, double v)
+                     int64_t t_ns, double v, const prom_text *vt)
 {
     emit *e = ctx;
     if (!isfinite(v)) {
@@ -197,6 +197,10 @@ static int on_sample(void *ctx, const prom_label *l, size_t nl, uint64_t labels_
     }
     size_t n = e->ntags;
     lp_field f = lp_f_float("value", v);
+    if (vt && vt->p) {   /* Prometheus' own text: the encoder may take its digits */
+        f.text = vt->p;
+        f.text_len = vt->len;
+    }
     lp_point p = { .measurement = e->q->measurement, .tags = e->tags, .ntags = n,
                    .fields = &f, .nfields = 1, .time_ns = t_ns, .has_time = true };
     char why[256];

@@ -56,6 +56,13 @@ typedef struct prom_label {
     const char *value;
 } prom_label;
 
+/* A sample value's text as Prometheus wrote it ("831.545"), which value was read from
+ * exactly; it lives as long as the answer's body. */
+typedef struct prom_text {
+    const char *p;
+    size_t len;
+} prom_text;
+
 /* Called once per sample, NaN and ±Inf included (the caller decides; see prom_parse_result
  * .nonfinite). labels[nlabels] and their strings belong to the parser. A scalar has no
  * labels. labels_id numbers the label sets of one prom_parse call (1, 2, ...; a new number
@@ -65,7 +72,8 @@ typedef struct prom_label {
  * prom_parse returns; then they are gone. Return 0 to go on, -1 to stop the parse
  * (prom_parse then returns -2 and leaves err alone: the callback keeps its own reason). */
 typedef int (*prom_sample_fn)(void *ctx, const prom_label *labels, size_t nlabels,
-                              uint64_t labels_id, int64_t t_ns, double value);
+                              uint64_t labels_id, int64_t t_ns, double value,
+                              const prom_text *vtext);
 
 typedef struct prom_parse_result {
     bool is_error;           /* {"status":"error", ...} */

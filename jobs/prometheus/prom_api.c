@@ -26,6 +26,7 @@ typedef struct stash_series {
 typedef struct stash_sample {
     int64_t t_ns;
     double v;
+    uint32_t voff, vlen;   /* the value's text in the body (vlen 0: none kept) */
 } stash_sample;
 
 typedef struct stash {
@@ -33,6 +34,7 @@ typedef struct stash {
     buf samples;        /* stash_sample[] */
     buf text;           /* the label text */
     uint64_t last_id;   /* the parser's labels_id of the last series stashed */
+    const char *body;   /* the answer the samples' texts are in */
     int full;           /* over the bound: not used for this answer */
 } stash;
 
@@ -47,9 +49,9 @@ struct prom_client {
 
 static void stash_init(stash *st, size_t body_max)
 {
-    /* a sample takes at least 8 bytes of JSON ([1,"1"],) and 16 here: twice the answer;
-     * labels and their series at most the answer's size once more */
-    size_t cap = body_max > SIZE_MAX / 4 ? SIZE_MAX / 2 : body_max * 2;
+    /* a sample takes at least 8 bytes of JSON ([1,"1"],) and 24 here: three times the
+     * answer; labels and their series at most the answer's size once more */
+    size_t cap = body_max > SIZE_MAX / 4 ? SIZE_MAX / 2 : body_max * 3;
     buf_init(&st->series, cap);
     buf_init(&st->samples, cap);
     buf_init(&st->text, cap);
@@ -74,7 +76,7 @@ static void stash_free(stash *st)
 /* prom_sample_fn of the checking read: keep the sample (and its labels, once per series).
  * -1 (stop the read) when over the bound. */
 static int stash_sample_fn(void *ctx, const prom_label *l, size_t nl, uint64_t labels_id,
-                           int64_t t_ns, double v)
+                           int64_t t_ns, double v, const prom_text *vt)
 {
     stash *st = ctx;
     if (labels_id != st->last_id || st->series.len == 0) {
@@ -89,6 +91,11 @@ static int stash_sample_fn(void *ctx, const prom_label *l, size_t nl, uint64_t l
         st->last_id = labels_id;
     }
     stash_sample sa = { .t_ns = t_ns, .v = v };
+    if (vt && vt->p && st->body && vt->p >= st->body && vt->len <= UINT32_MAX &&
+        (size_t)(vt->p - st->body) <= UINT32_MAX) {
+        sa.voff = (uint32_t)(vt->p - st->body);
+        sa.vlen = (uint32_t)vt->len;
+    }
     if (st->samples.cap - st->samples.len > sizeof sa && st->samples.p) {
         memcpy(st->samples.p + st->samples.len, &sa, sizeof sa);   /* room known: no call */
         st->samples.len += sizeof sa;
@@ -118,9 +125,11 @@ static int stash_replay(const stash *st, prom_label *lv, prom_sample_fn fn, void
             lv[j].value = p;
             p += strlen(p) + 1;
         }
-        for (size_t j = 0; j < se[i].nsamples; j++, k++)
-            if (fn(ctx, lv, se[i].nlabels, (uint64_t)i + 1, sa[k].t_ns, sa[k].v) != 0)
+        for (size_t j = 0; j < se[i].nsamples; j++, k++) {
+            prom_text vt = { sa[k].vlen ? st->body + sa[k].voff : NULL, sa[k].vlen };
+            if (fn(ctx, lv, se[i].nlabels, (uint64_t)i + 1, sa[k].t_ns, sa[k].v, &vt) != 0)
                 return -1;
+        }
     }
     return 0;
 }
@@ -216,6 +225,7 @@ static retry_verdict call_once(void *ctx, int attempt, long *wait_ms)
     /* the check; a 2xx answer's samples kept aside as it goes (the stash) */
     stash *st = &pc->st;
     stash_reset(st);
+    st->body = body;
     bool stashed = t->fn && r->status >= 200 && r->status < 300;
     int prc = prom_parse(body, r->body.len, stashed ? stash_sample_fn : NULL, st, t->res,
                          perr, sizeof perr);

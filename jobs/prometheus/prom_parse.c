@@ -762,7 +762,7 @@ char *prom_fmt_seconds(int64_t ns, char *out, size_t cap)
  * escapes, read at the cursor in one go: 1 with the cursor past it, or 0 (nothing moved)
  * for anything else, which the general reader then takes, errors and all. What this
  * accepts the general reader reads the same way (the same time and value readers). */
-static int sample_fast(rd *r, int64_t *t_ns, double *v)
+static int sample_fast(rd *r, int64_t *t_ns, double *v, prom_text *vt)
 {
     const char *p = r->p + r->pos, *end = r->p + r->len, *val;
     if (p >= end || *p != '[' || !ts_scan(p + 1, end, &p, t_ns))
@@ -777,6 +777,8 @@ static int sample_fast(rd *r, int64_t *t_ns, double *v)
     if (value_scan(p, end, &q, v) && q - val < 64 && end - q >= 2 && q[0] == '"' &&
         q[1] == ']') {
         r->pos = (size_t)(q + 2 - r->p);
+        vt->p = val;
+        vt->len = (size_t)(q - val);
         return 1;
     }
 #endif
@@ -786,6 +788,8 @@ static int sample_fast(rd *r, int64_t *t_ns, double *v)
         prom_value_parse(val, (size_t)(p - val), v) != 0)
         return 0;
     r->pos = (size_t)(p + 2 - r->p);
+    vt->p = val;
+    vt->len = (size_t)(p - val);
     return 1;
 }
 
@@ -796,8 +800,9 @@ static int sample(walk *w, int want_value)
     size_t tslen, vallen;
     int64_t t_ns;
     double v = 0;
+    prom_text vt = { NULL, 0 };
     ws(r);
-    if (want_value && sample_fast(r, &t_ns, &v))
+    if (want_value && sample_fast(r, &t_ns, &v, &vt))
         goto got;
     if (expect(r, '[', "to open a sample [time, \"value\"]"))
         return -1;
@@ -817,6 +822,8 @@ static int sample(walk *w, int want_value)
         fail_at(r, vat, "sample value is not a number");
         return -1;
     }
+    vt.p = val;
+    vt.len = vallen;
     if (expect(r, ']', "to close a sample [time, \"value\"]"))
         return -1;
     if (!want_value)
@@ -825,7 +832,7 @@ got:
     w->res->samples++;
     if (!isfinite(v))
         w->res->nonfinite++;
-    if (w->fn && w->fn(w->ctx, w->l->v, w->l->n, w->labels_id, t_ns, v) != 0) {
+    if (w->fn && w->fn(w->ctx, w->l->v, w->l->n, w->labels_id, t_ns, v, &vt) != 0) {
         w->stopped = 1;
         r->failed = 1;   /* unwind */
         return -1;

@@ -1439,7 +1439,7 @@ static void test_roundtrip_sweep(void)
         lp_field fields[3];
         size_t nf = 1 + RND() % 3;
         for (size_t k = 0; k < nf; k++) {
-            fields[k].key = names[9 + k];
+            fields[k] = (lp_field){ .key = names[9 + k] };   /* text NULL (lp.h) */
             switch (RND() % 4) {
             case 0: fields[k].type = LP_INT; fields[k].v.i = (int64_t)RND(); break;
             case 1: fields[k].type = LP_FLOAT; fields[k].v.f = (double)(int64_t)RND() / 7.0; break;
@@ -1773,6 +1773,104 @@ static void test_utf8(void)
     buf_free(&out);
 }
 
+/* lp_field.text: a float's source text changes nothing in the line written. Random decimal
+ * texts of 1-18 significant digits, at decimal exponents from -330 to 320, with leading and
+ * trailing zeros and both signs, written plainly (as Prometheus does), then read by strtod:
+ * the line with the text is the line without it, byte for byte; and texts the encoder must
+ * not take (an exponent, a '+', two points, another sign) change nothing either. */
+static void test_float_text(void)
+{
+    buf a, b;
+    buf_init(&a, 4096);
+    buf_init(&b, 4096);
+    uint64_t x = 0x2545f4914f6cdd1du;
+    int differ = 0, taken = 0;
+    char text[800];
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        int nd = 1 + (int)(x % 18), e = (int)((x >> 8) % 651) - 330, lead = (int)((x >> 20) % 3),
+            trail = (int)((x >> 24) % 3);
+        if (i % 3 == 0)
+            e = (int)((x >> 8) % 31) - 10;   /* mostly where values live */
+        bool neg = (x >> 30) & 1;
+        char digs[24];
+        uint64_t y = x * 0x9e3779b97f4a7c15u;
+        for (int k = 0; k < nd; k++) {
+            digs[k] = (char)('0' + (y % 10));
+            y /= 10;
+        }
+        if (digs[0] == '0')
+            digs[0] = '1';
+        /* value = 0.digs x 10^e, written without an exponent */
+        size_t n = 0;
+        if (neg)
+            text[n++] = '-';
+        if (e <= 0) {
+            for (int k = 0; k < lead + 1; k++)
+                text[n++] = '0';
+            text[n++] = '.';
+            for (int k = 0; k < -e; k++)
+                text[n++] = '0';
+            memcpy(text + n, digs, (size_t)nd);
+            n += (size_t)nd;
+        } else {
+            for (int k = 0; k < lead; k++)
+                text[n++] = '0';
+            for (int k = 0; k < e || k < nd; k++) {
+                if (k == e)
+                    text[n++] = '.';
+                text[n++] = k < nd ? digs[k] : '0';
+            }
+        }
+        if (e < nd || e <= 0)
+            for (int k = 0; k < trail; k++)
+                text[n++] = '0';
+        text[n] = '\0';
+        double d = strtod(text, NULL);
+        if (!isfinite(d))
+            continue;
+        lp_field f = lp_f_float("v", d), g = f;
+        g.text = text;
+        g.text_len = n;
+        lp_point p = {.measurement = "m", .fields = &f, .nfields = 1};
+        lp_point q = {.measurement = "m", .fields = &g, .nfields = 1};
+        char err[128];
+        int ra = encode_line(&p, LP_NS, &a, NULL, err, sizeof err);
+        int rb = encode_line(&q, LP_NS, &b, NULL, err, sizeof err);
+        if (ra != rb || (ra == 0 && strcmp(a.p, b.p) != 0)) {
+            if (differ++ < 5)
+                fprintf(stderr, "text %s: [%s] without it, [%s] with it\n", text, a.p, b.p);
+        }
+        taken += nd <= 15 && d != 0 && fabs(d) >= DBL_MIN;
+    }
+    CHECK(differ == 0, "%d of 200000 texts changed the line", differ);
+    CHECK(taken > 50000, "the texts exercise the path that takes them (%d)", taken);
+    static const struct { double d; const char *t; } other[] = {
+        {1e5, "1e5"}, {1e5, "1E5"}, {1.5, "+1.5"}, {1.5, "1..5"}, {1.5, "-1.5"}, {-1.5, "1.5"},
+        {1.5, ""}, {1.5, "."}, {1.5, "abc"}, {0.0, "0"}, {-0.0, "-0"}, {1.5, "1.5 "},
+        {1.5, "2.5"},   /* a text that is not d's: its digits are taken (the contract) */
+    };
+    for (size_t i = 0; i < sizeof other / sizeof *other; i++) {
+        lp_field f = lp_f_float("v", other[i].d), g = f;
+        g.text = other[i].t;
+        g.text_len = strlen(other[i].t);
+        lp_point p = {.measurement = "m", .fields = &f, .nfields = 1};
+        lp_point q = {.measurement = "m", .fields = &g, .nfields = 1};
+        char err[128];
+        CHECK(encode_line(&p, LP_NS, &a, NULL, err, sizeof err) == 0 &&
+                  encode_line(&q, LP_NS, &b, NULL, err, sizeof err) == 0,
+              "text \"%s\": encoded", other[i].t);
+        if (i + 1 < sizeof other / sizeof *other)
+            CHECK_STREQ(b.p, a.p, other[i].t);
+        else
+            CHECK_STREQ(b.p, "m v=2.5", "a text that is not d's is what is written");
+    }
+    buf_free(&a);
+    buf_free(&b);
+}
+
 int main(void)
 {
     suite_begin();
@@ -1786,6 +1884,7 @@ int main(void)
     suite_begin();
     test_encode_table();
     test_float_forms();
+    test_float_text();
     test_encode_buffer();
     suite_end("lp/encode-edge");
 

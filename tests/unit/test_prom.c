@@ -58,6 +58,7 @@ typedef struct rec {
     char id_text[512];
     size_t ids;         /* distinct labels_id values seen */
     int id_bad;         /* an id went back, or stayed with other labels */
+    int text_bad;       /* a value's text missing, or not reading back as the value */
 } rec;
 
 static void fmt_labels(char *out, size_t cap, const prom_label *l, size_t nl)
@@ -70,9 +71,22 @@ static void fmt_labels(char *out, size_t cap, const prom_label *l, size_t nl)
         snprintf(out + o, cap - o, "}");
 }
 
-static int record(void *ctx, const prom_label *l, size_t nl, uint64_t id, int64_t t, double v)
+static int same_double(double a, double b);
+
+static int record(void *ctx, const prom_label *l, size_t nl, uint64_t id, int64_t t, double v,
+                  const prom_text *vt)
 {
     rec *r = ctx;
+    /* the value's text is there, and strtod reads it as the value (prom_text's contract) */
+    char vbuf[128];
+    if (!vt || !vt->p || vt->len == 0 || vt->len >= sizeof vbuf) {
+        r->text_bad = 1;
+    } else {
+        memcpy(vbuf, vt->p, vt->len);
+        vbuf[vt->len] = '\0';
+        if (!same_double(strtod(vbuf, NULL), v))
+            r->text_bad = 1;
+    }
     if (r->stop_after > 0 && (int)r->n >= r->stop_after)
         return -1;
     if (r->n >= sizeof r->s / sizeof r->s[0])
@@ -240,6 +254,7 @@ static void test_fixtures(void)
         CHECK(res.nonfinite == c->nonfinite, "%s: nonfinite %lld", c->file,
               (long long)res.nonfinite);
         CHECK(r->n == c->n, "%s: callback saw %zu samples, want %zu", c->file, r->n, c->n);
+        CHECK(!r->text_bad, "%s: every value's text reads back as the value", c->file);
         CHECK(!r->id_bad && (r->n == 0 || r->ids >= 1),
               "%s: labels_id went back, or stayed while the labels changed", c->file);
         for (size_t k = 0; k < c->n && k < r->n; k++) {
