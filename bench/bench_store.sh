@@ -15,8 +15,7 @@
 #     batch_size 5000);
 #  4. peak RSS (/usr/bin/time %M) of push and flush at 1M and BENCH_BIG_POINTS (default
 #     5,000,000; 0 skips) points, with the defaults.
-# BENCH_STORE_CHOICES="C:B:G ..." narrows step 2 (connections:batch:gzip; gzip u: CRONFLUX_GZIP
-# unset, the default: stored gzip, and on this loopback InfluxDB the lines sent plain).
+# BENCH_STORE_CHOICES="C:B:G ..." narrows step 2 (connections:batch:gzip).
 #
 # Prints tables; figures are never asserted. The script fails only when a run fails or the
 # points did not all arrive.
@@ -27,12 +26,12 @@ N=${BENCH_POINTS:-1000000}
 BIG=${BENCH_BIG_POINTS:-5000000}
 SERIES=500
 RAW_COMBOS="1:5000:plain 1:5000:gzip 1:10000:plain 1:10000:gzip 2:5000:plain 2:5000:gzip 2:10000:plain 2:10000:gzip"
-CHOICES=${BENCH_STORE_CHOICES:-"1:5000:1 1:5000:0 1:10000:1 1:10000:0 2:5000:1 2:5000:0 2:10000:1 2:10000:0 2:10000:u"}
+CHOICES=${BENCH_STORE_CHOICES:-"1:5000:1 1:5000:0 1:10000:1 1:10000:0 2:5000:1 2:5000:0 2:10000:1 2:10000:0"}
 # the defaults (store/influx.c INFLUX_CONNECTIONS_DEFAULT, store/sink.c SINK_BATCH_DEFAULT,
 # CRONFLUX_GZIP's default 1)
 DEF_CONNS=$(sed -n 's/^#define INFLUX_CONNECTIONS_DEFAULT \([0-9]*\).*/\1/p' "$ROOT/store/influx.c")
 DEF_BATCH=$(sed -n 's/^#define SINK_BATCH_DEFAULT \([0-9]*\).*/\1/p' "$ROOT/store/sink.c")
-DEF_GZIP=u   # CRONFLUX_GZIP unset
+DEF_GZIP=1
 DEFAULT="${DEF_CONNS:-1}:${DEF_BATCH:-5000}:$DEF_GZIP"
 CF=$BIN/cronflux
 [ -x "$CF" ] || { echo "bench_store: $CF not built (make first)" >&2; exit 1; }
@@ -117,8 +116,7 @@ cf_e2e() {
     rm -f "$T/e2e.db"*
     i0=$(pcpu "$INFLUX_PID")
     local envs=(INFLUXDB_URL="$INFLUX_URL" INFLUXDB_DATABASE=bench CRONFLUX_STATE="$T/e2e.db"
-        CRONFLUX_CONNECTIONS="$1" CRONFLUX_BATCH="$2")
-    [ "$3" = u ] || envs+=(CRONFLUX_GZIP="$3")
+        CRONFLUX_CONNECTIONS="$1" CRONFLUX_BATCH="$2" CRONFLUX_GZIP="$3")
     timed "e2e-push-$tag" env "${envs[@]}" "$CF" push <"$T/points.lp" 2>"$T/e2e-push.err" ||
         die "push ($tag) failed: $(cat "$T/e2e-push.err")"
     E2E_T=$WALL E2E_CPU=$CPU_S E2E_RSS=$RSS_KB
@@ -144,9 +142,7 @@ for ch in $CHOICES; do
     r=$(ratio "$best_t" "$E2E_T")
     note=
     [ "$ch" = "$DEFAULT" ] && note="**the default**; goal >= 0.85 ($(meets "$r" 0.85))"
-    gl="CRONFLUX_GZIP=$g"
-    [ "$g" = u ] && gl="CRONFLUX_GZIP unset (stored gzip, sent plain to loopback)"
-    row "CRONFLUX_CONNECTIONS=$c CRONFLUX_BATCH=$b $gl" "$(fmt_pps "$N" "$E2E_T")" "$r" \
+    row "CRONFLUX_CONNECTIONS=$c CRONFLUX_BATCH=$b CRONFLUX_GZIP=$g" "$(fmt_pps "$N" "$E2E_T")" "$r" \
         "$(us_per_point "$E2E_CPU" "$N")" "$(mb "$E2E_RSS")" "$note"
 done
 echo "### cronflux push (sends while reading), then flush, end to end, by choice"
@@ -256,8 +252,7 @@ echo
 # ---------------------------------------------------------------------------------------
 # 4. memory with the defaults: 1M and BIG points
 IFS=: read -r dc db dg <<<"$DEFAULT"
-export CRONFLUX_CONNECTIONS=$dc CRONFLUX_BATCH=$db
-[ "$dg" = u ] || export CRONFLUX_GZIP=$dg
+export CRONFLUX_CONNECTIONS=$dc CRONFLUX_BATCH=$db CRONFLUX_GZIP=$dg
 # mem_run TAG N: peak RSS of push --no-flush, flush, and push (configured) of N points
 mem_run() {
     local tag=$1 n=$2 c
