@@ -109,6 +109,18 @@ static size_t i64_to_dec(char *o, int64_t v)
     return u64_to_dec(o, (uint64_t)v);
 }
 
+/* The exponent printf wrote after an 'e': [+-]digits. */
+static int printf_exp(const char *p)
+{
+    int neg = *p == '-';
+    if (*p == '-' || *p == '+')
+        p++;
+    int e = 0;
+    for (; *p >= '0' && *p <= '9'; p++)
+        e = e * 10 + (*p - '0');
+    return neg ? -e : e;
+}
+
 /* float_digits for a normal d > 0 from one printf: the 17-digit form, cut to 15 and 16
  * digits here. Rounding that already rounded text gives what printf gives for fewer digits
  * unless the digits cut off are exactly half a unit ("50" for 15 digits, "5" for 16): the
@@ -125,15 +137,7 @@ static int float_digits_from17(double d, char *digs, int *dp)
     char d17[17]; /* tmp is D.DDDDDDDDDDDDDDDDe[+-]XX */
     d17[0] = tmp[0];
     memcpy(d17 + 1, tmp + 2, 16);
-    const char *p = tmp + 19;
-    int neg = *p == '-';
-    if (*p == '-' || *p == '+')
-        p++;
-    int e = 0;
-    for (; *p >= '0' && *p <= '9'; p++)
-        e = e * 10 + (*p - '0');
-    if (neg)
-        e = -e;
+    int e = printf_exp(tmp + 19);
     for (int prec = 15; prec <= 17; prec++) {
         char c[17];
         int ce = e;
@@ -222,14 +226,7 @@ static int float_digits(double d, char *digs, int *dp)
                 digs[nd++] = *p;
         if (*p != 'e')
             return -1;
-        p++;
-        int neg = *p == '-';
-        if (*p == '-' || *p == '+')
-            p++;
-        int e = 0;
-        for (; *p >= '0' && *p <= '9'; p++)
-            e = e * 10 + (*p - '0');
-        *dp = (neg ? -e : e) + 1;
+        *dp = printf_exp(p + 1) + 1;
         while (nd > 1 && digs[nd - 1] == '0')
             nd--;
         return nd;
