@@ -48,7 +48,7 @@ typedef struct influx_cfg {
     long timeout_ms;       /* default 30000 */
     int max_retries;       /* default 3 */
     long max_wait_s;       /* longest Retry-After honoured, default 60 */
-    int connections;       /* CRONFLUX_CONNECTIONS: writes in flight at once (1-8), default 1 */
+    int connections;       /* CRONFLUX_CONNECTIONS: writes in flight at once (1-8), default 2 */
 } influx_cfg;
 
 /* Fill cfg from the environment (DESIGN.md names; secrets via *_FILE too).
