@@ -55,7 +55,6 @@ fresh_influxd() {
     LAST_INFLUX=$1
 }
 count() { influx_count "$1" hist value; }
-sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a - b }'; }
 
 # ---------------------------------------------------------------- history
 END=$(($(date +%s) / 3600 * 3600 - 3600))
@@ -84,7 +83,8 @@ for d in $DAYS; do
     p0=$(pcpu "$PROM_PID")
     timed "dry-$d" "$PM" "${args[@]}" --dry-run --state "$T/dry.db" >"$T/lines.lp" \
         2>"$T/dry-$d.err" || die "prom-metrics --dry-run ($d days): $(tail -2 "$T/dry-$d.err")"
-    dry_t=$WALL dry_cpu="$(awk -v c="$CPU_S" 'BEGIN { printf "%.1f", c }') + $(sub "$(pcpu "$PROM_PID")" "$p0")"
+    dry_t=$WALL
+    dry_cpu=$(awk -v a="$CPU_S" -v b="$(cpu_since "$PROM_PID" "$p0")" 'BEGIN { printf "%.1f + %.1f", a, b }')
     [ "$(wc -l <"$T/lines.lp")" = "$N" ] || die "--dry-run printed $(wc -l <"$T/lines.lp") lines, want $N"
     batches=
     for combo in $RAW_COMBOS; do
@@ -109,10 +109,12 @@ for d in $DAYS; do
             "$PM" "${args[@]}" --state "$T/pm-$d.db" 2>"$T/pm-$d.err" ||
             die "prom-metrics ($tag, $d days): $(tail -2 "$T/pm-$d.err")"
         PM_T=$WALL PM_RSS=$RSS_KB
-        PM_CPU="$(awk -v c="$CPU_S" 'BEGIN { printf "%.1f", c }') + $(sub "$(pcpu "$PROM_PID")" "$p0") + $(sub "$(pcpu "$INFLUX_PID")" "$i0")"
+        local pr ic
+        pr=$(cpu_since "$PROM_PID" "$p0") ic=$(icpu_since "$i0")
+        PM_CPU=$(awk -v a="$CPU_S" -v b="$pr" -v c="$ic" 'BEGIN { printf "%.1f + %.1f + %.1f", a, b, c }')
         # the CPU floor: the three processes' CPU seconds over the cores, the shortest wall
         # time they could take here if they kept every core busy
-        PM_FLOOR=$(awk -v s="$PM_CPU" -v n="$(nproc)" 'BEGIN { split(s, a, " [+] "); printf "%.2f", (a[1] + a[2] + a[3]) / n }')
+        PM_FLOOR=$(awk -v a="$CPU_S" -v b="$pr" -v c="$ic" -v n="$(nproc)" 'BEGIN { printf "%.2f", (a + b + c) / n }')
         c=$(count bench)
         [ "$c" = "$N" ] || die "prom-metrics ($tag, $d days): $c points in InfluxDB, want $N"
         PM_CHUNKS=$(grep -o '[0-9]* chunks' "$T/pm-$d.err" | head -1)

@@ -19,8 +19,10 @@ timed() {
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f MB", k / 1024 }'; }
 # pcpu PID: the user + system CPU seconds process PID has used so far
 pcpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
-# icpu_since MARK: influxd's CPU seconds since MARK (a pcpu "$INFLUX_PID" reading)
-icpu_since() { awk -v a="$1" -v b="$(pcpu "$INFLUX_PID")" 'BEGIN { printf "%.2f", b - a }'; }
+# cpu_since PID MARK: the CPU seconds process PID has used since MARK (a pcpu PID reading)
+cpu_since() { awk -v a="$2" -v b="$(pcpu "$1")" 'BEGIN { printf "%.2f", b - a }'; }
+# icpu_since MARK: influxd's
+icpu_since() { cpu_since "$INFLUX_PID" "$1"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
 # raw_curl DB DIR gzip|plain [CONNS]: the raw limit. Every batch file DIR/p.????? (and, for

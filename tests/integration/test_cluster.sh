@@ -210,8 +210,7 @@ check_eq "in-cluster: 24 pods" "$(grep -c '^k8s_pod,' "$T/incluster.out")" 24
 
 # the store fails part way (a file-size limit a few pages above the empty state file): one
 # error line, the sink's, saying how many points were not stored
-env -u INFLUXDB_URL -u INFLUXDB_HOST CRONFLUX_STATE="$T/full.db" "$BIN/cronflux" push </dev/null >/dev/null 2>&1
-kb=$(($(stat -c %s "$T/full.db") / 1024 + 24))
+kb=$(near_full_kb "$T/full.db" 24)
 (
     ulimit -f "$kb"
     exec env -u INFLUXDB_URL -u INFLUXDB_HOST KUBE_API_URL="$SURL" KUBE_TOKEN_FILE="$TOKEN_FILE" \

@@ -215,8 +215,7 @@ grep -q "query nan: 3 NaN/Inf samples skipped" "$T/nan.err" && grep -q "3 NaN/In
 
 # the store fails part way (a file-size limit a few pages above the empty state file): 74,
 # one error line, the sink's, saying how many points were not stored
-"$BIN/cronflux" push --state "$T/full.db" </dev/null >/dev/null 2>&1
-kb=$(($(stat -c %s "$T/full.db") / 1024 + 48))
+kb=$(near_full_kb "$T/full.db" 48)
 printf 'many = many\n' >"$T/full.txt"
 (
     ulimit -f "$kb"

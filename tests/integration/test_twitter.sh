@@ -317,8 +317,7 @@ check "a wrong secret never shows in the message" bash -c "! grep -q not-the-sec
 
 # the store fails part way (a file-size limit a few pages above the empty state file): 74,
 # one error line, saying how many points were not stored and why (not a "store:" line too)
-env -u INFLUXDB_URL CRONFLUX_STATE="$T/full.db" "$BIN/cronflux" push </dev/null >/dev/null 2>&1
-kb=$(($(stat -c %s "$T/full.db") / 1024 + 24))
+kb=$(near_full_kb "$T/full.db" 24)
 (
     ulimit -f "$kb"
     exec env CRONFLUX_STATE="$T/full.db" CRONFLUX_BATCH=2 "$TW" --lookback 7d \
