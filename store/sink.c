@@ -19,7 +19,7 @@
 #include "../runtime/exitcode.h"
 #include "../runtime/clock.h"
 
-#define SINK_BATCH_DEFAULT 10000   /* docs/PERFORMANCE.md: the choice, measured */
+#define SINK_BATCH_DEFAULT 20000   /* docs/PERFORMANCE.md: the choice, measured */
 #define SINK_BATCH_LINES_MAX 1000000
 #define SINK_BATCH_BYTES ((size_t)8 << 20)   /* a batch is committed once it holds this much */
 #define SINK_BUF_MAX ((size_t)64 << 20)      /* hard cap on the batch buffer */

@@ -50,7 +50,7 @@ typedef struct sink_opts {
     const char *job;          /* "twitter-stats", ...: the cronflux_job tag and ledger key */
     const char *state_path;   /* --state / CRONFLUX_STATE / ./cronflux.db */
     bool dry_run;
-    size_t batch_lines;       /* 0: CRONFLUX_BATCH or 10000 */
+    size_t batch_lines;       /* 0: CRONFLUX_BATCH or 20000 */
     bool no_send;             /* commit only, never contact InfluxDB (e.g. push --no-flush) */
 } sink_opts;
 

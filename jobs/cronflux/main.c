@@ -109,7 +109,7 @@ static const char USAGE[] =
     "  no INFLUXDB_URL/HOST     the embedded default: points stay in the sqlite store;\n"
     "                           'cronflux flush' sends them once InfluxDB is configured\n"
     "  CRONFLUX_STATE           state file (default ./cronflux.db)\n"
-    "  CRONFLUX_BATCH           lines per batch (default 10000)\n"
+    "  CRONFLUX_BATCH           lines per batch (default 20000)\n"
     "  CRONFLUX_CONNECTIONS     writes in flight at once, 1-8 (default 2; a flush with\n"
     "                           one batch, or one the server refuses, uses one)\n"
     "  CRONFLUX_RETAIN          how long sent batches are kept for replay (default 7d;\n"
