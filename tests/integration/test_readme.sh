@@ -3,7 +3,8 @@
 # `make` target it names exists; every flag it gives a binary is in that binary's --help;
 # every variable the code reads is in its Configure section, and every variable there is read
 # somewhere; the X stand-in's accounts it names are the stand-in's; the exit codes it gives for
-# a bad state path are the tools'; and the store-tool commands it shows run (no server needed).
+# a bad state path are the tools'; the store-tool commands it shows run (no server needed); and
+# the write path's defaults it, RELIABILITY and --help give are the code's.
 . "$(dirname "$0")/../lib/common.sh"
 cd "$ROOT" || exit 1
 README=$ROOT/README.md
@@ -108,6 +109,32 @@ grep -q '73 the state file cannot be' "$README" && ok "README: 73 is a state fil
 echo 'x v=1i' | "$BIN/cronflux" push --state "$T/no/such/dir/x.db" >/dev/null 2>&1
 check_eq "a state file that cannot be created: exit 73" "$?" 73
 check "CONTRACT-CHANGES: a directory is 78" grep -q 'where the state file should be\*\* is \*\*78\*\*' docs/CONTRACT-CHANGES.md
+
+# 8. the write path's defaults: what README's Configure table, docs/RELIABILITY.md's table and
+#    `cronflux --help` give is the value the code starts from (a default changed in the code
+#    and not in one of them fails here). Each case: variable, file:macro of the code's value,
+#    and the three texts' patterns with N for that value.
+help=$("$BIN/cronflux" --help 2>&1)
+while IFS='|' read -r var src readme_pat help_pat; do
+    [ -n "$var" ] || continue
+    file=${src%%:*} macro=${src#*:}
+    n=$(sed -n "s/^#define $macro \([0-9][0-9]*\).*/\1/p" "$file")
+    if [ -z "$n" ]; then
+        not_ok "$var: no #define $macro in $file"
+        continue
+    fi
+    row=$(grep -E "^\| [^|]*\| \`$var\` \|" "$README" | head -1)
+    check "README's Configure row for $var gives the code's default $n ($file $macro)" \
+        grep -qF -- "${readme_pat//N/$n}" <<<"$row"
+    check "docs/RELIABILITY.md's table gives $var = $n" \
+        grep -qF -- "| \`$var\` | \`$n\` |" docs/RELIABILITY.md
+    hl=$(grep -E "^ *$var " <<<"$help" | head -1)
+    check "cronflux --help gives $var's default $n" grep -qF -- "${help_pat//N/$n}" <<<"$hl"
+done <<'CASES'
+CRONFLUX_BATCH|store/sink.c:SINK_BATCH_DEFAULT|lines per batch, `N`|(default N)
+CRONFLUX_CONNECTIONS|store/influx.c:INFLUX_CONNECTIONS_DEFAULT|default `N`|(default N
+CRONFLUX_GZIP|store/spool.c:GZIP_DEFAULT|`N` (default)|N (default)
+CASES
 
 # 7. the store-tool commands of "The store tool" and "Operate" run as shown (no InfluxDB: the
 #    embedded store; replay needs InfluxDB and says so)
