@@ -266,7 +266,7 @@ PAIRS=${BENCH_PAIRS:-5}
 PAIRED_ALSO=${BENCH_PAIRED_ALSO-"2:10000:1 2:50000:1"}
 if [ "$PAIRS" -gt 0 ]; then
     IFS=: read -r rc rb rm <<<"$RAW_BEST"
-    declare -A p_list p_sum p_min
+    declare -A p_ratios   # choice -> its paired ratios, round by round
     raw_list=
     for ((k = 1; k <= PAIRS; k++)); do
         fresh_influxd "pair_raw_$k"
@@ -277,23 +277,21 @@ if [ "$PAIRS" -gt 0 ]; then
         for ch in $DEFAULT $PAIRED_ALSO; do
             IFS=: read -r c b g <<<"$ch"
             cf_e2e "$c" "$b" "$g"
-            r=$(awk -v a="$rt" -v b="$E2E_T" 'BEGIN { printf "%.3f", a / b }')
-            p_list[$ch]="${p_list[$ch]:-} $(awk -v r="$r" 'BEGIN { printf "%.2f", r }')"
-            p_sum[$ch]=$(awk -v s="${p_sum[$ch]:-0}" -v r="$r" 'BEGIN { print s + r }')
-            if [ -z "${p_min[$ch]:-}" ] || awk -v a="$r" -v b="${p_min[$ch]}" 'BEGIN { exit !(a < b) }'; then
-                p_min[$ch]=$r
-            fi
+            p_ratios[$ch]="${p_ratios[$ch]:-} $(awk -v a="$rt" -v b="$E2E_T" 'BEGIN { printf "%.3f", a / b }')"
         done
     done
     echo "### paired runs: $PAIRS rounds of the best raw limit ($(raw_label "$RAW_BEST")) then cronflux, each into a fresh influxd"
     echo
     for ch in $DEFAULT $PAIRED_ALSO; do
         IFS=: read -r c b g <<<"$ch"
-        m=$(awk -v s="${p_sum[$ch]}" -v n="$PAIRS" 'BEGIN { printf "%.2f", s / n }')
+        # the rounds (2 decimals), their mean and the lowest, tab-separated
+        IFS=$'\t' read -r rounds m low < <(awk -v l="${p_ratios[$ch]}" 'BEGIN {
+            n = split(l, r, " "); s = 0; lo = r[1]; out = ""
+            for (i = 1; i <= n; i++) { s += r[i]; if (r[i] < lo) lo = r[i]; out = out (i > 1 ? " " : "") sprintf("%.2f", r[i]) }
+            printf "%s\t%.2f\t%.2f\n", out, s / n, lo }')
         note=
         [ "$ch" = "$DEFAULT" ] && note="**the default**; goal >= 0.85 ($(meets "$m" 0.85))"
-        row "CRONFLUX_CONNECTIONS=$c CRONFLUX_BATCH=$b CRONFLUX_GZIP=$g" "${p_list[$ch]# }" "$m" \
-            "$(awk -v r="${p_min[$ch]}" 'BEGIN { printf "%.2f", r }')" "$note"
+        row "CRONFLUX_CONNECTIONS=$c CRONFLUX_BATCH=$b CRONFLUX_GZIP=$g" "$rounds" "$m" "$low" "$note"
     done
     table "choice" "ratio to its round's raw upload, round by round" "mean" "lowest" ""
     echo "the raw upload's wall time, round by round:$raw_list s."
