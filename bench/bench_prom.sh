@@ -103,6 +103,7 @@ for d in $DAYS; do
         local tag=$1 c
         shift
         fresh_influxd "pm_${tag}_$d"
+        influx_create_db bench   # as for the raw uploads: the database exists before the clock starts
         local p0 i0
         p0=$(pcpu "$PROM_PID") i0=$(pcpu "$INFLUX_PID")
         timed "pm-$tag-$d" env INFLUXDB_URL="$INFLUX_URL" INFLUXDB_DATABASE=bench "$@" \

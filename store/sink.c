@@ -31,7 +31,7 @@
 
 struct sink {
     char job[64];
-    bool dry_run, no_send;
+    bool dry_run, no_send, early_send;
     size_t batch_lines;
     spool *sp;
     int64_t run_id;
@@ -155,6 +155,7 @@ sink *sink_open(const sink_opts *o, int *exit_code, char *err, size_t errlen)
     memcpy(s->job, o->job, strlen(o->job) + 1);
     s->dry_run = o->dry_run;
     s->no_send = o->no_send;
+    s->early_send = o->early_send;
     s->start_ns = clock_real_ns();
     s->start_mono = clock_mono_ns();
     s->retain_ns = SINK_RETAIN_DEFAULT;
@@ -310,7 +311,7 @@ static int commit_batch(sink *s, const char *key, const char *value, char *err, 
     if (s->bg)
         bg_notify(s);
     else if (s->configured && !s->no_send && !s->bg_off &&
-             s->st.spooled >= (int64_t)s->batch_lines)
+             (s->early_send || s->st.spooled >= (int64_t)s->batch_lines))
         bg_start(s);
     return 0;
 }
@@ -822,7 +823,8 @@ static void update_pending(sink *s)
         s->st.pending_points = n;
 }
 
-/* CRONFLUX_CONNECTIONS = n > 1: a flush whose first batch InfluxDB accepted, and that finds
+/* CRONFLUX_CONNECTIONS = n > 1: a flush whose first batch InfluxDB accepted (or whose sink
+ * had a batch accepted earlier in the run: a background sender's next flush), and that finds
  * another, starts n-1 helpers, each a flush of its own on its own thread (its own spool
  * handle and InfluxDB connection) that claims batches as another process would, until none
  * is left; so n writes are in flight. Each batch is marked sent only after its own 2xx,
@@ -959,6 +961,13 @@ int sink_flush(sink *s, char *err, size_t errlen)
                 cn = halted(s) ? 0
                                : spool_claim_ex(s->sp, s->lease_s, SPOOL_CLAIM_STORED, &next,
                                                 cerr, sizeof cerr);
+            if (cn == 1 && s->st.batches_sent > 0 && s->icfg.connections > 1 &&
+                !helpers_tried) {
+                /* InfluxDB took a batch from this sink earlier in the run (a background
+                 * sender's earlier flush): the other connections start at once */
+                helpers_tried = true;
+                nhelpers = helpers_start(s, helpers);
+            }
             early ea = { cn == 1 ? &next : NULL, clock_mono_ns(), 0, false };
             rc = flush_batch(s, &sd, &cur, nl, 0, &ea, err, errlen);
             if (cn < 0 && rc == 0) {
@@ -1023,9 +1032,10 @@ int sink_flush(sink *s, char *err, size_t errlen)
 
 /* ---------------------------------------------------------- sending while adding */
 
-/* A run that has committed batch_lines points or more, with InfluxDB configured, starts
- * a background sender: a thread that flushes committed batches (any job's, oldest first,
- * through the same claims as any other flush) while the job goes on reading and adding,
+/* A run that has committed batch_lines points or more (an early_send run: any), with
+ * InfluxDB configured, starts a background sender: a thread that flushes committed
+ * batches (any job's, oldest first, through the same claims as any other flush) while the
+ * job goes on reading and adding,
  * so a long run takes about the longer of reading and sending instead of their sum. A
  * scheduled run of a few points never starts it.
  *

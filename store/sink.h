@@ -1,7 +1,7 @@
 /* sink: the one write path every job uses: points -> spool (sqlite) -> InfluxDB.
  *
  * A job opens a sink, adds points, and finishes it. sink_add encodes each point into the
- * current batch; a full batch (batch_lines, default 10000) is committed to the spool at
+ * current batch; a full batch (batch_lines, default 20000) is committed to the spool at
  * once, so memory stays bounded however many points a job reads. sink_commit commits the
  * partial batch (a job calls it before a checkpoint, so a checkpoint never runs ahead of
  * the points it covers). sink_finish commits, sends everything pending (this run's and any
@@ -29,7 +29,9 @@
  * rest. Its first failure stops it and becomes the run's flush result (not tried again in
  * this run; what is left stays pending). The job is never held back by it: when InfluxDB
  * is slower than the source the spool grows on disk, as without sending. A run of fewer
- * points (a scheduled run) never starts it.
+ * points (a scheduled run) never starts it. A run opened with early_send (a backfill,
+ * which commits at every chunk) starts it at its first commit instead, so the first
+ * chunk is on the wire while the next one is read.
  */
 #ifndef CF_SINK_H
 #define CF_SINK_H
@@ -52,6 +54,9 @@ typedef struct sink_opts {
     bool dry_run;
     size_t batch_lines;       /* 0: CRONFLUX_BATCH or 20000 */
     bool no_send;             /* commit only, never contact InfluxDB (e.g. push --no-flush) */
+    bool early_send;          /* a long run that commits as it goes (a backfill): sending
+                                 while adding starts at the first commit, not once
+                                 batch_lines points are committed */
 } sink_opts;
 
 typedef struct sink_stats {

@@ -708,7 +708,9 @@ int main(int argc, char **argv)
         return EX_CONFIG;
     }
 
-    sink_opts so = { .job = JOB, .state_path = cc.state, .dry_run = cc.dry_run };
+    /* a backfill commits at every chunk: its first chunk goes out while the next is read */
+    sink_opts so = { .job = JOB, .state_path = cc.state, .dry_run = cc.dry_run,
+                     .early_send = backfill };
     int ec = 0;
     sink *s = sink_open(&so, &ec, err, sizeof err);
     if (!s) {
