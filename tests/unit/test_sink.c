@@ -1609,6 +1609,67 @@ static void test_send_while_adding(void)
     clear_env();
 }
 
+/* early_send (a backfill): a commit of fewer than batch_lines points starts sending at
+ * once; without it nothing is sent before the run ends (a scheduled run's one flush). */
+static void test_early_send(void)
+{
+    static const canned ok[] = { { 204, NULL, "" } };
+    static const struct {
+        const char *name;
+        bool early;
+        int want_before;   /* requests heard before sink_finish */
+    } cases[] = {
+        { "early_send: the first commit goes out while the job still adds", true, 1 },
+        { "no early_send: a commit under batch_lines waits for the end", false, 0 },
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        server_start(ok, 1);
+        char url[128];
+        snprintf(url, sizeof url, "http://127.0.0.1:%d", server_port);
+        clear_env();
+        setenv("INFLUXDB_URL", url, 1);
+        setenv("INFLUXDB_DATABASE", "db", 1);
+        setenv("CRONFLUX_RETRIES", "0", 1);
+        char path[512], err[SINK_ERR_MAX] = "";
+        tmp_path(path, sizeof path, "early.db");
+        int code = 0;
+        sink_opts o = { .job = "test-job", .state_path = path, .batch_lines = 1000,
+                        .early_send = cases[c].early };
+        sink *s = sink_open(&o, &code, err, sizeof err);
+        CHECK(s != NULL, "%s: open: %s", cases[c].name, err);
+        if (!s) {
+            server_stop();
+            continue;
+        }
+        for (int i = 1; i <= 5; i++)
+            add_int(s, "e", i, i, true);
+        CHECK(sink_checkpoint_set(s, "chunk", "1", err, sizeof err) == 0,
+              "%s: commit with a checkpoint: %s", cases[c].name, err);
+        /* the expected request comes within 30 s; its absence is judged after 300 ms */
+        char *all = NULL;
+        size_t all_len = 0;
+        int n = 0, tries = cases[c].want_before ? 3000 : 30;
+        for (int t = 0; t < tries && n < 1; t++) {
+            free(all);
+            all = NULL;
+            n = logged(&all, &all_len);
+            if (n < 1)
+                usleep(10000);
+        }
+        free(all);
+        all = NULL;
+        CHECK(n == cases[c].want_before, "%s: %d requests before the end, want %d",
+              cases[c].name, n, cases[c].want_before);
+        sink_stats st;
+        int rc = sink_finish_ex(s, 0, NULL, &st, err, sizeof err);
+        CHECK(rc == 0 && st.sent == 5 && st.pending_points == 0,
+              "%s: rc %d, sent %lld, pending %lld (%s)", cases[c].name, rc,
+              (long long)st.sent, (long long)st.pending_points, err);
+        server_stop();
+    }
+    clear_env();
+}
+
 /* Nothing listening: TEMP after the retries, with the URL and no query string. */
 static void test_unreachable(void)
 {
@@ -1679,6 +1740,7 @@ int main(void)
     test_stored_gzip_flush();
     test_flush_damaged();
     test_send_while_adding();
+    test_early_send();
     test_unreachable();
 
     http_global_cleanup();
