@@ -1035,9 +1035,8 @@ int sink_flush(sink *s, char *err, size_t errlen)
 /* A run that has committed batch_lines points or more (an early_send run: any), with
  * InfluxDB configured, starts a background sender: a thread that flushes committed
  * batches (any job's, oldest first, through the same claims as any other flush) while the
- * job goes on reading and adding,
- * so a long run takes about the longer of reading and sending instead of their sum. A
- * scheduled run of a few points never starts it.
+ * job goes on reading and adding, so a long run takes about the longer of reading and
+ * sending instead of their sum. A scheduled run of a few points never starts it.
  *
  * The thread owns all it uses: a sink of its own (the "child": counters, InfluxDB
  * writer, and a spool handle it opens and closes itself). It shares with the job's
