@@ -151,7 +151,7 @@ Q
 "$PM" --queries "$T/h.txt" --state "$T/a.db" --from "$START" --to "$END" --step 60s \
     --chunk 50 2>"$T/a.err"
 check_eq "backfill of 6 h of history in 50-point chunks exits 0" "$?" 0
-grep -q "3 queries, [0-9]* points, 24 chunks" "$T/a.err" && ok "361 points per series -> 8 chunks a query" ||
+grep -q "3 queries, [0-9]* points, 27 chunks" "$T/a.err" && ok "361 points per series -> 9 chunks a query (10, 7 x 50, 1)" ||
     not_ok "chunking ($(tail -1 "$T/a.err"))"
 compare_ok "hist_value: every sample equals Prometheus' query_range" hist hist hist_value \
     range "$START" "$END" 60
