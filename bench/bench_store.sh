@@ -16,11 +16,12 @@
 #     influxdb-client) and the Python client (python3-influxdb, write_points of dicts,
 #     batch_size 5000);
 #  4. paired runs: BENCH_PAIRS rounds (default 5) of the best raw combination then
-#     cronflux's defaults (and BENCH_PAIRED_ALSO, default 2:10000:1 2:50000:1), each ratio against the
+#     cronflux's defaults (and BENCH_PAIRED_ALSO, default 2:20000:1 2:10000:u 2:50000:u), each ratio against the
 #     raw run of its own round, and their mean (InfluxDB's own CPU moves from run to run);
 #  5. peak RSS (/usr/bin/time %M) of push and flush at 1M and BENCH_BIG_POINTS (default
 #     5,000,000; 0 skips) points, with the defaults.
-# BENCH_STORE_CHOICES="C:B:G ..." narrows step 2 (connections:batch:gzip).
+# BENCH_STORE_CHOICES="C:B:G ..." narrows step 2 (connections:batch:gzip; gzip u: CRONFLUX_GZIP
+# unset, the default: stored gzip, and on this loopback InfluxDB the lines sent plain).
 #
 # Prints tables; figures are never asserted. The script fails only when a run fails or the
 # points did not all arrive.
@@ -31,13 +32,17 @@ N=${BENCH_POINTS:-1000000}
 BIG=${BENCH_BIG_POINTS:-5000000}
 SERIES=500
 RAW_COMBOS="1:5000:plain 1:5000:gzip 1:10000:plain 1:10000:gzip 2:5000:plain 2:5000:gzip 2:10000:plain 2:10000:gzip"
-CHOICES=${BENCH_STORE_CHOICES:-"1:5000:1 1:5000:0 1:10000:1 1:10000:0 2:5000:1 2:5000:0 2:10000:1 2:10000:0 2:20000:1 2:20000:0 2:50000:1 2:50000:0"}
+CHOICES=${BENCH_STORE_CHOICES:-"1:5000:1 1:5000:0 1:10000:1 1:10000:0 2:5000:1 2:5000:0 2:10000:1 2:10000:0 2:20000:1 2:20000:0 2:20000:u 2:50000:1 2:50000:0"}
 # the defaults (store/influx.c INFLUX_CONNECTIONS_DEFAULT, store/sink.c SINK_BATCH_DEFAULT,
 # CRONFLUX_GZIP's default 1)
 DEF_CONNS=$(sed -n 's/^#define INFLUX_CONNECTIONS_DEFAULT \([0-9]*\).*/\1/p' "$ROOT/store/influx.c")
 DEF_BATCH=$(sed -n 's/^#define SINK_BATCH_DEFAULT \([0-9]*\).*/\1/p' "$ROOT/store/sink.c")
-DEF_GZIP=1
+DEF_GZIP=u   # CRONFLUX_GZIP unset
 DEFAULT="${DEF_CONNS:-1}:${DEF_BATCH:-5000}:$DEF_GZIP"
+# gzip_label G: how a choice's CRONFLUX_GZIP reads in the tables
+gzip_label() {
+    if [ "$1" = u ]; then echo "CRONFLUX_GZIP unset (stored gzip, sent plain to loopback)"; else echo "CRONFLUX_GZIP=$1"; fi
+}
 CF=$BIN/cronflux
 [ -x "$CF" ] || { echo "bench_store: $CF not built (make first)" >&2; exit 1; }
 for t in influxd influx curl /usr/bin/time; do
@@ -121,7 +126,8 @@ cf_e2e() {
     rm -f "$T/e2e.db"*
     i0=$(pcpu "$INFLUX_PID")
     local envs=(INFLUXDB_URL="$INFLUX_URL" INFLUXDB_DATABASE=bench CRONFLUX_STATE="$T/e2e.db"
-        CRONFLUX_CONNECTIONS="$1" CRONFLUX_BATCH="$2" CRONFLUX_GZIP="$3")
+        CRONFLUX_CONNECTIONS="$1" CRONFLUX_BATCH="$2")
+    [ "$3" = u ] || envs+=(CRONFLUX_GZIP="$3")
     timed "e2e-push-$tag" env "${envs[@]}" "$CF" push <"$T/points.lp" 2>"$T/e2e-push.err" ||
         die "push ($tag) failed: $(cat "$T/e2e-push.err")"
     E2E_T=$WALL E2E_CPU=$CPU_S E2E_RSS=$RSS_KB
@@ -147,7 +153,7 @@ for ch in $CHOICES; do
     r=$(ratio "$best_t" "$E2E_T")
     note=
     [ "$ch" = "$DEFAULT" ] && note="**the default** (one run against one: the paired runs below are the steadier figure)"
-    row "CRONFLUX_CONNECTIONS=$c CRONFLUX_BATCH=$b CRONFLUX_GZIP=$g" "$(fmt_pps "$N" "$E2E_T")" "$r" \
+    row "CRONFLUX_CONNECTIONS=$c CRONFLUX_BATCH=$b $(gzip_label "$g")" "$(fmt_pps "$N" "$E2E_T")" "$r" \
         "$(us_per_point "$E2E_CPU" "$N")" "$(mb "$E2E_RSS")" "$note"
 done
 echo "### cronflux push (sends while reading), then flush, end to end, by choice"
@@ -258,12 +264,13 @@ echo
 # 4. paired runs. InfluxDB's CPU for the very same upload moves by up to a tenth from one
 # run to the next (its compactions, Go's collector), so a ratio of single runs can be off by
 # that much either way. BENCH_PAIRS rounds (default 5; 0 skips) of: the best raw combination,
-# then cronflux's defaults, then each choice in BENCH_PAIRED_ALSO (default 2:10000:1, the
-# previous default, and 2:50000:1, a larger batch), each cronflux run set against the raw run
+# then cronflux's defaults, then each choice in BENCH_PAIRED_ALSO (default 2:20000:1, gzip on
+# the wire as a remote InfluxDB gets it, and 2:10000:u / 2:50000:u, a smaller and a larger
+# batch), each cronflux run set against the raw run
 # of its own round. The mean of those paired ratios is the steadier figure; both it and
 # each round are printed.
 PAIRS=${BENCH_PAIRS:-5}
-PAIRED_ALSO=${BENCH_PAIRED_ALSO-"2:10000:1 2:50000:1"}
+PAIRED_ALSO=${BENCH_PAIRED_ALSO-"2:20000:1 2:10000:u 2:50000:u"}
 if [ "$PAIRS" -gt 0 ]; then
     IFS=: read -r rc rb rm <<<"$RAW_BEST"
     declare -A p_ratios   # choice -> its paired ratios, round by round
@@ -291,7 +298,7 @@ if [ "$PAIRS" -gt 0 ]; then
             printf "%s\t%.2f\t%.2f\n", out, s / n, lo }')
         note=
         [ "$ch" = "$DEFAULT" ] && note="**the default**; goal >= 0.85 ($(meets "$m" 0.85))"
-        row "CRONFLUX_CONNECTIONS=$c CRONFLUX_BATCH=$b CRONFLUX_GZIP=$g" "$rounds" "$m" "$low" "$note"
+        row "CRONFLUX_CONNECTIONS=$c CRONFLUX_BATCH=$b $(gzip_label "$g")" "$rounds" "$m" "$low" "$note"
     done
     table "choice" "ratio to its round's raw upload, round by round" "mean" "lowest" ""
     echo "the raw upload's wall time, round by round:$raw_list s."
@@ -301,7 +308,8 @@ fi
 # ---------------------------------------------------------------------------------------
 # 5. memory with the defaults: 1M and BIG points
 IFS=: read -r dc db dg <<<"$DEFAULT"
-export CRONFLUX_CONNECTIONS=$dc CRONFLUX_BATCH=$db CRONFLUX_GZIP=$dg
+export CRONFLUX_CONNECTIONS=$dc CRONFLUX_BATCH=$db
+[ "$dg" = u ] || export CRONFLUX_GZIP=$dg
 # mem_run TAG N: peak RSS of push --no-flush, flush, and push (configured) of N points
 mem_run() {
     local tag=$1 n=$2 c

@@ -116,6 +116,29 @@ static int read_secret(const char *name, char *out, size_t cap, char *err, size_
     return rc;
 }
 
+/* The URL's host is this machine's loopback: localhost, 127.0.0.0/8 or [::1]. */
+static bool url_loopback(const char *url)
+{
+    const char *h = strstr(url, "://");
+    if (!h)
+        return false;
+    h += 3;
+    const char *at = strchr(h, '@'), *slash = strchr(h, '/');
+    if (at && (!slash || at < slash))
+        h = at + 1;   /* userinfo */
+    size_t n = strcspn(h, ":/");
+    if (h[0] == '[')
+        return strncmp(h, "[::1]", 5) == 0;
+    if (n == 9 && strncasecmp(h, "localhost", 9) == 0)
+        return true;
+    if (strncmp(h, "127.", 4) != 0)
+        return false;
+    for (size_t i = 4; i < n; i++)
+        if (!(h[i] == '.' || (h[i] >= '0' && h[i] <= '9')))
+            return false;
+    return true;
+}
+
 static int base_url(influx_cfg *cfg, char *err, size_t errlen)
 {
     const char *url = cfg_env("INFLUXDB_URL");
@@ -209,6 +232,7 @@ int influx_cfg_from_env(influx_cfg *cfg, char *err, size_t errlen)
         cfg->url[0] = '\0';
         return 0;
     }
+    cfg->gzip_wire = cfg->gzip && (gz || !url_loopback(cfg->url));
 
     const char *v;
     if ((v = cfg_env("INFLUXDB_CA_FILE"))) {
@@ -985,7 +1009,7 @@ int influx_write(influx *w, const char *body, size_t len, size_t nlines, influx_
 
     const char *send = body;
     size_t send_len = len;
-    if (w->cfg.gzip) {
+    if (w->cfg.gzip_wire) {
         if (!w->gzp)
             w->gzp = gz_packer_new(w->cfg.gzip);
         if (gz_pack(w->gzp, &w->gz, body, len) != 0) {
@@ -995,7 +1019,7 @@ int influx_write(influx *w, const char *body, size_t len, size_t nlines, influx_
         send = w->gz.p;
         send_len = w->gz.len;
     }
-    return post_write(w, send, send_len, w->cfg.gzip != 0, body, len, nlines, res, err, errlen);
+    return post_write(w, send, send_len, w->cfg.gzip_wire, body, len, nlines, res, err, errlen);
 }
 
 int influx_write_gz(influx *w, const char *gz, size_t gz_len, size_t len, size_t nlines,
@@ -1012,9 +1036,9 @@ int influx_write_gz(influx *w, const char *gz, size_t gz_len, size_t len, size_t
     }
     if (ensure_api(w, res))
         return 0;
-    if (w->cfg.gzip)
+    if (w->cfg.gzip_wire)
         return post_write(w, gz, gz_len, true, NULL, len, nlines, res, err, errlen);
-    /* gzip turned off (CRONFLUX_GZIP=0): send the lines */
+    /* plain on the wire (CRONFLUX_GZIP=0, or a loopback InfluxDB): send the lines */
     if (gunzip_body(&w->plain, gz, gz_len, len) != 0) {
         errf_set(err, errlen, "a stored gzip body does not inflate to its %zu bytes of lines", len);
         return -1;

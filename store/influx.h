@@ -15,6 +15,7 @@
 #ifndef CF_INFLUX_H
 #define CF_INFLUX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,7 +45,11 @@ typedef struct influx_cfg {
     char org[256];         /* 2.x */
     char bucket[256];      /* 2.x (INFLUXDB_BUCKET, else INFLUXDB_DATABASE when api is 0) */
     char ca_file[512];     /* INFLUXDB_CA_FILE */
-    int gzip;              /* default 1 (CRONFLUX_GZIP=0 turns it off) */
+    int gzip;              /* default 1 (CRONFLUX_GZIP=0 turns it off): the level of the
+                            * bodies stored in the spool and of those sent */
+    bool gzip_wire;        /* bodies go gzip on the wire: gzip on, and CRONFLUX_GZIP set or
+                            * InfluxDB not on a loopback address (there the lines go plain:
+                            * gunzip would only cost InfluxDB CPU; docs/PERFORMANCE.md) */
     long timeout_ms;       /* default 30000 */
     int max_retries;       /* default 3 */
     long max_wait_s;       /* longest Retry-After honoured, default 60 */
@@ -101,7 +106,8 @@ int influx_write(influx *w, const char *body, size_t len, size_t nlines, influx_
 
 /* influx_write of a body kept gzip-compressed: gz[gz_len] is a gzip member of len bytes
  * of such lines (e.g. a spool batch claimed with SPOOL_CLAIM_STORED). It is sent as it is
- * when gzip is on (CRONFLUX_GZIP, the default), inflated and sent plain when it is off,
+ * when gzip goes on the wire (cfg.gzip_wire), inflated and sent plain when not (off, or a
+ * loopback InfluxDB),
  * and inflated to name the refused lines of a 400/422 (res->bad indexes the lines).
  * Returns as influx_write; -1 also when gz does not inflate to exactly len bytes. */
 int influx_write_gz(influx *w, const char *gz, size_t gz_len, size_t len, size_t nlines,

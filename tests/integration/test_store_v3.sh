@@ -16,6 +16,7 @@ ok "3.x stand-in starts"
 use_v3() {
     unset $(compgen -e | grep '^INFLUXDB_')
     export INFLUXDB_URL=$INFLUX3_URL INFLUXDB_DATABASE=${1:-metrics} INFLUXDB_TOKEN=${2:-$TOKEN}
+    export CRONFLUX_GZIP=1   # gzip on the wire, as a remote InfluxDB gets it (loopback: plain)
 }
 # log_check "description" PYTHON-EXPR [FROM_N] [PATH]: EXPR holds for every logged request
 # numbered above FROM_N (to PATH when given; r = the request's log entry)

@@ -1197,7 +1197,48 @@ static void test_split_multiline(void)
     clear_env();
 }
 
-/* The gzip body inflates back to the batch. */
+/* Which bodies go gzip on the wire: CRONFLUX_GZIP on (the default) and set, or InfluxDB
+ * not on a loopback address; a loopback InfluxDB gets the lines plain by default. */
+static void test_gzip_wire(void)
+{
+    static const struct {
+        const char *url, *gzip;
+        int want;
+    } cases[] = {
+        { "http://influxdb:8086", NULL, 1 },
+        { "https://influx.example.com", NULL, 1 },
+        { "http://127.0.0.1:8086", NULL, 0 },
+        { "http://127.1.2.3:8086", NULL, 0 },
+        { "http://localhost:8086", NULL, 0 },
+        { "http://LOCALHOST", NULL, 0 },
+        { "http://[::1]:8086", NULL, 0 },
+        { "http://u:pw@127.0.0.1:8086", NULL, 0 },
+        { "http://127.example.com:8086", NULL, 1 },
+        { "http://localhost.example.com", NULL, 1 },
+        { "http://[::2]:8086", NULL, 1 },
+        { "http://127.0.0.1:8086", "1", 1 },
+        { "http://127.0.0.1:8086", "6", 1 },
+        { "http://influxdb:8086", "0", 0 },
+        { "http://127.0.0.1:8086", "0", 0 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        clear_env();
+        setenv("INFLUXDB_URL", cases[i].url, 1);
+        setenv("INFLUXDB_DATABASE", "d", 1);
+        if (cases[i].gzip)
+            setenv("CRONFLUX_GZIP", cases[i].gzip, 1);
+        influx_cfg c;
+        char err[INFLUX_ERR_MAX] = "";
+        CHECK(influx_cfg_from_env(&c, err, sizeof err) == 1, "%s: %s", cases[i].url, err);
+        CHECK((int)c.gzip_wire == cases[i].want, "%s CRONFLUX_GZIP=%s: gzip on the wire %d, want %d",
+              cases[i].url, cases[i].gzip ? cases[i].gzip : "(unset)", (int)c.gzip_wire,
+              cases[i].want);
+        influx_cfg_wipe(&c);
+    }
+    clear_env();
+}
+
+/* The gzip body inflates back to the batch (CRONFLUX_GZIP=1: the stand-in is on loopback). */
 static void test_gzip_roundtrip(void)
 {
     static const canned ok[] = { { 204, NULL, "" } };
@@ -1207,6 +1248,7 @@ static void test_gzip_roundtrip(void)
     clear_env();
     setenv("INFLUXDB_URL", url, 1);
     setenv("INFLUXDB_DATABASE", "db", 1);
+    setenv("CRONFLUX_GZIP", "1", 1);
     char err[INFLUX_ERR_MAX];
     influx_cfg cfg;
     CHECK(influx_cfg_from_env(&cfg, err, sizeof err) == 1, "cfg: %s", err);
@@ -1736,6 +1778,7 @@ int main(void)
     test_flush();
     test_flush_multiline();
     test_split_multiline();
+    test_gzip_wire();
     test_gzip_roundtrip();
     test_stored_gzip_flush();
     test_flush_damaged();
