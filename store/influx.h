@@ -2,9 +2,10 @@
  * the shared http client.
  *
  * It sends one batch of ns-precision line protocol and says what became of it; the spool
- * and the flush loop (sink.c) decide what to do next. gzip on the wire, one keep-alive
- * connection, Basic auth or "Authorization: Token" (1.x), "Authorization: Token" (2.x),
- * "Authorization: Bearer" (3.x). Retries of 5xx and network errors with backoff and
+ * and the flush loop (sink.c) decide what to do next. gzip on the wire (plain to a loopback
+ * InfluxDB unless CRONFLUX_GZIP is set: cfg.gzip_wire), one keep-alive connection, Basic
+ * auth or "Authorization: Token" (1.x), "Authorization: Token" (2.x), "Authorization:
+ * Bearer" (3.x). Retries of 5xx and network errors with backoff and
  * jitter happen inside influx_write, within max_retries and the Retry-After of 429/503
  * up to max_wait_s.
  *
@@ -107,8 +108,8 @@ int influx_write(influx *w, const char *body, size_t len, size_t nlines, influx_
 /* influx_write of a body kept gzip-compressed: gz[gz_len] is a gzip member of len bytes
  * of such lines (e.g. a spool batch claimed with SPOOL_CLAIM_STORED). It is sent as it is
  * when gzip goes on the wire (cfg.gzip_wire), inflated and sent plain when not (off, or a
- * loopback InfluxDB),
- * and inflated to name the refused lines of a 400/422 (res->bad indexes the lines).
+ * loopback InfluxDB), and inflated to name the refused lines of a 400/422 (res->bad
+ * indexes the lines).
  * Returns as influx_write; -1 also when gz does not inflate to exactly len bytes. */
 int influx_write_gz(influx *w, const char *gz, size_t gz_len, size_t len, size_t nlines,
                     influx_result *res, char *err, size_t errlen);
