@@ -872,6 +872,18 @@ static void server_start(const canned *script, size_t n)
     }
 }
 
+/* A stand-in answering with script[n] (server_start), and a clean environment whose
+ * INFLUXDB_URL points at it, database "db". */
+static void stand_in(const canned *script, size_t n)
+{
+    server_start(script, n);
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", server_port);
+    clear_env();
+    setenv("INFLUXDB_URL", url, 1);
+    setenv("INFLUXDB_DATABASE", "db", 1);
+}
+
 static void server_stop(void)
 {
     if (server_pid > 0) {
@@ -1093,12 +1105,7 @@ static void test_flush_multiline(void)
                      "dropped=1\"}" },
         { 204, NULL, "" },
     };
-    server_start(script, 2);
-    char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", server_port);
-    clear_env();
-    setenv("INFLUXDB_URL", url, 1);
-    setenv("INFLUXDB_DATABASE", "db", 1);
+    stand_in(script, 2);
     setenv("CRONFLUX_GZIP", "0", 1);
     setenv("CRONFLUX_RETRIES", "0", 1);
     char path[512], err[SINK_ERR_MAX];
@@ -1147,12 +1154,7 @@ static void test_split_multiline(void)
         { 413, NULL, "{\"error\":\"Request Entity Too Large\"}" },
         { 204, NULL, "" },
     };
-    server_start(script, 2);
-    char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", server_port);
-    clear_env();
-    setenv("INFLUXDB_URL", url, 1);
-    setenv("INFLUXDB_DATABASE", "db", 1);
+    stand_in(script, 2);
     setenv("CRONFLUX_GZIP", "0", 1);
     setenv("CRONFLUX_RETRIES", "0", 1);
     char path[512], err[SINK_ERR_MAX];
@@ -1242,12 +1244,7 @@ static void test_gzip_wire(void)
 static void test_gzip_roundtrip(void)
 {
     static const canned ok[] = { { 204, NULL, "" } };
-    server_start(ok, 1);
-    char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", server_port);
-    clear_env();
-    setenv("INFLUXDB_URL", url, 1);
-    setenv("INFLUXDB_DATABASE", "db", 1);
+    stand_in(ok, 1);
     setenv("CRONFLUX_GZIP", "1", 1);
     char err[INFLUX_ERR_MAX];
     influx_cfg cfg;
@@ -1570,12 +1567,7 @@ static void test_send_while_adding(void)
     };
     static char body[1 << 16], want[64];
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        server_start(cases[c].script, 1);
-        char url[128];
-        snprintf(url, sizeof url, "http://127.0.0.1:%d", server_port);
-        clear_env();
-        setenv("INFLUXDB_URL", url, 1);
-        setenv("INFLUXDB_DATABASE", "db", 1);
+        stand_in(cases[c].script, 1);
         setenv("CRONFLUX_RETRIES", "0", 1);
         setenv("CRONFLUX_GZIP", "0", 1);
         char path[512], err[SINK_ERR_MAX] = "";
@@ -1665,12 +1657,7 @@ static void test_early_send(void)
         { "no early_send: a commit under batch_lines waits for the end", false, 0 },
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        server_start(ok, 1);
-        char url[128];
-        snprintf(url, sizeof url, "http://127.0.0.1:%d", server_port);
-        clear_env();
-        setenv("INFLUXDB_URL", url, 1);
-        setenv("INFLUXDB_DATABASE", "db", 1);
+        stand_in(ok, 1);
         setenv("CRONFLUX_RETRIES", "0", 1);
         char path[512], err[SINK_ERR_MAX] = "";
         tmp_path(path, sizeof path, "early.db");
