@@ -146,11 +146,10 @@ for d in $DAYS; do
         rounds="$rounds $(ratio "$round_slow" "$PM_T")"
     done
     rm -rf "$T"/parts-*
-    paired=$(awk -v r="$rounds" 'BEGIN { n = split(r, a, " "); s = 0; lo = 0
-        for (i = 1; i <= n; i++) { s += a[i]; if (i == 1 || a[i] < lo) lo = a[i] }
-        if (n == 0) { print "-"; exit }
-        m = s / n
-        printf "%.2f (%.2f): %s", m, lo, (m >= 0.85 ? "met" : "MISSED") }')
+    paired=-
+    if read -r pm_mean pm_low < <(mean_low "$rounds"); then
+        paired="$pm_mean ($pm_low): $(meets "$pm_mean" 0.85)"
+    fi
     r=$(ratio "$slow_t" "$pm_t")
     rows+=("$d d|$(num "$N")|$chunks|$(pps "$N" "$dry_t")|$(pps "$N" "$raw_t") ($raw_best)|$slower|$(pps "$N" "$pm_t")|$r$also|${rounds# }|$paired|$(mb "$pm_rss")|$dry_cpu|$pm_cpu|$pm_floor s: $(ratio "$pm_floor" "$pm_t")")
 done

@@ -86,7 +86,6 @@ fmt_pps() {
         while (length(x) > 3) { s = "," substr(x, length(x) - 2) s; x = substr(x, 1, length(x) - 3) }
         printf "%s%s points/s (%.2f s)", x, s, t }'
 }
-meets() { awk -v r="$1" -v t="$2" 'BEGIN { print (r >= t ? "met" : "MISSED") }'; }
 us_per_point() { awk -v c="$1" -v n="$2" 'BEGIN { printf "%.2f us", c / n * 1e6 }'; }
 
 fresh_influxd() {
@@ -291,11 +290,10 @@ if [ "$PAIRS" -gt 0 ]; then
     echo
     for ch in $DEFAULT $PAIRED_ALSO; do
         IFS=: read -r c b g <<<"$ch"
-        # the rounds (2 decimals), their mean and the lowest, tab-separated
-        IFS=$'\t' read -r rounds m low < <(awk -v l="${p_ratios[$ch]}" 'BEGIN {
-            n = split(l, r, " "); s = 0; lo = r[1]; out = ""
-            for (i = 1; i <= n; i++) { s += r[i]; if (r[i] < lo) lo = r[i]; out = out (i > 1 ? " " : "") sprintf("%.2f", r[i]) }
-            printf "%s\t%.2f\t%.2f\n", out, s / n, lo }')
+        # the rounds (2 decimals), their mean and the lowest
+        rounds=$(printf '%.2f ' ${p_ratios[$ch]})
+        rounds=${rounds% }
+        read -r m low < <(mean_low "${p_ratios[$ch]}")
         note=
         [ "$ch" = "$DEFAULT" ] && note="**the default**; goal >= 0.85 ($(meets "$m" 0.85))"
         row "CRONFLUX_CONNECTIONS=$c CRONFLUX_BATCH=$b $(gzip_label "$g")" "$rounds" "$m" "$low" "$note"

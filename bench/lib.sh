@@ -24,6 +24,14 @@ cpu_since() { awk -v a="$2" -v b="$(pcpu "$1")" 'BEGIN { printf "%.2f", b - a }'
 # icpu_since MARK: influxd's
 icpu_since() { cpu_since "$INFLUX_PID" "$1"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+# meets R GOAL: "met" when R >= GOAL, else "MISSED"
+meets() { awk -v r="$1" -v t="$2" 'BEGIN { print (r >= t ? "met" : "MISSED") }'; }
+# mean_low "R1 R2 ...": the paired ratios' mean and lowest, "MEAN LOWEST" (2 decimals each)
+mean_low() {
+    awk -v l="$1" 'BEGIN { n = split(l, r, " "); if (n == 0) exit 1; s = 0; lo = r[1]
+        for (i = 1; i <= n; i++) { s += r[i]; if (r[i] < lo) lo = r[i] }
+        printf "%.2f %.2f\n", s / n, lo }'
+}
 
 # raw_curl DB DIR gzip|plain [CONNS]: the raw limit. Every batch file DIR/p.????? (and, for
 # gzip, its pre-compressed DIR/p.?????.gz) POSTed to $INFLUX_URL by one curl process, over one
