@@ -104,6 +104,25 @@ char *http_url_show(const char *url, const char *redact, int keep_query, char *o
     return out;
 }
 
+char *http_url_host(const char *url, char *out, size_t cap)
+{
+    if (!url || !out || cap == 0)
+        return NULL;
+    CURLU *u = curl_url();
+    if (!u)
+        return NULL;
+    char *host = NULL;
+    char *ret = NULL;
+    if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host && strlen(host) < cap) {
+        memcpy(out, host, strlen(host) + 1);
+        ret = out;
+    }
+    curl_free(host);
+    curl_url_cleanup(u);
+    return ret;
+}
+
 int http_global_init(char *err, size_t errlen)
 {
     CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -101,6 +101,11 @@ long http_retry_after_parse(const char *v);
 char *http_url_show(const char *url, const char *redact, int keep_query, char *out,
                     size_t cap);
 
+/* The host of url as libcurl parses it ("127.0.0.1", "[::1]", "influxdb"; userinfo and
+ * port left out) into out[cap]. Returns out, or NULL when url does not parse, has no host
+ * or the host does not fit. */
+char *http_url_host(const char *url, char *out, size_t cap);
+
 /* Percent-encode s (RFC 3986 unreserved set kept) into out. 0 or -1 (cap). */
 int http_urlencode(buf *out, const char *s);
 

@@ -119,24 +119,14 @@ static int read_secret(const char *name, char *out, size_t cap, char *err, size_
 /* The URL's host is this machine's loopback: localhost, 127.0.0.0/8 or [::1]. */
 static bool url_loopback(const char *url)
 {
-    const char *h = strstr(url, "://");
-    if (!h)
+    char h[256];
+    if (!http_url_host(url, h, sizeof h))
         return false;
-    h += 3;
-    const char *at = strchr(h, '@'), *slash = strchr(h, '/');
-    if (at && (!slash || at < slash))
-        h = at + 1;   /* userinfo */
-    size_t n = strcspn(h, ":/");
-    if (h[0] == '[')
-        return strncmp(h, "[::1]", 5) == 0;
-    if (n == 9 && strncasecmp(h, "localhost", 9) == 0)
+    if (strcasecmp(h, "localhost") == 0 || strcmp(h, "[::1]") == 0)
         return true;
     if (strncmp(h, "127.", 4) != 0)
         return false;
-    for (size_t i = 4; i < n; i++)
-        if (!(h[i] == '.' || (h[i] >= '0' && h[i] <= '9')))
-            return false;
-    return true;
+    return h[4 + strspn(h + 4, "0123456789.")] == '\0';
 }
 
 static int base_url(influx_cfg *cfg, char *err, size_t errlen)

@@ -885,6 +885,16 @@ static int helpers_start(sink *s, flush_helper *hs)
     return n;
 }
 
+/* Start the helpers unless this flush tried already (or runs one connection): *n says how
+ * many run. */
+static void helpers_once(sink *s, flush_helper *hs, int *n, bool *tried)
+{
+    if (*tried || s->icfg.connections <= 1)
+        return;
+    *tried = true;
+    *n = helpers_start(s, hs);
+}
+
 /* Join the helpers, add what they sent; the first failure's code (rc's if rc failed). */
 static int helpers_join(sink *s, flush_helper *hs, int n, int rc, char *err, size_t errlen)
 {
@@ -961,13 +971,10 @@ int sink_flush(sink *s, char *err, size_t errlen)
                 cn = halted(s) ? 0
                                : spool_claim_ex(s->sp, s->lease_s, SPOOL_CLAIM_STORED, &next,
                                                 cerr, sizeof cerr);
-            if (cn == 1 && s->st.batches_sent > 0 && s->icfg.connections > 1 &&
-                !helpers_tried) {
+            if (cn == 1 && s->st.batches_sent > 0)
                 /* InfluxDB took a batch from this sink earlier in the run (a background
                  * sender's earlier flush): the other connections start at once */
-                helpers_tried = true;
-                nhelpers = helpers_start(s, helpers);
-            }
+                helpers_once(s, helpers, &nhelpers, &helpers_tried);
             early ea = { cn == 1 ? &next : NULL, clock_mono_ns(), 0, false };
             rc = flush_batch(s, &sd, &cur, nl, 0, &ea, err, errlen);
             if (cn < 0 && rc == 0) {
@@ -990,10 +997,7 @@ int sink_flush(sink *s, char *err, size_t errlen)
             }
             if (cn == 1 && rc == 0) {
                 /* the first 2xx: the other connections start (none if it was refused) */
-                if (s->icfg.connections > 1 && nhelpers == 0 && !helpers_tried) {
-                    helpers_tried = true;
-                    nhelpers = helpers_start(s, helpers);
-                }
+                helpers_once(s, helpers, &nhelpers, &helpers_tried);
                 spool_batch_free(&cur);
                 cur = next;
                 memset(&next, 0, sizeof next);

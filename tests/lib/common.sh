@@ -315,8 +315,6 @@ wait_file() {
     return 1
 }
 
-# start_proxy NAME UPSTREAM_URL [counting_proxy args...]: the counting proxy in front of
-# UPSTREAM_URL. Sets PROXY_URL, PROXY_LOG, PROXY_PID (and PROXY_URL_<NAME>).
 # near_full_kb STATE MORE_KB: an empty state file at STATE (made with no InfluxDB set), and a
 # file-size limit for `ulimit -f` (KiB) MORE_KB above its size: a run under it stores its
 # first batches, then fails part way
@@ -325,6 +323,8 @@ near_full_kb() {
     echo $(($(stat -c %s "$1") / 1024 + $2))
 }
 
+# start_proxy NAME UPSTREAM_URL [counting_proxy args...]: the counting proxy in front of
+# UPSTREAM_URL. Sets PROXY_URL, PROXY_LOG, PROXY_PID (and PROXY_URL_<NAME>).
 start_proxy() {
     local name=$1 up=$2
     shift 2

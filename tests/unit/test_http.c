@@ -911,6 +911,34 @@ static retry_verdict scripted(void *ctx, int attempt, long *wait_ms)
     return s->v[i];
 }
 
+/* http_url_host: the host as libcurl parses it, without userinfo or port. */
+static void test_url_host(void)
+{
+    static const struct {
+        const char *url, *want;   /* want NULL: no host */
+    } cases[] = {
+        { "http://127.0.0.1:8086", "127.0.0.1" },
+        { "http://u:pw@127.0.0.1:8086/x?y", "127.0.0.1" },
+        { "https://influx.example.com", "influx.example.com" },
+        { "http://[::1]:8086", "[::1]" },
+        { "http://LOCALHOST", "LOCALHOST" },
+        { "http://", NULL },
+        { "not a url", NULL },
+    };
+    char h[64];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *got = http_url_host(cases[i].url, h, sizeof h);
+        if (cases[i].want)
+            CHECK(got && strcmp(got, cases[i].want) == 0, "url host of %s: %s, want %s",
+                  cases[i].url, got ? got : "(none)", cases[i].want);
+        else
+            CHECK(got == NULL, "url host of %s: %s, want none", cases[i].url, got);
+    }
+    char tiny[4];
+    CHECK(http_url_host("http://influxdb:8086", tiny, sizeof tiny) == NULL,
+          "a host longer than out: none");
+}
+
 static void test_retry(void)
 {
     static const retry_verdict stop[] = { RETRY_STOP };
@@ -1013,6 +1041,7 @@ int main(void)
     test_errors();
     test_debug_log();
     test_helpers();
+    test_url_host();
     test_retry();
 
     srv_stop();

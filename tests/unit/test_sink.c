@@ -906,6 +906,22 @@ static int logged(char **text, size_t *len)
     return n;
 }
 
+/* logged(), polled every 10 ms until the stand-in has heard a request or `tries` polls
+ * have passed: the requests logged (0: none yet), *text as logged() leaves it. */
+static int logged_within(int tries, char **text, size_t *len)
+{
+    int n = 0;
+    *text = NULL;
+    for (int t = 0; t < tries && n == 0; t++) {
+        free(*text);
+        *text = NULL;
+        n = logged(text, len);
+        if (n == 0)
+            usleep(10000);
+    }
+    return n;
+}
+
 /* Request i of the log, NULs shown as '.', into out. */
 static const char *request(const char *all, size_t len, int i, char *out, size_t cap)
 {
@@ -1585,14 +1601,7 @@ static void test_send_while_adding(void)
          * thread sends nothing before sink_finish) */
         char *all = NULL;
         size_t all_len = 0;
-        int n = 0;
-        for (int tries = 0; tries < 6000 && n == 0; tries++) {
-            free(all);
-            all = NULL;
-            n = logged(&all, &all_len);
-            if (n == 0)
-                usleep(10000);
-        }
+        int n = logged_within(6000, &all, &all_len);
         CHECK(n >= 1, "%s: a batch was sent while the job was still adding", cases[c].name);
         free(all);
         sink_stats st;
@@ -1677,16 +1686,8 @@ static void test_early_send(void)
         /* the expected request comes within 30 s; its absence is judged after 300 ms */
         char *all = NULL;
         size_t all_len = 0;
-        int n = 0, tries = cases[c].want_before ? 3000 : 30;
-        for (int t = 0; t < tries && n < 1; t++) {
-            free(all);
-            all = NULL;
-            n = logged(&all, &all_len);
-            if (n < 1)
-                usleep(10000);
-        }
+        int n = logged_within(cases[c].want_before ? 3000 : 30, &all, &all_len);
         free(all);
-        all = NULL;
         CHECK(n == cases[c].want_before, "%s: %d requests before the end, want %d",
               cases[c].name, n, cases[c].want_before);
         sink_stats st;
