@@ -9,7 +9,7 @@ FROM docker.io/library/debian:12-slim AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential pkg-config ca-certificates \
-      libcurl4-openssl-dev liboauth-dev libjansson-dev libsqlite3-dev zlib1g-dev libdeflate-dev \
+      libcurl4-openssl-dev liboauth-dev libjansson-dev libsqlite3-dev zlib1g-dev libdeflate-dev liblz4-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile VERSION ./

@@ -13,12 +13,12 @@ DESTDIR  ?=
 CC       ?= cc
 BUILD    ?= build
 BINDIR   ?= bin
-PKGS     := oauth libcurl jansson sqlite3 zlib libdeflate
+PKGS     := oauth libcurl jansson sqlite3 zlib libdeflate liblz4
 # Link order = the order of the binaries' DT_NEEDED = the dynamic loader's search order for
 # every symbol of every library loaded (~12,000 lookups at each start). libcurl first puts
 # its dependencies (libssl, libcrypto: ~4,000 lookups of their own symbols) and sqlite
 # early in that order: ~0.5M fewer instructions to start a binary; same bindings.
-LINK_PKGS := libcurl sqlite3 oauth jansson zlib libdeflate
+LINK_PKGS := libcurl sqlite3 oauth jansson zlib libdeflate liblz4
 
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -Wall -Wextra -Werror -Wformat=2 -Wno-format-nonliteral -fno-common

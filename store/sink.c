@@ -51,6 +51,7 @@ struct sink {
     bool pruned;            /* spool_prune ran (once a run: what it deletes is days old) */
     atomic_bool *halt;      /* set by whichever flush of a multi-connection flush fails first:
                              * the others take no new batch (NULL: a flush on its own) */
+    atomic_bool *lane_accepted; /* a background lane's: set at each batch InfluxDB accepts */
     char status[24];        /* the job's own status for a run that exits 0, or "" */
     sink_stats st;
 };
@@ -67,7 +68,17 @@ static void halt_set(sink *s)
         atomic_store(s->halt, true);
 }
 
+/* How the bodies sp commits are stored: as they will be sent, gzip at CRONFLUX_GZIP's
+ * level when gzip goes on the wire (or no InfluxDB is configured: the spool is the store),
+ * an LZ4 block when the lines go plain (cheaper to pack and unpack), lines when off. */
+static void store_form(const sink *s, spool *sp)
+{
+    spool_set_gzip(sp, s->icfg.gzip);
+    spool_set_lz4(sp, s->configured && !s->icfg.gzip_wire);
+}
+
 static void bg_start(sink *s);
+static void bg_accepted(sink *s);
 static void bg_notify(sink *s);
 static int bg_finish(sink *s, char *err, size_t errlen);
 
@@ -206,8 +217,7 @@ sink *sink_open(const sink_opts *o, int *exit_code, char *err, size_t errlen)
         sink_free(s);
         return NULL;
     }
-    /* bodies are stored as they will be sent: gzip at CRONFLUX_GZIP's level, or lines */
-    spool_set_gzip(s->sp, s->icfg.gzip);
+    store_form(s, s->sp);
     s->run_id = spool_run_begin(s->sp, s->job, s->start_ns, e, sizeof e);
     if (s->run_id < 0) {
         /* e.g. a full disk or a lock held past the busy timeout: nothing can be stored */
@@ -642,6 +652,7 @@ static void early_finish(sink *s, sender *sd, early *ea)
         if (spool_mark_sent(s->sp, ea->next->id, e, sizeof e) == 0) {
             s->st.sent += (int64_t)ea->nlines;
             s->st.batches_sent++;
+            bg_accepted(s);
         }
     } else {
         (void)spool_release(s->sp, ea->next->id, "not sent: the flush stopped before it", e,
@@ -771,6 +782,7 @@ static int flush_batch(sink *s, sender *sd, spool_batch *b, size_t first_nlines,
             } else {
                 s->st.sent += (int64_t)nlines;
                 s->st.batches_sent++;
+                bg_accepted(s);
             }
         } else if (oc == INFLUX_PARTIAL) {
             buf *out = &alt[which];
@@ -852,7 +864,7 @@ static void *helper_main(void *arg)
     c->sp = spool_open_ex(h->path, c->busy_ms, &why, err, sizeof err);
     int rc = c->sp ? 0 : why == SPOOL_OPEN_BADFILE ? 78 : 75;
     if (c->sp) {
-        spool_set_gzip(c->sp, c->icfg.gzip);
+        store_form(c, c->sp);
         rc = sink_flush(c, err, sizeof err);
     }
     h->rc = rc;
@@ -1037,71 +1049,109 @@ int sink_flush(sink *s, char *err, size_t errlen)
 /* ---------------------------------------------------------- sending while adding */
 
 /* A run that has committed batch_lines points or more (an early_send run: any), with
- * InfluxDB configured, starts a background sender: a thread that flushes committed
- * batches (any job's, oldest first, through the same claims as any other flush) while the
- * job goes on reading and adding, so a long run takes about the longer of reading and
- * sending instead of their sum. A scheduled run of a few points never starts it.
+ * InfluxDB configured, starts a background sender: CRONFLUX_CONNECTIONS threads ("lanes")
+ * that flush committed batches (any job's, oldest first, through the same claims as any
+ * other flush) while the job goes on reading and adding, so a long run takes about the
+ * longer of reading and sending instead of their sum. A scheduled run of a few points
+ * never starts it.
  *
- * The thread owns all it uses: a sink of its own (the "child": counters, InfluxDB
- * writer, and a spool handle it opens and closes itself). It shares with the job's
- * thread only the counter of commits and the stop flag below, and the child's counters
- * are read after the join.
+ * Every lane waits for the job's next commit and then flushes until nothing is pending,
+ * on one connection of its own; when the job has added its last point, every lane flushes
+ * once more, so the last batches go out side by side. Lane 0 starts at the first commit;
+ * the others take a batch only once InfluxDB accepted one in this run, so a server that
+ * refuses the first hears one request, as with one connection. Each lane waits on the
+ * commits rather than on a backlog, so a second write goes out as soon as the job commits
+ * a batch while the first is still on the wire (a flush's own helpers would start only
+ * when that flush finds two).
  *
- * Nothing lost, nothing sent twice: a batch is committed (FULL) before the thread can
- * see it, and the thread claims a batch before it sends it, as another process would.
- * The first failure stops the thread (as it stops a flush); sink_finish then reports
- * that failure instead of trying again, and what is left stays pending for the next run.
- * Memory stays bounded: the job holds one batch, the thread at most two. The job is not
- * held back when the thread falls behind (InfluxDB slower than the source, or down): the
- * spool on disk is the buffer, as for a run that does not send at all. */
-typedef struct bg_sender {
+ * A lane owns all it uses: a sink of its own (the "child": counters, InfluxDB writer, and
+ * a spool handle it opens itself at its first batch and closes itself). The lanes share
+ * with the job's thread only the state under mu and the halt flag, and the children's
+ * counters are read after the join.
+ *
+ * Nothing lost, nothing sent twice: a batch is committed (FULL) before a lane can see it,
+ * and a lane claims a batch before it sends it, as another process would; each batch is
+ * marked sent only after its own 2xx. The first failure halts every lane (the others take
+ * no new batch); sink_finish then reports that failure instead of trying again, and what
+ * is left stays pending for the next run. Memory stays bounded: the job holds one batch,
+ * each lane at most two. The job is not held back when the lanes fall behind (InfluxDB
+ * slower than the source, or down): the spool on disk is the buffer, as for a run that
+ * does not send at all. */
+typedef struct bg_lane {
     pthread_t th;
+    struct bg_sender *bg;
+    int idx;
+    sink *child;
+    int rc;                /* 0, or the exit code of the failure that stopped the lane */
+    char err[SINK_ERR_MAX];
+} bg_lane;
+
+typedef struct bg_sender {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     uint64_t commits;      /* batches the job committed (under mu) */
     bool stop;             /* the job added its last point (under mu) */
-    const char *path;      /* the state file (the job's spool handle outlives the thread) */
-    sink *child;
-    int rc;                /* 0, or the exit code of the failure that stopped the thread */
-    char err[SINK_ERR_MAX];
+    atomic_bool accepted;  /* InfluxDB accepted a batch of this run: every lane may send */
+    atomic_bool halt;      /* a lane failed: the others take no new batch */
+    const char *path;      /* the state file (the job's spool handle outlives the lanes) */
+    int nlanes;            /* lanes started */
+    bg_lane lanes[SINK_HELPERS_MAX + 1];
 } bg_sender;
+
+/* The child sink of a lane: set when InfluxDB accepts one of its batches. */
+static void bg_accepted(sink *s)
+{
+    if (s->lane_accepted)
+        atomic_store(s->lane_accepted, true);
+}
 
 static void *bg_main(void *arg)
 {
-    bg_sender *bg = arg;
-    sink *c = bg->child;
-    int why = 0;
+    bg_lane *ln = arg;
+    bg_sender *bg = ln->bg;
+    sink *c = ln->child;
     char err[SINK_ERR_MAX] = "";
-    c->sp = spool_open_ex(bg->path, c->busy_ms, &why, err, sizeof err);
-    int rc = c->sp ? 0 : why == SPOOL_OPEN_BADFILE ? 78 : 75;
-    if (c->sp)
-        spool_set_gzip(c->sp, c->icfg.gzip);   /* a split or a rewrite stores bodies */
+    int rc = 0;
     uint64_t seen = 0;
-    while (rc == 0) {
+    for (;;) {
         pthread_mutex_lock(&bg->mu);
-        while (bg->commits == seen && !bg->stop)
+        while (!bg->stop && !atomic_load(&bg->halt) &&
+               (bg->commits == seen || (ln->idx > 0 && !atomic_load(&bg->accepted))))
             pthread_cond_wait(&bg->cv, &bg->mu);
         bool stop = bg->stop;
+        /* a halt, or the end before InfluxDB accepted a batch: the job's own flush decides */
+        bool go = !atomic_load(&bg->halt) && (ln->idx == 0 || atomic_load(&bg->accepted));
         seen = bg->commits;
         pthread_mutex_unlock(&bg->mu);
-        if (stop)
-            break;   /* the job's own flush sends the rest */
+        if (!go)
+            break;
+        if (!c->sp) {
+            int why = 0;
+            c->sp = spool_open_ex(bg->path, c->busy_ms, &why, err, sizeof err);
+            if (!c->sp) {
+                rc = why == SPOOL_OPEN_BADFILE ? 78 : 75;
+                atomic_store(&bg->halt, true);
+                break;
+            }
+            store_form(c, c->sp);   /* a split or a rewrite stores bodies */
+        }
         rc = sink_flush(c, err, sizeof err);   /* until nothing is pending */
+        if (rc != 0 || stop)
+            break;   /* a failure (the flush set the halt flag), or the job's last commit */
     }
-    /* what the thread opened, it closes */
+    /* what the lane opened, it closes */
     spool_close(c->sp);
     c->sp = NULL;
     influx_free(c->iw);
     c->iw = NULL;
     http_free(c->hc);
     c->hc = NULL;
-    bg->rc = rc;
+    ln->rc = rc;
     if (rc != 0)
-        errf_set(bg->err, sizeof bg->err, "%s", err);
+        errf_set(ln->err, sizeof ln->err, "%s", err);
     return NULL;
 }
 
-/* Start the thread; when it can not be started, the job's flush at the end sends all. */
 /* A sink for another thread: s's settings, no spool handle or writer yet (the thread
  * opens its own), no background sender of its own. NULL when out of memory. */
 static sink *child_of(const sink *s)
@@ -1125,22 +1175,44 @@ static sink *child_of(const sink *s)
     return c;
 }
 
+/* Start the lanes (those that can be started); with none, the job's flush at the end
+ * sends all. */
 static void bg_start(sink *s)
 {
     bg_sender *bg = calloc(1, sizeof *bg);
-    sink *c = child_of(s);
-    if (!bg || !c)
+    if (!bg)
         goto fail;
-    bg->child = c;
     bg->path = spool_path(s->sp);
     bg->commits = 1;
+    atomic_init(&bg->accepted, false);
+    atomic_init(&bg->halt, false);
     if (pthread_mutex_init(&bg->mu, NULL) != 0)
         goto fail;
     if (pthread_cond_init(&bg->cv, NULL) != 0) {
         pthread_mutex_destroy(&bg->mu);
         goto fail;
     }
-    if (pthread_create(&bg->th, NULL, bg_main, bg) != 0) {
+    int want = s->icfg.connections < 1 ? 1 : s->icfg.connections;
+    if (want > SINK_HELPERS_MAX + 1)
+        want = SINK_HELPERS_MAX + 1;
+    for (int i = 0; i < want; i++) {
+        bg_lane *ln = &bg->lanes[i];
+        ln->bg = bg;
+        ln->idx = i;
+        if (!(ln->child = child_of(s)))
+            break;
+        ln->child->icfg.connections = 1;   /* a lane is one connection */
+        ln->child->pruned = i > 0;         /* lane 0's first flush prunes (once a run) */
+        ln->child->halt = &bg->halt;
+        ln->child->lane_accepted = &bg->accepted;
+        if (pthread_create(&ln->th, NULL, bg_main, ln) != 0) {
+            sink_free(ln->child);
+            ln->child = NULL;
+            break;
+        }
+        bg->nlanes++;
+    }
+    if (bg->nlanes == 0) {
         pthread_cond_destroy(&bg->cv);
         pthread_mutex_destroy(&bg->mu);
         goto fail;
@@ -1148,7 +1220,6 @@ static void bg_start(sink *s)
     s->bg = bg;
     return;
 fail:
-    sink_free(c);
     free(bg);
     s->bg_off = true;   /* not tried again */
 }
@@ -1158,13 +1229,13 @@ static void bg_notify(sink *s)
     bg_sender *bg = s->bg;
     pthread_mutex_lock(&bg->mu);
     bg->commits++;
-    pthread_cond_signal(&bg->cv);
+    pthread_cond_broadcast(&bg->cv);
     pthread_mutex_unlock(&bg->mu);
 }
 
-/* Stop the thread once it has sent what is pending (or failed), add what it sent to the
- * run's counters. Returns 0, or the exit code of the failure that stopped it (err set).
- * No thread: 0. */
+/* Stop the lanes once they have sent what is pending (or failed), add what they sent to
+ * the run's counters. Returns 0, or the exit code of the failure that stopped them (err
+ * set: the first lane's that failed). No background sender: 0. */
 static int bg_finish(sink *s, char *err, size_t errlen)
 {
     s->bg_off = true;
@@ -1173,19 +1244,24 @@ static int bg_finish(sink *s, char *err, size_t errlen)
         return 0;
     pthread_mutex_lock(&bg->mu);
     bg->stop = true;
-    pthread_cond_signal(&bg->cv);
+    pthread_cond_broadcast(&bg->cv);
     pthread_mutex_unlock(&bg->mu);
-    pthread_join(bg->th, NULL);
+    int rc = 0;
+    for (int i = 0; i < bg->nlanes; i++) {
+        bg_lane *ln = &bg->lanes[i];
+        pthread_join(ln->th, NULL);
+        s->st.sent += ln->child->st.sent;
+        s->st.batches_sent += ln->child->st.batches_sent;
+        s->st.dead_letters += ln->child->st.dead_letters;
+        s->st.quarantined += ln->child->st.quarantined;
+        if (rc == 0 && ln->rc != 0) {
+            rc = ln->rc;
+            errf_set(err, errlen, "%s", ln->err);
+        }
+        sink_free(ln->child);
+    }
     pthread_cond_destroy(&bg->cv);
     pthread_mutex_destroy(&bg->mu);
-    s->st.sent += bg->child->st.sent;
-    s->st.batches_sent += bg->child->st.batches_sent;
-    s->st.dead_letters += bg->child->st.dead_letters;
-    s->st.quarantined += bg->child->st.quarantined;
-    int rc = bg->rc;
-    if (rc != 0)
-        errf_set(err, errlen, "%s", bg->err);
-    sink_free(bg->child);
     free(bg);
     s->bg = NULL;
     return rc;

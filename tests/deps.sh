@@ -5,7 +5,7 @@
 set -euo pipefail
 PKGS=(
     build-essential pkg-config ca-certificates curl git procps time jq
-    libcurl4-openssl-dev liboauth-dev libjansson-dev libsqlite3-dev zlib1g-dev libdeflate-dev sqlite3
+    libcurl4-openssl-dev liboauth-dev libjansson-dev libsqlite3-dev zlib1g-dev libdeflate-dev liblz4-dev sqlite3
     valgrind clang-tidy
     influxdb influxdb-client prometheus
     python3 python3-oauthlib python3-yaml python3-requests python3-requests-oauthlib

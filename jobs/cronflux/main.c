@@ -116,6 +116,7 @@ static const char USAGE[] =
     "                           0: not kept)\n"
     "  CRONFLUX_GZIP            gzip stored and sent bodies: 1 (default), 0, or a level\n"
     "                           1-9; unset, a loopback InfluxDB gets the lines plain\n"
+    "                           (stored as LZ4 blocks, not gzip)\n"
     "  CRONFLUX_RETRIES         retries of a failed write (default 3)\n"
     "  CRONFLUX_MAX_WAIT        longest Retry-After honoured, seconds (default 60)\n"
     "  CRONFLUX_INFLUX_TIMEOUT  seconds for one write request (default 30)\n"

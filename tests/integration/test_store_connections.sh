@@ -36,6 +36,31 @@ check "two connections carried the writes ($(conns_used "$n0"))" test "$(conns_u
 cf status-2 status
 check_eq "nothing pending" "$(status_pending_points "$CF_OUT")" 0
 
+# 1b. a job that commits one batch at a time, while a write is on the wire: the second
+# connection takes the new batch at once (a background sender's lanes wait on the commits,
+# not on a backlog), once InfluxDB accepted a batch of the run. push reads 64 KiB blocks:
+# each burst is one block of 1024 lines of 64 bytes, one batch.
+gen64() { # gen64 SECOND: 1024 lines of exactly 64 bytes
+    awk -v s="$1" 'BEGIN { for (i = 0; i < 1024; i++) printf "cn,host=h%d,p=xxxxxxxxxxxxxxxxxxxx v=%06di %d%09d\n", i % 7, i, s, i }'
+}
+export CRONFLUX_STATE=$T/lanes.db
+proxy_set delay=1.0
+n0=$(kv "$(proxy_writes)" last_n)
+{ gen64 1700000050; sleep 1.4; gen64 1700000051; sleep 0.3; gen64 1700000052; } |
+    CRONFLUX_BATCH=1024 cf push-lanes push
+check_rc "push, one batch at a time: exit 0" 0
+proxy_set delay=0.02
+check_eq "every point arrived" "$(influx_count cn cn v)" 13072
+overlap=$("$PY" -c '
+import json, sys
+L = sorted((e for e in map(json.loads, open(sys.argv[1]))
+            if e["n"] > int(sys.argv[2]) and e.get("method") == "POST" and 200 <= e["status"] < 300),
+           key=lambda e: e["t0"])
+print(sum(1 for a, b in zip(L, L[1:]) if b["t0"] < a["t"]))' "$PROXY_LOG" "$n0")
+check "a write went out while another was on the wire ($overlap)" test "$overlap" -ge 1
+[ "$overlap" -ge 1 ] || "$PY" -c "import json,sys; [print(e[\"n\"], e[\"client_port\"], e.get(\"lines\"), round(e[\"t0\"]%100,3), round(e[\"t\"]%100,3)) for e in map(json.loads, open(sys.argv[1])) if e[\"n\"] > int(sys.argv[2])]" "$PROXY_LOG" "$n0" >&2
+check_eq "no body was written twice" "$(kv "$(proxy_writes "$PROXY_LOG" "$n0")" dup_ok)" 0
+
 # 2. push --no-flush, then flush with two connections
 export CRONFLUX_STATE=$T/flush.db
 gen 10000 1700000100 | cf push-noflush push --no-flush
@@ -43,7 +68,7 @@ check_rc "push --no-flush: exit 0" 0
 n0=$(kv "$(proxy_writes)" last_n)
 cf flush-2 flush
 check_rc "flush, 2 connections: exit 0" 0
-check_eq "every point arrived" "$(influx_count cn cn v)" 20000
+check_eq "every point arrived" "$(influx_count cn cn v)" 23072
 check "two connections carried the flush ($(conns_used "$n0"))" test "$(conns_used "$n0")" -ge 2
 check_eq "no body was written twice" "$(kv "$(proxy_writes "$PROXY_LOG" "$n0")" dup_ok)" 0
 
@@ -57,7 +82,7 @@ check_rc "flush with 503s: exit 75" 75
 proxy_set fail503=0
 cf flush-again flush
 check_rc "the next flush: exit 0" 0
-check_eq "every point arrived once" "$(influx_count cn cn v)" 30000
+check_eq "every point arrived once" "$(influx_count cn cn v)" 33072
 check_eq "no body was stored twice" "$(kv "$(proxy_writes "$PROXY_LOG" "$n0")" dup_ok)" 0
 
 # 3b. a server that refuses the first write hears one request, as with one connection
@@ -87,7 +112,7 @@ check "no write started after the 503 was answered, not the rest ($after started
 proxy_set fail503=0 pass_first=0
 cf flush-rest flush
 check_rc "the next flush: exit 0" 0
-check_eq "every point arrived once" "$(influx_count cn cn v)" 35000
+check_eq "every point arrived once" "$(influx_count cn cn v)" 38072
 check_eq "no body was stored twice" "$(kv "$(proxy_writes "$PROXY_LOG" "$n0")" dup_ok)" 0
 unset CRONFLUX_RETRIES
 

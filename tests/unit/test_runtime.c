@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <lz4.h>
 #include <zlib.h>
 
 #include "../../runtime/buf.h"
@@ -17,6 +18,7 @@
 #include "../../runtime/errf.h"
 #include "../../runtime/gz.h"
 #include "../../runtime/jsonu.h"
+#include "../../runtime/lz.h"
 #include "../../runtime/log.h"
 #include "../../runtime/tparse.h"
 #include "../../runtime/util.h"
@@ -940,11 +942,95 @@ static void test_gz(void)
     gz_packer_free(NULL);
 }
 
+/* lz: the packed form lz_pack makes is read back by liblz4's decoder with zlib's CRC-32
+ * (code we did not write checks the CRC) and by lz_unpack_exact; lz_unpack_exact refuses
+ * what is damaged or not exactly the batch's length. */
+static void test_lz(void)
+{
+    static char in[300000], back[300001];
+    for (size_t i = 0; i < sizeof in; i++)   /* line protocol-like, with some noise */
+        in[i] = (i % 97 == 96) ? '\n' : (char)('a' + (i * 7 + i / 1000) % 26);
+    static const struct {
+        const char *name;
+        size_t len;
+    } cases[] = {
+        { "empty", 0 }, { "one byte", 1 }, { "a line", 96 }, { "16 KiB", 16384 },
+        { "300 KB", sizeof in },
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        size_t len = cases[c].len;
+        buf out;
+        buf_init(&out, 1 << 20);
+        for (int round = 0; round < 2; round++) {   /* the buffer is reused */
+            CHECK(lz_pack(&out, in, len) == 0 && out.len >= 4, "%s: packed (%zu bytes)",
+                  cases[c].name, out.len);
+            if (out.len < 4)
+                break;
+            const unsigned char *h = (const unsigned char *)out.p;
+            uint32_t crc = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 |
+                           (uint32_t)h[3] << 24;
+            CHECK(crc == (uint32_t)crc32(0L, (const Bytef *)in, (uInt)len),
+                  "%s: the header is the lines' CRC-32 (zlib's)", cases[c].name);
+            int got = len ? LZ4_decompress_safe(out.p + 4, back, (int)(out.len - 4),
+                                                (int)sizeof back)
+                          : 0;
+            CHECK(got == (int)len && memcmp(back, in, len) == 0,
+                  "%s: liblz4 reads the block back whole (%d bytes)", cases[c].name, got);
+            char why[128] = "";
+            memset(back, 0, len);
+            CHECK(lz_unpack_exact(out.p, out.len, back, len, why, sizeof why) == 0 &&
+                      memcmp(back, in, len) == 0,
+                  "%s: lz_unpack_exact reads it back: %s", cases[c].name, why);
+        }
+        if (len > 1000) {
+            CHECK(out.len * 3 < len, "%s: at least 3 times smaller (%zu bytes)", cases[c].name,
+                  out.len);
+            static const struct {
+                const char *what;
+                long cut;       /* bytes taken off the end */
+                long flip;      /* offset of a flipped byte, -1: none (-2: the middle) */
+                long want_off;  /* the length asked for, off the true one */
+            } bad[] = {
+                { "a length one short", 0, -1, -1 }, { "a length one long", 0, -1, 1 },
+                { "a truncated block", 1, -1, 0 }, { "a flipped byte in the block", 0, -2, 0 },
+                { "a flipped byte in the CRC", 0, 1, 0 }, { "only the CRC", -4, -1, 0 },
+            };
+            for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+                buf dmg;
+                buf_init(&dmg, 1 << 20);
+                buf_add(&dmg, out.p, out.len);
+                if (bad[b].cut > 0)
+                    dmg.len -= (size_t)bad[b].cut;
+                if (bad[b].cut < 0)
+                    dmg.len = (size_t)-bad[b].cut;
+                if (bad[b].flip != -1)
+                    dmg.p[bad[b].flip == -2 ? dmg.len / 2 : (size_t)bad[b].flip] ^= 0x55;
+                char why[128] = "";
+                CHECK(lz_unpack_exact(dmg.p, dmg.len, back, (size_t)((long)len + bad[b].want_off),
+                                      why, sizeof why) == -2 &&
+                          why[0],
+                      "%s: %s is refused: %s", cases[c].name, bad[b].what, why);
+                buf_free(&dmg);
+            }
+        }
+        buf_free(&out);
+    }
+    char why[128] = "";
+    CHECK(lz_unpack_exact("abc", 3, back, 10, why, sizeof why) == -2 && why[0],
+          "shorter than the CRC: %s", why);
+    /* a block that would be over the buffer's max: -1 */
+    buf small;
+    buf_init(&small, 1000);
+    CHECK(lz_pack(&small, in, sizeof in) == -1, "over out->max: -1");
+    buf_free(&small);
+}
+
 int main(void)
 {
     test_errf();
     test_util();
     test_gz();
+    test_lz();
     int n = snprintf(tmpdir, sizeof tmpdir, "%s/cf-rt-XXXXXX",
                      getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (n < 0 || (size_t)n >= sizeof tmpdir || !mkdtemp(tmpdir)) {

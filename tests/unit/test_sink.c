@@ -1256,6 +1256,53 @@ static void test_gzip_wire(void)
     clear_env();
 }
 
+/* How a committed body is stored follows the wire: gzip when gzip goes on the wire or no
+ * InfluxDB is configured (the spool is the store), an LZ4 block when the lines go plain to
+ * a loopback InfluxDB, lines when CRONFLUX_GZIP=0. Nothing is sent (no_send). */
+static void test_store_form(void)
+{
+    static const struct {
+        const char *env;
+        int enc;
+    } cases[] = {
+        { "", 1 },
+        { "INFLUXDB_URL=http://127.0.0.1:9;INFLUXDB_DATABASE=d", 2 },
+        { "INFLUXDB_URL=http://localhost:9;INFLUXDB_DATABASE=d;CRONFLUX_GZIP=1", 1 },
+        { "INFLUXDB_URL=http://influxdb:8086;INFLUXDB_DATABASE=d", 1 },
+        { "INFLUXDB_URL=http://127.0.0.1:9;INFLUXDB_DATABASE=d;CRONFLUX_GZIP=0", 0 },
+        { "INFLUXDB_URL=http://influxdb:8086;INFLUXDB_DATABASE=d;CRONFLUX_GZIP=0", 0 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        set_env(cases[i].env, NULL);
+        char path[512], err[SINK_ERR_MAX] = "", tag[32];
+        snprintf(tag, sizeof tag, "form-%zu.db", i);
+        tmp_path(path, sizeof path, tag);
+        sink_opts o = { .job = "test-job", .state_path = path, .no_send = true,
+                        .batch_lines = 1000 };
+        int code = -1;
+        sink *s = sink_open(&o, &code, err, sizeof err);
+        CHECK(s != NULL, "%s: open: %s", cases[i].env, err);
+        if (!s)
+            continue;
+        for (int k = 0; k < 1000; k++)   /* one batch of 1000 lines, over 16 KiB */
+            add_int(s, k % 2 ? "a" : "b", k, 1000 + k, true);
+        CHECK(sink_finish(s, 0, NULL, err, sizeof err) == 0, "%s: finish: %s", cases[i].env, err);
+        sqlite3 *db = NULL;
+        sqlite3_stmt *q = NULL;
+        int enc = -1;
+        if (sqlite3_open(path, &db) == SQLITE_OK &&
+            sqlite3_prepare_v2(db, "SELECT d.enc FROM bodies d JOIN batches b ON b.id = d.batch_id"
+                                   " WHERE b.lines = 1000", -1, &q, NULL) == SQLITE_OK &&
+            sqlite3_step(q) == SQLITE_ROW)
+            enc = sqlite3_column_int(q, 0);
+        sqlite3_finalize(q);
+        sqlite3_close(db);
+        CHECK(enc == cases[i].enc, "%s: stored as enc %d, want %d", cases[i].env[0] ? cases[i].env
+              : "(no InfluxDB)", enc, cases[i].enc);
+    }
+    clear_env();
+}
+
 /* The gzip body inflates back to the batch (CRONFLUX_GZIP=1: the stand-in is on loopback). */
 static void test_gzip_roundtrip(void)
 {
@@ -1767,6 +1814,7 @@ int main(void)
     test_flush_multiline();
     test_split_multiline();
     test_gzip_wire();
+    test_store_form();
     test_gzip_roundtrip();
     test_stored_gzip_flush();
     test_flush_damaged();

@@ -9,6 +9,8 @@
 
 #include "../../store/spool.h"
 #include "../../store/lp.h"
+#include "../../runtime/buf.h"
+#include "../../runtime/gz.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -136,6 +138,18 @@ static bool has(const char *s, const char *sub)
     return s && sub && strstr(s, sub) != NULL;
 }
 
+/* sql is refused, and sqlite's message says `why`. */
+static bool sql_refused(const char *path, const char *sql, const char *why)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    bool refused = rc != SQLITE_OK && db && has(sqlite3_errmsg(db), why);
+    sqlite3_close(db);
+    return refused;
+}
+
 /* ---- open, create, errors ------------------------------------------------------------ */
 
 static void test_open_and_reopen(void)
@@ -148,7 +162,7 @@ static void test_open_and_reopen(void)
     spool_close(sp);
     spool_close(NULL);
 
-    CHECK(sql_int(path, "PRAGMA user_version") == 2, "schema version 2");
+    CHECK(sql_int(path, "PRAGMA user_version") == 3, "schema version 3");
     CHECK(sql_int(path, "SELECT count(*) FROM pragma_table_info('batches') WHERE name = 'body'")
               == 0, "bodies are not in the batches table");
     CHECK(sql_int(path, "SELECT count(*) FROM bodies") == 1, "one body row");
@@ -1462,7 +1476,7 @@ static void test_migrate_v1(void)
         free(big);
         return;
     }
-    CHECK(sql_int(path, "PRAGMA user_version") == 2, "migrated to version 2");
+    CHECK(sql_int(path, "PRAGMA user_version") == 3, "migrated to version 3");
     CHECK(sql_int(path, "SELECT count(*) FROM pragma_table_info('batches') WHERE name = 'body'")
               == 0, "body column gone from batches");
     CHECK(sql_int(path, "SELECT count(*) FROM bodies WHERE enc = 0") == 4,
@@ -1522,7 +1536,7 @@ static void test_migrate_v1(void)
 
     /* reopening migrates nothing again */
     sp = open_ok(path);
-    CHECK(sql_int(path, "PRAGMA user_version") == 2, "still version 2");
+    CHECK(sql_int(path, "PRAGMA user_version") == 3, "still version 3");
     spool_batch b;
     CHECK(spool_claim(sp, HOUR, &b, err, sizeof err) == 1 && b.id == 5 && b.len == big_len &&
               memcmp(b.body, big, big_len) == 0,
@@ -1675,6 +1689,179 @@ static void test_stored_gzip(void)
     free(under);
 }
 
+/* The step to version 2 as it shipped (bodies in a table of their own, enc 0 or 1). */
+static const char v2_step[] =
+    "CREATE TABLE bodies ("
+    "  batch_id INTEGER PRIMARY KEY REFERENCES batches(id) ON DELETE CASCADE,"
+    "  enc INTEGER NOT NULL DEFAULT 0 CHECK (enc IN (0, 1)),"
+    "  body BLOB NOT NULL"
+    ");"
+    "INSERT INTO bodies(batch_id, enc, body) SELECT id, 0, body FROM batches ORDER BY id;"
+    "ALTER TABLE batches DROP COLUMN body;"
+    "PRAGMA user_version = 2;";
+
+/* A file written by version 2 (a gzip body, a body of lines) migrates to version 3 once:
+ * the bodies are copied as they are stored, and the table then takes LZ4 bodies (enc 2). */
+static void test_migrate_v2(void)
+{
+    char path[512], err[SPOOL_ERR_MAX] = "";
+    new_path(path, sizeof path, "v2");
+    size_t big_len;
+    char *big = make_body(5000, 1000, 3, &big_len);
+    static const char small[] = "m v=1 100\n";
+    buf gz;
+    buf_init(&gz, 1 << 24);
+    gz_packer *p = gz_packer_new(1);
+    int packed = p && gz_pack(p, &gz, big, big_len) == 0;
+    gz_packer_free(p);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+    int ok = packed && sqlite3_open(path, &db) == SQLITE_OK &&
+             sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) == SQLITE_OK &&
+             sqlite3_exec(db, v1_schema, NULL, NULL, NULL) == SQLITE_OK &&
+             v1_insert(db, "a", small, 10, 1, 100, 100, "pending", NULL, 0, 0) == 0 &&
+             v1_insert(db, "b", big, big_len, 5000, 1000, 5999, "pending", NULL, 0, 0) == 0 &&
+             sqlite3_exec(db, v2_step, NULL, NULL, NULL) == SQLITE_OK &&
+             sqlite3_prepare_v2(db, "UPDATE bodies SET enc = 1, body = ?1 WHERE batch_id = 2",
+                                -1, &s, NULL) == SQLITE_OK &&
+             sqlite3_bind_blob64(s, 1, gz.p, gz.len, SQLITE_STATIC) == SQLITE_OK &&
+             sqlite3_step(s) == SQLITE_DONE;
+    sqlite3_finalize(s);
+    CHECK(ok, "write a version 2 file: %s", db ? sqlite3_errmsg(db) : "open");
+    sqlite3_close(db);
+    CHECK(sql_int(path, "PRAGMA user_version") == 2 &&
+              sql_int(path, "SELECT count(*) FROM bodies WHERE enc = 1") == 1,
+          "a version 2 file with a gzip body");
+    CHECK(sql_refused(path, "INSERT INTO bodies(batch_id, enc, body) VALUES (99, 2, x'00')",
+                      "CHECK constraint"),
+          "version 2 refuses an LZ4 body");
+
+    spool *sp = ok ? spool_open(path, 0, err, sizeof err) : NULL;
+    CHECK(sp != NULL, "version 2 file opens: %s", err);
+    CHECK(sql_int(path, "PRAGMA user_version") == 3, "migrated to version 3");
+    char sql[128];
+    fmt(sql, sizeof sql, "SELECT length(body) = %zu FROM bodies WHERE batch_id = 2 AND enc = 1",
+        gz.len);
+    CHECK(sql_int(path, sql) == 1 &&
+              sql_int(path, "SELECT count(*) FROM bodies WHERE batch_id = 1 AND enc = 0") == 1,
+          "both bodies copied as stored");
+    CHECK(sql_int(path, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'bodies%'") == 1,
+          "one bodies table");
+    CHECK(sql_refused(path, "INSERT INTO bodies(batch_id, enc, body) VALUES (1, 3, x'00')",
+                      "CHECK constraint"),
+          "an unknown encoding is still refused");
+    struct { int64_t id; const char *body; size_t len; } want[] = {
+        { 1, small, 10 }, { 2, big, big_len },
+    };
+    for (size_t i = 0; sp && i < sizeof want / sizeof want[0]; i++) {
+        spool_batch b;
+        int r = spool_claim(sp, HOUR, &b, err, sizeof err);
+        CHECK(r == 1 && b.id == want[i].id && b.len == want[i].len &&
+                  memcmp(b.body, want[i].body, want[i].len) == 0,
+              "claim %lld after migration: %s", (long long)want[i].id, err);
+        CHECK(r == 1 && spool_mark_sent(sp, b.id, err, sizeof err) == 0, "mark sent: %s", err);
+        spool_batch_free(&b);
+    }
+    CHECK(spool_prune(sp, now_ns() + 1000000000, err, sizeof err) == 2 &&
+              sql_int(path, "SELECT count(*) FROM bodies") == 0,
+          "prune takes the bodies with the batches (the copy keeps the cascade): %s", err);
+    spool_close(sp);
+    CHECK(sql_int(path, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'")
+              == 1, "integrity check ok");
+    buf_free(&gz);
+    free(big);
+}
+
+/* spool_set_lz4: a body is stored as an LZ4 block (enc 2) where gzip would be, and every
+ * read gives the lines (a claim as stored too: only gzip goes out as stored); a damaged
+ * LZ4 body is moved aside, as a damaged gzip member is. */
+static void test_lz4_bodies(void)
+{
+    char path[512], err[SPOOL_ERR_MAX] = "", sql[256];
+    new_path(path, sizeof path, "lz4");
+    spool *sp = open_ok(path);
+    size_t len;
+    char *body = make_body(1000, 5000, 2, &len);
+    spool_set_lz4(sp, true);
+    int64_t big = spool_add(sp, "j", body, len, 1000, 5000, 5999, err, sizeof err);
+    int64_t small = add(sp, "j", "m v=1 10\n", 10, 10);
+    spool_set_gzip(sp, 0);
+    int64_t plain = spool_add(sp, "j", body, len, 1000, 5000, 5999, err, sizeof err);
+    spool_set_gzip(sp, 1);
+    spool_set_lz4(sp, false);
+    int64_t gz = spool_add(sp, "j", body, len, 1000, 5000, 5999, err, sizeof err);
+    spool_set_lz4(NULL, true);
+    CHECK(big > 0 && plain > 0 && gz > 0, "adds: %s", err);
+    static const struct { const char *what; int enc; } encs[] = {
+        { "LZ4 on: an LZ4 block", 2 }, { "a tiny body stays lines", 0 },
+        { "level 0: lines, LZ4 or not", 0 }, { "LZ4 off again: gzip", 1 },
+    };
+    int64_t ids[] = { big, small, plain, gz };
+    for (size_t i = 0; i < 4; i++) {
+        fmt(sql, sizeof sql, "SELECT enc FROM bodies WHERE batch_id = %lld", (long long)ids[i]);
+        CHECK(sql_int(path, sql) == encs[i].enc, "%s", encs[i].what);
+    }
+    fmt(sql, sizeof sql, "SELECT length(body) * 2 < bytes FROM bodies JOIN batches ON id ="
+                         " batch_id WHERE id = %lld", (long long)big);
+    CHECK(sql_int(path, sql) == 1, "LZ4 body at least 2 times smaller");
+
+    spool_batch b;
+    CHECK(spool_claim_ex(sp, HOUR, SPOOL_CLAIM_STORED, &b, err, sizeof err) == 1 && b.id == big &&
+              b.gzip == 0 && b.len == len && b.lines_len == len && b.nlines == 1000 &&
+              memcmp(b.body, body, len) == 0 && b.body[len] == '\0',
+          "a stored claim of an LZ4 body gives the lines: %s", err);
+    /* a rewrite stores LZ4 again; a plain claim gives the lines */
+    spool_set_lz4(sp, true);
+    size_t cut = 0;
+    for (int nl = 0; cut < len && nl < 900; cut++)
+        nl += body[cut] == '\n';
+    CHECK(spool_rewrite(sp, big, body, cut, 900, err, sizeof err) == 0, "rewrite: %s", err);
+    spool_batch_free(&b);
+    fmt(sql, sizeof sql, "SELECT enc = 2 AND bytes = %zu FROM bodies JOIN batches ON id ="
+                         " batch_id WHERE id = %lld", cut, (long long)big);
+    CHECK(sql_int(path, sql) == 1, "rewritten body stored LZ4, %zu bytes of lines", cut);
+    CHECK(spool_release(sp, big, "test", err, sizeof err) == 0, "release: %s", err);
+    CHECK(spool_claim(sp, HOUR, &b, err, sizeof err) == 1 && b.id == big && b.gzip == 0 &&
+              b.len == cut && memcmp(b.body, body, cut) == 0,
+          "plain claim of the rewritten batch: %s", err);
+    spool_batch_free(&b);
+    /* export sees the lines */
+    collect c = { 0 };
+    CHECK(spool_foreach(sp, 5000, 5999, collect_cb, &c, err, sizeof err) == 0 &&
+              c.batches == 3 && c.len == cut + 2 * len && memcmp(c.p, body, cut) == 0,
+          "foreach gives the lines: %d batches, %zu bytes: %s", c.batches, c.len, err);
+    free(c.p);
+
+    /* damaged: a flipped byte (the CRC catches it), a truncated block */
+    static const char *const damage[] = {
+        "UPDATE bodies SET body = substr(body, 1, 100) || x'ff' || substr(body, 102)"
+        " WHERE batch_id = %lld",
+        "UPDATE bodies SET body = substr(body, 1, 40) WHERE batch_id = %lld",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        int64_t dmg = spool_add(sp, "j", body, len, 1000, 1, 1, err, sizeof err);
+        int64_t after = spool_add(sp, "j", body, len, 1000, 1, 1, err, sizeof err);
+        fmt(sql, sizeof sql, damage[i], (long long)dmg);
+        CHECK(sql_exec(path, sql) == 0, "damage body %zu", i);
+        for (;;) {   /* claim the others out of the way */
+            int r = spool_claim(sp, HOUR, &b, err, sizeof err);
+            bool mine = r == 1 && b.id == after;
+            if (r == 1)
+                spool_batch_free(&b);
+            if (r != 1 || mine) {
+                CHECK(mine, "damage %zu: the damaged batch is moved aside, the one after it "
+                            "claimed: %s", i, err);
+                break;
+            }
+        }
+        fmt(sql, sizeof sql, "SELECT count(*) FROM quarantine WHERE batch_id = %lld AND enc = 2"
+                             " AND reason LIKE '%%damaged%%LZ4%%'", (long long)dmg);
+        CHECK(sql_int(path, sql) == 1, "damage %zu: moved aside as stored, with the reason", i);
+    }
+    spool_close(sp);
+    free(body);
+}
+
 static void rm_tree(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -1727,7 +1914,9 @@ int main(void)
     test_busy();
     test_concurrent_flush();
     test_migrate_v1();
+    test_migrate_v2();
     test_stored_gzip();
+    test_lz4_bodies();
     rm_tree(tmpdir);
     return th_summary("test_spool");
 }
