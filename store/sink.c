@@ -1342,6 +1342,8 @@ int sink_finish_ex(sink *s, int job_rc, const char *message, sink_stats *out, ch
                  unstored == 1 ? " was" : "s were", cerr);
     }
     char bgerr[SINK_ERR_MAX] = "";
+    if (s->bg)
+        spool_fold_wal(s->sp);   /* while the lanes send the last batches (spool.h) */
     int bg_rc = bg_finish(s, bgerr, sizeof bgerr);
     if (s->dry_run) {
         if (out)

@@ -1052,6 +1052,12 @@ void spool_set_gzip(spool *sp, int level)
         sp->gz_level = level <= 0 ? 0 : level > 9 ? 9 : level;
 }
 
+void spool_fold_wal(spool *sp)
+{
+    if (sp && !sp->in_foreach)
+        (void)sqlite3_wal_checkpoint_v2(sp->db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+}
+
 void spool_set_lz4(spool *sp, bool on)
 {
     if (sp)

@@ -1772,6 +1772,35 @@ static void test_migrate_v2(void)
     free(big);
 }
 
+/* spool_fold_wal: what the WAL holds is copied into the state file (its size grows to hold
+ * the bodies), with nothing lost; NULL is accepted. */
+static void test_fold_wal(void)
+{
+    char path[512], err[SPOOL_ERR_MAX] = "";
+    new_path(path, sizeof path, "fold");
+    spool *sp = open_ok(path);
+    size_t len;
+    char *body = make_body(2000, 1000, 5, &len);
+    spool_set_gzip(sp, 0);   /* lines: the bodies' bytes show in the file */
+    for (int i = 0; i < 3; i++)
+        CHECK(spool_add(sp, "j", body, len, 2000, 1000, 2999, err, sizeof err) > 0, "add: %s", err);
+    struct stat before, after;
+    CHECK(stat(path, &before) == 0 && before.st_size < (off_t)len,
+          "the bodies are in the WAL only (%lld bytes in the file)", (long long)before.st_size);
+    spool_fold_wal(sp);
+    spool_fold_wal(NULL);
+    CHECK(stat(path, &after) == 0 && after.st_size > (off_t)(3 * len),
+          "folded: the file holds the three bodies (%lld bytes, %zu each)",
+          (long long)after.st_size, len);
+    spool_batch b;
+    CHECK(spool_claim(sp, HOUR, &b, err, sizeof err) == 1 && b.len == len &&
+              memcmp(b.body, body, len) == 0,
+          "a batch claimed after the fold: %s", err);
+    spool_batch_free(&b);
+    spool_close(sp);
+    free(body);
+}
+
 /* spool_set_lz4: a body is stored as an LZ4 block (enc 2) where gzip would be, and every
  * read gives the lines (a claim as stored too: only gzip goes out as stored); a damaged
  * LZ4 body is moved aside, as a damaged gzip member is. */
@@ -1917,6 +1946,7 @@ int main(void)
     test_migrate_v2();
     test_stored_gzip();
     test_lz4_bodies();
+    test_fold_wal();
     rm_tree(tmpdir);
     return th_summary("test_spool");
 }
