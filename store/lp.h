@@ -101,6 +101,18 @@ const char *lp_precision_influx1(lp_precision p);
 int lp_encode(const lp_point *p, lp_precision prec, buf *out, size_t *replaced,
               char *err, size_t errlen);
 
+/* The series key of the last point encoded through it, kept to be written again: lp_encode_kc
+ * is lp_encode, and when p's measurement and tags equal the last successfully keyed point's
+ * (byte for byte, the same tags in the same order), the key's bytes are copied instead of
+ * checked, ordered and escaped again. Output, errors and `replaced` are lp_encode's in every
+ * case (tests/unit/test_lp.c compares them). kc NULL: lp_encode. A cache is for one thread;
+ * lp_keycache_new gives NULL when out of memory, lp_keycache_free accepts NULL. */
+typedef struct lp_keycache lp_keycache;
+lp_keycache *lp_keycache_new(void);
+void lp_keycache_free(lp_keycache *kc);
+int lp_encode_kc(lp_keycache *kc, const lp_point *p, lp_precision prec, buf *out,
+                 size_t *replaced, char *err, size_t errlen);
+
 /* Parsing (for `cronflux push --format lp` and for reading spooled lines back).
  * The parsed point's strings point into `scratch`, which the parser fills; keep it alive
  * while the point is used. tags/fields arrays are owned by the lp_parsed. */

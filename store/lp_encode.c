@@ -928,8 +928,113 @@ static int write_fields(const lp_point *p, size_t keylen, enc_out *o, char *err,
     return 0;
 }
 
+/* ---------------------------------------------------------------- the last series key */
+
+/* A source writes a series' points one after another (prom-metrics: every sample of a
+ * series; cluster-metrics: every field set of a pod), and the series key of each is the
+ * same: checking, ordering and escaping its measurement and tags again is a fifth of the
+ * encoder's work. The cache keeps the last key encoded, with what it was made from. */
+struct lp_keycache {
+    buf names;             /* the measurement and tags as given: "m\0", then per tag "k\0" and
+                              "\1v\0" (used) or "\0" (no value: not written) */
+    buf key;               /* the key written for them */
+    size_t ntags;
+    size_t need;           /* the key's part of pass 1's bound */
+    size_t nrep;           /* newlines/CRs the key replaced */
+    int saw_bs;            /* the key holds a backslash */
+    uint64_t tag_first[4]; /* as enc_plan's */
+    bool valid;
+};
+
+lp_keycache *lp_keycache_new(void)
+{
+    lp_keycache *kc = calloc(1, sizeof *kc);
+    if (!kc)
+        return NULL;
+    buf_init(&kc->names, (size_t)LP_MAX_KEY * 4 + 1024);
+    buf_init(&kc->key, (size_t)LP_MAX_KEY + 1);
+    return kc;
+}
+
+void lp_keycache_free(lp_keycache *kc)
+{
+    if (!kc)
+        return;
+    buf_free(&kc->names);
+    buf_free(&kc->key);
+    free(kc);
+}
+
+/* s equals the NUL-terminated name at n: the byte after n's NUL, else NULL. */
+static const char *kc_same_str(const char *n, const char *end, const char *s)
+{
+    while (n < end && *s && *n == *s) {
+        n++;
+        s++;
+    }
+    return n < end && *n == '\0' && *s == '\0' ? n + 1 : NULL;
+}
+
+/* p's measurement and tags are the cached ones, byte for byte and in the same order. */
+static bool kc_hit(const lp_keycache *kc, const lp_point *p)
+{
+    if (!kc || !kc->valid || p->ntags != kc->ntags || !p->measurement ||
+        (p->ntags && !p->tags))
+        return false;
+    const char *n = kc->names.p, *end = n + kc->names.len;
+    if (!(n = kc_same_str(n, end, p->measurement)))
+        return false;
+    for (size_t i = 0; i < p->ntags; i++) {
+        const lp_tag *t = &p->tags[i];
+        if (!t->key || !(n = kc_same_str(n, end, t->key)) || n >= end)
+            return false;
+        if (!tag_used(t)) {
+            if (*n++ != '\0')
+                return false;
+        } else if (*n != '\1' || !(n = kc_same_str(n + 1, end, t->value))) {
+            return false;
+        }
+    }
+    return n == end;
+}
+
+/* Remember key[keylen], the key just written for p (pass 1's plan pl, key_need its bound,
+ * o the writer after it). Out of memory: the cache is left empty. */
+static void kc_keep(lp_keycache *kc, const lp_point *p, const enc_plan *pl, size_t key_need,
+                    const char *key, size_t keylen, const enc_out *o)
+{
+    kc->valid = false;
+    buf_reset(&kc->names);
+    buf_reset(&kc->key);
+    int rc = buf_add(&kc->names, p->measurement, strlen(p->measurement) + 1);
+    for (size_t i = 0; rc == 0 && i < p->ntags; i++) {
+        const lp_tag *t = &p->tags[i];
+        rc = buf_add(&kc->names, t->key, strlen(t->key) + 1);
+        if (rc == 0 && tag_used(t))
+            rc = buf_addc(&kc->names, '\1') == 0 ? buf_add(&kc->names, t->value,
+                                                          strlen(t->value) + 1)
+                                                 : -1;
+        else if (rc == 0)
+            rc = buf_addc(&kc->names, '\0');
+    }
+    if (rc != 0 || buf_add(&kc->key, key, keylen) != 0)
+        return;
+    kc->ntags = p->ntags;
+    kc->need = key_need;
+    kc->nrep = o->nrep;
+    kc->saw_bs = o->saw_bs;
+    memcpy(kc->tag_first, pl->tag_first, sizeof kc->tag_first);
+    kc->valid = true;
+}
+
 int lp_encode(const lp_point *p, lp_precision prec, buf *out, size_t *replaced, char *err,
               size_t errlen)
+{
+    return lp_encode_kc(NULL, p, prec, out, replaced, err, errlen);
+}
+
+int lp_encode_kc(lp_keycache *kc, const lp_point *p, lp_precision prec, buf *out,
+                 size_t *replaced, char *err, size_t errlen)
 {
     if (!p || !out) {
         lp_set_err(err, errlen, "no point or no output buffer");
@@ -937,9 +1042,20 @@ int lp_encode(const lp_point *p, lp_precision prec, buf *out, size_t *replaced, 
     }
     int64_t mult = lp_prec_mult(prec);
     enc_plan pl;
-    if (check_measurement(p->measurement, &pl, err, errlen) != 0 ||
-        check_tags(p, &pl, err, errlen) != 0 || check_fields(p, &pl, err, errlen) != 0 ||
-        check_time(p, mult, &pl, err, errlen) != 0 || order_tags(p, &pl, err, errlen) != 0)
+    bool hit = kc_hit(kc, p);
+    size_t key_need;
+    if (hit) {
+        /* the measurement and tags passed every check when the key was made */
+        pl.need = key_need = kc->need;
+        memcpy(pl.tag_first, kc->tag_first, sizeof pl.tag_first);
+    } else {
+        if (check_measurement(p->measurement, &pl, err, errlen) != 0 ||
+            check_tags(p, &pl, err, errlen) != 0)
+            return -1;
+        key_need = pl.need;
+    }
+    if (check_fields(p, &pl, err, errlen) != 0 || check_time(p, mult, &pl, err, errlen) != 0 ||
+        (!hit && order_tags(p, &pl, err, errlen) != 0))
         return -1;
 
     /* room first: a full buffer refuses the point and keeps what it holds (a failed
@@ -954,19 +1070,30 @@ int lp_encode(const lp_point *p, lp_precision prec, buf *out, size_t *replaced, 
     }
     char *const start = out->p + out->len;
     enc_out o = {.w = start};
-    o.w = put_name(o.w, p->measurement, C_MEAS, 0, &o.nrep, &o.saw_bs);
-    if (!o.w) {
-        o.w = start;
-        utf8_err("measurement", p->measurement, ":", p->measurement, pl.mlen, err, errlen);
-        goto fail;
-    }
-    if (write_tags(p, &pl, &o, err, errlen) != 0)
-        goto fail;
-    size_t keylen = (size_t)(o.w - start);
-    if (keylen > LP_MAX_KEY) {
-        lp_set_err(err, errlen, "series key is %zu bytes, InfluxDB 1.x allows %d", keylen,
-                   LP_MAX_KEY);
-        goto fail;
+    size_t keylen;
+    if (hit) {
+        memcpy(start, kc->key.p, kc->key.len);
+        o.w = start + kc->key.len;
+        o.nrep = kc->nrep;
+        o.saw_bs = kc->saw_bs;
+        keylen = kc->key.len;
+    } else {
+        o.w = put_name(o.w, p->measurement, C_MEAS, 0, &o.nrep, &o.saw_bs);
+        if (!o.w) {
+            o.w = start;
+            utf8_err("measurement", p->measurement, ":", p->measurement, pl.mlen, err, errlen);
+            goto fail;
+        }
+        if (write_tags(p, &pl, &o, err, errlen) != 0)
+            goto fail;
+        keylen = (size_t)(o.w - start);
+        if (keylen > LP_MAX_KEY) {
+            lp_set_err(err, errlen, "series key is %zu bytes, InfluxDB 1.x allows %d", keylen,
+                       LP_MAX_KEY);
+            goto fail;
+        }
+        if (kc)
+            kc_keep(kc, p, &pl, key_need, start, keylen, &o);
     }
     *o.w++ = ' ';
     if (write_fields(p, keylen, &o, err, errlen) != 0)

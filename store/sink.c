@@ -43,6 +43,7 @@ struct sink {
     size_t nlines;
     int64_t min_ns, max_ns;
     buf line;               /* dry-run: one encoded line */
+    lp_keycache *kc;        /* the last series key (lp.h); NULL: none kept */
     int64_t start_ns, start_mono, align_ns, retain_ns;
     int busy_ms;            /* CRONFLUX_BUSY_TIMEOUT; 0: the spool's default (30 s) */
     int lease_s;            /* how long a claim holds a batch */
@@ -143,6 +144,7 @@ static void sink_free(sink *s)
     influx_cfg_wipe(&s->icfg);
     buf_free(&s->batch);
     buf_free(&s->line);
+    lp_keycache_free(s->kc);
     free(s);
 }
 
@@ -167,6 +169,7 @@ sink *sink_open(const sink_opts *o, int *exit_code, char *err, size_t errlen)
     s->dry_run = o->dry_run;
     s->no_send = o->no_send;
     s->early_send = o->early_send;
+    s->kc = lp_keycache_new();   /* NULL (out of memory): every key is encoded afresh */
     s->start_ns = clock_real_ns();
     s->start_mono = clock_mono_ns();
     s->retain_ns = SINK_RETAIN_DEFAULT;
@@ -267,7 +270,7 @@ int sink_add(sink *s, const lp_point *p, char *err, size_t errlen)
     size_t replaced = 0;
     if (s->dry_run) {
         buf_reset(&s->line);
-        if (lp_encode(&q, LP_NS, &s->line, &replaced, err, errlen) != 0) {
+        if (lp_encode_kc(s->kc, &q, LP_NS, &s->line, &replaced, err, errlen) != 0) {
             s->st.rejected++;
             return 1;
         }
@@ -279,7 +282,7 @@ int sink_add(sink *s, const lp_point *p, char *err, size_t errlen)
         s->st.points++;
         return 0;
     }
-    if (lp_encode(&q, LP_NS, &s->batch, &replaced, err, errlen) != 0) {
+    if (lp_encode_kc(s->kc, &q, LP_NS, &s->batch, &replaced, err, errlen) != 0) {
         if (s->batch.failed) {
             /* out of memory: the batch being built is gone (buf.h), not a refused point */
             errf_set(err, errlen, "out of memory: %zu points read were not stored", s->nlines);

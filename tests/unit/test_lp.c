@@ -1047,6 +1047,150 @@ static void test_encode_table(void)
     buf_free(&out);
 }
 
+/* lp_encode_kc against lp_encode: the same return, error, `replaced` and bytes for every
+ * point, whether the cache hits or not. A seeded sweep of hostile names, where most points
+ * repeat the last one's series (the same arrays, a copy of them, or one byte changed in
+ * place, as a caller reusing its buffers would), with fields that sometimes fail; then every
+ * case of the encode table twice in a row (the second through a warm cache), and a buffer
+ * too small for the point. */
+static int kc_step(lp_keycache *kc, const lp_point *p, lp_precision prec, buf *o1, buf *o2,
+                   const char *what)
+{
+    char e1[256] = "", e2[256] = "";
+    size_t r1 = 0, r2 = 0, l1 = o1->len, l2 = o2->len;
+    int rc1 = lp_encode(p, prec, o1, &r1, e1, sizeof e1);
+    int rc2 = lp_encode_kc(kc, p, prec, o2, &r2, e2, sizeof e2);
+    int same = rc1 == rc2 && r1 == r2 && strcmp(e1, e2) == 0 && o1->len - l1 == o2->len - l2 &&
+               memcmp(o1->p + l1, o2->p + l2, o1->len - l1) == 0;
+    CHECK(same, "%s: lp_encode %d [%s] %zu [%.*s], with the cache %d [%s] %zu [%.*s]", what,
+          rc1, e1, r1, (int)(o1->len - l1), o1->p ? o1->p + l1 : "", rc2, e2, r2,
+          (int)(o2->len - l2), o2->p ? o2->p + l2 : "");
+    return rc1;
+}
+
+static uint64_t kc_rnd(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+static void test_keycache(void)
+{
+    static const char *const atoms[] = {"a", "b", " ", ",", "=", "\"", "\\", "\n", "\r", "\t",
+                                        "#", "\xc3\xa9", "\xff", "time", "1", "-", "\\\\", "z",
+                                        "value"};
+    const size_t na = sizeof atoms / sizeof *atoms;
+    uint64_t x = 2463534242u;
+#define KRND() kc_rnd(&x)
+    lp_keycache *kc = lp_keycache_new();
+    CHECK(kc != NULL, "a cache");
+    buf o1, o2;
+    buf_init(&o1, 1 << 24);
+    buf_init(&o2, 1 << 24);
+    enum { NAME = 32 };
+    static char names[2][11][NAME * 4];   /* two sets: the point's own, and a copy */
+    lp_tag tags[2][5];
+    size_t nt = 0;
+    int ok = 0, hits_possible = 0;
+    for (int it = 0; it < 20000; it++) {
+        int use = 0;
+        uint64_t r = KRND() % 10;
+        if (it == 0 || r == 0) {   /* a new series */
+            for (int k = 0; k < 11; k++) {
+                size_t len = KRND() % 5, w = 0;   /* empty sometimes: an unused tag */
+                for (size_t j = 0; j < len; j++) {
+                    const char *at = atoms[KRND() % na];
+                    size_t al = strlen(at);
+                    if (w + al >= NAME * 4)
+                        break;
+                    memcpy(names[0][k] + w, at, al);
+                    w += al;
+                }
+                names[0][k][w] = '\0';
+                if (k == 0 && w == 0)
+                    memcpy(names[0][0], "m", 2);
+            }
+            nt = KRND() % 6;
+            for (size_t k = 0; k < nt; k++) {
+                tags[0][k].key = names[0][1 + 2 * k];
+                tags[0][k].value = (KRND() % 8) ? names[0][2 + 2 * k] : NULL;
+            }
+        } else if (r == 1) {   /* the same series from another buffer */
+            memcpy(names[1], names[0], sizeof names[0]);
+            for (size_t k = 0; k < nt; k++) {
+                tags[1][k].key = names[1][1 + 2 * k];
+                tags[1][k].value = tags[0][k].value ? names[1][2 + 2 * k] : NULL;
+            }
+            use = 1;
+        } else if (r == 2 && nt > 0) {   /* one byte of a tag changed in place */
+            char *v = names[0][1 + (KRND() % (2 * nt))];
+            size_t vl = strlen(v);
+            if (vl > 0) {
+                size_t at = KRND() % vl;
+                v[at] = (char)('a' + KRND() % 3);
+            }
+        } else if (r == 3 && nt > 1) {   /* two tags swap places */
+            lp_tag t = tags[0][0];
+            tags[0][0] = tags[0][1];
+            tags[0][1] = t;
+        } else {
+            hits_possible++;
+        }
+        lp_field f[2];
+        size_t nf = 1;
+        double fv0 = (double)(KRND() % 100000) / 8;
+        f[0] = (KRND() % 50) ? lp_f_float("value", fv0) : lp_f_float("value", NAN);
+        if (KRND() % 20 == 0) {   /* a field named like a tag: InfluxDB 3 refuses it */
+            f[1] = lp_f_int(nt ? tags[use][0].key : "b", 1);
+            nf = 2;
+        }
+        bool has_time = KRND() % 10 != 0;
+        lp_point p = {.measurement = names[use][0], .tags = tags[use], .ntags = nt,
+                      .fields = f, .nfields = nf, .time_ns = 1700000000000000000 + it,
+                      .has_time = has_time};
+        lp_precision prec = (lp_precision)(KRND() % 4);
+        if (kc_step(kc, &p, prec, &o1, &o2, "sweep") == 0)
+            ok++;
+        if (o1.len > (1 << 23)) {
+            buf_reset(&o1);
+            buf_reset(&o2);
+        }
+    }
+    CHECK(ok > 5000 && hits_possible > 10000, "the sweep wrote %d points (%d repeats)", ok,
+          hits_possible);
+#undef KRND
+
+    /* every case of the table, twice in a row */
+    for (size_t i = 0; i < sizeof enc_cases / sizeof *enc_cases; i++) {
+        const enc_case *e = &enc_cases[i];
+        lp_point p = {.measurement = e->meas, .tags = e->tags, .ntags = e->ntags,
+                      .fields = e->fields, .nfields = e->nfields, .time_ns = e->t,
+                      .has_time = e->has_time};
+        kc_step(kc, &p, e->prec, &o1, &o2, e->name);
+        kc_step(kc, &p, e->prec, &o1, &o2, e->name);
+    }
+    /* a buffer too small, through a warm cache: the same refusal */
+    lp_tag t[] = {{"host", "h1"}};
+    lp_field fv[] = {lp_f_int("v", 1)};
+    lp_point p = {.measurement = "m", .tags = t, .ntags = 1, .fields = fv, .nfields = 1};
+    buf s1, s2;
+    buf_init(&s1, 24);
+    buf_init(&s2, 24);
+    kc_step(kc, &p, LP_NS, &s1, &s2, "small buffer, cold");
+    kc_step(kc, &p, LP_NS, &s1, &s2, "small buffer, warm");
+    p.has_time = true;
+    p.time_ns = 1;
+    kc_step(kc, &p, LP_NS, &s1, &s2, "small buffer, full");
+    buf_free(&s1);
+    buf_free(&s2);
+    buf_free(&o1);
+    buf_free(&o2);
+    lp_keycache_free(kc);
+    lp_keycache_free(NULL);
+}
+
 static void test_float_forms(void)
 {
     static const struct { double d; const char *want; } cases[] = {
@@ -1902,6 +2046,10 @@ int main(void)
     test_utf8();
     test_output_that_tells();
     suite_end("lp/hostile");
+
+    suite_begin();
+    test_keycache();
+    suite_end("lp/keycache");
 
     th_pass = total_pass;
     th_fail = total_fail;
