@@ -78,7 +78,7 @@ static void store_form(const sink *s, spool *sp)
     spool_set_lz4(sp, s->configured && !s->icfg.gzip_wire);
 }
 
-static void bg_start(sink *s);
+static void bg_start(sink *s, uint64_t commits);
 static void bg_accepted(sink *s);
 static void bg_notify(sink *s);
 static int bg_finish(sink *s, char *err, size_t errlen);
@@ -229,6 +229,8 @@ sink *sink_open(const sink_opts *o, int *exit_code, char *err, size_t errlen)
         sink_free(s);
         return NULL;
     }
+    if (s->early_send && s->configured && !s->no_send && !s->dry_run)
+        bg_start(s, 0);   /* the lanes get ready while the job reads its first chunk */
     return s;
 
 config:
@@ -325,7 +327,7 @@ static int commit_batch(sink *s, const char *key, const char *value, char *err, 
         bg_notify(s);
     else if (s->configured && !s->no_send && !s->bg_off &&
              (s->early_send || s->st.spooled >= (int64_t)s->batch_lines))
-        bg_start(s);
+        bg_start(s, 1);
     return 0;
 }
 
@@ -1116,7 +1118,20 @@ static void *bg_main(void *arg)
     char err[SINK_ERR_MAX] = "";
     int rc = 0;
     uint64_t seen = 0;
-    for (;;) {
+    /* the spool handle and the writer first, while the job reads (nothing is sent) */
+    int why = 0;
+    c->sp = spool_open_ex(bg->path, c->busy_ms, &why, err, sizeof err);
+    if (!c->sp) {
+        rc = why == SPOOL_OPEN_BADFILE ? 78 : 75;
+        atomic_store(&bg->halt, true);
+    } else {
+        store_form(c, c->sp);   /* a split or a rewrite stores bodies */
+        if (ensure_writer(c, err, sizeof err) != 0) {
+            rc = EX_CONFIG;
+            atomic_store(&bg->halt, true);
+        }
+    }
+    while (rc == 0) {
         pthread_mutex_lock(&bg->mu);
         while (!bg->stop && !atomic_load(&bg->halt) &&
                (bg->commits == seen || (ln->idx > 0 && !atomic_load(&bg->accepted))))
@@ -1128,16 +1143,6 @@ static void *bg_main(void *arg)
         pthread_mutex_unlock(&bg->mu);
         if (!go)
             break;
-        if (!c->sp) {
-            int why = 0;
-            c->sp = spool_open_ex(bg->path, c->busy_ms, &why, err, sizeof err);
-            if (!c->sp) {
-                rc = why == SPOOL_OPEN_BADFILE ? 78 : 75;
-                atomic_store(&bg->halt, true);
-                break;
-            }
-            store_form(c, c->sp);   /* a split or a rewrite stores bodies */
-        }
         rc = sink_flush(c, err, sizeof err);   /* until nothing is pending */
         if (rc != 0 || stop)
             break;   /* a failure (the flush set the halt flag), or the job's last commit */
@@ -1180,13 +1185,13 @@ static sink *child_of(const sink *s)
 
 /* Start the lanes (those that can be started); with none, the job's flush at the end
  * sends all. */
-static void bg_start(sink *s)
+static void bg_start(sink *s, uint64_t commits)
 {
     bg_sender *bg = calloc(1, sizeof *bg);
     if (!bg)
         goto fail;
     bg->path = spool_path(s->sp);
-    bg->commits = 1;
+    bg->commits = commits;
     atomic_init(&bg->accepted, false);
     atomic_init(&bg->halt, false);
     if (pthread_mutex_init(&bg->mu, NULL) != 0)

@@ -777,11 +777,27 @@ static int pragma_int(spool *sp, const char *sql, int64_t *out)
     return rc;
 }
 
+/* A file already at this schema (our application id, this version, every additive table):
+ * read without a lock, so that opening a current file (each run, each lane and helper of a
+ * flush) takes no write lock and waits for no writer. Any doubt: false (migrate decides). */
+static bool schema_current(spool *sp)
+{
+    int64_t version = 0, app = 0, additive = 0;
+    return pragma_int(sp, "PRAGMA user_version", &version) == SQLITE_OK &&
+           version == SCHEMA_VERSION &&
+           pragma_int(sp, "PRAGMA application_id", &app) == SQLITE_OK && app == APPLICATION_ID &&
+           pragma_int(sp, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND"
+                          " name = 'quarantine'", &additive) == SQLITE_OK &&
+           additive == 1;
+}
+
 /* Create or migrate the schema, in one write transaction. */
 static int migrate(spool *sp, int *why, char *err, size_t errlen)
 {
     int64_t version = 0, app = 0, tables = 0;
     int rc;
+    if (schema_current(sp))
+        return 0;
     if (tx_begin(sp, "open", err, errlen) != 0) {
         *why = classify(sqlite3_extended_errcode(sp->db));
         return -1;

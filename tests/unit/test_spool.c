@@ -1197,9 +1197,28 @@ static void test_busy(void)
     CHECK(spool_status(sp, &st, err, sizeof err) == 0 && st.pending_batches == 1,
           "status reads while another writes (WAL): %s", err);
     spool_stats_free(&st);
+    /* a current file opens while another writes (its schema is read, no lock taken); its
+     * first write then waits and fails busy */
     int why = -1;
     spool *sp2 = spool_open_ex(path, 50, &why, err, sizeof err);
-    CHECK(sp2 == NULL && why == SPOOL_OPEN_BUSY, "open while locked: why %d (%s)", why, err);
+    CHECK(sp2 != NULL && why == SPOOL_OPEN_OK, "open while locked: a current file opens: %s",
+          err);
+    CHECK(spool_add(sp2, "j", "m v=3 3\n", 8, 1, 3, 3, err, sizeof err) == -1 && has(err, "busy"),
+          "and its first write fails busy: %s", err);
+    spool_close(sp2);
+    sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(other);
+    /* a file that needs its schema written: the open itself waits, then fails busy */
+    char path2[512];
+    new_path(path2, sizeof path2, "busy-new");
+    CHECK(sqlite3_open(path2, &other) == SQLITE_OK &&
+              sqlite3_exec(other, "PRAGMA journal_mode=WAL; BEGIN IMMEDIATE", NULL, NULL,
+                           NULL) == SQLITE_OK,
+          "another connection holds a new file's write lock");
+    why = -1;
+    sp2 = spool_open_ex(path2, 50, &why, err, sizeof err);
+    CHECK(sp2 == NULL && why == SPOOL_OPEN_BUSY, "open of a new file while locked: why %d (%s)",
+          why, err);
     spool_close(sp2);
     sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close(other);
