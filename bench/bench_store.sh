@@ -41,7 +41,7 @@ DEF_GZIP=u   # CRONFLUX_GZIP unset
 DEFAULT="${DEF_CONNS:-1}:${DEF_BATCH:-5000}:$DEF_GZIP"
 # gzip_label G: how a choice's CRONFLUX_GZIP reads in the tables
 gzip_label() {
-    if [ "$1" = u ]; then echo "CRONFLUX_GZIP unset (stored gzip, sent plain to loopback)"; else echo "CRONFLUX_GZIP=$1"; fi
+    if [ "$1" = u ]; then echo "CRONFLUX_GZIP unset (stored LZ4, sent plain to loopback)"; else echo "CRONFLUX_GZIP=$1"; fi
 }
 CF=$BIN/cronflux
 [ -x "$CF" ] || { echo "bench_store: $CF not built (make first)" >&2; exit 1; }

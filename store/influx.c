@@ -46,6 +46,7 @@
 #include "lp.h"
 #include "../runtime/exitcode.h"
 #include "../runtime/gz.h"
+#include "../runtime/lz.h"
 
 #define INFLUX_CONNECTIONS_DEFAULT 2   /* bench/bench_store.sh prints why (docs/PERFORMANCE.md) */
 #define INFLUX_BACKOFF_BASE_MS 500
@@ -946,6 +947,19 @@ static int gunzip_body(buf *out, const char *gz, size_t gz_len, size_t len)
     return rc;
 }
 
+/* The LZ4 block z[zlen] unpacked into out: exactly len bytes, NUL-terminated. */
+static int unlz4_body(buf *out, const char *z, size_t zlen, size_t len)
+{
+    buf_reset(out);
+    if (len >= out->max || buf_reserve(out, len + 1) != 0)
+        return -1;
+    char why[128];
+    int rc = lz_unpack_exact(z, zlen, out->p, len, why, sizeof why) == 0 ? 0 : -1;
+    out->len = rc == 0 ? len : 0;
+    out->p[out->len] = '\0';
+    return rc;
+}
+
 /* A 400 whose text says the request's settings are wrong (not a line): 2.x "organization
  * not found", 3.x's db name checks and soft-deleted database. */
 static bool config_refusal(const char *text)
@@ -1034,6 +1048,25 @@ int influx_write_gz(influx *w, const char *gz, size_t gz_len, size_t len, size_t
         return -1;
     }
     return post_write(w, w->plain.p, len, false, w->plain.p, len, nlines, res, err, errlen);
+}
+
+int influx_write_lz4(influx *w, const char *z, size_t zlen, size_t len, size_t nlines,
+                     influx_result *res, char *err, size_t errlen)
+{
+    result_reset(res);
+    if (!w || (!z && zlen > 0)) {
+        errf_set(err, errlen, "influx_write_lz4: no writer");
+        return -1;
+    }
+    if (len == 0 || nlines == 0) {
+        res->outcome = INFLUX_OK;
+        return 0;
+    }
+    if (unlz4_body(&w->plain, z, zlen, len) != 0) {
+        errf_set(err, errlen, "a stored LZ4 body does not unpack to its %zu bytes of lines", len);
+        return -1;
+    }
+    return influx_write(w, w->plain.p, len, nlines, res, err, errlen);
 }
 
 /* One POST of a retry_run and what its answer means. */

@@ -114,6 +114,14 @@ int influx_write(influx *w, const char *body, size_t len, size_t nlines, influx_
 int influx_write_gz(influx *w, const char *gz, size_t gz_len, size_t len, size_t nlines,
                     influx_result *res, char *err, size_t errlen);
 
+/* influx_write of a body kept as an LZ4 block (runtime/lz.h): z[zlen] packs len bytes of
+ * such lines (a spool batch stored for a loopback InfluxDB, claimed with
+ * SPOOL_CLAIM_STORED). It is unpacked into the writer's own buffer (kept from write to
+ * write), then sent as influx_write sends lines (gzip when cfg.gzip_wire).
+ * Returns as influx_write; -1 also when z does not unpack to exactly len bytes. */
+int influx_write_lz4(influx *w, const char *z, size_t zlen, size_t len, size_t nlines,
+                     influx_result *res, char *err, size_t errlen);
+
 /* GET /ping: 0 reachable, -1 not (err set). When the API is still to be found (cfg.api
  * 0) the answer decides it (see influx_api_from_ping): -1 also when it cannot tell, or
  * when it finds 2.x and INFLUXDB_ORG is not set. The token (or user:password) goes with

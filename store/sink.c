@@ -483,7 +483,7 @@ typedef struct sender {
     pthread_cond_t cv;
     const char *body;
     size_t len, nlines;
-    bool gz;                /* body[len] is a gzip member of lines_len bytes of lines */
+    int packed;             /* body[len] holds lines_len bytes of lines packed (SPOOL_PACK_*) */
     size_t lines_len;
     int rc;
     influx_result res;
@@ -492,9 +492,12 @@ typedef struct sender {
 
 static void sender_run(sender *sd)
 {
-    if (sd->gz)
+    if (sd->packed == SPOOL_PACK_GZIP)
         sd->rc = influx_write_gz(sd->iw, sd->body, sd->len, sd->lines_len, sd->nlines, &sd->res,
                                  sd->err, sizeof sd->err);
+    else if (sd->packed == SPOOL_PACK_LZ4)
+        sd->rc = influx_write_lz4(sd->iw, sd->body, sd->len, sd->lines_len, sd->nlines,
+                                  &sd->res, sd->err, sizeof sd->err);
     else
         sd->rc = influx_write(sd->iw, sd->body, sd->len, sd->nlines, &sd->res, sd->err,
                               sizeof sd->err);
@@ -561,15 +564,15 @@ static void sender_stop(sender *sd)
     sd->threaded = false;
 }
 
-/* Start writing body[len] (kept alive by the caller until sender_wait); gz: it is a gzip
- * member of lines_len bytes of lines, sent as it is. */
-static void sender_start(sender *sd, const char *body, size_t len, size_t nlines, bool gz,
+/* Start writing body[len] (kept alive by the caller until sender_wait); packed: it holds
+ * lines_len bytes of lines packed (SPOOL_PACK_*; 0: it is the lines). */
+static void sender_start(sender *sd, const char *body, size_t len, size_t nlines, int packed,
                          size_t lines_len)
 {
     sd->body = body;
     sd->len = len;
     sd->nlines = nlines;
-    sd->gz = gz;
+    sd->packed = packed;
     sd->lines_len = lines_len;
     sd->done = false;
     if (!sd->threaded) {
@@ -616,14 +619,14 @@ static size_t batch_nlines(const spool_batch *b)
 {
     if (b->lines_len == 0)
         return 0;
-    if (b->gzip || b->nlines > 0)
+    if (b->packed || b->nlines > 0)
         return b->nlines;
     return lp_count_lines(b->body ? b->body : "", b->len);
 }
 
 static void batch_start(sender *sd, const spool_batch *b, size_t nlines)
 {
-    sender_start(sd, b->body ? b->body : "", b->len, nlines, b->gzip != 0, b->lines_len);
+    sender_start(sd, b->body ? b->body : "", b->len, nlines, b->packed, b->lines_len);
 }
 
 /* A prefetched claim that waited long is given back and claimed afresh, so it is never
@@ -669,21 +672,22 @@ static void early_finish(sink *s, sender *sd, early *ea)
 
 /* Finish one claimed batch whose first write was started on sd: resend after partial
  * writes, split, dead-letter or give it back. When InfluxDB accepts it, ea's batch (if
- * any) is started before this one is marked sent (ea->started says so). A body stored gzip-compressed (b->gzip)
- * went out as it is stored; it is inflated only when InfluxDB's answer needs the lines
- * (partial write, unparsable batch, 413). Returns 0 to go on with the next batch, else
+ * any) is started before this one is marked sent (ea->started says so). A packed body
+ * (b->packed) went to the writer as it is stored (a gzip member sent as it is, or unpacked
+ * into the writer's own buffer); the batch is turned into its lines only when InfluxDB's
+ * answer needs them (partial write, unparsable batch, 413). Returns 0 to go on with the next batch, else
  * the exit code (75/77/78). */
 static int flush_batch(sink *s, sender *sd, spool_batch *b, size_t first_nlines, int depth,
                        early *ea, char *err, size_t errlen);
 
-/* A claimed batch sent as stored (gzip) that InfluxDB could not take or the writer could
+/* A claimed batch sent as stored (packed) that InfluxDB could not take or the writer could
  * not send: if its body does not read back (damaged on disk), it is moved aside with the
  * reason and the flush goes on with the next batch (*rc 0, or 75 if the move failed).
  * true when so; false (b unchanged, or turned into its lines) when the body is sound. */
 static bool damaged(sink *s, spool_batch *b, const char *answer, int *rc, char *err,
                     size_t errlen)
 {
-    if (!b->gzip)
+    if (!b->packed)
         return false;
     char le[SPOOL_ERR_MAX];
     if (spool_batch_lines(b, le, sizeof le) != -2)
@@ -747,9 +751,9 @@ static int flush_batch(sink *s, sender *sd, spool_batch *b, size_t first_nlines,
             break;
         }
         if (pass > 0)
-            sender_start(sd, body, len, nlines, false, len);
+            sender_start(sd, body, len, nlines, 0, len);
         if (sender_wait(sd, &res, e, sizeof e) != 0) {
-            if (pass == 0 && b->gzip && damaged(s, b, e, &rc, err, errlen))
+            if (pass == 0 && b->packed && damaged(s, b, e, &rc, err, errlen))
                 break;   /* moved aside */
             halt_set(s);   /* before the spool's bookkeeping: the others stop sooner */
             errf_set(err, errlen, "sending batch %lld: %s", (long long)b->id, e);
@@ -760,7 +764,7 @@ static int flush_batch(sink *s, sender *sd, spool_batch *b, size_t first_nlines,
         influx_outcome oc = res.outcome;
         if (oc == INFLUX_PARTIAL && pass >= SINK_MAX_PASSES)
             oc = INFLUX_BAD_BATCH;
-        if (b->gzip &&
+        if (b->packed &&
             (oc == INFLUX_PARTIAL || oc == INFLUX_BAD_BATCH || oc == INFLUX_TOO_LARGE)) {
             /* the answer names lines (res.bad indexes them) or the batch must be split */
             char le[SPOOL_ERR_MAX];

@@ -57,8 +57,8 @@
 #define BODY_MAX ((size_t)1 << 30) /* longest body handled here (sqlite's own limit is 1 GB) */
 #define GZIP_MIN 16384            /* smaller bodies are stored as lines (little to gain) */
 
-/* bodies.enc: how a body is stored */
-enum { ENC_LINES = 0, ENC_GZIP = 1, ENC_LZ4 = 2 };
+/* bodies.enc: how a body is stored (the packed ones are spool_batch.packed's values) */
+enum { ENC_LINES = 0, ENC_GZIP = SPOOL_PACK_GZIP, ENC_LZ4 = SPOOL_PACK_LZ4 };
 
 enum st_id {
     ST_BEGIN_IMMEDIATE,
@@ -641,15 +641,16 @@ static int unpack_body(int enc, const void *z, size_t zlen, char *out, size_t wa
 
 /* A stored body (column `col` of s, encoded as `enc`, `bytes` long as lines) as a
  * malloc'd, NUL-terminated copy in *out[*outlen]: the stored bytes when `stored`, else
- * the lines. *gz says which (1: a gzip member). 0, -2 the body is damaged, -1 other. */
+ * the lines. *packed says which (0 the lines, else SPOOL_PACK_*). 0, -2 the body is
+ * damaged, -1 other. */
 static int copy_body(spool *sp, sqlite3_stmt *s, int col, int enc, int64_t bytes, bool stored,
-                     int64_t id, char **out, size_t *outlen, int *gz, char *err, size_t errlen)
+                     int64_t id, char **out, size_t *outlen, int *packed, char *err,
+                     size_t errlen)
 {
     const void *blob = sqlite3_column_blob(s, col);
     int n = sqlite3_column_bytes(s, col);
     size_t blen = n > 0 ? (size_t)n : 0;
-    /* an LZ4 body is unpacked whatever the caller asked: only gzip goes out as stored */
-    bool inflate_it = (enc == ENC_GZIP && !stored) || enc == ENC_LZ4;
+    bool inflate_it = (enc == ENC_GZIP || enc == ENC_LZ4) && !stored;
     size_t want = inflate_it ? (size_t)(bytes > 0 ? bytes : 0) : blen;
     if (inflate_it && (bytes < 0 || (uint64_t)bytes > BODY_MAX)) {
         errf_set(err, errlen, "spool %s: batch %lld: stored length %lld is wrong", sp->path,
@@ -675,7 +676,7 @@ static int copy_body(spool *sp, sqlite3_stmt *s, int col, int enc, int64_t bytes
     p[want] = '\0';
     *out = p;
     *outlen = want;
-    *gz = enc == ENC_GZIP && stored;
+    *packed = stored && (enc == ENC_GZIP || enc == ENC_LZ4) ? enc : 0;
     return 0;
 }
 
@@ -1234,7 +1235,7 @@ void spool_batch_free(spool_batch *b)
     b->body = NULL;
     b->len = 0;
     b->lines_len = 0;
-    b->gzip = 0;
+    b->packed = 0;
 }
 
 int spool_batch_lines(spool_batch *b, char *err, size_t errlen)
@@ -1243,7 +1244,7 @@ int spool_batch_lines(spool_batch *b, char *err, size_t errlen)
         errf_set(err, errlen, "spool: batch lines: no batch");
         return -1;
     }
-    if (!b->gzip)
+    if (!b->packed)
         return 0;
     if (b->lines_len > BODY_MAX) {
         errf_set(err, errlen, "spool: batch %lld: stored length %zu is wrong", (long long)b->id,
@@ -1256,7 +1257,8 @@ int spool_batch_lines(spool_batch *b, char *err, size_t errlen)
         return -1;
     }
     char why[160];
-    int ir = unpack_body(ENC_GZIP, b->body, b->len, p, b->lines_len, why, sizeof why);
+    int ir = unpack_body(b->packed == SPOOL_PACK_LZ4 ? ENC_LZ4 : ENC_GZIP, b->body, b->len, p,
+                         b->lines_len, why, sizeof why);
     if (ir != 0) {
         free(p);
         errf_set(err, errlen, "spool: batch %lld: %s", (long long)b->id, why);
@@ -1266,7 +1268,7 @@ int spool_batch_lines(spool_batch *b, char *err, size_t errlen)
     free(b->body);
     b->body = p;
     b->len = b->lines_len;
-    b->gzip = 0;
+    b->packed = 0;
     return 0;
 }
 
@@ -1463,7 +1465,7 @@ static int take_batch(spool *sp, int64_t id, int lease_s, unsigned flags, int64_
     if (rc == SQLITE_ROW) {
         int cr = copy_body(sp, get, 1, sqlite3_column_int(get, 0), bytes,
                            (flags & SPOOL_CLAIM_STORED) != 0, id, &out->body, &out->len,
-                           &out->gzip, err, errlen);
+                           &out->packed, err, errlen);
         if (cr != 0) {
             done(get);
             memset(out, 0, sizeof *out);
@@ -1492,7 +1494,7 @@ static int take_batch(spool *sp, int64_t id, int lease_s, unsigned flags, int64_
     if (rc != SQLITE_DONE)
         goto db_fail;
     done(get);
-    out->lines_len = out->gzip ? (size_t)bytes : out->len;
+    out->lines_len = out->packed ? (size_t)bytes : out->len;
     sp->held++;
     if (tx_commit(sp, "claim", err, errlen) != 0) {
         spool_batch_free(out);

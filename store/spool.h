@@ -18,8 +18,8 @@
  * Storage: a batch's body is kept apart from its state, gzip-compressed by default
  * (spool_set_gzip), or as an LZ4 block for lines sent plain (spool_set_lz4). Every call
  * here takes and gives the lines themselves, except spool_claim_ex with
- * SPOOL_CLAIM_STORED, which may give the stored gzip bytes as they are (to be sent to
- * InfluxDB without compressing again).
+ * SPOOL_CLAIM_STORED, which may give the stored bytes as they are (gzip: sent to InfluxDB
+ * without compressing again; either: unpacked by the writer into a buffer it keeps).
  *
  * Errors: 0 / -1 (or a count) with err = "spool PATH: reason".
  */
@@ -60,9 +60,10 @@ const char *spool_path(const spool *sp);
 void spool_set_gzip(spool *sp, int level);
 /* on: bodies committed from now on by this handle whose level (above) is not 0 are stored
  * as LZ4 blocks instead of gzip (for a writer that sends the lines plain: a quarter of
- * gzip's CPU to pack, a third to unpack, 1.6 times the bytes). Such a body is always
- * claimed as lines. Off by default. Accepts NULL. */
+ * gzip's CPU to pack, a third to unpack, 1.6 times the bytes). Off by default. Accepts
+ * NULL. */
 void spool_set_lz4(spool *sp, bool on);
+
 /* Copy what the write-ahead log holds into the state file now, as far as no other handle's
  * read stands in the way (sqlite's passive checkpoint; it waits for nothing and fails
  * quietly: the next checkpoint, at the latest the last close, does it). For a thread with
@@ -90,27 +91,30 @@ typedef struct spool_batch {
     size_t nlines;
     int attempts;      /* sends tried before this claim */
     char job[64];
-    int gzip;          /* 1: body[len] is the stored gzip member of the lines (only from
-                          spool_claim_ex with SPOOL_CLAIM_STORED); 0: body[len] is the lines */
-    size_t lines_len;  /* length of the lines (== len when gzip is 0) */
+    int packed;        /* how body[len] holds the lines: 0 as they are; SPOOL_PACK_GZIP a
+                          gzip member, SPOOL_PACK_LZ4 an LZ4 block (runtime/lz.h) of them, as
+                          stored (only from spool_claim_ex with SPOOL_CLAIM_STORED) */
+    size_t lines_len;  /* length of the lines (== len when packed is 0) */
 } spool_batch;
+#define SPOOL_PACK_GZIP 1
+#define SPOOL_PACK_LZ4 2
 
 void spool_batch_free(spool_batch *b);   /* frees body; accepts NULL */
-/* Turn a batch whose body is gzip (b->gzip) into its lines in place (body, len; gzip 0);
- * nothing to do otherwise. 0; -2 (err set; the batch is unchanged) if the stored body
- * does not inflate to exactly lines_len bytes (damaged: see spool_quarantine); -1 (err
+/* Turn a batch whose body is packed (b->packed) into its lines in place (body, len; packed
+ * 0); nothing to do otherwise. 0; -2 (err set; the batch is unchanged) if the stored body
+ * does not unpack to exactly lines_len bytes (damaged: see spool_quarantine); -1 (err
  * set, unchanged) if memory runs out. */
 int spool_batch_lines(spool_batch *b, char *err, size_t errlen);
 
 /* Claim the oldest pending batch (or a claim that may be taken over) for lease_s seconds
  * (lease_s <= 0: the lease has run out at once; others may take the batch over).
- * 1: claimed into *out; 0: nothing to send; -1: error (also a gzip-stored body that does
- * not inflate to its length: "damaged"; the batch then stays pending). mark_sent, release,
+ * 1: claimed into *out; 0: nothing to send; -1: error. mark_sent, release,
  * rewrite and split act only on a batch this handle still holds; otherwise -1 ("claimed
  * by ..."). */
 int spool_claim(spool *sp, int lease_s, spool_batch *out, char *err, size_t errlen);
-/* spool_claim with flags: SPOOL_CLAIM_STORED gives a gzip-stored body as it is stored
- * (out->gzip 1; spool_batch_lines gives the lines); without it, the same as spool_claim. */
+/* spool_claim with flags: SPOOL_CLAIM_STORED gives a packed body as it is stored
+ * (out->packed says how; spool_batch_lines gives the lines): a writer sends a gzip member
+ * as it is, or unpacks it into a buffer of its own; without it, the same as spool_claim. */
 #define SPOOL_CLAIM_STORED 1u
 int spool_claim_ex(spool *sp, int lease_s, unsigned flags, spool_batch *out, char *err,
                    size_t errlen);

@@ -15,6 +15,7 @@
 #include "harness.h"
 
 #include "../../runtime/http.h"
+#include "../../runtime/lz.h"
 #include "../../runtime/tparse.h"
 #include "../../store/influx.h"
 #include "../../store/sink.h"
@@ -1303,6 +1304,92 @@ static void test_store_form(void)
     clear_env();
 }
 
+/* A body kept as an LZ4 block goes to InfluxDB as its lines: plain to the loopback
+ * stand-in, gzip with CRONFLUX_GZIP=1 (zlib inflates it back); a damaged block is -1 and
+ * nothing is sent. */
+static void test_lz4_write(void)
+{
+    static const canned ok[] = { { 204, NULL, "" } };
+    char body[8192];
+    size_t len = 0;
+    for (int i = 0; i < 100; i++)
+        len += (size_t)snprintf(body + len, sizeof body - len, "cpu,host=h%d usage=%d.5 %d\n",
+                                i % 3, i, i);
+    buf z;
+    buf_init(&z, 1 << 20);
+    CHECK(lz_pack(&z, body, len) == 0, "packed");
+    static const struct {
+        const char *gzip;
+        bool damaged;
+        int want_rc;
+        bool want_gzip;   /* on the wire */
+    } cases[] = {
+        { NULL, false, 0, false }, { "1", false, 0, true }, { NULL, true, -1, false },
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        stand_in(ok, 1);
+        if (cases[c].gzip)
+            setenv("CRONFLUX_GZIP", cases[c].gzip, 1);
+        char err[INFLUX_ERR_MAX] = "";
+        influx_cfg cfg;
+        CHECK(influx_cfg_from_env(&cfg, err, sizeof err) == 1, "cfg: %s", err);
+        http_client *hc = http_new(NULL, err, sizeof err);
+        influx *w = hc ? influx_new(&cfg, hc, err, sizeof err) : NULL;
+        CHECK(w != NULL, "writer: %s", err);
+        buf zc;
+        buf_init(&zc, 1 << 20);
+        buf_add(&zc, z.p, z.len);
+        if (cases[c].damaged)
+            zc.p[zc.len / 2] ^= 0x55;
+        influx_result r;
+        memset(&r, 0, sizeof r);
+        int rc = w ? influx_write_lz4(w, zc.p, zc.len, len, 100, &r, err, sizeof err) : -2;
+        CHECK(rc == cases[c].want_rc && (rc != 0 || (r.outcome == INFLUX_OK && r.status == 204)),
+              "case %zu: rc %d, want %d (%s)", c, rc, cases[c].want_rc, err);
+        influx_result_free(&r);
+        if (w) {   /* the writer's buffer is kept: a second write of the same block */
+            rc = influx_write_lz4(w, zc.p, zc.len, len, 100, &r, err, sizeof err);
+            CHECK(rc == cases[c].want_rc, "case %zu again: rc %d (%s)", c, rc, err);
+            influx_result_free(&r);
+        }
+        buf_free(&zc);
+        influx_free(w);
+        http_free(hc);
+        influx_cfg_wipe(&cfg);
+        server_stop();
+        size_t all_len = 0;
+        char *all = read_all(server_log, &all_len);
+        const char *b = all ? strstr(all, "\r\n\r\n") : NULL;
+        if (cases[c].damaged) {
+            CHECK(b == NULL, "case %zu: a damaged block sends nothing", c);
+        } else if (!b) {
+            CHECK(false, "case %zu: request logged", c);
+        } else if (cases[c].want_gzip) {
+            b += 4;
+            z_stream zs;
+            memset(&zs, 0, sizeof zs);
+            char out[8192];
+            CHECK(inflateInit2(&zs, 16 + MAX_WBITS) == Z_OK, "inflateInit2");
+            zs.next_in = (Bytef *)(uintptr_t)b;
+            zs.avail_in = (uInt)(all_len - (size_t)(b - all));
+            zs.next_out = (Bytef *)out;
+            zs.avail_out = sizeof out;
+            int zr = inflate(&zs, Z_FINISH);
+            CHECK(zr == Z_STREAM_END && zs.total_out == len && memcmp(out, body, len) == 0,
+                  "case %zu: gzip on the wire inflates to the lines", c);
+            inflateEnd(&zs);
+        } else {
+            b += 4;
+            CHECK(all_len - (size_t)(b - all) >= len && memcmp(b, body, len) == 0 &&
+                      !strstr(all, "Content-Encoding: gzip"),
+                  "case %zu: the lines, plain on the wire", c);
+        }
+        free(all);
+        clear_env();
+    }
+    buf_free(&z);
+}
+
 /* The gzip body inflates back to the batch (CRONFLUX_GZIP=1: the stand-in is on loopback). */
 static void test_gzip_roundtrip(void)
 {
@@ -1465,8 +1552,8 @@ static void test_stored_gzip_flush(void)
         spool_batch b;
         memset(&b, 0, sizeof b);
         CHECK(sp && spool_claim_ex(sp, 0, SPOOL_CLAIM_STORED, &b, err, sizeof err) == 1 &&
-                  b.gzip == 1 && b.nlines == NPTS,
-              "%s: the batch is stored gzip (%d): %s", cases[c].name, b.gzip, err);
+                  b.packed == SPOOL_PACK_GZIP && b.nlines == NPTS,
+              "%s: the batch is stored gzip (%d): %s", cases[c].name, b.packed, err);
         spool_batch_free(&b);
         spool_close(sp);   /* gives the claim back */
 
@@ -1815,6 +1902,7 @@ int main(void)
     test_split_multiline();
     test_gzip_wire();
     test_store_form();
+    test_lz4_write();
     test_gzip_roundtrip();
     test_stored_gzip_flush();
     test_flush_damaged();

@@ -1530,7 +1530,7 @@ static void test_migrate_v1(void)
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         spool_batch b;
         int r = spool_claim_ex(sp, HOUR, SPOOL_CLAIM_STORED, &b, err, sizeof err);
-        CHECK(r == 1 && b.id == want[i].id && b.gzip == 0 && b.len == want[i].len &&
+        CHECK(r == 1 && b.id == want[i].id && b.packed == 0 && b.len == want[i].len &&
                   b.lines_len == want[i].len && b.nlines == want[i].lines &&
                   memcmp(b.body, want[i].body, want[i].len) == 0 && b.body[b.len] == '\0' &&
                   strcmp(b.job, want[i].job) == 0,
@@ -1606,10 +1606,10 @@ static void test_stored_gzip(void)
     spool_batch b;
     CHECK(spool_claim_ex(sp, HOUR, SPOOL_CLAIM_STORED, &b, err, sizeof err) == 1 && b.id == big,
           "claim stored: %s", err);
-    CHECK(b.gzip == 1 && b.lines_len == len && b.len < len && b.len > 2 &&
+    CHECK(b.packed == SPOOL_PACK_GZIP && b.lines_len == len && b.len < len && b.len > 2 &&
               (unsigned char)b.body[0] == 0x1f && (unsigned char)b.body[1] == 0x8b,
           "gzip member given as stored (%zu of %zu bytes)", b.len, len);
-    CHECK(spool_batch_lines(&b, err, sizeof err) == 0 && b.gzip == 0 && b.len == len &&
+    CHECK(spool_batch_lines(&b, err, sizeof err) == 0 && b.packed == 0 && b.len == len &&
               memcmp(b.body, body, len) == 0 && b.body[len] == '\0',
           "inflated to the lines: %s", err);
     CHECK(spool_batch_lines(&b, err, sizeof err) == 0 && b.len == len, "lines stay lines");
@@ -1624,7 +1624,7 @@ static void test_stored_gzip(void)
                          " batches ON id = batch_id WHERE id = %lld", cut, (long long)big);
     CHECK(sql_int(path, sql) == 1, "rewritten body stored gzip, %zu bytes of lines", cut);
     CHECK(spool_release(sp, big, "test", err, sizeof err) == 0, "release: %s", err);
-    CHECK(spool_claim(sp, HOUR, &b, err, sizeof err) == 1 && b.id == big && b.gzip == 0 &&
+    CHECK(spool_claim(sp, HOUR, &b, err, sizeof err) == 1 && b.id == big && b.packed == 0 &&
               b.lines_len == cut && b.len == cut && memcmp(b.body, body, cut) == 0 &&
               b.nlines == 900,
           "plain claim of the rewritten batch: %s", err);
@@ -1673,10 +1673,10 @@ static void test_stored_gzip(void)
         (long long)dmg2);
     CHECK(sql_exec(path, sql) == 0, "damage a second body");
     CHECK(spool_claim_ex(sp, HOUR, SPOOL_CLAIM_STORED, &b, err, sizeof err) == 1 &&
-              b.id == dmg2 && b.gzip == 1 && b.len == 40,
+              b.id == dmg2 && b.packed == SPOOL_PACK_GZIP && b.len == 40,
           "stored claim gives the damaged member: %s", err);
     err[0] = '\0';
-    CHECK(spool_batch_lines(&b, err, sizeof err) == -2 && has(err, "damaged") && b.gzip == 1 &&
+    CHECK(spool_batch_lines(&b, err, sizeof err) == -2 && has(err, "damaged") && b.packed == SPOOL_PACK_GZIP &&
               b.len == 40,
           "lines of a damaged body refused (-2), batch unchanged: %s", err);
     spool_batch_free(&b);
@@ -1855,9 +1855,13 @@ static void test_lz4_bodies(void)
 
     spool_batch b;
     CHECK(spool_claim_ex(sp, HOUR, SPOOL_CLAIM_STORED, &b, err, sizeof err) == 1 && b.id == big &&
-              b.gzip == 0 && b.len == len && b.lines_len == len && b.nlines == 1000 &&
+              b.packed == SPOOL_PACK_LZ4 && b.len * 2 < len && b.lines_len == len &&
+              b.nlines == 1000,
+          "a stored claim of an LZ4 body gives the block as stored (%zu of %zu bytes): %s", b.len,
+          len, err);
+    CHECK(spool_batch_lines(&b, err, sizeof err) == 0 && b.packed == 0 && b.len == len &&
               memcmp(b.body, body, len) == 0 && b.body[len] == '\0',
-          "a stored claim of an LZ4 body gives the lines: %s", err);
+          "unpacked to the lines: %s", err);
     /* a rewrite stores LZ4 again; a plain claim gives the lines */
     spool_set_lz4(sp, true);
     size_t cut = 0;
@@ -1869,7 +1873,7 @@ static void test_lz4_bodies(void)
                          " batch_id WHERE id = %lld", cut, (long long)big);
     CHECK(sql_int(path, sql) == 1, "rewritten body stored LZ4, %zu bytes of lines", cut);
     CHECK(spool_release(sp, big, "test", err, sizeof err) == 0, "release: %s", err);
-    CHECK(spool_claim(sp, HOUR, &b, err, sizeof err) == 1 && b.id == big && b.gzip == 0 &&
+    CHECK(spool_claim(sp, HOUR, &b, err, sizeof err) == 1 && b.id == big && b.packed == 0 &&
               b.len == cut && memcmp(b.body, body, cut) == 0,
           "plain claim of the rewritten batch: %s", err);
     spool_batch_free(&b);
@@ -1905,6 +1909,25 @@ static void test_lz4_bodies(void)
         fmt(sql, sizeof sql, "SELECT count(*) FROM quarantine WHERE batch_id = %lld AND enc = 2"
                              " AND reason LIKE '%%damaged%%LZ4%%'", (long long)dmg);
         CHECK(sql_int(path, sql) == 1, "damage %zu: moved aside as stored, with the reason", i);
+        spool_release(sp, after, "test", err, sizeof err);
+    }
+    /* a stored claim gives a damaged block as it is; turning it into lines is refused (-2),
+     * and the batch is unchanged */
+    {
+        int64_t dmg = spool_add(sp, "j", body, len, 1000, 1, 1, err, sizeof err);
+        fmt(sql, sizeof sql, damage[0], (long long)dmg);
+        CHECK(sql_exec(path, sql) == 0, "damage a body for a stored claim");
+        int r = 0;
+        while ((r = spool_claim_ex(sp, HOUR, SPOOL_CLAIM_STORED, &b, err, sizeof err)) == 1 &&
+               b.id != dmg)
+            spool_batch_free(&b);
+        CHECK(r == 1 && b.id == dmg && b.packed == SPOOL_PACK_LZ4, "the stored claim: %s", err);
+        size_t blen = b.len;
+        err[0] = '\0';
+        CHECK(r == 1 && spool_batch_lines(&b, err, sizeof err) == -2 && has(err, "damaged") &&
+                  b.packed == SPOOL_PACK_LZ4 && b.len == blen,
+              "lines of a damaged LZ4 body refused (-2), batch unchanged: %s", err);
+        spool_batch_free(&b);
     }
     spool_close(sp);
     free(body);
