@@ -1066,15 +1066,17 @@ int sink_flush(sink *s, char *err, size_t errlen)
  *
  * Every lane waits for the job's next commit and then flushes until nothing is pending,
  * on one connection of its own; when the job has added its last point, every lane flushes
- * once more, so the last batches go out side by side. Lane 0 starts at the first commit;
+ * once more, so the last batches go out side by side. Lane 0 sends from the first commit;
  * the others take a batch only once InfluxDB accepted one in this run, so a server that
  * refuses the first hears one request, as with one connection. Each lane waits on the
  * commits rather than on a backlog, so a second write goes out as soon as the job commits
  * a batch while the first is still on the wire (a flush's own helpers would start only
  * when that flush finds two).
  *
- * A lane owns all it uses: a sink of its own (the "child": counters, InfluxDB writer, and
- * a spool handle it opens itself at its first batch and closes itself). The lanes share
+ * The lanes start at the first commit, or (early_send) when the sink opens, so that each
+ * has its spool handle and writer ready while the job reads its first chunk. A lane owns
+ * all it uses: a sink of its own (the "child": counters, InfluxDB writer, and a spool
+ * handle it opens and closes itself). The lanes share
  * with the job's thread only the state under mu and the halt flag, and the children's
  * counters are read after the join.
  *
