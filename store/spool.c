@@ -174,7 +174,7 @@ static const char *const st_sql[ST_COUNT] = {
  * length of the lines. The move copies the bodies of an existing file once.
  *
  * 3: a body may also be stored as an LZ4 block (enc 2, runtime/lz.h), for lines that go to
- * InfluxDB plain (a loopback server): a quarter of gzip's CPU to pack, a third to unpack.
+ * InfluxDB plain (a loopback server): under half of gzip's CPU to pack, a third to unpack.
  * sqlite cannot change a CHECK in place, so the table is copied once (its rows as they are). */
 
 static const char *const migrations[SCHEMA_VERSION] = {

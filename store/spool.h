@@ -59,7 +59,7 @@ const char *spool_path(const spool *sp);
  * are; every call reads both forms. Accepts NULL. */
 void spool_set_gzip(spool *sp, int level);
 /* on: bodies committed from now on by this handle whose level (above) is not 0 are stored
- * as LZ4 blocks instead of gzip (for a writer that sends the lines plain: a quarter of
+ * as LZ4 blocks instead of gzip (for a writer that sends the lines plain: under half of
  * gzip's CPU to pack, a third to unpack, 1.6 times the bytes). Off by default. Accepts
  * NULL. */
 void spool_set_lz4(spool *sp, bool on);
