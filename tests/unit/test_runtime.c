@@ -870,11 +870,17 @@ static int zlib_gunzip(const char *gz, size_t gzlen, char *out, size_t cap, size
     return z == Z_STREAM_END && rest == 0 ? 0 : -1;
 }
 
+/* in[n]: line protocol-like bytes, with some noise (the gz and lz tables' input) */
+static void lp_like(char *in, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        in[i] = (i % 97 == 96) ? '\n' : (char)('a' + (i * 7 + i / 1000) % 26);
+}
+
 static void test_gz(void)
 {
     static char in[300000], back[300001];
-    for (size_t i = 0; i < sizeof in; i++)   /* line protocol-like, with some noise */
-        in[i] = (i % 97 == 96) ? '\n' : (char)('a' + (i * 7 + i / 1000) % 26);
+    lp_like(in, sizeof in);
     static const struct {
         const char *name;
         size_t len;
@@ -948,8 +954,7 @@ static void test_gz(void)
 static void test_lz(void)
 {
     static char in[300000], back[300001];
-    for (size_t i = 0; i < sizeof in; i++)   /* line protocol-like, with some noise */
-        in[i] = (i % 97 == 96) ? '\n' : (char)('a' + (i * 7 + i / 1000) % 26);
+    lp_like(in, sizeof in);
     static const struct {
         const char *name;
         size_t len;

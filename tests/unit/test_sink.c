@@ -1304,6 +1304,35 @@ static void test_store_form(void)
     clear_env();
 }
 
+/* 100 lines of cpu points into body[cap]; their length. */
+static size_t cpu_lines(char *body, size_t cap)
+{
+    size_t len = 0;
+    for (int i = 0; i < 100; i++)
+        len += (size_t)snprintf(body + len, cap - len, "cpu,host=h%d usage=%d.5 %d\n", i % 3, i,
+                                i);
+    return len;
+}
+
+/* Inflate the gzip member at b[n] (a logged request body) into out[cap]: true when it is
+ * one whole member; *got its length. */
+static bool gunzip_logged(const char *b, size_t n, char *out, size_t cap, size_t *got)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    *got = 0;
+    if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
+        return false;
+    zs.next_in = (Bytef *)(uintptr_t)b;
+    zs.avail_in = (uInt)n;
+    zs.next_out = (Bytef *)out;
+    zs.avail_out = (uInt)cap;
+    int z = inflate(&zs, Z_FINISH);
+    *got = zs.total_out;
+    inflateEnd(&zs);
+    return z == Z_STREAM_END;
+}
+
 /* A body kept as an LZ4 block goes to InfluxDB as its lines: plain to the loopback
  * stand-in, gzip with CRONFLUX_GZIP=1 (zlib inflates it back); a damaged block is -1 and
  * nothing is sent. */
@@ -1311,10 +1340,7 @@ static void test_lz4_write(void)
 {
     static const canned ok[] = { { 204, NULL, "" } };
     char body[8192];
-    size_t len = 0;
-    for (int i = 0; i < 100; i++)
-        len += (size_t)snprintf(body + len, sizeof body - len, "cpu,host=h%d usage=%d.5 %d\n",
-                                i % 3, i, i);
+    size_t len = cpu_lines(body, sizeof body);
     buf z;
     buf_init(&z, 1 << 20);
     CHECK(lz_pack(&z, body, len) == 0, "packed");
@@ -1366,18 +1392,11 @@ static void test_lz4_write(void)
             CHECK(false, "case %zu: request logged", c);
         } else if (cases[c].want_gzip) {
             b += 4;
-            z_stream zs;
-            memset(&zs, 0, sizeof zs);
             char out[8192];
-            CHECK(inflateInit2(&zs, 16 + MAX_WBITS) == Z_OK, "inflateInit2");
-            zs.next_in = (Bytef *)(uintptr_t)b;
-            zs.avail_in = (uInt)(all_len - (size_t)(b - all));
-            zs.next_out = (Bytef *)out;
-            zs.avail_out = sizeof out;
-            int zr = inflate(&zs, Z_FINISH);
-            CHECK(zr == Z_STREAM_END && zs.total_out == len && memcmp(out, body, len) == 0,
+            size_t got = 0;
+            CHECK(gunzip_logged(b, all_len - (size_t)(b - all), out, sizeof out, &got) &&
+                      got == len && memcmp(out, body, len) == 0,
                   "case %zu: gzip on the wire inflates to the lines", c);
-            inflateEnd(&zs);
         } else {
             b += 4;
             CHECK(all_len - (size_t)(b - all) >= len && memcmp(b, body, len) == 0 &&
@@ -1403,10 +1422,7 @@ static void test_gzip_roundtrip(void)
     influx *w = hc ? influx_new(&cfg, hc, err, sizeof err) : NULL;
     CHECK(w != NULL, "writer: %s", err);
     char body[8192];
-    size_t len = 0;
-    for (int i = 0; i < 100; i++)
-        len += (size_t)snprintf(body + len, sizeof body - len, "cpu,host=h%d usage=%d.5 %d\n",
-                                i % 3, i, i);
+    size_t len = cpu_lines(body, sizeof body);
     influx_result r;
     if (w) {
         CHECK(influx_write(w, body, len, 100, &r, err, sizeof err) == 0 &&
@@ -1427,18 +1443,11 @@ static void test_gzip_roundtrip(void)
     CHECK(b != NULL, "request logged");
     if (b) {
         b += 4;
-        z_stream zs;
-        memset(&zs, 0, sizeof zs);
         char out[8192];
-        CHECK(inflateInit2(&zs, 16 + MAX_WBITS) == Z_OK, "inflateInit2");
-        zs.next_in = (Bytef *)(uintptr_t)b;
-        zs.avail_in = (uInt)(all_len - (size_t)(b - all));
-        zs.next_out = (Bytef *)out;
-        zs.avail_out = sizeof out;
-        int z = inflate(&zs, Z_FINISH);
-        CHECK(z == Z_STREAM_END, "inflate: %d", z);
-        CHECK(zs.total_out == len && memcmp(out, body, len) == 0, "gzip round trip");
-        inflateEnd(&zs);
+        size_t got = 0;
+        CHECK(gunzip_logged(b, all_len - (size_t)(b - all), out, sizeof out, &got),
+              "one whole gzip member");
+        CHECK(got == len && memcmp(out, body, len) == 0, "gzip round trip");
     }
     free(all);
     clear_env();
