@@ -934,27 +934,16 @@ done:
     return rc;
 }
 
-/* The gzip member gz[gz_len] inflated into out: exactly len bytes, NUL-terminated. */
-static int gunzip_body(buf *out, const char *gz, size_t gz_len, size_t len)
+/* A stored body z[zlen] (lz4: an LZ4 block, runtime/lz.h; else a gzip member) unpacked into
+ * out: exactly len bytes, NUL-terminated. */
+static int unpack_body(buf *out, bool lz4, const char *z, size_t zlen, size_t len)
 {
     buf_reset(out);
     if (len >= out->max || buf_reserve(out, len + 1) != 0)
         return -1;
     char why[128];
-    int rc = gz_inflate_exact(gz, gz_len, out->p, len, why, sizeof why) == 0 ? 0 : -1;
-    out->len = rc == 0 ? len : 0;
-    out->p[out->len] = '\0';
-    return rc;
-}
-
-/* The LZ4 block z[zlen] unpacked into out: exactly len bytes, NUL-terminated. */
-static int unlz4_body(buf *out, const char *z, size_t zlen, size_t len)
-{
-    buf_reset(out);
-    if (len >= out->max || buf_reserve(out, len + 1) != 0)
-        return -1;
-    char why[128];
-    int rc = lz_unpack_exact(z, zlen, out->p, len, why, sizeof why) == 0 ? 0 : -1;
+    int rc = (lz4 ? lz_unpack_exact(z, zlen, out->p, len, why, sizeof why)
+                  : gz_inflate_exact(z, zlen, out->p, len, why, sizeof why)) == 0 ? 0 : -1;
     out->len = rc == 0 ? len : 0;
     out->p[out->len] = '\0';
     return rc;
@@ -1043,7 +1032,7 @@ int influx_write_gz(influx *w, const char *gz, size_t gz_len, size_t len, size_t
     if (w->cfg.gzip_wire)
         return post_write(w, gz, gz_len, true, NULL, len, nlines, res, err, errlen);
     /* plain on the wire (CRONFLUX_GZIP=0, or a loopback InfluxDB): send the lines */
-    if (gunzip_body(&w->plain, gz, gz_len, len) != 0) {
+    if (unpack_body(&w->plain, false, gz, gz_len, len) != 0) {
         errf_set(err, errlen, "a stored gzip body does not inflate to its %zu bytes of lines", len);
         return -1;
     }
@@ -1062,7 +1051,7 @@ int influx_write_lz4(influx *w, const char *z, size_t zlen, size_t len, size_t n
         res->outcome = INFLUX_OK;
         return 0;
     }
-    if (unlz4_body(&w->plain, z, zlen, len) != 0) {
+    if (unpack_body(&w->plain, true, z, zlen, len) != 0) {
         errf_set(err, errlen, "a stored LZ4 body does not unpack to its %zu bytes of lines", len);
         return -1;
     }
@@ -1099,7 +1088,7 @@ static retry_verdict write_refused(write_try *t, long st, const char *text)
     }
     if (st == 400 || st == 422) {
         if (!t->body) {
-            if (gunzip_body(&w->plain, t->send, t->send_len, t->len) != 0) {
+            if (unpack_body(&w->plain, false, t->send, t->send_len, t->len) != 0) {
                 errf_set(t->err, t->errlen, "HTTP %ld: the sent gzip body does not inflate to "
                          "its %zu bytes of lines", st, t->len);
                 t->rc = -1;

@@ -845,7 +845,8 @@ static void update_pending(sink *s)
 }
 
 /* CRONFLUX_CONNECTIONS = n > 1: a flush whose first batch InfluxDB accepted (or whose sink
- * had a batch accepted earlier in the run: a background sender's next flush), and that finds
+ * had a batch accepted earlier in the run: the job's own flush after its background lanes
+ * sent some), and that finds
  * another, starts n-1 helpers, each a flush of its own on its own thread (its own spool
  * handle and InfluxDB connection) that claims batches as another process would, until none
  * is left; so n writes are in flight. Each batch is marked sent only after its own 2xx,
@@ -993,8 +994,8 @@ int sink_flush(sink *s, char *err, size_t errlen)
                                : spool_claim_ex(s->sp, s->lease_s, SPOOL_CLAIM_STORED, &next,
                                                 cerr, sizeof cerr);
             if (cn == 1 && s->st.batches_sent > 0)
-                /* InfluxDB took a batch from this sink earlier in the run (a background
-                 * sender's earlier flush): the other connections start at once */
+                /* InfluxDB took a batch of this run earlier (the background lanes'): the
+                 * other connections start at once */
                 helpers_once(s, helpers, &nhelpers, &helpers_tried);
             early ea = { cn == 1 ? &next : NULL, clock_mono_ns(), 0, false };
             rc = flush_batch(s, &sd, &cur, nl, 0, &ea, err, errlen);

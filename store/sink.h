@@ -23,15 +23,17 @@
  * "0": none kept) are pruned after a successful flush.
  *
  * Sending while adding: once a run has committed batch_lines points or more with InfluxDB
- * configured (and not no_send), a background thread sends committed batches (any job's,
- * oldest first, claimed like any flush's) while the job goes on adding; it has its own
- * spool handle and InfluxDB connection and is joined by sink_finish, which then sends the
- * rest. Its first failure stops it and becomes the run's flush result (not tried again in
- * this run; what is left stays pending). The job is never held back by it: when InfluxDB
- * is slower than the source the spool grows on disk, as without sending. A run of fewer
- * points (a scheduled run) never starts it. A run opened with early_send (a backfill,
- * which commits at every chunk) starts it at its first commit instead, so the first
- * chunk is on the wire while the next one is read.
+ * configured (and not no_send), background lanes send committed batches (any job's, oldest
+ * first, claimed like any flush's) while the job goes on adding: one thread per
+ * CRONFLUX_CONNECTIONS, each with its own spool handle and InfluxDB connection, each taking
+ * a batch as soon as it is committed (the second and later only after InfluxDB accepted one
+ * in the run). sink_finish joins them once each has flushed a last time, then sends what is
+ * left. The first failure stops them all and becomes the run's flush result (not tried
+ * again in this run; what is left stays pending). The job is never held back by them: when
+ * InfluxDB is slower than the source the spool grows on disk, as without sending. A run of
+ * fewer points (a scheduled run) never starts them. A run opened with early_send (a
+ * backfill, which commits at every chunk) starts them when the sink opens instead, so the
+ * first chunk is on the wire as soon as it is committed, while the next one is read.
  */
 #ifndef CF_SINK_H
 #define CF_SINK_H
@@ -54,9 +56,9 @@ typedef struct sink_opts {
     bool dry_run;
     size_t batch_lines;       /* 0: CRONFLUX_BATCH or 20000 */
     bool no_send;             /* commit only, never contact InfluxDB (e.g. push --no-flush) */
-    bool early_send;          /* a long run that commits as it goes (a backfill): sending
-                                 while adding starts at the first commit, not once
-                                 batch_lines points are committed */
+    bool early_send;          /* a long run that commits as it goes (a backfill): the
+                                 background lanes start when the sink opens and send from
+                                 the first commit, not once batch_lines points are committed */
 } sink_opts;
 
 typedef struct sink_stats {
